@@ -1,0 +1,24 @@
+# `make demo` and `make test` each create .venv on first use and install what they need.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/cnnlab train --model simple-cnn --dataset mnist-small --epochs 3 --out runs/demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/train_throughput.py --data-dir ../shared/datasets
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,238 @@
+"""The `cnnlab` command line. Each subcommand is a small function; user mistakes become
+one line on stderr and exit code 2, never a traceback."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cnnlab import __version__
+from cnnlab.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _in_shape(text):
+    try:
+        shape = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected C,H,W like 3,32,32, got {text!r}")
+    return shape
+
+
+def _print_json(obj):
+    print(json.dumps(obj, indent=2, default=str))
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def cmd_train(args):
+    import torch
+
+    from cnnlab.data import load_dataset
+    from cnnlab.io import atomic_write_json
+    from cnnlab.models import create_model
+    from cnnlab.train import TrainConfig, resolve_device, train
+
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+        schedule=args.schedule, weight_decay=args.weight_decay, seed=args.seed,
+        precision=args.precision, augment=args.augment, label_smoothing=args.label_smoothing,
+        grad_flow_every=args.grad_flow_every,
+    ).validate()
+    device = resolve_device(args.device)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, download=not args.offline)
+    torch.manual_seed(config.seed)
+    try:
+        model = create_model(args.model, in_shape=data.in_shape, num_classes=data.num_classes)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    # Everything is validated: only now does anything get written.
+    out = Path(args.out or f"runs/train/{args.model}-{args.dataset.replace(':', '_').replace('/', '_')}-seed{args.seed}")
+    callbacks = []
+    if config.grad_flow_every:
+        from cnnlab.analysis.grad_flow import GradFlowRecorder
+
+        callbacks.append(GradFlowRecorder(every=config.grad_flow_every))
+    atomic_write_json(out / "config.json", {"model": args.model, "dataset": args.dataset, "train": config.to_dict()})
+    history = train(model, data, config, out_dir=out, resume=args.resume, callbacks=callbacks, device=device,
+                    verbosity="lines" if args.quiet else "auto", label=args.model)
+    result = {"status": history.status, "diverged_epoch": history.diverged_epoch, **history.final,
+              "device": history.device, "precision": history.precision}
+    if callbacks:
+        result["grad_flow"] = callbacks[0].summary()
+    atomic_write_json(out / "result.json", result)
+    if history.status == "diverged":
+        print(f"diverged in epoch {history.diverged_epoch}; metrics in {out}")
+        return 1
+    print(f"{args.model} on {args.dataset}: test accuracy {100 * history.final['test_acc']:.2f}% "
+          f"after {len(history.epochs)} epochs ({history.device}, {history.precision}); results in {out}")
+    return 0
+
+
+def cmd_datasets(args):
+    from cnnlab.data import dataset_rows
+
+    rows = dataset_rows(args.data_dir)
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(f"{'name':18} {'shape':9} {'classes':>7} {'train':>7} {'test':>7}  where")
+    for r in rows:
+        num = lambda v: "-" if v is None else f"{v:,}"  # noqa: E731
+        status = r["where"] if r["available"] else f"NOT FOUND: {r['where']}"
+        print(f"{r['name']:18} {r['shape']:9} {num(r['classes']):>7} {num(r['train']):>7} {num(r['test']):>7}  {status}")
+    return 0
+
+
+def cmd_models(args):
+    from cnnlab.models.summary import format_models_table, model_rows
+
+    rows = model_rows()
+    if args.json:
+        _print_json(rows)
+    else:
+        print(format_models_table(rows))
+    return 0
+
+
+def cmd_inspect(args):
+    from cnnlab.analysis.inspect import format_inspect_table, inspect_rows
+    from cnnlab.models import create_model
+
+    try:
+        model = create_model(args.model, in_shape=args.in_shape, num_classes=args.num_classes)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    rows = inspect_rows(model, args.in_shape)
+    if args.json:
+        _print_json(rows)
+    else:
+        print(format_inspect_table(rows))
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _add_train_options(p):
+    p.add_argument("--epochs", type=_positive_int, default=3, help="training epochs (default 3)")
+    p.add_argument("--batch-size", type=_positive_int, default=128, help="batch size (default 128)")
+    p.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
+    p.add_argument("--schedule", choices=["constant", "cosine", "onecycle"], default="constant")
+    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
+    p.add_argument("--label-smoothing", type=_non_negative_float, default=0.0)
+    p.add_argument("--augment", action="store_true", help="random crop with padding + horizontal flip")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--grad-flow-every", type=int, default=0, metavar="N",
+                   help="record per-layer gradient norms every N steps (0 = off)")
+
+
+def _add_runtime_options(p):
+    p.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
+    p.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="auto",
+                   help="auto = bf16 autocast + channels-last where the hardware supports it")
+    p.add_argument("--data-dir", default=None, help="dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)")
+    p.add_argument("--offline", action="store_true", help="never try to download datasets")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cnnlab", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.description = ("Controlled, reproducible experiments comparing image-classification architectures. "
+                          "Run `cnnlab COMMAND --help` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train one model on one dataset", description="Train one model on one dataset.")
+    p.add_argument("--model", default="simple-cnn", help="model name (see `cnnlab models`)")
+    p.add_argument("--dataset", default="mnist-small", help="dataset name (see `cnnlab datasets`)")
+    _add_train_options(p)
+    _add_runtime_options(p)
+    p.add_argument("--out", default=None, help="output directory (default runs/train/MODEL-DATASET-seedN)")
+    p.add_argument("--resume", action="store_true", help="continue from the last complete epoch in --out")
+    p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("datasets", help="list datasets with shape, classes, size and where each was found",
+                       description="List datasets and where each was found (or why not).")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("models", help="list every model with parameters and MACs",
+                       description="List every registered model with its study, parameter count and MACs.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("inspect", help="layer table of a model: shapes, params, MACs, receptive field",
+                       description="Per-layer output shape, parameters, MACs, receptive field and jump.")
+    p.add_argument("model")
+    p.add_argument("--in-shape", type=_in_shape, default=(3, 32, 32), help="C,H,W (default 3,32,32)")
+    p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
+
+    _add_study_commands(sub)
+    return parser
+
+
+def _add_study_commands(sub):
+    """Study, results and report commands (cnnlab.studies)."""
+    try:
+        from cnnlab.studies.cli import add_commands
+    except ImportError:
+        return
+    add_commands(sub, _add_runtime_options, _positive_int)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return args.func(args) or 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,66 @@
+"""A dataset in cnnlab is four tensors kept whole in memory: images as uint8 (N, C, H, W)."""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class ImageData:
+    name: str
+    classes: list[str]
+    train_images: torch.Tensor  # uint8 (N, C, H, W)
+    train_labels: torch.Tensor  # int64 (N,)
+    test_images: torch.Tensor  # uint8 (M, C, H, W)
+    test_labels: torch.Tensor  # int64 (M,)
+    mean: tuple[float, ...]  # per channel, of train_images / 255
+    std: tuple[float, ...]
+    source: str = ""  # where it was found, for reports
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_images.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def to(self, device) -> "ImageData":
+        """Move all four tensors to `device` once, so batches never cross the bus."""
+        return ImageData(
+            self.name, self.classes,
+            self.train_images.to(device), self.train_labels.to(device),
+            self.test_images.to(device), self.test_labels.to(device),
+            self.mean, self.std, self.source,
+        )
+
+    def subset(self, n_train: int) -> "ImageData":
+        """The first `n_train` training images (for quick CPU runs); the test set is kept whole."""
+        return ImageData(
+            self.name, self.classes,
+            self.train_images[:n_train], self.train_labels[:n_train],
+            self.test_images, self.test_labels, self.mean, self.std,
+            f"{self.source} (first {min(n_train, len(self.train_labels))} training images)",
+        )
+
+
+def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 images, in [0, 1] units, computed in chunks."""
+    n, c = images.shape[:2]
+    total = torch.zeros(c, dtype=torch.float64)
+    total_sq = torch.zeros(c, dtype=torch.float64)
+    for start in range(0, n, 4096):
+        x = images[start:start + 4096].to(torch.float64).div_(255).transpose(0, 1).reshape(c, -1)
+        total += x.sum(1)
+        total_sq += (x * x).sum(1)
+    count = n * images.shape[2] * images.shape[3]
+    mean = total / count
+    std = (total_sq / count - mean * mean).clamp_min(1e-12).sqrt()
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def normalize(images: torch.Tensor, mean, std, dtype=torch.float32) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> normalised float, on whatever device the images are."""
+    mean_t = torch.tensor(mean, dtype=dtype, device=images.device).view(1, -1, 1, 1)
+    std_t = torch.tensor(std, dtype=dtype, device=images.device).view(1, -1, 1, 1)
+    return (images.to(dtype) / 255 - mean_t) / std_t

@@ -1,0 +1,147 @@
+"""Image folders (`train/<class>/*`, `test/<class>/*`), as a directory or a .tar.gz of one.
+
+Decoding tens of thousands of small images takes seconds, so the decoded uint8 tensors are
+cached on disk, keyed by the source's path, size and modification time: the second load
+is a single tensor read.
+"""
+
+import hashlib
+import os
+import tarfile
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+import torch
+from torchvision.io import ImageReadMode, decode_image
+from torchvision.transforms.v2.functional import resize
+
+from cnnlab.data.core import ImageData, channel_stats
+from cnnlab.errors import UserError
+from cnnlab.io import atomic_torch_save, load_checkpoint
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("CNNLAB_CACHE", Path.home() / ".cache" / "cnnlab" / "cache"))
+
+
+def load_imagefolder(path, cache_dir=None) -> ImageData:
+    path = Path(path).expanduser().resolve()
+    if not path.exists():
+        raise UserError(f"image folder {path} does not exist (expected train/<class>/* and test/<class>/*, or a .tar.gz of them)")
+    cache_file = Path(cache_dir or default_cache_dir()) / f"imagefolder-{_source_key(path)}.pt"
+    if cache_file.exists():
+        try:
+            cached = load_checkpoint(cache_file)
+            return _to_image_data(path, cached, "cache")
+        except Exception:  # a stale or damaged cache is rebuilt, never trusted
+            pass
+    files = _tar_members(path) if path.is_file() else _dir_members(path)
+    decoded = _decode_split_pair(files, path)
+    atomic_torch_save(decoded, cache_file)
+    return _to_image_data(path, decoded, "decoded")
+
+
+def _source_key(path: Path) -> str:
+    """Hash of path + size + mtime of the archive, or of every file in the directory tree."""
+    h = hashlib.sha256(f"v{CACHE_VERSION}:{path}".encode())
+    if path.is_file():
+        st = path.stat()
+        h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    else:
+        for root, dirs, names in os.walk(path):
+            dirs.sort()
+            for name in sorted(names):
+                st = os.stat(os.path.join(root, name))
+                h.update(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:24]
+
+
+def _split_parts(rel: PurePosixPath):
+    """('train', 'cat', name) for train/cat/x.png, also under one top-level folder (archives)."""
+    parts = rel.parts
+    if len(parts) >= 4 and parts[-3] in ("train", "test"):
+        parts = parts[-3:]
+    if len(parts) == 3 and parts[0] in ("train", "test") and Path(parts[2]).suffix.lower() in IMAGE_SUFFIXES:
+        return parts
+    return None
+
+
+def _dir_members(root: Path):
+    """{(split, class, name): zero-arg callable returning the file's bytes}"""
+    files = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and (parts := _split_parts(PurePosixPath(p.relative_to(root).as_posix()))):
+            files[parts] = (str(p), p.read_bytes)
+    return files
+
+
+def _tar_members(archive: Path):
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            files = {}
+            for member in tar:
+                if member.isfile() and (parts := _split_parts(PurePosixPath(member.name))):
+                    data = tar.extractfile(member).read()
+                    files[parts] = (f"{archive}:{member.name}", lambda data=data: data)
+            return files
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise UserError(f"cannot read archive {archive}: {e}") from None
+
+
+def _decode_split_pair(files, source):
+    classes = sorted({c for split, c, _ in files if split == "train"})
+    if not classes:
+        raise UserError(f"{source} has no images under train/<class>/ (found {len(files)} usable files)")
+    if not any(split == "test" for split, _, _ in files):
+        raise UserError(f"{source} has no images under test/<class>/")
+    unknown = sorted({c for split, c, _ in files if split == "test"} - set(classes))
+    if unknown:
+        raise UserError(f"{source}: test classes {unknown} have no training images; classes: {classes}")
+
+    keys = sorted(files)
+    first_name, first_read = files[keys[0]]
+    first = _decode(first_name, first_read)
+    mode = ImageReadMode.GRAY if first.shape[0] == 1 else ImageReadMode.RGB
+    images = {"train": [], "test": []}
+    labels = {"train": [], "test": []}
+    size = None
+    for key in keys:
+        name, read = files[key]
+        img = _decode(name, read, mode)
+        size = size or tuple(img.shape[1:])
+        if tuple(img.shape[1:]) != size:  # mixed sizes: bring all to the first image's size
+            img = resize(img, list(size), antialias=True)
+        images[key[0]].append(img)
+        labels[key[0]].append(classes.index(key[1]))
+    out = {"classes": classes}
+    for split in ("train", "test"):
+        # A fixed shuffle, so that "the first N training images" (--subset) covers every class.
+        order = torch.randperm(len(labels[split]), generator=torch.Generator().manual_seed(0))
+        out[f"{split}_images"] = torch.stack(images[split])[order]
+        out[f"{split}_labels"] = torch.tensor(labels[split], dtype=torch.int64)[order]
+    out["mean"], out["std"] = channel_stats(out["train_images"])
+    return out
+
+
+def _decode(name, read, mode=ImageReadMode.UNCHANGED):
+    try:
+        data = torch.frombuffer(bytearray(read()), dtype=torch.uint8)
+        img = decode_image(data, mode=mode)
+    except Exception as e:
+        raise UserError(f"unreadable image {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    if mode == ImageReadMode.UNCHANGED and img.shape[0] not in (1, 3):
+        img = decode_image(data, mode=ImageReadMode.RGB)
+    return img
+
+
+def _to_image_data(path, t, how) -> ImageData:
+    counts = Counter(t["train_labels"].tolist())
+    return ImageData(
+        name=f"imagefolder:{path}", classes=list(t["classes"]),
+        train_images=t["train_images"], train_labels=t["train_labels"],
+        test_images=t["test_images"], test_labels=t["test_labels"],
+        mean=tuple(t["mean"]), std=tuple(t["std"]), source=f"{path} ({how}; {len(counts)} classes)",
+    )

@@ -1,0 +1,120 @@
+"""MNIST, Fashion-MNIST and CIFAR-10 through torchvision, rooted at the data directory.
+
+torchvision knows where each dataset lives and how to download it; cnnlab adds a clear
+error when the files are missing offline, validates IDX files before reading them, and
+accepts a JPEG image-folder copy of CIFAR-10 (`cifar10-jpeg/` or `cifar10-jpeg.tar.gz`)
+where the python batches are absent.
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import torch
+import torchvision
+
+from cnnlab.data.core import ImageData, channel_stats
+from cnnlab.data.idx import read_idx
+from cnnlab.errors import UserError
+
+IDX_SETS = {"mnist": torchvision.datasets.MNIST, "fashion-mnist": torchvision.datasets.FashionMNIST}
+CIFAR_JPEG_NAMES = ("cifar10-jpeg", "cifar10-jpeg.tar.gz")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("CNNLAB_DATA", Path.home() / ".cache" / "cnnlab" / "data"))
+
+
+def idx_files(name: str, data_dir: Path) -> list[Path]:
+    cls = IDX_SETS[name]
+    raw = Path(data_dir) / cls.__name__ / "raw"
+    return [raw / os.path.splitext(os.path.basename(url))[0] for url, _ in cls.resources]
+
+
+def cifar_files(data_dir: Path) -> list[Path]:
+    folder = Path(data_dir) / "cifar-10-batches-py"
+    return [folder / f"data_batch_{i}" for i in range(1, 6)] + [folder / "test_batch"]
+
+
+def locate(name: str, data_dir) -> tuple[bool, str]:
+    """(found, where-or-why) without loading anything; for `cnnlab datasets`."""
+    data_dir = Path(data_dir)
+    if name == "cifar10":
+        if all(p.exists() for p in cifar_files(data_dir)):
+            return True, str(data_dir / "cifar-10-batches-py")
+        for alt in CIFAR_JPEG_NAMES:
+            if (data_dir / alt).exists():
+                return True, f"{data_dir / alt} (JPEG copy)"
+        return False, f"missing {data_dir / 'cifar-10-batches-py'} (or {data_dir / CIFAR_JPEG_NAMES[1]})"
+    missing = [p for p in idx_files(name, data_dir) if not p.exists()]
+    if missing:
+        return False, f"missing {', '.join(str(p) for p in missing)}"
+    return True, str(idx_files(name, data_dir)[0].parent)
+
+
+def _download(name, data_dir, expected):
+    cls = IDX_SETS.get(name, torchvision.datasets.CIFAR10)
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(15)  # offline machines should fail in seconds, not minutes
+    try:
+        cls(str(data_dir), train=True, download=True)
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(
+            f"dataset {name!r} is not in --data-dir {data_dir} and could not be downloaded ({reason}); "
+            f"expected {expected}; pass --data-dir pointing at a copy"
+        ) from None
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def load_torchvision(name: str, data_dir, download: bool) -> ImageData:
+    data_dir = Path(data_dir)
+    found, where = locate(name, data_dir)
+    if not found:
+        expected = where.removeprefix("missing ")
+        if not download:
+            raise UserError(
+                f"dataset {name!r} not found offline: expected {expected}; "
+                f"pass --data-dir pointing at a copy (or allow downloads)"
+            )
+        _download(name, data_dir, expected)
+    if name == "cifar10":
+        return _load_cifar(data_dir)
+    train_x, train_y, test_x, test_y = (
+        read_idx(p, 3 if "images" in p.name else 1) for p in idx_files(name, data_dir)
+    )
+    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+        raise UserError(f"{name} in {data_dir}: image and label files disagree on the number of samples")
+    train_x, test_x = train_x.unsqueeze(1), test_x.unsqueeze(1)
+    mean, std = channel_stats(train_x)
+    return ImageData(
+        name=name, classes=list(IDX_SETS[name].classes),
+        train_images=train_x, train_labels=train_y.long(), test_images=test_x, test_labels=test_y.long(),
+        mean=mean, std=std, source=where,
+    )
+
+
+def _load_cifar(data_dir: Path) -> ImageData:
+    if not all(p.exists() for p in cifar_files(data_dir)):
+        from cnnlab.data.imagefolder import load_imagefolder
+
+        jpeg = next(data_dir / n for n in CIFAR_JPEG_NAMES if (data_dir / n).exists())
+        data = load_imagefolder(jpeg)
+        data.name, data.source = "cifar10", f"{jpeg} (JPEG copy of CIFAR-10)"
+        return data
+    splits, classes = {}, []
+    for train in (True, False):
+        try:
+            ds = torchvision.datasets.CIFAR10(str(data_dir), train=train, download=False)
+        except Exception as e:
+            raise UserError(f"corrupt CIFAR-10 files in {data_dir / 'cifar-10-batches-py'}: {e}") from None
+        classes = ds.classes
+        splits[train] = (torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets))
+    mean, std = channel_stats(splits[True][0])
+    return ImageData(
+        name="cifar10", classes=list(classes),
+        train_images=splits[True][0], train_labels=splits[True][1],
+        test_images=splits[False][0], test_labels=splits[False][1],
+        mean=mean, std=std, source=str(data_dir / "cifar-10-batches-py"),
+    )

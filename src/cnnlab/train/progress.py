@@ -1,0 +1,60 @@
+"""Live progress: a tqdm bar on a terminal, one plain line per epoch otherwise."""
+
+import sys
+import time
+
+from tqdm import tqdm
+
+
+class Progress:
+    def __init__(self, verbosity: str, total_epochs: int, steps_per_epoch: int, label: str = ""):
+        if verbosity == "auto":
+            verbosity = "bar" if sys.stderr.isatty() else "lines"
+        self.mode = verbosity
+        self.total_epochs = total_epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.label = f"{label} " if label else ""
+        self.bar = None
+        self.t_epoch = self.t_refresh = time.perf_counter()
+
+    def step(self, epoch: int, i: int, loss, correct, seen: int):
+        if self.mode != "bar":
+            return
+        if self.bar is None or i == 0:
+            self._new_bar(epoch)
+        now = time.perf_counter()
+        # Reading loss/correct synchronises the device, so refresh a few times a second only.
+        if now - self.t_refresh > 0.25 or i + 1 == self.steps_per_epoch:
+            self.bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
+                                 img_s=f"{seen / (now - self.t_epoch):.0f}", refresh=False)
+            self.bar.update(i + 1 - self.bar.n)
+            self.t_refresh = now
+
+    def _new_bar(self, epoch: int):
+        if self.bar is not None:
+            self.bar.close()
+        self.t_epoch = time.perf_counter()
+        self.bar = tqdm(total=self.steps_per_epoch, leave=False, dynamic_ncols=True,
+                        desc=f"{self.label}epoch {epoch}/{self.total_epochs}", file=sys.stderr)
+
+    def epoch_done(self, row: dict):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.mode in ("bar", "lines"):
+            self.message(
+                f"{self.label}epoch {row['epoch']}/{self.total_epochs}  "
+                f"train loss {row['train_loss']:.4f} acc {100 * row['train_acc']:.2f}%  "
+                f"test loss {row['test_loss']:.4f} acc {100 * row['test_acc']:.2f}%  "
+                f"{row['epoch_seconds']:.1f}s  {row['images_per_second']:.0f} img/s"
+            )
+
+    def message(self, text: str):
+        if self.mode != "none":
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
