@@ -6,14 +6,15 @@ is a single tensor read.
 """
 
 import hashlib
+import io
 import os
 import tarfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_image
-from torchvision.transforms.v2.functional import resize
+from PIL import Image
 
 from cnnlab.data.core import ImageData, channel_stats
 from cnnlab.errors import UserError
@@ -103,37 +104,34 @@ def _decode_split_pair(files, source):
 
     keys = sorted(files)
     first_name, first_read = files[keys[0]]
-    first = _decode(first_name, first_read)
-    mode = ImageReadMode.GRAY if first.shape[0] == 1 else ImageReadMode.RGB
+    mode = "L" if _decode(first_name, first_read).mode in ("L", "1", "I;16", "I") else "RGB"
     images = {"train": [], "test": []}
     labels = {"train": [], "test": []}
     size = None
     for key in keys:
         name, read = files[key]
-        img = _decode(name, read, mode)
-        size = size or tuple(img.shape[1:])
-        if tuple(img.shape[1:]) != size:  # mixed sizes: bring all to the first image's size
-            img = resize(img, list(size), antialias=True)
-        images[key[0]].append(img)
+        img = _decode(name, read).convert(mode)
+        size = size or img.size
+        if img.size != size:  # mixed sizes: bring all to the first image's size
+            img = img.resize(size, Image.BILINEAR)
+        images[key[0]].append(torch.from_numpy(np.array(img).reshape(size[1], size[0], -1)))
         labels[key[0]].append(classes.index(key[1]))
     out = {"classes": classes}
     for split in ("train", "test"):
         # A fixed shuffle, so that "the first N training images" (--subset) covers every class.
         order = torch.randperm(len(labels[split]), generator=torch.Generator().manual_seed(0))
-        out[f"{split}_images"] = torch.stack(images[split])[order]
+        out[f"{split}_images"] = torch.stack(images[split]).permute(0, 3, 1, 2)[order].contiguous()
         out[f"{split}_labels"] = torch.tensor(labels[split], dtype=torch.int64)[order]
     out["mean"], out["std"] = channel_stats(out["train_images"])
     return out
 
 
-def _decode(name, read, mode=ImageReadMode.UNCHANGED):
+def _decode(name, read) -> Image.Image:
     try:
-        data = torch.frombuffer(bytearray(read()), dtype=torch.uint8)
-        img = decode_image(data, mode=mode)
+        img = Image.open(io.BytesIO(read()))
+        img.load()
     except Exception as e:
         raise UserError(f"unreadable image {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    if mode == ImageReadMode.UNCHANGED and img.shape[0] not in (1, 3):
-        img = decode_image(data, mode=ImageReadMode.RGB)
     return img
 
 

@@ -123,6 +123,9 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     run_key = config_hash(config.to_dict())
 
     start_epoch = 1
+    if out_dir:  # temp files of writes a kill interrupted; the real files are whole
+        for stale in out_dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     if resume and out_dir and (out_dir / CHECKPOINT).exists():
         ckpt = load_checkpoint(out_dir / CHECKPOINT, map_location=device)
         if ckpt["config_hash"] == run_key:
@@ -151,13 +154,14 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
             cb.on_epoch_end(model, epoch, row)
         progress.epoch_done(row)
         if out_dir:
-            atomic_write_jsonl(out_dir / METRICS, history.epochs)
             atomic_torch_save({
                 "epoch": epoch, "config_hash": run_key, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "history": {"epochs": history.epochs, "steps": history.steps},
                 "callbacks": [cb.state_dict() for cb in callbacks],
             }, out_dir / CHECKPOINT)
+            # After the checkpoint, which holds the same rows: metrics never run ahead of it.
+            atomic_write_jsonl(out_dir / METRICS, history.epochs)
     else:
         history.status = "done"
     progress.close()

@@ -1,0 +1,65 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cnnlab import __version__
+from cnnlab.cli import main
+
+
+def run_cli(args, tmp_path, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--model", "resnet-9000"], "unknown model 'resnet-9000'; valid models: "),
+    (["train", "--dataset", "imagenet"], "unknown dataset 'imagenet'; valid datasets: "),
+    (["train", "--epochs", "0"], "--epochs: must be > 0"),
+    (["train", "--epochs", "-3"], "--epochs: must be > 0"),
+    (["train", "--batch-size", "0"], "--batch-size: must be > 0"),
+    (["train", "--lr", "0"], "--lr: must be > 0"),
+    (["train", "--lr", "fast"], "--lr: expected a positive number"),
+    (["train", "--optimizer", "lion"], "invalid choice: 'lion'"),
+    (["train", "--dataset", "cifar10", "--offline"], "not found offline"),
+    (["train", "--device", "tpu"], "device"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(args + ["--out", str(out_dir)] if args[0] == "train" else args, tmp_path, capsys)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert not out_dir.exists() and not (tmp_path / "runs").exists()
+
+
+def test_train_end_to_end_writes_results(tmp_path, capsys):
+    code, out, err = run_cli(["train", "--model", "fc", "--dataset", "synthetic", "--epochs", "2",
+                              "--quiet", "--out", str(tmp_path / "r"), "--grad-flow-every", "5"], tmp_path, capsys)
+    assert code == 0, err
+    assert "test accuracy" in out and str(tmp_path / "r") in out
+    result = json.loads((tmp_path / "r" / "result.json").read_text())
+    assert result["status"] == "done" and result["test_acc"] > 0.5
+    assert len((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) == 2
+    assert "epoch 2/2" in err  # plain log lines when not a terminal
+
+
+def test_version_and_help_list_every_subcommand():
+    version = subprocess.run([sys.executable, "-m", "cnnlab", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and __version__ in version.stdout
+    help_text = subprocess.run([sys.executable, "-m", "cnnlab", "--help"], capture_output=True, text=True).stdout
+    for command in ("train", "datasets", "models", "inspect"):
+        assert command in help_text
+
+
+def test_datasets_lists_where_each_was_found(tmp_path, capsys):
+    code, out, _ = run_cli(["datasets", "--data-dir", str(tmp_path)], tmp_path, capsys)
+    assert code == 0
+    assert "mnist-small" in out and "bundled" in out
+    assert "NOT FOUND" in out and str(tmp_path) in out
+    code, out, _ = run_cli(["datasets", "--json"], tmp_path, capsys)
+    assert {row["name"] for row in json.loads(out)} >= {"mnist", "fashion-mnist", "cifar10", "synthetic"}

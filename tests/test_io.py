@@ -1,0 +1,34 @@
+import pytest
+import torch
+
+import cnnlab.io as cio
+
+
+def test_failed_write_keeps_the_previous_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    cio.atomic_torch_save({"epoch": 1, "w": torch.ones(3)}, path)
+
+    def crash_midway(obj, f):
+        f.write(b"half a checkpoint")
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(cio.torch, "save", crash_midway)
+    with pytest.raises(RuntimeError):
+        cio.atomic_torch_save({"epoch": 2}, path)
+    assert cio.load_checkpoint(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temp file left
+
+
+def test_json_roundtrip(tmp_path):
+    cio.atomic_write_jsonl(tmp_path / "m.jsonl", [{"a": 1}, {"a": 2}])
+    assert cio.read_jsonl(tmp_path / "m.jsonl") == [{"a": 1}, {"a": 2}]
+
+
+def test_load_checkpoint_refuses_pickled_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(Exception, match="(?i)weights_only|unsupported"):
+        cio.load_checkpoint(tmp_path / "evil.pt")
