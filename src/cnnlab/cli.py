@@ -97,6 +97,7 @@ def cmd_train(args):
               "device": history.device, "precision": history.precision}
     if callbacks:
         result["grad_flow"] = callbacks[0].summary()
+        atomic_write_json(out / "grad_flow.json", callbacks[0].to_dict())
     atomic_write_json(out / "result.json", result)
     if history.status == "diverged":
         print(f"diverged in epoch {history.diverged_epoch}; metrics in {out}")
@@ -133,18 +134,18 @@ def cmd_models(args):
 
 
 def cmd_inspect(args):
-    from cnnlab.analysis.inspect import format_inspect_table, inspect_rows
+    from cnnlab.analysis.inspect import format_inspect_table, inspect_model
     from cnnlab.models import create_model
 
     try:
         model = create_model(args.model, in_shape=args.in_shape, num_classes=args.num_classes)
     except ValueError as e:
         raise UserError(str(e)) from None
-    rows = inspect_rows(model, args.in_shape)
+    info = inspect_model(model, args.in_shape)
     if args.json:
-        _print_json(rows)
+        _print_json(info)
     else:
-        print(format_inspect_table(rows))
+        print(format_inspect_table(info["rows"], info["total_params"], info["total_macs"]))
     return 0
 
 

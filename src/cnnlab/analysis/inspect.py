@@ -1,0 +1,83 @@
+"""`cnnlab inspect`: one row per layer with its output shape, parameters, MACs and receptive field."""
+
+import torch.nn as nn
+
+from cnnlab.analysis.params_flops import count_flops, count_params, module_flop_calls
+from cnnlab.analysis.receptive_field import trace_fields
+
+
+def inspect_rows(model: nn.Module, in_shape) -> list[dict]:
+    """One row per leaf-module call, in execution order:
+    {"name", "type", "out_shape" (no batch dim), "params", "macs" (batch of one),
+     "rf" and "jump" (per spatial axis; jump None once positions are mixed; both None if
+     the layer does not depend on the input)}.
+    A module called twice gets two rows; its parameters are counted on the first only."""
+    fields, _ = trace_fields(model, in_shape)
+    flops = [c for c in module_flop_calls(model, in_shape) if c["leaf"]]
+    if [r["name"] for r in fields] != [c["name"] for c in flops]:
+        raise RuntimeError("the model ran different layers in two forward passes; cannot line them up")
+    modules = dict(model.named_modules())
+    rows, counted = [], set()
+    for row, call in zip(fields, flops):
+        params = 0
+        if row["name"] not in counted:
+            counted.add(row["name"])
+            params = sum(p.numel() for p in modules[row["name"]].parameters())
+        f = row["field"]
+        rows.append({"name": row["name"] or "(model)", "type": row["type"], "out_shape": row["out_shape"],
+                     "params": params, "macs": call["flops"] // 2,
+                     "rf": list(f.size) if f else None,
+                     "jump": list(f.jump) if f and f.jump is not None else None})
+    return rows
+
+
+def inspect_model(model: nn.Module, in_shape) -> dict:
+    """What `cnnlab inspect --json` prints: the rows plus totals. The totals cover the whole
+    model, including parameters and MACs of container modules' own code (not in any row)."""
+    rows = inspect_rows(model, in_shape)
+    params = count_params(model)
+    return {"in_shape": [int(s) for s in in_shape], "rows": rows, "total_params": params["total"],
+            "trainable_params": params["trainable"], "total_macs": count_flops(model, in_shape)["macs"]}
+
+
+def _axes(values) -> str:
+    if values is None:
+        return "-"
+    values = [f"{v:g}" for v in values]
+    return values[0] if len(set(values)) == 1 else "x".join(values)
+
+
+def _si(n: int) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(n)
+
+
+def format_inspect_table(rows: list[dict], total_params: int | None = None, total_macs: int | None = None) -> str:
+    """A plain-text table of `inspect_rows` output with a totals line. Pass the whole model's
+    totals (as `inspect_model` gives them) to count what container modules hold or compute."""
+    row_params, row_macs = sum(r["params"] for r in rows), sum(r["macs"] for r in rows)
+    total_params = row_params if total_params is None else total_params
+    total_macs = row_macs if total_macs is None else total_macs
+    header = ("layer", "type", "output", "params", "MACs", "RF", "jump")
+    lines = [(r["name"], r["type"], "x".join(str(s) for s in r["out_shape"]), f"{r['params']:,}",
+              _si(r["macs"]), _axes(r["rf"]), _axes(r["jump"])) for r in rows]
+    total = ("total", "", "", f"{total_params:,}", _si(total_macs), "", "")
+    widths = [max(len(row[i]) for row in [header, total, *lines]) for i in range(len(header))]
+    right = {3, 4, 5, 6}  # numbers right-aligned
+
+    def fmt(row):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+
+    rule = "-" * len(fmt(header))
+    out = [fmt(header), rule, *map(fmt, lines), rule, fmt(total)]
+    if any(r["jump"] is None and r["rf"] is not None for r in rows):
+        out.append("jump '-': units no longer have a position (after flatten or global pooling); "
+                   "RF then spans the whole input.")
+    if total_params != row_params:
+        out.append(f"{total_params - row_params:,} parameters belong to container modules, not to a row.")
+    if total_macs != row_macs:
+        out.append(f"{_si(total_macs - row_macs)} MACs run in container modules' own code, not in a row.")
+    out.append("MACs for one image; RF and jump in input pixels.")
+    return "\n".join(out)

@@ -1,0 +1,52 @@
+"""Inference timing and training-step memory on the CPU (tiny models, few repetitions)."""
+
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+
+from cnnlab.analysis import measure_inference, peak_memory
+
+
+def tiny_cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+
+
+def test_inference_medians_are_positive_and_repetitions_recorded():
+    model = tiny_cnn().train()
+    result = measure_inference(model, (1, 8, 8), batch_sizes=(1, 4), repeats=5, warmup=1)
+    assert result["repeats"] == 5 and result["warmup"] == 1
+    assert [r["batch_size"] for r in result["results"]] == [1, 4]
+    for r in result["results"]:
+        assert r["median_ms"] > 0 and r["q1_ms"] <= r["median_ms"] <= r["q3_ms"]
+        assert r["iqr_ms"] == pytest.approx(r["q3_ms"] - r["q1_ms"])
+        assert r["images_per_second"] == pytest.approx(r["batch_size"] / r["median_ms"] * 1e3)
+    assert result["threads"] == torch.get_num_threads() and result["precision"] == "fp32"
+    assert result["device"] == "cpu" and result["device_name"]
+    json.dumps(result)
+    assert model.training  # the caller's model is untouched
+
+
+def test_bf16_autocast_runs_and_unknown_precision_is_rejected():
+    result = measure_inference(tiny_cnn(), (1, 8, 8), batch_sizes=(2,), repeats=2, warmup=0, precision="bf16")
+    assert result["precision"] == "bf16" and result["results"][0]["median_ms"] > 0
+    with pytest.raises(ValueError, match="precision"):
+        measure_inference(tiny_cnn(), (1, 8, 8), precision="fp16")
+
+
+def test_training_step_peak_holds_gradients_and_adam_state():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 4))
+    param_bytes = sum(p.numel() * 4 for p in model.parameters())
+    before = [p.clone() for p in model.parameters()]
+    small = peak_memory(model, (1, 8, 8), batch_size=2, optimizer="adam")
+    # After Adam's step the gradients and both moment buffers are alive at once.
+    assert small["step_bytes"] >= 3 * param_bytes
+    assert small["resident_bytes"] >= param_bytes
+    assert small["peak_bytes"] == small["resident_bytes"] + small["step_bytes"]
+    # With 512 images, the two ReLU outputs (512 x 256 floats each) are kept for backward.
+    large = peak_memory(model, (1, 8, 8), batch_size=512, optimizer="adam")
+    assert large["step_bytes"] >= 2 * 512 * 256 * 4 and large["step_bytes"] > small["step_bytes"]
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # ran on a copy
+    json.dumps(large)
