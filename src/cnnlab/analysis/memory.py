@@ -10,7 +10,10 @@ gradients, optimizer state, temporary buffers).
   of the CPU allocator with a timestamp, and take the peak of their running sum.
 """
 
+import contextlib
 import copy
+import os
+import sys
 
 import torch
 import torch.nn as nn
@@ -35,9 +38,24 @@ def _training_step(model, x, y, optimizer):
     optimizer.zero_grad(set_to_none=True)
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """The profiler's C++ backend (kineto) logs start/stop lines straight to fd 2; users
+    asked for a memory figure, not those, so fd 2 points at /dev/null while it runs."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _cpu_step_peak(step) -> int:
     """Peak bytes above the starting point that the CPU allocator held while `step()` ran."""
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     # The raw allocator records: name "[memory]", nbytes > 0 for an allocation, < 0 for a free.
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]

@@ -1,20 +1,16 @@
-"""The two study-1.1 baselines: a fully connected net and a small CNN."""
+"""Study 1 baselines: fully connected nets (`fc`, `fc-deep`) and a small CNN (`simple-cnn`)."""
 
 import torch.nn as nn
 
+from cnnlab.models.common import check_min_size
 from cnnlab.models.registry import register_model
 
-
-def check_min_size(in_shape, min_hw: int, name: str):
-    """Reject inputs too small for a net's downsampling, naming the valid range."""
-    _, h, w = in_shape
-    if h < min_hw or w < min_hw:
-        raise ValueError(f"{name} needs inputs of at least {min_hw}x{min_hw} pixels, got {h}x{w}")
+__all__ = ["check_min_size", "fc", "fc_deep", "simple_cnn"]
 
 
 @register_model("fc", study="1.1")
 def fc(in_shape, num_classes, hidden=(512, 256), dropout=0.0):
-    """3-layer MLP on flattened pixels."""
+    """3-layer MLP on flattened pixels (512-256 hidden units)."""
     c, h, w = in_shape
     layers, width = [nn.Flatten()], c * h * w
     for size in hidden:
@@ -24,6 +20,12 @@ def fc(in_shape, num_classes, hidden=(512, 256), dropout=0.0):
         width = size
     layers.append(nn.Linear(width, num_classes))
     return nn.Sequential(*layers)
+
+
+@register_model("fc-deep", study="1.2")
+def fc_deep(in_shape, num_classes, hidden=(1024, 512, 512, 256), dropout=0.3):
+    """5-layer MLP (1024-512-512-256 hidden units) with dropout 0.3 after each hidden layer."""
+    return fc(in_shape, num_classes, hidden=hidden, dropout=dropout)
 
 
 @register_model("simple-cnn", study="1.1")
