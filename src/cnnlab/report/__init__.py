@@ -1,0 +1,50 @@
+"""The study report: `render_report(study_dir)` writes report.md, report.html and plots/*.png.
+
+It only reads results (study.json and the run directories), so it can be re-run at any
+time without training: `cnnlab report DIR`.
+
+    load.py      results on disk -> Study / Model / Run objects
+    stats.py     mean, std, t-based CI, Welch's test, Holm's correction
+    findings.py  pairwise comparisons and the sentences they support
+    claims.py    the course reports' numbers, mapped to our models
+    plots.py     one function per plot -> PNG bytes
+    build.py     sections (plain text, tables, images)
+    markdown.py, html.py   the two renderings of the same sections
+"""
+
+from pathlib import Path
+
+from cnnlab.io import atomic_write_bytes, atomic_write_text
+from cnnlab.report import plots
+from cnnlab.report.build import SECTIONS, build_document
+from cnnlab.report.html import to_html
+from cnnlab.report.load import load_study
+from cnnlab.report.markdown import to_markdown
+
+__all__ = ["render_report", "SECTIONS"]
+
+
+def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Path, Path]:
+    """Render the report of the study in `study_dir` (OUT/studies/<name>).
+
+    Runs are read from `runs_dir`, by default `study_dir/../../runs`; plots are drawn at
+    `dpi` (default `plots.DPI`). Returns the paths of report.md and report.html. Raises
+    UserError when study_dir holds no readable study.json.
+    """
+    study = load_study(study_dir, runs_dir)
+    doc = build_document(study, dpi=dpi or plots.DPI)
+    plots_dir = study.dir / "plots"
+    names = set()
+    for image in doc.images:
+        atomic_write_bytes(plots_dir / image.name, image.png)
+        names.add(image.name)
+    # Plots of an earlier rendering that this one no longer has (a model was removed) would
+    # otherwise sit next to the report and mislead whoever browses plots/.
+    if plots_dir.is_dir():
+        for old in plots_dir.glob("*.png"):
+            if old.name not in names:
+                old.unlink(missing_ok=True)
+    md_path, html_path = study.dir / "report.md", study.dir / "report.html"
+    atomic_write_text(md_path, to_markdown(doc))
+    atomic_write_text(html_path, to_html(doc))
+    return md_path, html_path

@@ -1,0 +1,79 @@
+"""Number formatting shared by the tables and the sentences (plain text, no markup)."""
+
+import math
+
+from cnnlab.report.stats import Summary
+
+DASH = "—"
+
+
+def _ok(x) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def count(n) -> str:
+    """1234 -> "1.23K", 1234567 -> "1.23M": parameter counts and MACs at a glance."""
+    if not _ok(n):
+        return DASH
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= div:
+            return f"{n / div:.2f}{suffix}"
+    return f"{n:.0f}"
+
+
+def size(nbytes) -> str:
+    if not _ok(nbytes):
+        return DASH
+    for div, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if nbytes >= div:
+            return f"{nbytes / div:.1f} {suffix}"
+    return f"{nbytes:.0f} B"
+
+
+def num(x, digits: int = 2) -> str:
+    return f"{x:.{digits}f}" if _ok(x) else DASH
+
+
+def seconds(x) -> str:
+    if not _ok(x):
+        return DASH
+    return f"{x:.2f} s" if x < 10 else f"{x:.1f} s" if x < 100 else f"{x:.0f} s"
+
+
+def pct(x, digits: int = 2) -> str:
+    """A fraction in [0, 1] as percent: 0.98123 -> "98.12 %"."""
+    return f"{100 * x:.{digits}f} %" if _ok(x) else DASH
+
+
+def points(x, digits: int = 2, signed: bool = True) -> str:
+    """A difference of two fractions in percentage points: 0.0123 -> "+1.23 pts"."""
+    if not _ok(x):
+        return DASH
+    return f"{100 * x:+.{digits}f} pts" if signed else f"{100 * x:.{digits}f} pts"
+
+
+def mean_std(s: Summary, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
+    """"98.12 ± 0.10 %" (std over seeds); just the mean with one seed."""
+    if s.mean is None:
+        return DASH
+    text = f"{scale * s.mean:.{digits}f}"
+    if s.std is not None:
+        text += f" ± {scale * s.std:.{digits}f}"
+    return text + (f" {unit}" if unit else "")
+
+
+def ci(s, scale: float = 1.0, digits: int = 2) -> str:
+    """"[97.90, 98.34]"; a dash where there is no interval (fewer than two seeds)."""
+    if getattr(s, "ci_low", None) is None:
+        return DASH
+    return f"[{scale * s.ci_low:.{digits}f}, {scale * s.ci_high:.{digits}f}]"
+
+
+def pvalue(p) -> str:
+    if not _ok(p):
+        return DASH
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def sci(x) -> str:
+    return f"{x:.1e}" if _ok(x) else DASH

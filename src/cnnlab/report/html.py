@@ -1,0 +1,83 @@
+"""Render a `Document` as one self-contained HTML file: inline CSS, images as data URIs.
+
+Every piece of text goes through `html.escape`, titles, model names, class names and
+paths included, so a study titled `<script>alert(1)</script>` shows that text and runs
+nothing. The only markup is the one written here.
+"""
+
+import base64
+from html import escape
+
+from cnnlab.report.document import Bullets, Document, Image, Paragraph, Table, slug
+
+CSS = """
+body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; margin: 0; }
+main { max-width: 1150px; margin: 0 auto; padding: 24px 32px 64px; }
+h1 { font-size: 1.8em; margin-bottom: 0.2em; }
+h2 { border-bottom: 1px solid #d0d7de; padding-bottom: 0.2em; margin-top: 2em; }
+.sub { color: #57606a; margin: 0.2em 0; }
+nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.9em; }
+a { color: #0969da; text-decoration: none; }
+.table-wrap { overflow-x: auto; margin: 0.8em 0; }
+table { border-collapse: collapse; font-size: 0.85em; }
+caption { caption-side: top; text-align: left; color: #57606a; padding-bottom: 4px; font-style: italic; }
+th, td { border: 1px solid #d0d7de; padding: 4px 9px; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f6f8fa; }
+tr:nth-child(even) td { background: #fbfcfd; }
+td.text { white-space: normal; text-align: left; min-width: 14em; }
+p.note { color: #57606a; font-size: 0.88em; border-left: 3px solid #d0d7de; padding-left: 10px; }
+figure { margin: 1em 0; }
+img { max-width: 100%; height: auto; }
+figcaption { color: #57606a; font-size: 0.85em; }
+"""
+
+
+def _cell(tag: str, text, wide: bool) -> str:
+    cls = ' class="text"' if wide else ""
+    return f"<{tag}{cls}>{escape(str(text))}</{tag}>"
+
+
+def _table(t: Table) -> str:
+    # Long free-text cells (notes) wrap; numbers stay on one line.
+    wide = [any(len(str(row[i])) > 40 for row in t.rows if i < len(row)) for i in range(len(t.header))]
+    parts = ['<div class="table-wrap"><table>']
+    if t.caption:
+        parts.append(f"<caption>{escape(t.caption)}</caption>")
+    parts.append("<thead><tr>" + "".join(_cell("th", h, False) for h in t.header) + "</tr></thead><tbody>")
+    for row in t.rows:
+        parts.append("<tr>" + "".join(_cell("td", c, wide[i] if i < len(wide) else False)
+                                      for i, c in enumerate(row)) + "</tr>")
+    parts.append("</tbody></table></div>")
+    return "".join(parts)
+
+
+def _block(b) -> str:
+    if isinstance(b, Paragraph):
+        return f'<p class="note">{escape(b.text)}</p>' if b.note else f"<p>{escape(b.text)}</p>"
+    if isinstance(b, Bullets):
+        return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in b.items) + "</ul>"
+    if isinstance(b, Table):
+        return _table(b)
+    if isinstance(b, Image):
+        data = base64.b64encode(b.png).decode("ascii")
+        return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(b.alt)}">'
+                f"<figcaption>{escape(b.alt)}</figcaption></figure>")
+    raise TypeError(f"unknown block {type(b).__name__}")
+
+
+def to_html(doc: Document) -> str:
+    title = escape(doc.title)
+    toc = "".join(f'<li><a href="#{slug(s.title)}">{escape(s.title)}</a></li>' for s in doc.sections)
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>{title}</title>", f"<style>{CSS}</style>", "</head>", "<body>", "<main>",
+             f"<h1>{title}</h1>"]
+    parts += [f'<p class="sub">{escape(line)}</p>' for line in doc.subtitle]
+    parts.append(f"<nav><ul>{toc}</ul></nav>")
+    for section in doc.sections:
+        parts.append(f'<section id="{slug(section.title)}"><h2>{escape(section.title)}</h2>')
+        parts += [_block(b) for b in section.blocks]
+        parts.append("</section>")
+    parts += ["</main>", "</body>", "</html>"]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,64 @@
+"""Render a `Document` as GitHub-flavoured Markdown; images link to plots/*.png."""
+
+import re
+
+from cnnlab.report.document import Bullets, Document, Image, Paragraph, Table
+
+_ALWAYS = "\\`*|"  # characters that are markup anywhere in a line
+_WORD_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # intraword _ is literal on GitHub
+_ENTITY = re.compile(r"&(#?[A-Za-z0-9]+;)")
+_LINE_START = re.compile(r"^([#>+=-]|\d{1,9}(?=[.)]))")  # block markup at a line's start: "# ", "- ", "1. "
+
+
+def escape(text, block: bool = True) -> str:
+    """Plain text -> Markdown that shows exactly that text, and stays readable as raw text.
+
+    `<` becomes an entity because GitHub passes raw HTML through: a model named
+    `<img onerror=...>` must stay text. Brackets are escaped only where they could form a
+    link, underscores only where they could start emphasis, and a leading "#", "-" or "1."
+    only where text starts a block (`block`; not in table cells).
+    """
+    text = " ".join(str(text).split())  # no newline may break a table row or a list item
+    text = _ENTITY.sub(r"&amp;\1", text).replace("<", "&lt;")
+    text = "".join("\\" + ch if ch in _ALWAYS else ch for ch in text)
+    text = _WORD_EDGE_UNDERSCORE.sub(r"\\_", text)
+    if "](" in text or "][" in text or "[^" in text:
+        text = text.replace("[", "\\[").replace("]", "\\]")
+    if not block:
+        return text
+    # "\#" for a symbol; "1\." for an ordered-list number (the escape goes before the dot).
+    return _LINE_START.sub(lambda m: m.group(0) + "\\" if m.group(0)[0].isdigit() else "\\" + m.group(0), text)
+
+
+def _table(t: Table) -> list[str]:
+    lines = []
+    if t.caption:
+        lines += [f"*{escape(t.caption)}*", ""]
+    lines.append("| " + " | ".join(escape(h, block=False) for h in t.header) + " |")
+    lines.append("|" + "|".join("---" for _ in t.header) + "|")
+    for row in t.rows:
+        lines.append("| " + " | ".join(escape(c, block=False) for c in row) + " |")
+    return lines
+
+
+def _block(b) -> list[str]:
+    if isinstance(b, Paragraph):
+        return [f"> {escape(b.text)}" if b.note else escape(b.text)]
+    if isinstance(b, Bullets):
+        return [f"- {escape(item)}" for item in b.items]
+    if isinstance(b, Table):
+        return _table(b)
+    if isinstance(b, Image):
+        return [f"![{escape(b.alt)}](plots/{b.name})"]  # names are made of [a-z0-9_.-] only
+    raise TypeError(f"unknown block {type(b).__name__}")
+
+
+def to_markdown(doc: Document) -> str:
+    lines = [f"# {escape(doc.title)}", ""]
+    for line in doc.subtitle:
+        lines += [escape(line), ""]
+    for section in doc.sections:
+        lines += [f"## {escape(section.title)}", ""]
+        for block in section.blocks:
+            lines += _block(block) + [""]
+    return "\n".join(lines).rstrip() + "\n"

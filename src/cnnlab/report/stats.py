@@ -1,0 +1,103 @@
+"""Statistics over seeds: mean, spread, t-based confidence intervals, Welch's t-test.
+
+With a handful of seeds the normal approximation (mean ± 1.96·SE) is too optimistic, so
+every interval here uses Student's t distribution. Two models are compared with Welch's
+test, which does not assume equal variances; its degrees of freedom come from the
+Welch–Satterthwaite formula, the same ones scipy uses for the p-value, so the interval
+and the p-value always tell the same story. Nothing is computed from fewer than two
+values: one seed has no spread to test against.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+ALPHA = 0.05  # 95% intervals, 5% significance level
+
+
+@dataclass(frozen=True)
+class Summary:
+    """mean, sample std (ddof=1) and 95% CI of the mean; std/CI are None for n < 2."""
+    n: int
+    mean: float | None
+    std: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+def _clean(values) -> np.ndarray:
+    """Finite values only: a missing measurement (None/NaN) must not poison the mean."""
+    out = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return np.asarray(out, dtype=float)
+
+
+def summarize(values, confidence: float = 1 - ALPHA) -> Summary:
+    x = _clean(values)
+    n = len(x)
+    if n == 0:
+        return Summary(0, None, None, None, None)
+    mean = float(x.mean())
+    if n < 2:
+        return Summary(1, mean, None, None, None)
+    std = float(x.std(ddof=1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df=n - 1)) * std / math.sqrt(n)
+    return Summary(n, mean, std, mean - half, mean + half)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(a) - mean(b), its 95% Welch CI and the two-sided Welch t-test p-value.
+
+    ci/p are None when either side has fewer than two values, and p is None (with a CI of
+    zero width) when neither side varies at all: there is nothing to test then.
+    """
+    n_a: int
+    n_b: int
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    df: float | None
+    p: float | None
+
+
+def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
+    a, b = _clean(a), _clean(b)
+    n_a, n_b = len(a), len(b)
+    if n_a == 0 or n_b == 0:
+        return Difference(n_a, n_b, None, None, None, None, None)
+    diff = float(a.mean() - b.mean())
+    if n_a < 2 or n_b < 2:
+        return Difference(n_a, n_b, diff, None, None, None, None)
+    va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
+    se = math.sqrt(va + vb)
+    scale = max(abs(a).max(), abs(b).max(), 1e-300)
+    if se <= 1e-12 * scale:  # both sides constant (up to rounding): the difference is exact, nothing to test
+        return Difference(n_a, n_b, diff, diff, diff, None, None)
+    # Welch–Satterthwaite degrees of freedom.
+    df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df=df)) * se
+    with warnings.catch_warnings():
+        # scipy warns about precision when one side is (nearly) constant; Welch's test is fine then.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    return Difference(n_a, n_b, diff, diff - half, diff + half, float(df), p)
+
+
+def holm(pvalues):
+    """Holm–Bonferroni adjusted p-values (None stays None), in the input order.
+
+    Comparing every pair of k models makes k(k-1)/2 tests; at 5% each, some would come out
+    "significant" by chance alone. Holm's step-down correction keeps the chance of any
+    false claim below 5% and is never less powerful than plain Bonferroni.
+    """
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    m = len(indexed)
+    adjusted = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))  # monotone: never below an earlier one
+        adjusted[i] = running
+    return adjusted

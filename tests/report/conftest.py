@@ -1,0 +1,155 @@
+"""A fake but realistic results directory: what `cnnlab run` writes, without training.
+
+Inner formats follow what `cnnlab.analysis` returns and `cnnlab.studies.analyse` stores
+(measure_inference's "results" list, grad_flow summary + history, receptive_field's
+"layers", activations.npz with "images", "filters", "layer:<name>").
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CLASSES = [str(d) for d in range(10)]
+ALL_ANALYSES = ["confusion", "grad_flow", "receptive_field", "activations", "inference", "memory", "overfitting",
+                "stability"]
+
+
+def _metrics(rng, epochs: int, final_acc: float) -> list[dict]:
+    rows = []
+    for e in range(1, epochs + 1):
+        test_acc = final_acc - 0.1 * (epochs - e) / epochs + rng.normal(0, 0.002)
+        train_acc = min(test_acc + 0.02 * e, 0.999)
+        rows.append({"epoch": e, "train_loss": 1.5 / e, "train_acc": train_acc, "test_loss": 1.6 / e + 0.01 * e,
+                     "test_acc": test_acc, "epoch_seconds": 1.2, "train_seconds": 1.0 + 0.1 * (e == 1),
+                     "images_per_second": 5000.0, "lr": 1e-3})
+    return rows
+
+
+def _analysis(rng, params: int, final_acc: float, analyses) -> dict:
+    out = {"params": {"total": params, "trainable": params}, "macs": params * 3, "flops": params * 6,
+           "train_seconds": 3.1, "device": "cpu", "precision": "fp32"}
+    if "inference" in analyses:
+        out["inference"] = {"device": "cpu", "device_name": "Fake CPU 3000", "threads": 2, "precision": "fp32",
+                            "channels_last": False, "repeats": 30, "warmup": 5, "torch_version": "2.x",
+                            "results": [{"batch_size": b, "median_ms": ms, "q1_ms": ms * 0.9, "q3_ms": ms * 1.1,
+                                         "iqr_ms": ms * 0.2, "min_ms": ms * 0.8,
+                                         "images_per_second": b / (ms / 1e3)}
+                                        for b, ms in ((1, 0.4 + rng.random() * 0.05), (256, 12.0))]}
+    if "memory" in analyses:
+        out["memory"] = {"device": "cpu", "batch_size": 128, "optimizer": "adam", "method": "profiler",
+                         "resident_bytes": 4 * params, "step_bytes": 3 * 2**20, "peak_bytes": 4 * params + 3 * 2**20,
+                         "peak_mib": (4 * params + 3 * 2**20) / 2**20}
+    if "confusion" in analyses:
+        m = rng.integers(0, 5, size=(10, 10))
+        np.fill_diagonal(m, int(100 * final_acc))
+        out["confusion"] = {"classes": CLASSES, "matrix": m.tolist(), "per_class_accuracy": [0.9] * 10,
+                            "accuracy": final_acc, "count": int(m.sum())}
+    if "grad_flow" in analyses:
+        names = ["conv1.weight", "conv1.bias", "conv2.weight", "fc.weight", "fc.bias"]
+        shapes = [[4, 1, 3, 3], [4], [8, 4, 3, 3], [10, 72], [10]]
+        steps = list(range(0, 50, 5))
+        history = [[float(10 ** (-1 - j - 0.1 * i)) for j in range(len(names))] for i in range(len(steps))]
+
+        def point(i):
+            return {"step": steps[i], "grad_norm": history[i], "grad_abs_mean": history[i],
+                    "weight_norm": [1.0] * len(names), "first_layer_grad_norm": history[i][0],
+                    "last_layer_grad_norm": history[i][3], "ratio_first_last": history[i][0] / history[i][3],
+                    "vanishing": False, "exploding": False}
+        out["grad_flow"] = {"names": names, "layer_names": ["conv1.weight", "conv2.weight", "fc.weight"],
+                            "logged_steps": len(steps), "first": point(0), "last": point(-1),
+                            "vanishing": False, "exploding": False, "vanishing_steps": [], "exploding_steps": [],
+                            "steps": steps, "grad_norm": history, "shapes": shapes}
+    if "receptive_field" in analyses:
+        out["receptive_field"] = {"in_shape": [1, 8, 8], "output": {"rf": [8, 8], "jump": None, "start": [3.5, 3.5]},
+                                  "layers": [
+                                      {"name": "conv1", "type": "Conv2d", "out_shape": [4, 8, 8], "rf": [3, 3],
+                                       "jump": [1, 1], "start": [0, 0]},
+                                      {"name": "pool", "type": "MaxPool2d", "out_shape": [4, 4, 4], "rf": [4, 4],
+                                       "jump": [2, 2], "start": [0.5, 0.5]},
+                                      {"name": "conv2", "type": "Conv2d", "out_shape": [8, 4, 4], "rf": [8, 8],
+                                       "jump": [2, 2], "start": [0.5, 0.5]},
+                                      {"name": "fc", "type": "Linear", "out_shape": [10], "rf": [14, 14],
+                                       "jump": None, "start": [3.5, 3.5]}]}
+    if "overfitting" in analyses:
+        out["overfitting"] = {"gap": [0.02, 0.04], "final_gap": 0.04, "best_epoch": 1, "test_loss_rose": False}
+    if "stability" in analyses:
+        out["stability"] = {"steps": 120, "tail_steps": 24, "loss_std_tail": 0.05 + 0.01 * rng.random(),
+                            "loss_mean_tail": 0.3, "nonfinite_losses": 0, "grad_spikes": 1, "grad_spike_steps": [17],
+                            "spike_factor": 10.0, "window": 100}
+    if "activations" in analyses:
+        out["activations"] = {"first_conv": "conv1", "images": 8,
+                              "layers": {"conv1": {"type": "Conv2d", "shape": [8, 4, 8, 8]}}}
+        out["activations_file"] = "activations.npz"
+    return out
+
+
+def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("simple-cnn", "Simple CNN")),
+                accuracies=(0.80, 0.95), seeds=(0, 1), epochs: int = 3, reference: str = "1.1",
+                dataset: str = "mnist-small", analyses=ALL_ANALYSES, noise: float = 0.002,
+                statuses: dict | None = None) -> Path:
+    """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
+
+    `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
+    metrics, only error.txt; None means the run directory is missing)."""
+    statuses = statuses or {}
+    rng = np.random.default_rng(0)
+    runs = []
+    for (name, label), acc in zip(models, accuracies):
+        params = 10_000 + 5_000 * len(runs)
+        for seed in seeds:
+            key = f"{len(runs):016x}"
+            status = statuses.get((name, seed), "done")
+            runs.append({"run_key": key, "model": name, "label": label, "seed": seed, "status": status or "missing"})
+            if status is None:
+                continue
+            d = root / "runs" / key
+            d.mkdir(parents=True)
+            (d / "config.json").write_text(json.dumps({"study": "fake", "model": name, "seed": seed}))
+            (d / "status").write_text(status + "\n")
+            if status == "failed":
+                (d / "error.txt").write_text("RuntimeError: out of memory\n")
+                continue
+            final = acc + rng.normal(0, noise)
+            (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _metrics(rng, epochs, final)))
+            analysis = _analysis(rng, params, final, analyses)
+            if status == "diverged":
+                analysis["diverged_epoch"] = 2
+            (d / "analysis.json").write_text(json.dumps(analysis))
+            if "activations" in analyses:
+                np.savez_compressed(d / "activations.npz",
+                                    images=rng.integers(0, 255, size=(8, 1, 8, 8), dtype=np.uint8),
+                                    labels=np.arange(8), filters=rng.normal(size=(4, 1, 3, 3)).astype(np.float32),
+                                    **{"layer:conv1": rng.normal(size=(8, 4, 8, 8)).astype(np.float32)})
+    study_dir = root / "studies" / "fake"
+    study_dir.mkdir(parents=True)
+    info = {"name": "fake", "title": title, "description": "A study made up for tests.", "reference": reference,
+            "dataset": dataset, "epochs": epochs, "seeds": list(seeds), "subset": None, "analyses": list(analyses),
+            "train": {"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
+            "models": [{"name": n, "label": lab, "kwargs": {}, "train": {}} for n, lab in models],
+            "runs": runs,
+            "manifest": {"cnnlab_version": "0.1.0", "torch_version": "2.14.1", "device": "Fake CPU 3000",
+                         "cpu_model": "Fake CPU 3000", "threads": 2, "precision": "fp32", "dataset": dataset,
+                         "dataset_source": "bundled", "train_size": 5000, "test_size": 10000,
+                         "wall_clock_seconds": 75.5, "started": "2025-01-01T10:00:00",
+                         "finished": "2025-01-01T10:01:15"}}
+    (study_dir / "study.json").write_text(json.dumps(info))
+    return study_dir
+
+
+@pytest.fixture
+def make_study(tmp_path):
+    def make(**kw):
+        return write_study(tmp_path / f"out{len(list(tmp_path.iterdir()))}", **kw)
+    return make
+
+
+@pytest.fixture(scope="session")
+def full_study(tmp_path_factory):
+    """One study with every analysis, rendered once and shared by the read-only tests."""
+    from cnnlab.report import render_report
+
+    study_dir = write_study(tmp_path_factory.mktemp("full"))
+    md_path, html_path = render_report(study_dir, dpi=30)
+    return study_dir, md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")

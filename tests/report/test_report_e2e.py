@@ -1,0 +1,62 @@
+"""A tiny real study, trained by the runner, then reported; and `cnnlab report` re-renders it."""
+
+import re
+from pathlib import Path
+
+import torch
+
+from cnnlab.analysis.timing import measure_inference
+from cnnlab.cli import main
+from cnnlab.report import SECTIONS, plots
+from cnnlab.report.build import NOT_MEASURED
+from cnnlab.report.load import METRICS, Run
+from cnnlab.studies.loader import ANALYSES, parse_study
+from cnnlab.studies.runner import run_study
+
+from test_report_render import Page, sections_md
+
+TITLE = "<script>alert(1)</script>"
+
+
+def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(plots, "DPI", 30)  # tests check structure, not looks
+    study = parse_study({
+        "name": "tiny", "title": TITLE, "reference": "1.1", "dataset": "synthetic", "subset": 128,
+        # Every analysis but inference timing, the slowest on a busy CPU; its stored format is
+        # checked against the real measure_inference below.
+        "epochs": 1, "seeds": 2, "analyses": [a for a in ANALYSES if a != "inference"],
+        "train": {"batch_size": 64, "precision": "fp32"},
+        "models": [{"name": "fc", "label": "FC"}, {"name": "simple-cnn", "label": "Simple CNN"}]}, "test")
+    info = run_study(study, tmp_path, device="cpu", verbosity="quiet", inference_repeats=2)
+
+    md_path, html_path = (Path(p) for p in info["report"])
+    md, html = md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
+    body = sections_md(md)
+    assert list(body) == list(SECTIONS)
+    for name in SECTIONS:  # every analysis ran, so no section is left unmeasured
+        assert NOT_MEASURED not in body[name].replace(f"Inference latency and throughput: {NOT_MEASURED}", ""), name
+    assert re.search(r"^\| (FC|Simple CNN) \| \d", body["Summary"], flags=re.M)
+    assert "Welch p" in body["Comparisons"]
+    assert "98.96 %" in body["Claims in the course reports"]
+
+    page = Page(html)
+    assert page.h2 == list(SECTIONS) and page.title == TITLE
+    assert TITLE not in html and "script" not in page.tags
+    assert page.images and all(i["src"].startswith("data:image/png;base64,") for i in page.images)
+
+    # Re-render from the output directory: nothing is trained again.
+    metrics = sorted(tmp_path.glob("runs/*/metrics.jsonl"))
+    before = [p.stat().st_mtime_ns for p in metrics]
+    md_path.unlink()
+    assert main(["report", str(tmp_path)]) == 0
+    assert str(md_path) in capsys.readouterr().out
+    assert sections_md(md_path.read_text(encoding="utf-8")).keys() == body.keys()
+    assert [p.stat().st_mtime_ns for p in metrics] == before
+
+
+def test_real_inference_measurements_reach_the_summary():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    inference = measure_inference(model, (1, 4, 4), batch_sizes=(1, 256), repeats=3, warmup=0)
+    run = Run("k", "m", 0, "done", Path("."), analysis={"inference": inference})
+    assert METRICS["latency_ms"](run) == inference["results"][0]["median_ms"] > 0
+    assert METRICS["throughput"](run) == inference["results"][1]["images_per_second"] > 0

@@ -1,0 +1,215 @@
+import base64
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from cnnlab.errors import UserError
+from cnnlab.report import SECTIONS, render_report
+from cnnlab.report.build import NOT_MEASURED
+from cnnlab.report.claims import claims_rows
+from cnnlab.report.load import load_study
+
+DPI = 30  # tests check structure, not looks
+PNG = b"\x89PNG\r\n\x1a\n"
+ANALYSIS_SECTIONS = ("Confusion matrices", "Gradient flow", "Training stability", "Receptive fields", "Activations")
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at: tags, h2 texts, the <title>, img sources."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags, self.h2, self.title, self.images, self._in = [], [], "", [], None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(dict(attrs))
+        self._in = tag
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+    def handle_data(self, data):
+        if self._in == "h2":
+            self.h2.append(data)
+        elif self._in == "title":
+            self.title += data
+
+
+def sections_md(md: str) -> dict[str, str]:
+    """Markdown text under each "## " heading."""
+    parts = re.split(r"^## (.+)$", md, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def render(study_dir):
+    md_path, html_path = render_report(study_dir, dpi=DPI)
+    return md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
+
+
+def test_report_has_every_section_with_inlined_plots(full_study):
+    study_dir, md, html = full_study
+
+    body = sections_md(md)
+    assert list(body) == list(SECTIONS)
+    for name in SECTIONS:
+        assert NOT_MEASURED not in body[name], name  # every analysis was measured here
+
+    page = Page(html)
+    assert page.h2 == list(SECTIONS)
+    assert page.title == "Fake study"
+    # Every plot is written to plots/, linked from the markdown and inlined in the HTML.
+    plots = sorted((study_dir / "plots").glob("*.png"))
+    assert {"learning_curves.png", "accuracy_vs_cost.png", "confusion_matrices.png", "grad_flow_layers.png",
+            "grad_flow_heatmap.png", "receptive_field_growth.png", "train_test_gap.png"} <= {p.name for p in plots}
+    assert any(p.name.startswith("feature_maps_") for p in plots)
+    for p in plots:
+        assert p.read_bytes().startswith(PNG)
+        assert f"](plots/{p.name})" in md
+    inlined = [img["src"] for img in page.images]
+    assert len(inlined) == len(plots)
+    assert all(src.startswith("data:image/png;base64,") for src in inlined)
+    assert all(base64.b64decode(src.split(",", 1)[1]).startswith(PNG) for src in inlined)
+    assert "src=\"plots/" not in html and "http" not in html.split("<main>")[0]  # self-contained
+
+
+def test_summary_table_is_sorted_by_test_accuracy_and_formatted(full_study):
+    _, md, _ = full_study
+    summary = sections_md(md)["Summary"]
+    assert summary.index("| Simple CNN |") < summary.index("| FC |")
+    row = next(line for line in summary.splitlines() if line.startswith("| FC |"))
+    assert re.search(r"\| (79|80)\.\d\d ± 0\.\d\d % \|", row)  # test accuracy, mean ± std over seeds
+    assert "10.00K" in row and "2/2" in row  # parameters, finished seeds
+    assert "ms" in row and "img/s" in row and "MiB" in row  # latency, throughput, memory
+
+
+def test_hostile_strings_are_escaped(make_study):
+    title = "<script>alert(1)</script>"
+    label = '<img src=x onerror="alert(2)">'
+    # "$" would start matplotlib math mode: the plots must show it, not fail.
+    study_dir = make_study(title=title, models=(("fc", label), ("simple-cnn", "A & B | [x](y) $\\frac$")),
+                           analyses=["confusion", "grad_flow"])
+    md, html = render(study_dir)
+
+    assert title not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    page = Page(html)
+    assert "script" not in page.tags
+    assert page.title == title  # the parser unescapes entities: the text survives intact
+    assert all(img["src"].startswith("data:image/png;base64,") for img in page.images)
+
+    assert "<script>" not in md and "<img src=x" not in md
+    assert md.startswith("# &lt;script>alert(1)&lt;/script>")
+    assert "A & B \\| \\[x\\](y) $\\\\frac$" in md  # no table cell split, no link
+
+
+def test_one_seed_gives_no_p_value_and_no_claim(make_study):
+    md, html = render(make_study(seeds=(0,), analyses=[]))
+    body = sections_md(md)
+    assert "one seed only: no significance test; differences are not claims" in body["Findings"]
+    assert "higher than" not in md and "better" not in md.lower()
+    pair = next(line for line in body["Comparisons"].splitlines() if line.startswith("| Simple CNN | FC |"))
+    cells = [c.strip() for c in pair.strip("|").split("|")]
+    assert cells[4] == "—" and cells[5] == "—" and cells[7] == "no test"  # Welch p, Holm p, significant
+
+
+def test_significance_decides_the_sentence(full_study, make_study):
+    clear = sections_md(full_study[1])["Findings"]
+    assert "Simple CNN's test accuracy is higher than FC's by" in clear
+
+    same = sections_md(render(make_study(accuracies=(0.90, 0.90), noise=0.01, analyses=[]))[0])["Findings"]
+    assert "No significant difference in test accuracy between" in same
+    assert "higher than" not in same
+
+
+def test_unmeasured_sections_say_so(make_study):
+    md, html = render(make_study(analyses=[]))
+    body = sections_md(md)
+    for name in ANALYSIS_SECTIONS:
+        assert NOT_MEASURED in body[name], name
+    assert f"peak training memory: {NOT_MEASURED}" in body["Summary"]
+    # Learning curves come from metrics.jsonl, which every run has.
+    assert "plots/learning_curves.png" in body["Learning curves"]
+    assert Page(html).h2 == list(SECTIONS)
+
+
+def test_failed_and_missing_runs_are_reported_not_fatal(make_study):
+    study_dir = make_study(statuses={("fc", 1): "failed", ("simple-cnn", 0): None}, analyses=[])
+    md, _ = render(study_dir)
+    summary = sections_md(md)["Summary"]
+    assert "FC, seed 1: failed: RuntimeError: out of memory" in summary
+    assert "Simple CNN, seed 0: missing" in summary
+    assert "| 1/2 |" in summary
+    # One finished seed per model left: no test.
+    assert "one seed only" in sections_md(md)["Findings"]
+
+
+def test_diverged_runs_are_shown_as_instability(make_study):
+    md, _ = render(make_study(statuses={("fc", 1): "diverged"}, analyses=["stability"]))
+    body = sections_md(md)
+    assert "FC, seed 1: diverged" in body["Summary"]
+    row = next(line for line in body["Training stability"].splitlines() if line.startswith("| FC |"))
+    assert "1 of 2 (seed 1 at epoch 2)" in row
+
+
+def test_a_study_without_finished_runs_still_renders(make_study):
+    study_dir = make_study(statuses={(m, s): "failed" for m in ("fc", "simple-cnn") for s in (0, 1)}, analyses=[])
+    md, html = render(study_dir)
+    body = sections_md(md)
+    assert list(body) == list(SECTIONS) and Page(html).h2 == list(SECTIONS)
+    assert "| 0/2 |" in body["Summary"]
+    assert "nothing to compare" in body["Comparisons"]
+    assert "No finished runs" in body["Findings"]
+    assert NOT_MEASURED in body["Learning curves"]
+
+
+def test_claims_table_shows_reference_numbers_and_dataset_note(full_study, make_study):
+    claims = sections_md(full_study[1])["Claims in the course reports"]  # reference "1.1"
+    assert "97.72 %" in claims and "98.96 %" in claims and "567,434" in claims
+    assert "dataset differs: theirs MNIST, ours mnist-small" in claims
+    assert "residual CNN" in claims and "not in this study" in claims  # their model we did not run
+
+    assert claims_rows(load_study(make_study(reference=""))) is None
+
+
+def test_manifest_lists_versions_hardware_and_data(full_study):
+    manifest = sections_md(full_study[1])["Manifest"]
+    for text in ("| torch version | 2.14.1 |", "| device | Fake CPU 3000 |", "| CPU model | Fake CPU 3000 |",
+                 "| threads | 2 |", "| precision | fp32 |", "| dataset | mnist-small |", "| train images | 5,000 |",
+                 "| wall-clock of the whole study | 1 min 16 s |", "| cnnlab version | 0.1.0 |"):
+        assert text in manifest
+
+
+def test_rerender_and_runs_dir_override(make_study, tmp_path):
+    study_dir = make_study(analyses=[])
+    render(study_dir)
+    stale = study_dir / "plots" / "old_model.png"
+    stale.write_bytes(PNG)
+    # The whole results tree moved: point at the runs explicitly.
+    moved = tmp_path / "elsewhere"
+    (study_dir.parent.parent / "runs").rename(moved)
+    md_path, _ = render_report(study_dir, runs_dir=moved, dpi=DPI)
+    assert "4 of 4 runs done" in md_path.read_text(encoding="utf-8")
+    assert not stale.exists()
+
+
+def test_missing_or_corrupt_study_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no study.json"):
+        render_report(tmp_path)
+    (tmp_path / "study.json").write_text("{not json")
+    with pytest.raises(UserError, match="not a valid study file"):
+        render_report(tmp_path)
+
+
+def test_run_keys_cannot_escape_the_runs_dir(make_study):
+    study_dir = make_study(analyses=[])
+    info = json.loads((study_dir / "study.json").read_text())
+    info["runs"][0]["run_key"] = "../../studies/fake"
+    (study_dir / "study.json").write_text(json.dumps(info))
+    run = load_study(study_dir).models[0].runs[0]
+    assert run.status == "missing" and run.seed == 0
