@@ -1,0 +1,85 @@
+"""The `cnnlab models` table: every registered model's parameters and MACs on two input shapes.
+
+MACs (multiply-accumulates) are counted by torch.utils.flop_counter (which counts the
+FLOPs of convolutions and matrix products, 2 per MAC) on one forward pass of one image.
+Element-wise work (activations, BatchNorm, pooling) is not included.
+"""
+
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnnlab.models.match_params import count_params
+from cnnlab.models.registry import create_model, list_models, model_entry
+
+SHAPES = {"1x28x28": (1, 28, 28), "3x32x32": (3, 32, 32)}
+
+
+def count_macs(model: nn.Module, in_shape) -> int:
+    """Multiply-accumulates of one forward pass on a single (C, H, W) input."""
+    was_training = model.training
+    model.eval()  # don't let the probe touch BatchNorm running statistics
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, *in_shape))
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+def model_rows(num_classes: int = 10) -> list[dict]:
+    """One dict per registered model: name, study, description, params_* and macs_* per shape.
+
+    A model that rejects a shape gets None for that shape's numbers.
+    """
+    rows = []
+    for name in list_models():
+        entry = model_entry(name)
+        row = {"name": name, "study": entry.study, "description": entry.description.rstrip(".")}
+        for label, shape in SHAPES.items():
+            try:
+                model = create_model(name, shape, num_classes)
+            except ValueError:
+                row[f"params_{label}"] = row[f"macs_{label}"] = None
+                continue
+            row[f"params_{label}"] = count_params(model)
+            row[f"macs_{label}"] = count_macs(model, shape)
+        rows.append(row)
+    return rows
+
+
+def human(n) -> str:
+    """1234567 -> '1.23M', 45600 -> '45.6K', 789 -> '789', None -> '-'."""
+    if n is None:
+        return "-"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g}{suffix}"
+    return str(n)
+
+
+COLUMNS = [
+    ("name", "model", False),
+    ("study", "study", False),
+    ("params_1x28x28", "params 1x28x28", True),
+    ("macs_1x28x28", "MACs 1x28x28", True),
+    ("params_3x32x32", "params 3x32x32", True),
+    ("macs_3x32x32", "MACs 3x32x32", True),
+    ("description", "description", False),
+]
+
+
+def format_models_table(rows: list[dict]) -> str:
+    """Aligned plain-text table; numbers human-readable and right-aligned."""
+    cells = [[human(r[key]) if numeric else str(r[key]) for key, _, numeric in COLUMNS] for r in rows]
+    header = [title for _, title, _ in COLUMNS]
+    widths = [max(len(x) for x in column) for column in zip(header, *cells)]
+
+    def line(values):
+        parts = [
+            v.rjust(w) if numeric else v.ljust(w) for v, w, (_, _, numeric) in zip(values, widths, COLUMNS)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(c) for c in cells)])
