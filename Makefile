@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/cnnlab train --model simple-cnn --dataset mnist-small --epochs 3 --out runs/demo
+	$(VENV)/bin/cnnlab run mnist-fc-vs-cnn --dataset mnist-small --epochs 5 --seeds 2 --out runs/demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -215,11 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_study_commands(sub):
-    """Study, results and report commands (cnnlab.studies)."""
-    try:
-        from cnnlab.studies.cli import add_commands
-    except ImportError:
-        return
+    """Study, results and report commands live beside the study code."""
+    from cnnlab.studies.cli import add_commands
+
     add_commands(sub, _add_runtime_options, _positive_int)
 
 

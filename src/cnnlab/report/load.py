@@ -358,7 +358,9 @@ def load_study(study_dir, runs_dir=None) -> Study:
         raise UserError(f"{path} is not a valid study file (corrupt or not a JSON object)")
     runs_dir = Path(runs_dir) if runs_dir is not None else study_dir.parent.parent / "runs"
 
-    models, by_name = [], {}
+    # Runs are grouped by label: labels are unique within a study, model names may repeat
+    # (the same model with other kwargs or regularisation).
+    models, by_label = [], {}
     for i, m in enumerate(info.get("models") or []):
         if isinstance(m, str):
             m = {"name": m}
@@ -367,15 +369,16 @@ def load_study(study_dir, runs_dir=None) -> Study:
         name = str(m["name"])
         model = Model(name=name, label=str(m.get("label") or name), kwargs=m.get("kwargs") or {}, index=i)
         models.append(model)
-        by_name[name] = model
+        by_label[model.label] = model
     for entry in info.get("runs") or []:
         if not isinstance(entry, dict):
             continue
         run = _load_run(runs_dir, entry)
-        if run.model not in by_name:  # a run of a model the study does not list: still show it
-            by_name[run.model] = Model(run.model, run.model, {}, len(models))
-            models.append(by_name[run.model])
-        by_name[run.model].runs.append(run)
+        label = str(entry.get("label") or run.model)
+        if label not in by_label:  # a run of a model the study does not list: still show it
+            by_label[label] = Model(run.model, label, {}, len(models))
+            models.append(by_label[label])
+        by_label[label].runs.append(run)
     for model in models:
         model.runs.sort(key=lambda r: (r.seed is None, r.seed if isinstance(r.seed, int) else 0))
     return Study(dir=study_dir, runs_dir=runs_dir, info=info, models=models)

@@ -1,0 +1,177 @@
+"""`cnnlab studies`, `cnnlab run`, `cnnlab runs` and `cnnlab report`: added to the main parser
+by `cnnlab.cli` through `add_commands`."""
+
+import json
+from pathlib import Path
+
+from cnnlab.errors import UserError
+
+DEFAULT_OUT = "runs"
+
+
+def _percent(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def _count(x) -> str:
+    return "-" if x is None else f"{int(x):,}"
+
+
+def _seconds(x) -> str:
+    return "-" if x is None else f"{x:.1f}s"
+
+
+# ---------------------------------------------------------------- studies
+
+
+def cmd_studies(args):
+    from cnnlab.studies.loader import load_builtin_studies
+
+    studies = sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name))
+    if args.json:
+        rows = [{**s.to_dict(), "runs": s.run_count} for s in studies]
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':24} {'ref':4} {'dataset':10} {'runs':>13} {'epochs':>6}  title")
+    for s in studies:
+        runs = f"{len(s.models)}x{len(s.seeds)} = {s.run_count}"
+        print(f"{s.name:24} {s.reference:4} {s.dataset:10} {runs:>13} {s.epochs:>6}  {s.title}")
+        print(f"{'':24} models: {', '.join(m.label for m in s.models)}")
+    print("\nRun one with `cnnlab run NAME` (options: --epochs, --seeds, --dataset, --subset; see --help).")
+    return 0
+
+
+# ---------------------------------------------------------------- run
+
+
+def format_run_line(i: int, n: int, s: dict) -> str:
+    head = f"[{i}/{n}] {s['label']} seed {s['seed']}: {s['status']}"
+    if s["status"] == "failed":
+        return f"{head}: {s['error'] or 'see error.txt'} ({s['run_dir']})"
+    figures = (f"test acc {_percent(s['test_acc'])}  train acc {_percent(s['train_acc'])}  "
+               f"params {_count(s['params'])}  train {_seconds(s['train_seconds'])}  epochs {s['epochs']}")
+    notes = []
+    if s["cached"]:
+        notes.append("cached")
+    elif s["resumed_from"]:
+        notes.append(f"resumed after epoch {s['resumed_from']}")
+    return f"{head}  {figures}" + (f"  ({', '.join(notes)})" if notes else "")
+
+
+def cmd_run(args):
+    from cnnlab.studies.loader import load_study
+    from cnnlab.studies.runner import run_study, study_dir
+
+    study = load_study(args.study).with_overrides(epochs=args.epochs, seeds=args.seeds, dataset=args.dataset,
+                                                  subset=args.subset, precision=args.precision)
+
+    def on_start(specs, data):
+        print(f"study {study.name}: {len(study.models)} models x {len(study.seeds)} seeds = {len(specs)} runs, "
+              f"{study.epochs} epochs each, on {study.dataset} ({len(data.train_labels):,} training / "
+              f"{len(data.test_labels):,} test images)", flush=True)
+
+    def on_run(i, n, summary):
+        print(format_run_line(i, n, summary), flush=True)
+
+    info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
+                     verbosity="lines" if args.quiet else "auto", inference_repeats=args.inference_repeats,
+                     on_start=on_start, on_run=on_run, report=not args.no_report)
+    statuses = [r["status"] for r in info["runs"]]
+    m = info["manifest"]
+    print(f"{statuses.count('done')} done, {statuses.count('diverged')} diverged, {statuses.count('failed')} failed "
+          f"({m['runs_cached']} cached) in {m['wall_clock_seconds']:.0f}s on {m['device']}")
+    print(f"results: {study_dir(args.out, study.name)}")
+    for path in info.get("report", []):
+        print(f"report:  {path}")
+    return 1 if "failed" in statuses else 0
+
+
+# ---------------------------------------------------------------- runs
+
+
+def cmd_runs(args):
+    from cnnlab.store.index import open_index
+
+    with open_index(args.out, readonly=True) as index:
+        rows = index.rows(study=args.study)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no runs{' of study ' + args.study if args.study else ''} in {args.out}")
+        return 0
+    study_w = max(len("study"), *(len(r["study"] or "") for r in rows))
+    model_w = max(len("model"), *(len(r["label"] or r["model"] or "") for r in rows))
+    print(f"{'study':{study_w}} {'model':{model_w}} {'seed':>4} {'status':8} {'test acc':>8} {'train acc':>9} "
+          f"{'params':>11} {'train':>8} {'epochs':>6}  run")
+    for r in rows:
+        epochs = "-" if r["epochs"] is None else r["epochs"]
+        print(f"{r['study']:{study_w}} {r['label'] or r['model']:{model_w}} {r['seed']:>4} {r['status'] or '-':8} "
+              f"{_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} {_count(r['params']):>11} "
+              f"{_seconds(r['train_seconds']):>8} {epochs:>6}  {r['run_dir']}")
+    return 0
+
+
+# ---------------------------------------------------------------- report
+
+
+def report_dirs(path) -> list[Path]:
+    """A study directory (with study.json), or an output directory holding studies/*/study.json."""
+    path = Path(path)
+    if (path / "study.json").is_file():
+        return [path]
+    found = sorted(p.parent for p in path.glob("studies/*/study.json"))
+    if not found:
+        raise UserError(f"no study.json in {path} or {path / 'studies'}/*; pass the output directory of "
+                        "`cnnlab run` or one of its studies/<name> directories")
+    return found
+
+
+def cmd_report(args):
+    from cnnlab.report import render_report
+
+    for directory in report_dirs(args.dir):
+        for path in render_report(directory):
+            print(path)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def add_commands(sub, add_runtime_options, positive_int):
+    p = sub.add_parser("studies", help="list the built-in studies: title, dataset, models, run count",
+                       description="List the built-in studies with their title, dataset, models and run count.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_studies)
+
+    p = sub.add_parser("run", help="run a study (built-in name or .toml file), then write its report",
+                       description="Train and analyse every (model, seed) of a study, skipping runs already done "
+                                   "and resuming interrupted ones, then write its report.")
+    p.add_argument("study", metavar="STUDY", help="built-in study name (see `cnnlab studies`) or a .toml file")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    add_runtime_options(p)
+    p.set_defaults(precision=None)  # not given: keep the study's own setting (default auto)
+    p.add_argument("--epochs", type=positive_int, default=None, help="override the study's epochs")
+    p.add_argument("--seeds", type=positive_int, default=None, metavar="N", help="run seeds 0..N-1")
+    p.add_argument("--dataset", default=None, help="override the study's dataset (see `cnnlab datasets`)")
+    p.add_argument("--subset", type=positive_int, default=None, metavar="N",
+                   help="train on the first N training images only (quick CPU runs)")
+    p.add_argument("--inference-repeats", type=positive_int, default=30, metavar="N",
+                   help="timed forward passes per batch size for inference timing (default 30)")
+    p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
+    p.add_argument("--no-report", action="store_true",
+                   help="write results only; render the report later with `cnnlab report OUT`")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("runs", help="list finished runs from the results index",
+                       description="List runs recorded in OUT/index.sqlite, across studies.")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    p.add_argument("--study", default=None, help="only this study's runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("report", help="re-render a study's report from its results, without training",
+                       description="Re-render report.md and report.html from saved results (no training).")
+    p.add_argument("dir", metavar="DIR", help="OUT/studies/<name>, or OUT to re-render every study in it")
+    p.set_defaults(func=cmd_report)
