@@ -8,13 +8,18 @@ PY := $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e .
+	touch $@
+
+# Test tools and the optional Ray extra (the Ray executor has tests of its own).
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[dev,ray]"
 	touch $@
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/cnnlab run mnist-fc-vs-cnn --dataset mnist-small --epochs 5 --seeds 2 --out runs/demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed

@@ -2,6 +2,8 @@
 by `cnnlab.cli` through `add_commands`."""
 
 import json
+import sys
+import time
 from pathlib import Path
 
 from cnnlab.errors import UserError
@@ -58,6 +60,45 @@ def format_run_line(i: int, n: int, s: dict) -> str:
     return f"{head}  {figures}" + (f"  ({', '.join(notes)})" if notes else "")
 
 
+class RunProgress:
+    """One line per finished run with its figures, and an overall bar (runs done / total,
+    ETA) on a terminal; without one, the ETA goes at the end of each line."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        self.started = time.time()
+        self.trained = 0
+
+    def start(self, total: int):
+        self.started = time.time()
+        if not self.quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="run", desc="study", position=0, dynamic_ncols=True, file=sys.stderr)
+
+    def run_done(self, i: int, n: int, summary: dict):
+        line = format_run_line(i, n, summary)
+        self.trained += not summary["cached"]
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.write(line, file=sys.stdout)
+            return
+        if i < n and self.trained:  # cached runs take no time, so they do not count towards the pace
+            eta = (time.time() - self.started) / self.trained * (n - i)
+            line += f"  [ETA {_duration(eta)}]"
+        print(line, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
 def cmd_run(args):
     from cnnlab.studies.loader import load_study
     from cnnlab.studies.runner import run_study, study_dir
@@ -65,17 +106,22 @@ def cmd_run(args):
     study = load_study(args.study).with_overrides(epochs=args.epochs, seeds=args.seeds, dataset=args.dataset,
                                                   subset=args.subset, precision=args.precision)
 
+    progress = RunProgress(quiet=args.quiet)
+
     def on_start(specs, data):
         print(f"study {study.name}: {len(study.models)} models x {len(study.seeds)} seeds = {len(specs)} runs, "
               f"{study.epochs} epochs each, on {study.dataset} ({len(data.train_labels):,} training / "
               f"{len(data.test_labels):,} test images)", flush=True)
+        progress.start(len(specs))
 
-    def on_run(i, n, summary):
-        print(format_run_line(i, n, summary), flush=True)
-
-    info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
-                     verbosity="lines" if args.quiet else "auto", inference_repeats=args.inference_repeats,
-                     on_start=on_start, on_run=on_run, report=not args.no_report)
+    try:
+        info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
+                         verbosity="lines" if args.quiet else "auto", inference_repeats=args.inference_repeats,
+                         on_start=on_start, on_run=progress.run_done, report=not args.no_report,
+                         executor=args.executor, workers=args.workers, ray_address=args.ray_address,
+                         cpus_per_run=args.cpus_per_run)
+    finally:
+        progress.close()
     statuses = [r["status"] for r in info["runs"]]
     m = info["manifest"]
     print(f"{statuses.count('done')} done, {statuses.count('diverged')} diverged, {statuses.count('failed')} failed "
@@ -159,6 +205,15 @@ def add_commands(sub, add_runtime_options, positive_int):
                    help="train on the first N training images only (quick CPU runs)")
     p.add_argument("--inference-repeats", type=positive_int, default=30, metavar="N",
                    help="timed forward passes per batch size for inference timing (default 30)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local (this machine; default) or ray (each run a Ray task)")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="with --executor local: N worker processes (one run per GPU when there are GPUs)")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join, e.g. 10.0.0.1:6379 or auto (default: start a local one)")
+    p.add_argument("--cpus-per-run", type=positive_int, default=None, metavar="N",
+                   help="CPU threads of each run (Ray: CPUs reserved per task when there is no GPU); "
+                        "default: the cores shared among workers, 1 under Ray")
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
     p.add_argument("--no-report", action="store_true",
                    help="write results only; render the report later with `cnnlab report OUT`")

@@ -36,7 +36,7 @@ def execute_run(spec: RunSpec, run_dir, device="auto", data=None, data_dir=None,
     loaded from `spec.dataset`, `spec.subset` and `data_dir`.
     """
     run = RunDir(run_dir)
-    if run.status() in FINAL_STATUSES and _same_config(run.config(), spec):
+    if is_finished(spec, run):
         return summarize(spec, run, cached=True)
     run.clear_status()
     run.write_config({**spec.config(), "cnnlab_version": __version__})
@@ -48,6 +48,11 @@ def execute_run(spec: RunSpec, run_dir, device="auto", data=None, data_dir=None,
         status = "failed"
     run.set_status(status)
     return summarize(spec, run, cached=False, resumed_from=resumed_from)
+
+
+def is_finished(spec: RunSpec, run: RunDir) -> bool:
+    """Done (or diverged) earlier with exactly this config: nothing to do."""
+    return run.status() in FINAL_STATUSES and _same_config(run.config(), spec)
 
 
 def _same_config(stored: dict | None, spec: RunSpec) -> bool:

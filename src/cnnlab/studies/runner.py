@@ -22,7 +22,9 @@ from cnnlab import __version__
 from cnnlab.errors import UserError
 from cnnlab.io import atomic_write_json
 from cnnlab.store.index import open_index
-from cnnlab.studies.execute import execute_run, load_run_data
+from cnnlab.store.rundir import RunDir
+from cnnlab.studies.execute import is_finished, load_run_data, summarize
+from cnnlab.studies.executors import default_threads, make_executor, make_job
 from cnnlab.studies.loader import Study
 from cnnlab.studies.plan import plan_runs, resolve_train
 from cnnlab.train.device import cpu_model, device_name, resolve_device
@@ -47,20 +49,32 @@ def check_models(study: Study, data):
 
 def run_study(study: Study, out_dir, device="auto", data_dir=None, download: bool = True,
               verbosity: str = "auto", inference_repeats: int = 30, on_start=None, on_run=None,
-              report: bool = True) -> dict:
+              report: bool = True, executor: str = "local", workers: int = 1, ray_address=None,
+              cpus_per_run: int | None = None) -> dict:
     """Run (or resume, or reuse) every run of `study` under `out_dir`; return study.json's content.
 
+    `executor`/`workers`/`ray_address` choose where runs execute (see executors.py);
+    `cpus_per_run` fixes each run's CPU threads (default: the cores shared among workers).
     `on_start(specs, data)` is called once everything is validated, before the first run;
-    `on_run(i, n, summary)` after each run (the CLI prints a line for each).
+    `on_run(i, n, summary)` after each run, in the order runs finish.
     """
     started = time.time()
     device = resolve_device(device)
     data = load_run_data(study.dataset, study.subset, data_dir, download)
     check_models(study, data)
     specs = plan_runs(study, device, n_train=len(data.train_labels))
+    if workers < 1 or (cpus_per_run is not None and cpus_per_run < 1):
+        raise UserError(f"--workers and --cpus-per-run must be >= 1, got {workers} and {cpus_per_run}")
+    if executor == "ray" and workers > 1:
+        raise UserError("--workers is for --executor local; Ray schedules as many runs as the cluster has room for")
+    threads = cpus_per_run or default_threads(executor, workers)
+    in_process = executor == "local" and workers == 1
+    executor_label = "ray" if executor == "ray" else (f"local, {workers} workers" if workers > 1 else "local")
+    # Validated, and the executor is reachable, before anything is written.
+    runner = make_executor(executor, workers, ray_address, threads, device,
+                           data=data.to(device) if in_process else None, verbosity=verbosity)
     if on_start:
         on_start(specs, data)
-    on_device = data.to(device)  # once for the whole study, not once per run
 
     out_dir = Path(out_dir)
     directory = study_dir(out_dir, study.name)
@@ -69,26 +83,38 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
 
     def write_study_json(summaries, finished):
         """Rewritten after every run, so `cnnlab report` works on a study still running."""
+        status = {summary["run_key"]: summary["status"] for summary in summaries}
         runs = [{"run_key": spec.run_key, "model": spec.model, "label": spec.label, "seed": spec.seed,
-                 "status": summaries[i]["status"] if i < len(summaries) else "pending"}
-                for i, spec in enumerate(specs)]
+                 "status": status.get(spec.run_key, "pending")} for spec in specs]
         info = {**study.to_dict(), "train": shared_train, "runs": runs,
-                "manifest": manifest(data, device, shared_train["precision"], started, summaries, finished)}
+                "manifest": manifest(data, device, shared_train["precision"], started, summaries, finished,
+                                     threads=threads, executor=executor_label)}
         atomic_write_json(directory / "study.json", info)
         return info
 
     summaries = []
     write_study_json(summaries, finished=False)
+    by_key = {spec.run_key: spec for spec in specs}
+    resumed_from, jobs = {}, []
     with open_index(out_dir) as index:
-        for i, spec in enumerate(specs, 1):
-            summary = execute_run(spec, out_dir / "runs" / spec.run_key, device, data=on_device,
-                                  verbosity=verbosity, inference_repeats=inference_repeats)
-            summary["run_dir"] = f"runs/{spec.run_key}"  # relative: the output directory can move
+
+        def record(summary):
+            summary["run_dir"] = f"runs/{summary['run_key']}"  # relative: the output directory can move
             index.upsert(summary)
             summaries.append(summary)
             write_study_json(summaries, finished=False)
             if on_run:
-                on_run(i, len(specs), summary)
+                on_run(len(summaries), len(specs), summary)
+
+        for spec in specs:
+            run = RunDir(out_dir / "runs" / spec.run_key)
+            if is_finished(spec, run):
+                record(summarize(spec, run, cached=True))
+                continue
+            resumed_from[spec.run_key] = run.checkpoint_epoch()
+            jobs.append(make_job(spec, run.path, device, data_dir, download, inference_repeats, threads))
+        for key in runner.run(jobs):
+            record(summarize(by_key[key], RunDir(out_dir / "runs" / key), resumed_from=resumed_from[key]))
     info = write_study_json(summaries, finished=True)
     if report:
         from cnnlab.report import render_report
@@ -97,7 +123,8 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
     return info
 
 
-def manifest(data, device, precision: str, started: float, summaries: list[dict], finished: bool) -> dict:
+def manifest(data, device, precision: str, started: float, summaries: list[dict], finished: bool,
+             threads: int | None = None, executor: str = "local") -> dict:
     """What the numbers depend on: software versions, hardware, data, and when it ran."""
     now = time.time()
     return {
@@ -108,7 +135,8 @@ def manifest(data, device, precision: str, started: float, summaries: list[dict]
         "device": device_name(device),
         "device_type": device.type,
         "cpu_model": cpu_model(),
-        "threads": torch.get_num_threads(),
+        "threads": threads or torch.get_num_threads(),  # per run
+        "executor": executor,
         "precision": precision,
         "dataset": data.name,
         "dataset_source": data.source,

@@ -1,0 +1,178 @@
+"""Where a study's runs execute: one after another in this process (`local`), in N worker
+processes on this machine (`local --workers N`), or as Ray tasks on a cluster (`ray`).
+
+Every executor runs the same job function, `run_job`, which trains one run into its own
+directory (a shared filesystem on a cluster). Executors only report finished run keys; the
+driver reads each run's summary from its directory and alone writes the SQLite index, so
+concurrent runs never touch it.
+
+A worker that dies (killed, out of memory) is retried once; the retry resumes from the
+run's last checkpoint. If it dies again the run is marked failed and the study goes on.
+
+Results do not depend on the executor as long as each run gets the same number of CPU
+threads (`threads`): float reductions split across a different number of threads round
+differently, so `--cpus-per-run` fixes it for every executor alike.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+
+from cnnlab.errors import UserError
+from cnnlab.store.rundir import FINAL_STATUSES, RunDir
+from cnnlab.studies.plan import RunSpec
+
+EXECUTORS = ("local", "ray")
+MAX_ATTEMPTS = 2  # the first try and one retry
+
+
+def make_job(spec: RunSpec, run_dir, device, data_dir, download, inference_repeats, threads) -> dict:
+    """Everything a worker needs, as plain JSON: it may run on another machine, which sees
+    the same paths (shared filesystem); relative paths are taken from the driver's cwd."""
+    return {"spec": asdict(spec), "spec_key": spec.run_key, "cwd": os.getcwd(),
+            "run_dir": os.path.abspath(run_dir), "device": str(device),
+            "data_dir": os.path.abspath(data_dir) if data_dir else None, "download": download,
+            "inference_repeats": inference_repeats, "threads": threads}
+
+
+def run_job(job: dict, data=None) -> str:
+    """Execute one run described by `job`; returns its run key. Used by every executor."""
+    import torch
+
+    from cnnlab.studies.execute import execute_run
+
+    if job.get("cwd") and os.path.isdir(job["cwd"]):
+        os.chdir(job["cwd"])  # for relative dataset paths such as imagefolder:photos
+    if job.get("threads"):
+        torch.set_num_threads(int(job["threads"]))
+    spec = RunSpec(**{**job["spec"], "analyses": tuple(job["spec"]["analyses"])})
+    execute_run(spec, job["run_dir"], job["device"], data=data, data_dir=job["data_dir"],
+                download=job["download"], verbosity=job.get("verbosity", "none"),
+                inference_repeats=job["inference_repeats"])
+    return spec.run_key
+
+
+def mark_failed(run_dir, reason: str):
+    """The worker died twice: record why in the run's own directory (the worker is gone)."""
+    run = RunDir(run_dir)
+    if run.status() not in FINAL_STATUSES:
+        run.write_error(reason, reason)
+        run.set_status("failed")
+
+
+class LocalExecutor:
+    """One run at a time in this process; the dataset is loaded once and shared."""
+
+    def __init__(self, data=None, verbosity="auto"):
+        self.data, self.verbosity = data, verbosity
+
+    def run(self, jobs):
+        for job in jobs:
+            yield run_job({**job, "verbosity": self.verbosity}, data=self.data)
+
+
+class ProcessExecutor:
+    """N worker processes on this machine (`python -m cnnlab.studies.worker`), one run each.
+    With GPUs, worker slot i sees only GPU i (CUDA_VISIBLE_DEVICES), one run per GPU."""
+
+    def __init__(self, workers: int, gpus: int = 0):
+        self.workers = workers
+        self.gpus = gpus
+
+    def _start(self, job, slot):
+        env = dict(os.environ)
+        if self.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = str(slot % self.gpus)
+            job = {**job, "device": "cuda"}
+        proc = subprocess.Popen([sys.executable, "-m", "cnnlab.studies.worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+        proc.stdin.write(json.dumps(job))
+        proc.stdin.close()
+        return proc
+
+    def run(self, jobs):
+        pending = [(job, 1) for job in jobs]
+        running = {}  # slot -> (proc, job, attempt)
+        while pending or running:
+            for slot in range(self.workers):
+                if slot not in running and pending:
+                    job, attempt = pending.pop(0)
+                    running[slot] = (self._start(job, slot), job, attempt)
+            time.sleep(0.1)
+            for slot, (proc, job, attempt) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[slot]
+                stderr = proc.stderr.read().strip()
+                proc.stderr.close()
+                if proc.returncode == 0:
+                    yield job["spec_key"]
+                elif attempt < MAX_ATTEMPTS:
+                    pending.insert(0, (job, attempt + 1))  # resumes from its checkpoint
+                else:
+                    last = stderr.splitlines()[-1] if stderr else f"exit code {proc.returncode}"
+                    mark_failed(job["run_dir"], f"worker died {MAX_ATTEMPTS} times: {last}")
+                    yield job["spec_key"]
+
+
+class RayExecutor:
+    """Each run is a Ray task: one GPU when the cluster has GPUs, else `cpus_per_run` CPUs.
+    Ray re-runs a task whose worker process died once (max_retries=1)."""
+
+    def __init__(self, address=None, cpus_per_run: int = 1):
+        try:
+            import ray
+        except ImportError:
+            raise UserError('the Ray executor needs Ray: pip install -e ".[ray]" (or pip install "ray[default]")') from None
+        self.ray = ray
+        if not ray.is_initialized():
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise UserError(f"cannot connect to Ray at {address or 'a new local cluster'}: {e}") from None
+        self.cpus_per_run = cpus_per_run
+
+    def run(self, jobs):
+        ray = self.ray
+        gpus = ray.cluster_resources().get("GPU", 0)
+        options = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": self.cpus_per_run}
+        task = ray.remote(max_retries=MAX_ATTEMPTS - 1, retry_exceptions=False, **options)(run_job)
+        refs = {}
+        for job in jobs:
+            if gpus:
+                job = {**job, "device": "cuda"}
+            refs[task.remote(job)] = job
+        while refs:
+            done, _ = ray.wait(list(refs), num_returns=1)
+            job = refs.pop(done[0])
+            try:
+                ray.get(done[0])
+            except Exception as e:  # the task's worker died on every attempt
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                mark_failed(job["run_dir"], f"Ray task failed {MAX_ATTEMPTS} times: {reason}")
+            yield job["spec_key"]
+
+
+def make_executor(name: str, workers: int = 1, ray_address=None, cpus_per_run: int = 1, device=None,
+                  data=None, verbosity="auto"):
+    if name not in EXECUTORS:
+        raise UserError(f"unknown executor {name!r}; valid: {', '.join(EXECUTORS)}")
+    if name == "ray":
+        return RayExecutor(ray_address, cpus_per_run)
+    if workers > 1:
+        import torch
+
+        gpus = torch.cuda.device_count() if device is not None and str(device).startswith("cuda") else 0
+        return ProcessExecutor(workers, gpus)
+    return LocalExecutor(data, verbosity)
+
+
+def default_threads(executor: str, workers: int) -> int:
+    """Threads per run when --cpus-per-run is not given: the machine's cores shared evenly."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, workers)) if executor == "local" else 1
+
+

@@ -1,0 +1,127 @@
+"""Executors: the same study under `local`, `local --workers 2` and Ray gives the same
+per-epoch metrics; a worker killed mid-run is retried; the index holds each run once."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cnnlab.store.index import open_index
+from cnnlab.studies.loader import load_study
+from cnnlab.studies.runner import run_study
+
+LEARNED = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+
+def _study(write_study, epochs=2, subset=400):
+    # 2 models x 2 seeds = 4 runs; only the analyses that do not time anything.
+    return write_study(models=["fc", "simple-cnn"], seeds=2, epochs=epochs, subset=subset,
+                       analyses=["overfitting", "confusion"])
+
+
+def _metrics(out):
+    """{(model, seed): [learned figures per epoch]} from every run directory under `out`."""
+    result = {}
+    for run in sorted((out / "runs").iterdir()):
+        config = json.loads((run / "config.json").read_text())
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        result[(config["model"], config["seed"])] = [[row[k] for k in LEARNED] for row in rows]
+    return result
+
+
+def _index_keys(out):
+    with open_index(out, readonly=True) as index:
+        return [row["run_key"] for row in index.rows()]
+
+
+@pytest.fixture(scope="module")
+def local_reference(tmp_path_factory):
+    """The study under the default local executor, one thread per run."""
+    from .conftest import study_toml
+
+    path = tmp_path_factory.mktemp("study") / "study.toml"
+    path.write_text(study_toml(models=("fc", "simple-cnn"), seeds=2, epochs=2, subset=400,
+                               analyses=("overfitting", "confusion")))
+    out = tmp_path_factory.mktemp("local")
+    run_study(load_study(path), out, device="cpu", verbosity="none", report=False, cpus_per_run=1)
+    return _metrics(out)
+
+
+def test_workers_give_the_same_metrics_as_local(write_study, tmp_path, cli, local_reference):
+    code, stdout, stderr = cli("run", _study(write_study), "--out", tmp_path / "out", "--device", "cpu",
+                               "--workers", "2", "--cpus-per-run", "1", "--no-report", "--quiet")
+    assert code == 0, stderr
+    assert _metrics(tmp_path / "out") == local_reference
+    assert len(local_reference) == 4
+    keys = _index_keys(tmp_path / "out")
+    assert len(keys) == 4 and len(set(keys)) == 4
+    assert stdout.count("seed ") >= 4 and "[ETA" in stdout  # a line per run, with the pace so far
+
+
+def test_ray_gives_the_same_metrics_as_local(write_study, tmp_path, local_reference):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        info = run_study(load_study(_study(write_study)), tmp_path / "out", device="cpu", verbosity="none",
+                         report=False, executor="ray", cpus_per_run=1)
+    finally:
+        ray.shutdown()
+    assert [r["status"] for r in info["runs"]] == ["done"] * 4
+    assert info["manifest"]["executor"] == "ray"
+    assert _metrics(tmp_path / "out") == local_reference
+    keys = _index_keys(tmp_path / "out")
+    assert len(keys) == 4 and len(set(keys)) == 4
+
+
+def _worker_pids():
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if b"cnnlab.studies.worker" in f.read():
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def test_killed_worker_is_retried_and_each_run_indexed_once(write_study, tmp_path, local_reference):
+    out = tmp_path / "out"
+    # Longer epochs than the reference so that the kill lands mid-run.
+    path = _study(write_study, epochs=4, subset=1000)
+    proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "run", str(path), "--out", str(out), "--device", "cpu",
+                             "--workers", "2", "--cpus-per-run", "1", "--no-report", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not list(out.glob("runs/*/checkpoint.pt")):
+        time.sleep(0.05)
+    victims = _worker_pids()
+    assert victims, "no worker process found"
+    os.kill(victims[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    runs = list((out / "runs").iterdir())
+    assert len(runs) == 4 and all((r / "status").read_text().strip() == "done" for r in runs)
+    keys = _index_keys(out)
+    assert len(keys) == 4 and len(set(keys)) == 4
+
+
+def test_ray_missing_is_a_one_line_error(write_study, tmp_path, cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    code, _, stderr = cli("run", _study(write_study), "--out", tmp_path / "out", "--executor", "ray")
+    assert code == 2
+    assert stderr.startswith("error: ") and stderr.count("\n") == 1
+    assert 'pip install -e ".[ray]"' in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_with_ray_is_rejected(write_study, tmp_path, cli):
+    code, _, stderr = cli("run", _study(write_study), "--out", tmp_path / "out", "--executor", "ray",
+                          "--workers", "2")
+    assert code == 2 and "--workers is for --executor local" in stderr
+    assert not (tmp_path / "out").exists()
