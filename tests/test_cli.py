@@ -21,7 +21,7 @@ def run_cli(args, tmp_path, capsys):
     (["train", "--epochs", "-3"], "--epochs: must be > 0"),
     (["train", "--batch-size", "0"], "--batch-size: must be > 0"),
     (["train", "--lr", "0"], "--lr: must be > 0"),
-    (["train", "--lr", "fast"], "--lr: expected a positive number"),
+    (["train", "--lr", "fast"], "--lr: expected a number > 0"),
     (["train", "--optimizer", "lion"], "invalid choice: 'lion'"),
     (["train", "--dataset", "cifar10", "--offline"], "not found offline"),
     (["train", "--device", "tpu"], "device"),

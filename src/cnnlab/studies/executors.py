@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 
@@ -87,10 +88,13 @@ class ProcessExecutor:
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = str(slot % self.gpus)
             job = {**job, "device": "cuda"}
+        # stderr to a file, not a pipe: a chatty worker must never block on a full pipe.
+        log = tempfile.TemporaryFile(mode="w+")
         proc = subprocess.Popen([sys.executable, "-m", "cnnlab.studies.worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+                                stdout=subprocess.DEVNULL, stderr=log, env=env, text=True)
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
+        proc.log = log
         return proc
 
     def run(self, jobs):
@@ -106,8 +110,9 @@ class ProcessExecutor:
                 if proc.poll() is None:
                     continue
                 del running[slot]
-                stderr = proc.stderr.read().strip()
-                proc.stderr.close()
+                proc.log.seek(0)
+                stderr = proc.log.read().strip()
+                proc.log.close()
                 if proc.returncode == 0:
                     yield job["spec_key"]
                 elif attempt < MAX_ATTEMPTS:
