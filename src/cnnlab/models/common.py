@@ -1,4 +1,4 @@
-"""Helpers shared by the model files: input-size checks and the classifier head."""
+"""Helpers shared by the model files: input-size checks, the classifier head, init."""
 
 import torch.nn as nn
 
@@ -17,3 +17,13 @@ def gap_head(in_ch: int, num_classes: int, dropout: float = 0.0) -> nn.Sequentia
         layers.append(nn.Dropout(dropout))
     layers.append(nn.Linear(in_ch, num_classes))
     return nn.Sequential(*layers)
+
+
+def kaiming_init(model: nn.Module):
+    """He-normal conv weights, zero biases: keeps ReLU activations' scale with depth when
+    there is no BatchNorm to do it."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)

@@ -16,7 +16,7 @@ import math
 
 import torch.nn as nn
 
-from cnnlab.models.common import check_min_size, gap_head
+from cnnlab.models.common import check_min_size, gap_head, kaiming_init
 from cnnlab.models.registry import register_model
 
 
@@ -47,14 +47,6 @@ def plain_conv(in_ch: int, width: int, batchnorm: bool) -> list[nn.Module]:
 def stage_sizes(depth: int) -> list[int]:
     """Split `depth` conv layers into 3 stages as evenly as possible, earlier stages first."""
     return [depth // 3 + (1 if i < depth % 3 else 0) for i in range(3)]
-
-
-def kaiming_init(model: nn.Module):
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
 
 
 @register_model("depth", study="2.2")

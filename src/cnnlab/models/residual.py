@@ -7,10 +7,12 @@
 classifier; weight decay and augmentation come from the study config, not the model.
 """
 
+import math
+
 import torch.nn as nn
 
 from cnnlab.models.blocks import BasicBlock
-from cnnlab.models.common import check_min_size, gap_head
+from cnnlab.models.common import check_min_size, gap_head, kaiming_init
 from cnnlab.models.registry import register_model
 
 
@@ -23,12 +25,20 @@ def residual_cnn_body(in_ch: int, widths=(32, 64, 128), batchnorm: bool = False)
     for i, width in enumerate(widths):
         blocks.append(BasicBlock(prev, width, stride=1 if i == 0 else 2, batchnorm=batchnorm))
         prev = width
-    return nn.Sequential(*stem, *blocks)
+    body = nn.Sequential(*stem, *blocks)
+    kaiming_init(body)
+    if not batchnorm:
+        # Without BatchNorm each block adds its branch's variance to the shortcut's; scaling
+        # the branch's last conv by 1/sqrt(blocks) keeps the output's scale at init (as in
+        # the residual depth nets). With BatchNorm the scale would be normalised away.
+        for block in blocks:
+            block.conv2.weight.data.mul_(1 / math.sqrt(len(blocks)))
+    return body
 
 
 @register_model("residual-cnn", study="1.1")
 def residual_cnn(in_shape, num_classes, widths=(32, 64, 128)):
-    """Conv stem + 3 residual BasicBlocks (32-64-128 channels), no BatchNorm, GAP head."""
+    """Conv stem + 3 residual BasicBlocks (32-64-128 channels), no BatchNorm, Kaiming init, GAP head."""
     check_min_size(in_shape, 4, "residual-cnn")
     return nn.Sequential(residual_cnn_body(in_shape[0], widths), gap_head(widths[-1], num_classes))
 
