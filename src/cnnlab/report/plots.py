@@ -13,6 +13,7 @@ import math
 import warnings
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
@@ -123,6 +124,7 @@ def accuracy_vs_cost(models: list[Model], dpi: int = DPI) -> bytes:
             ax.annotate(_t(m.label), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
         if log and ax.has_data():
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
         ax.margins(x=0.15, y=0.1)  # room for the point labels
         ax.set(xlabel=xlabel, ylabel="test accuracy (%)")
         ax.grid(alpha=0.3, which="both")
