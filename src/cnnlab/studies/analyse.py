@@ -9,13 +9,12 @@ stability, gradient flow) are run for it.
 import io
 
 import numpy as np
-import torch
 
-from cnnlab.data.core import ImageData, normalize
+from cnnlab.data.core import ImageData
 from cnnlab.io import atomic_write_bytes
 
 ACTIVATIONS_FILE = "activations.npz"
-ACTIVATION_IMAGES = 8  # one test image of each of the first 8 classes
+ACTIVATION_IMAGES = 8  # the first test image of each class, in class order
 
 
 def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, device, run_dir,
@@ -76,34 +75,20 @@ def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, d
     return out
 
 
-def activation_images(data: ImageData, count: int = ACTIVATION_IMAGES) -> torch.Tensor:
-    """Indices of the first test image of each class, for the first `count` classes present."""
-    labels = data.test_labels.cpu()
-    picks = []
-    for k in range(data.num_classes):
-        hits = (labels == k).nonzero()
-        if len(hits):
-            picks.append(int(hits[0]))
-        if len(picks) == count:
-            break
-    return torch.tensor(picks, dtype=torch.long)
-
-
 def save_activations(model, data: ImageData, device, path) -> dict:
     """Feature maps of the first and last conv layers and the first layer's filters, as
     arrays in an .npz (keys "images", "labels", "filters", "layer:<name>"); returns what is
     in it. Nothing is written for a model without conv layers."""
-    from cnnlab.analysis.activations import capture_activations
+    from cnnlab.analysis.activations import capture_activations, fixed_test_images
 
-    idx = activation_images(data)
-    images = data.test_images.cpu()[idx]
-    captured = capture_activations(model, normalize(images, data.mean, data.std).to(device))
-    meta = {"first_conv": captured["first_conv"], "images": len(idx),
+    images, inputs, labels = fixed_test_images(data, ACTIVATION_IMAGES)
+    captured = capture_activations(model, inputs.to(device))
+    meta = {"first_conv": captured["first_conv"], "images": len(labels),
             "layers": {name: {"type": layer["type"], "shape": layer["shape"]}
                        for name, layer in captured["layers"].items()}}
     if not captured["layers"]:
         return meta
-    arrays = {"images": images.numpy(), "labels": data.test_labels.cpu()[idx].numpy()}
+    arrays = {"images": images.cpu().numpy(), "labels": labels.cpu().numpy()}
     if captured["filters"] is not None:
         arrays["filters"] = np.asarray(captured["filters"], dtype=np.float32)
     for name, layer in captured["layers"].items():
