@@ -56,11 +56,14 @@ def _epoch_generator(seed: int, epoch: int, device) -> torch.Generator:
 
 def _make_optimizer(model: nn.Module, config: TrainConfig):
     params = [p for p in model.parameters() if p.requires_grad]
+    # One fused kernel per parameter instead of a dozen small ops: the optimizer step is
+    # a visible share of a small model's step time.
+    fused = all(p.device.type in ("cpu", "cuda") for p in params) or None
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, fused=fused,
                                nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
 
 def _make_scheduler(optimizer, config: TrainConfig, total_steps: int):
