@@ -88,3 +88,10 @@ def test_a_tiny_noisy_difference_is_not_significant():
     d = welch(a, b)
     assert d.p > 0.05 and d.ci_low < 0 < d.ci_high
     assert not math.isnan(d.p)
+
+
+def test_p_clause_never_reads_equals_less_than():
+    from cnnlab.report import fmt
+
+    assert fmt.p_clause("Welch p", 0.0001) == "Welch p < 0.001"
+    assert fmt.p_clause("Welch p", 0.0123) == "Welch p = 0.012"

@@ -56,9 +56,9 @@ def sentence(c: Comparison, n_tests: int) -> str:
     if d.p is None:
         return (f"{a} vs {b}: test accuracy did not vary across seeds, so no test is possible "
                 f"(difference {size}, {_seeds(d)}).")
-    stats = f"95% CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}], Welch p = {fmt.pvalue(d.p)}"
+    stats = f"95% CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}], {fmt.p_clause('Welch p', d.p)}"
     if n_tests > 1:
-        stats += f", Holm-adjusted p = {fmt.pvalue(c.p_holm)} over {n_tests} comparisons"
+        stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
     stats += f", {_seeds(d)}"
     if c.significant:
         return f"{a}'s test accuracy is higher than {b}'s by {size} ({stats})."

@@ -75,5 +75,11 @@ def pvalue(p) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def p_clause(name: str, p) -> str:
+    """"Welch p = 0.012" or "Welch p < 0.001" (never "p = < 0.001")."""
+    text = pvalue(p)
+    return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
+
+
 def sci(x) -> str:
     return f"{x:.1e}" if _ok(x) else DASH
