@@ -4,6 +4,7 @@ import torch.nn as nn
 
 from cnnlab.analysis.params_flops import count_flops, count_params, module_flop_calls
 from cnnlab.analysis.receptive_field import trace_fields
+from cnnlab.units import si_number
 
 
 def inspect_rows(model: nn.Module, in_shape) -> list[dict]:
@@ -47,13 +48,6 @@ def _axes(values) -> str:
     return values[0] if len(set(values)) == 1 else "x".join(values)
 
 
-def _si(n: int) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.2f}{unit}"
-    return str(n)
-
-
 def format_inspect_table(rows: list[dict], total_params: int | None = None, total_macs: int | None = None) -> str:
     """A plain-text table of `inspect_rows` output with a totals line. Pass the whole model's
     totals (as `inspect_model` gives them) to count what container modules hold or compute."""
@@ -62,8 +56,8 @@ def format_inspect_table(rows: list[dict], total_params: int | None = None, tota
     total_macs = row_macs if total_macs is None else total_macs
     header = ("layer", "type", "output", "params", "MACs", "RF", "jump")
     lines = [(r["name"], r["type"], "x".join(str(s) for s in r["out_shape"]), f"{r['params']:,}",
-              _si(r["macs"]), _axes(r["rf"]), _axes(r["jump"])) for r in rows]
-    total = ("total", "", "", f"{total_params:,}", _si(total_macs), "", "")
+              si_number(r["macs"]), _axes(r["rf"]), _axes(r["jump"])) for r in rows]
+    total = ("total", "", "", f"{total_params:,}", si_number(total_macs), "", "")
     widths = [max(len(row[i]) for row in [header, total, *lines]) for i in range(len(header))]
     right = {3, 4, 5, 6}  # numbers right-aligned
 
@@ -78,6 +72,6 @@ def format_inspect_table(rows: list[dict], total_params: int | None = None, tota
     if total_params != row_params:
         out.append(f"{total_params - row_params:,} parameters belong to container modules, not to a row.")
     if total_macs != row_macs:
-        out.append(f"{_si(total_macs - row_macs)} MACs run in container modules' own code, not in a row.")
+        out.append(f"{si_number(total_macs - row_macs)} MACs run in container modules' own code, not in a row.")
     out.append("MACs for one image; RF and jump in input pixels.")
     return "\n".join(out)

@@ -5,26 +5,19 @@ FLOPs of convolutions and matrix products, 2 per MAC) on one forward pass of one
 Element-wise work (activations, BatchNorm, pooling) is not included.
 """
 
-import torch
 import torch.nn as nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from cnnlab.analysis.params_flops import count_flops
 from cnnlab.models.match_params import count_params
 from cnnlab.models.registry import create_model, list_models, model_entry
+from cnnlab.units import si_number
 
 SHAPES = {"1x28x28": (1, 28, 28), "3x32x32": (3, 32, 32)}
 
 
 def count_macs(model: nn.Module, in_shape) -> int:
     """Multiply-accumulates of one forward pass on a single (C, H, W) input."""
-    was_training = model.training
-    model.eval()  # don't let the probe touch BatchNorm running statistics
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(torch.zeros(1, *in_shape))
-    finally:
-        model.train(was_training)
-    return counter.get_total_flops() // 2
+    return count_flops(model, in_shape)["macs"]
 
 
 def model_rows(num_classes: int = 10) -> list[dict]:
@@ -50,12 +43,7 @@ def model_rows(num_classes: int = 10) -> list[dict]:
 
 def human(n) -> str:
     """1234567 -> '1.23M', 45600 -> '45.6K', 789 -> '789', None -> '-'."""
-    if n is None:
-        return "-"
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= scale:
-            return f"{n / scale:.3g}{suffix}"
-    return str(n)
+    return "-" if n is None else si_number(n, ".3g")
 
 
 COLUMNS = [

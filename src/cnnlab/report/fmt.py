@@ -3,6 +3,7 @@
 import math
 
 from cnnlab.report.stats import Summary
+from cnnlab.units import si_number
 
 DASH = "—"
 
@@ -15,10 +16,7 @@ def count(n) -> str:
     """1234 -> "1.23K", 1234567 -> "1.23M": parameter counts and MACs at a glance."""
     if not _ok(n):
         return DASH
-    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= div:
-            return f"{n / div:.2f}{suffix}"
-    return f"{n:.0f}"
+    return si_number(n)
 
 
 def size(nbytes) -> str:
