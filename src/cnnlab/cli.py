@@ -153,7 +153,7 @@ def cmd_inspect(args):
 
 
 def _add_train_options(p):
-    p.add_argument("--epochs", type=_positive_int, default=3, help="training epochs (default 3)")
+    p.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
     p.add_argument("--batch-size", type=_positive_int, default=128, help="batch size (default 128)")
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (default 1e-3)")
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
