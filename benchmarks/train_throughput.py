@@ -126,11 +126,11 @@ def main():
     args = parser.parse_args()
 
     device = resolve_device(args.device)
-    autocast_dtype, channels_last = resolve_precision(args.precision, device)
+    precision = resolve_precision(args.precision, device)
     print(f"device: {device_name(device)} ({device.type}), torch {torch.__version__}, "
           f"threads {torch.get_num_threads()}")
-    print(f"cnnlab precision: {'bf16 autocast' if autocast_dtype else 'fp32'}"
-          f"{' + channels-last' if channels_last else ''}; reference: fp32, DataLoader(num_workers=0)")
+    print(f"cnnlab precision: {'bf16 autocast' if precision.dtype else 'fp32'}"
+          f"{' + channels-last' if precision.channels_last else ''}; reference: fp32, DataLoader(num_workers=0)")
     data = load_dataset("fashion-mnist", data_dir=args.data_dir, download=False)
 
     ours_ips, ref_ips, acc_diffs = [], [], []

@@ -37,15 +37,35 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, message, tmp_p
     assert not out_dir.exists() and not (tmp_path / "runs").exists()
 
 
-def test_train_end_to_end_writes_results(tmp_path, capsys):
+def test_runs_without_results_is_a_user_error_and_creates_nothing(tmp_path, capsys):
+    code, _, err = run_cli(["runs", "--out", str(tmp_path / "out")], tmp_path, capsys)
+    assert code == 2 and "no results in" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_writes_a_standard_run_that_runs_and_report_read(tmp_path, capsys):
+    out_dir = tmp_path / "r"
     code, out, err = run_cli(["train", "--model", "fc", "--dataset", "synthetic", "--epochs", "2",
-                              "--quiet", "--out", str(tmp_path / "r"), "--grad-flow-every", "5"], tmp_path, capsys)
+                              "--quiet", "--out", str(out_dir), "--grad-flow-every", "5"], tmp_path, capsys)
     assert code == 0, err
-    assert "test accuracy" in out and str(tmp_path / "r") in out
-    result = json.loads((tmp_path / "r" / "result.json").read_text())
-    assert result["status"] == "done" and result["test_acc"] > 0.5
-    assert len((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) == 2
+    assert "test accuracy" in out and str(out_dir / "runs") in out and "report.html" in out
     assert "epoch 2/2" in err  # plain log lines when not a terminal
+    (run,) = (out_dir / "runs").iterdir()
+    assert (run / "status").read_text().strip() == "done"
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+    analysis = json.loads((run / "analysis.json").read_text())
+    assert {"confusion", "overfitting", "grad_flow"} <= set(analysis)
+
+    code, out, _ = run_cli(["runs", "--out", str(out_dir), "--json"], tmp_path, capsys)
+    (row,) = json.loads(out)
+    assert code == 0 and row["run_key"] == run.name and row["status"] == "done" and row["stale"] is False
+    assert row["test_acc"] > 0.5 and row["epochs"] == 2
+    code, out, _ = run_cli(["report", str(out_dir)], tmp_path, capsys)
+    assert code == 0 and "report.md" in out
+
+    code, out, _ = run_cli(["train", "--model", "fc", "--dataset", "synthetic", "--epochs", "2", "--quiet",
+                            "--out", str(out_dir), "--grad-flow-every", "5"], tmp_path, capsys)
+    assert code == 0 and run.name in out  # the same run, reused
 
 
 def test_version_and_help_list_every_subcommand():

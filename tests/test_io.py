@@ -12,7 +12,7 @@ def test_failed_write_keeps_the_previous_file_whole(tmp_path, monkeypatch):
         f.write(b"half a checkpoint")
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(cio.torch, "save", crash_midway)
+    monkeypatch.setattr(torch, "save", crash_midway)
     with pytest.raises(RuntimeError):
         cio.atomic_torch_save({"epoch": 2}, path)
     assert cio.load_checkpoint(path)["epoch"] == 1

@@ -25,6 +25,16 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _float_above(minimum: float, inclusive: bool):
     """argparse type: a number > minimum (or >= with inclusive)."""
     relation = ">=" if inclusive else ">"
@@ -62,48 +72,35 @@ def _print_json(obj):
 # ---------------------------------------------------------------- subcommands
 
 
+TRAIN_ANALYSES = ("overfitting", "confusion")  # cheap; `cnnlab run` with a study file for more
+
+
 def cmd_train(args):
-    import torch
+    from cnnlab.studies.loader import single_run_study
+    from cnnlab.studies.runner import run_study
 
-    from cnnlab.data import load_dataset
-    from cnnlab.io import atomic_write_json
-    from cnnlab.models import create_model
-    from cnnlab.train import TrainConfig, resolve_device, train
+    train = {"batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
+             "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing, "augment": args.augment,
+             "precision": args.precision, "grad_flow_every": args.grad_flow_every}
+    analyses = TRAIN_ANALYSES + (("grad_flow",) if args.grad_flow_every else ())
+    study = single_run_study(args.model, args.dataset, args.seed, args.epochs, train, analyses, subset=args.subset)
+    info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
+                     verbosity="lines" if args.quiet else "auto", report=not args.no_report)
+    run = info["runs"][0]
+    from cnnlab.store.rundir import RunDir
 
-    config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-        schedule=args.schedule, weight_decay=args.weight_decay, seed=args.seed,
-        precision=args.precision, augment=args.augment, label_smoothing=args.label_smoothing,
-        grad_flow_every=args.grad_flow_every,
-    ).validate()
-    device = resolve_device(args.device)
-    data = load_dataset(args.dataset, data_dir=args.data_dir, download=not args.offline)
-    torch.manual_seed(config.seed)
-    try:
-        model = create_model(args.model, in_shape=data.in_shape, num_classes=data.num_classes)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    # Everything is validated: only now does anything get written.
-    out = Path(args.out or f"runs/train/{args.model}-{args.dataset.replace(':', '_').replace('/', '_')}-seed{args.seed}")
-    callbacks = []
-    if config.grad_flow_every:
-        from cnnlab.analysis.grad_flow import GradFlowRecorder
-
-        callbacks.append(GradFlowRecorder(every=config.grad_flow_every))
-    atomic_write_json(out / "config.json", {"model": args.model, "dataset": args.dataset, "train": config.to_dict()})
-    history = train(model, data, config, out_dir=out, resume=args.resume, callbacks=callbacks, device=device,
-                    verbosity="lines" if args.quiet else "auto", label=args.model)
-    result = {"status": history.status, "diverged_epoch": history.diverged_epoch, **history.final,
-              "device": history.device, "precision": history.precision}
-    if callbacks:
-        result["grad_flow"] = callbacks[0].summary()
-        atomic_write_json(out / "grad_flow.json", callbacks[0].to_dict())
-    atomic_write_json(out / "result.json", result)
-    if history.status == "diverged":
-        print(f"diverged in epoch {history.diverged_epoch}; metrics in {out}")
+    record = RunDir(Path(args.out) / "runs" / run["run_key"]).load()
+    where = f"run directory {Path(args.out) / 'runs' / run['run_key']}"
+    if record.status != "done":
+        why = f"diverged in epoch {record.analysis.get('diverged_epoch')}" if record.status == "diverged" else (
+            f"failed: {record.error}")
+        print(f"{args.model} on {args.dataset} {why}; {where}")
         return 1
-    print(f"{args.model} on {args.dataset}: test accuracy {100 * history.final['test_acc']:.2f}% "
-          f"after {len(history.epochs)} epochs ({history.device}, {history.precision}); results in {out}")
+    summary = record.summary()
+    print(f"{args.model} on {args.dataset}: test accuracy {100 * summary['test_acc']:.2f}% after "
+          f"{summary['epochs']} epochs ({summary['device']}, {summary['precision']}); {where}")
+    for path in info.get("report", []):
+        print(f"report: {path}")
     return 0
 
 
@@ -153,22 +150,28 @@ def cmd_inspect(args):
 
 
 def _add_train_options(p):
+    from cnnlab.choices import OPTIMIZERS, SCHEDULES
+
     p.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
     p.add_argument("--batch-size", type=_positive_int, default=128, help="batch size (default 128)")
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (default 1e-3)")
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam")
-    p.add_argument("--schedule", choices=["constant", "cosine", "onecycle"], default="constant")
-    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--schedule", choices=SCHEDULES, default="constant")
+    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
+                   help="weight decay of conv and linear weights (biases, norm and custom-layer scalars are "
+                        "never decayed)")
     p.add_argument("--label-smoothing", type=_non_negative_float, default=0.0)
     p.add_argument("--augment", action="store_true", help="random crop with padding + horizontal flip")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--grad-flow-every", type=int, default=0, metavar="N",
+    p.add_argument("--seed", type=_non_negative_int, default=0)
+    p.add_argument("--grad-flow-every", type=_non_negative_int, default=0, metavar="N",
                    help="record per-layer gradient norms every N steps (0 = off)")
 
 
 def _add_runtime_options(p):
+    from cnnlab.choices import PRECISIONS
+
     p.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
-    p.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="auto",
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto = bf16 autocast + channels-last where the hardware supports it")
     p.add_argument("--data-dir", default=None, help="dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)")
     p.add_argument("--offline", action="store_true", help="never try to download datasets")
@@ -186,9 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="mnist-small", help="dataset name (see `cnnlab datasets`)")
     _add_train_options(p)
     _add_runtime_options(p)
-    p.add_argument("--out", default=None, help="output directory (default runs/train/MODEL-DATASET-seedN)")
-    p.add_argument("--resume", action="store_true", help="continue from the last complete epoch in --out")
+    p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
+                   help="train on the first N training images only")
+    p.add_argument("--out", default="runs", help="output directory (default runs): the run goes to OUT/runs/KEY "
+                   "like a study's; an interrupted run resumes and a finished one is reused")
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip the one-run report")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("datasets", help="list datasets with shape, classes, size and where each was found",

@@ -5,8 +5,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import torch
-
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -50,6 +48,8 @@ def atomic_write_jsonl(path, rows):
 
 
 def atomic_torch_save(obj, path):
+    import torch  # imported here: writing JSON and text must not cost a torch import
+
     _atomic_write(path, lambda f: torch.save(obj, f))
 
 
@@ -59,5 +59,7 @@ def read_jsonl(path):
 
 
 def load_checkpoint(path, map_location="cpu"):
+    import torch
+
     # weights_only=True: a checkpoint is data, never code to execute.
     return torch.load(path, map_location=map_location, weights_only=True)

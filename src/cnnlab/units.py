@@ -1,4 +1,6 @@
-"""Numbers for people: 1234567 -> "1.23M"."""
+"""Numbers for people: 1234567 -> "1.23M", 75.5 seconds -> "1 min 16 s"."""
+
+import math
 
 
 def si_number(n, spec: str = ".2f") -> str:
@@ -7,3 +9,14 @@ def si_number(n, spec: str = ".2f") -> str:
         if abs(n) >= div:
             return f"{n / div:{spec}}{suffix}"
     return f"{n:.0f}"
+
+
+def duration_text(seconds) -> str:
+    """"42.0 s", "3 min 05 s", "1 h 02 min"; a dash for a missing or non-finite value."""
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"

@@ -5,7 +5,7 @@ import json
 import torch
 import torch.nn as nn
 
-from cnnlab.analysis import capture_activations, count_params, format_inspect_table, inspect_model, inspect_rows
+from cnnlab.analysis import capture_activations, format_inspect_table, inspect_model, inspect_rows, param_counts
 from cnnlab.models import create_model
 
 
@@ -44,9 +44,9 @@ def test_inspect_rows_for_a_small_cnn():
     assert rows[0]["macs"] == 4 * 8 * 8 * 9 and rows[3]["macs"] == 6 * 4 * 4 * 4 * 9 and rows[6]["macs"] == 96 * 3
     assert [r["rf"][0] for r in rows[:5]] == [3, 3, 4, 8, 8]
     assert [r["jump"] for r in rows[4:]] == [[2, 2], None, None]
-    assert sum(r["params"] for r in rows) == count_params(model)["total"]
+    assert sum(r["params"] for r in rows) == param_counts(model)["total"]
     table = format_inspect_table(rows)
-    assert "MaxPool2d" in table and f"{count_params(model)['total']:,}" in table
+    assert "MaxPool2d" in table and f"{param_counts(model)['total']:,}" in table
     json.dumps(inspect_model(model, (1, 8, 8)))
 
 
@@ -90,8 +90,8 @@ def test_fixed_test_images_take_one_per_class_in_order():
     from cnnlab.data.synthetic import make_synthetic
 
     data = make_synthetic(n_train=10, n_test=40, num_classes=4, shape=(1, 8, 8))
-    raw, images, labels = fixed_test_images(data, count=6)
+    raw, labels = fixed_test_images(data, count=6)
     assert labels.tolist() == [0, 1, 2, 3, 0, 1]
-    assert raw.dtype == torch.uint8 and images.dtype == torch.float32 and images.shape == (6, 1, 8, 8)
+    assert raw.dtype == torch.uint8 and raw.shape == (6, 1, 8, 8)
     first_of_class_1 = (data.test_labels == 1).nonzero()[0, 0]
     assert torch.equal(raw[1], data.test_images[first_of_class_1])

@@ -2,7 +2,7 @@
 
 import torch.nn as nn
 
-from cnnlab.analysis import count_flops, count_params
+from cnnlab.analysis import count_flops, param_counts
 
 
 def test_conv_flops_match_closed_form():
@@ -35,12 +35,12 @@ def test_per_module_flops_add_up_to_the_total():
     assert result["macs"] == conv + linear == result["per_module"][""]["macs"]
 
 
-def test_count_params_total_and_trainable():
+def test_param_counts_total_and_trainable():
     model = nn.Sequential(nn.Linear(10, 5), nn.Linear(5, 2))
     model[0].weight.requires_grad_(False)
-    assert count_params(model) == {"total": 10 * 5 + 5 + 5 * 2 + 2, "trainable": 5 + 5 * 2 + 2}
+    assert param_counts(model) == {"total": 10 * 5 + 5 + 5 * 2 + 2, "trainable": 5 + 5 * 2 + 2}
 
 
 def test_shared_parameters_count_once():
     layer = nn.Linear(4, 4)
-    assert count_params(nn.Sequential(layer, layer))["total"] == 20
+    assert param_counts(nn.Sequential(layer, layer))["total"] == 20

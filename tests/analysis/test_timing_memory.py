@@ -7,6 +7,9 @@ import torch
 import torch.nn as nn
 
 from cnnlab.analysis import measure_inference, peak_memory
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.errors import UserError
+from cnnlab.train import TrainConfig
 
 
 def tiny_cnn():
@@ -31,7 +34,7 @@ def test_inference_medians_are_positive_and_repetitions_recorded():
 def test_bf16_autocast_runs_and_unknown_precision_is_rejected():
     result = measure_inference(tiny_cnn(), (1, 8, 8), batch_sizes=(2,), repeats=2, warmup=0, precision="bf16")
     assert result["precision"] == "bf16" and result["results"][0]["median_ms"] > 0
-    with pytest.raises(ValueError, match="precision"):
+    with pytest.raises(UserError, match="unknown precision 'fp16'; valid: fp32, bf16, auto"):
         measure_inference(tiny_cnn(), (1, 8, 8), precision="fp16")
 
 
@@ -40,13 +43,39 @@ def test_training_step_peak_holds_gradients_and_adam_state():
                           nn.Linear(256, 4))
     param_bytes = sum(p.numel() * 4 for p in model.parameters())
     before = [p.clone() for p in model.parameters()]
-    small = peak_memory(model, (1, 8, 8), batch_size=2, optimizer="adam")
+    data = make_synthetic(n_train=512, n_test=10, num_classes=4, shape=(1, 8, 8))
+    small = peak_memory(model, data, TrainConfig(batch_size=2, optimizer="adam", precision="fp32"))
     # After Adam's step the gradients and both moment buffers are alive at once.
     assert small["step_bytes"] >= 3 * param_bytes
     assert small["resident_bytes"] >= param_bytes
     assert small["peak_bytes"] == small["resident_bytes"] + small["step_bytes"]
     # With 512 images, the two ReLU outputs (512 x 256 floats each) are kept for backward.
-    large = peak_memory(model, (1, 8, 8), batch_size=512, optimizer="adam")
+    large = peak_memory(model, data, TrainConfig(batch_size=512, optimizer="adam", precision="fp32"))
     assert large["step_bytes"] >= 2 * 512 * 256 * 4 and large["step_bytes"] > small["step_bytes"]
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # ran on a copy
+    assert (large["batch_size"], large["optimizer"], large["precision"]) == (512, "adam", "fp32")
     json.dumps(large)
+
+
+SEEN = []  # what the probe saw; module-level, because peak_memory steps a deep copy
+
+
+class _Probe(nn.Module):
+    """Records the memory layout of its input and the dtype its linear layer computes in."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3 * 8 * 8, 4)
+
+    def forward(self, x):
+        out = self.linear(x.flatten(1))
+        SEEN.append((x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous(), out.dtype))
+        return out
+
+
+@pytest.mark.parametrize("precision,expected", [("fp32", (False, torch.float32)), ("bf16", (True, torch.bfloat16))])
+def test_peak_memory_steps_in_the_runs_precision(precision, expected):
+    data = make_synthetic(n_train=64, n_test=10, num_classes=4, shape=(3, 8, 8))
+    SEEN.clear()
+    result = peak_memory(_Probe(), data, TrainConfig(batch_size=16, precision=precision))
+    assert result["precision"] == precision and SEEN == [expected]

@@ -4,7 +4,8 @@ import pytest
 import torch.nn as nn
 
 from cnnlab.models import count_params, create_model, match_params
-from cnnlab.models.kernel_size import KERNELS
+
+KERNELS = {"kernel-3x3": (3, 3), "kernel-5x5": (5, 5), "kernel-7x7": (7, 7), "kernel-1x1-3x3": (1, 3)}
 
 
 def linear_family(width):

@@ -6,7 +6,7 @@ import torch.nn as nn
 
 from cnnlab.models import count_params, create_model
 from cnnlab.models.blocks import BasicBlock, Bottleneck, WideBlock
-from cnnlab.models.depth import ResidualConv
+from cnnlab.models.convnet import ResidualConv
 
 
 def module_types(model):
@@ -57,7 +57,7 @@ def test_depth_rejects_bad_depth():
 def test_deep_residual_stack_keeps_signal_bounded_at_init():
     torch.manual_seed(0)
     x = torch.randn(8, 3, 32, 32)
-    features = create_model("depth-12-residual", (3, 32, 32))[:-1]  # everything before the head
+    features = create_model("depth-12-residual", (3, 32, 32)).features
     ratio = features(x).pow(2).mean().sqrt() / x.pow(2).mean().sqrt()
     assert 0.1 < ratio < 10
 
@@ -92,4 +92,4 @@ def test_resnets_share_depth_and_stage_layout():
         layouts[name] = strides
     assert layouts["resnet-basic"] == layouts["resnet-bottleneck"] == layouts["resnet-wide"] == [1, 1, 2, 1, 2, 1]
     wide = create_model("resnet-wide", (3, 32, 32))
-    assert wide[-1][-1].in_features == 64 * 2  # widen=2 doubles the last stage
+    assert wide.head[-1].in_features == 64 * 2  # widen=2 doubles the last stage

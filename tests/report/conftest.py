@@ -1,8 +1,10 @@
 """A fake but realistic results directory: what `cnnlab run` writes, without training.
 
-Inner formats follow what `cnnlab.analysis` returns and `cnnlab.studies.analyse` stores
-(measure_inference's "results" list, grad_flow summary + history, receptive_field's
-"layers", activations.npz with "images", "filters", "layer:<name>").
+Everything is written through the run-record schema (`cnnlab.store.records`, `RunDir`), so
+the files have exactly the layout and keys the runner writes and the report reads; the
+analysis.json content is checked by `check_analysis` like a real run's. Overfitting comes
+from the real `cnnlab.analysis.overfitting`; the other measurements are made-up numbers in
+the shapes `cnnlab.analysis` returns.
 """
 
 import json
@@ -11,9 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cnnlab.analysis.history import overfitting
+from cnnlab.choices import ANALYSES
+from cnnlab.store.records import SCHEMA_VERSION, RunConfig, check_analysis, metrics_row
+from cnnlab.store.rundir import RunDir
+from cnnlab.train import TrainConfig
+
 CLASSES = [str(d) for d in range(10)]
-ALL_ANALYSES = ["confusion", "grad_flow", "receptive_field", "activations", "inference", "memory", "overfitting",
-                "stability"]
+ALL_ANALYSES = list(ANALYSES)
 
 
 def _metrics(rng, epochs: int, final_acc: float) -> list[dict]:
@@ -21,13 +28,13 @@ def _metrics(rng, epochs: int, final_acc: float) -> list[dict]:
     for e in range(1, epochs + 1):
         test_acc = final_acc - 0.1 * (epochs - e) / epochs + rng.normal(0, 0.002)
         train_acc = min(test_acc + 0.02 * e, 0.999)
-        rows.append({"epoch": e, "train_loss": 1.5 / e, "train_acc": train_acc, "test_loss": 1.6 / e + 0.01 * e,
-                     "test_acc": test_acc, "epoch_seconds": 1.2, "train_seconds": 1.0 + 0.1 * (e == 1),
-                     "images_per_second": 5000.0, "lr": 1e-3})
+        rows.append(metrics_row(epoch=e, train_loss=1.5 / e, train_acc=train_acc, test_loss=1.6 / e + 0.01 * e,
+                                test_acc=test_acc, epoch_seconds=1.2, train_seconds=1.0 + 0.1 * (e == 1),
+                                images_per_second=5000.0, lr=1e-3))
     return rows
 
 
-def _analysis(rng, params: int, final_acc: float, analyses) -> dict:
+def _analysis(rng, params: int, final_acc: float, analyses, metrics) -> dict:
     out = {"params": {"total": params, "trainable": params}, "macs": params * 3, "flops": params * 6,
            "train_seconds": 3.1, "device": "cpu", "precision": "fp32"}
     if "inference" in analyses:
@@ -39,6 +46,7 @@ def _analysis(rng, params: int, final_acc: float, analyses) -> dict:
                                         for b, ms in ((1, 0.4 + rng.random() * 0.05), (256, 12.0))]}
     if "memory" in analyses:
         out["memory"] = {"device": "cpu", "batch_size": 128, "optimizer": "adam", "method": "profiler",
+                         "precision": "fp32",
                          "resident_bytes": 4 * params, "step_bytes": 3 * 2**20, "peak_bytes": 4 * params + 3 * 2**20,
                          "peak_mib": (4 * params + 3 * 2**20) / 2**20}
     if "confusion" in analyses:
@@ -73,7 +81,7 @@ def _analysis(rng, params: int, final_acc: float, analyses) -> dict:
                                       {"name": "fc", "type": "Linear", "out_shape": [10], "rf": [14, 14],
                                        "jump": None, "start": [3.5, 3.5]}]}
     if "overfitting" in analyses:
-        out["overfitting"] = {"gap": [0.02, 0.04], "final_gap": 0.04, "best_epoch": 1, "test_loss_rose": False}
+        out["overfitting"] = overfitting(metrics)
     if "stability" in analyses:
         out["stability"] = {"steps": 120, "tail_steps": 24, "loss_std_tail": 0.05 + 0.01 * rng.random(),
                             "loss_mean_tail": 0.3, "nonfinite_losses": 0, "grad_spikes": 1, "grad_spike_steps": [17],
@@ -95,38 +103,48 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
     metrics, only error.txt; None means the run directory is missing)."""
     statuses = statuses or {}
     rng = np.random.default_rng(0)
+    train = TrainConfig(epochs=epochs, optimizer="adam", lr=1e-3, precision="fp32").to_dict()
     runs = []
     for (name, label), acc in zip(models, accuracies):
         params = 10_000 + 5_000 * len(runs)
         for seed in seeds:
-            key = f"{len(runs):016x}"
+            config = RunConfig(study="fake", model=name, label=label, model_kwargs={}, seed=seed, dataset=dataset,
+                               subset=None, train={**train, "seed": seed}, analyses=tuple(analyses),
+                               code="0" * 16, runtime={"device": "cpu", "threads": 2, "torch": "2.x"})
             status = statuses.get((name, seed), "done")
-            runs.append({"run_key": key, "model": name, "label": label, "seed": seed, "status": status or "missing"})
+            runs.append({"run_key": config.key, "model": name, "label": label, "seed": seed,
+                         "status": status or "missing"})
             if status is None:
                 continue
-            d = root / "runs" / key
-            d.mkdir(parents=True)
-            (d / "config.json").write_text(json.dumps({"study": "fake", "model": name, "seed": seed}))
-            (d / "status").write_text(status + "\n")
+            run = RunDir(root / "runs" / config.key)
+            run.write_config(config)
             if status == "failed":
-                (d / "error.txt").write_text("RuntimeError: out of memory\n")
+                run.write_error("RuntimeError: out of memory")
+                run.set_status(status)
                 continue
             final = acc + rng.normal(0, noise)
-            (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _metrics(rng, epochs, final)))
-            analysis = _analysis(rng, params, final, analyses)
+            metrics = _metrics(rng, epochs, final)
+            analysis = _analysis(rng, params, final, analyses, metrics)
             if status == "diverged":
+                metrics = metrics[:1]
                 analysis["diverged_epoch"] = 2
-            (d / "analysis.json").write_text(json.dumps(analysis))
-            if "activations" in analyses:
-                np.savez_compressed(d / "activations.npz",
+                analysis["overfitting"] = overfitting(metrics)
+                for key in ("confusion", "receptive_field", "inference", "memory", "activations",
+                            "activations_file"):
+                    analysis.pop(key, None)
+            run.write_metrics(metrics)
+            run.write_analysis(check_analysis(analysis, analyses, status, len(metrics)))
+            if "activations" in analyses and status == "done":
+                np.savez_compressed(run.path / "activations.npz",
                                     images=rng.integers(0, 255, size=(8, 1, 8, 8), dtype=np.uint8),
                                     labels=np.arange(8), filters=rng.normal(size=(4, 1, 3, 3)).astype(np.float32),
                                     **{"layer:conv1": rng.normal(size=(8, 4, 8, 8)).astype(np.float32)})
+            run.set_status(status)
     study_dir = root / "studies" / "fake"
     study_dir.mkdir(parents=True)
-    info = {"name": "fake", "title": title, "description": "A study made up for tests.", "reference": reference,
-            "dataset": dataset, "epochs": epochs, "seeds": list(seeds), "subset": None, "analyses": list(analyses),
-            "train": {"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
+    info = {"schema": SCHEMA_VERSION, "name": "fake", "title": title, "description": "A study made up for tests.",
+            "reference": reference, "dataset": dataset, "epochs": epochs, "seeds": list(seeds), "subset": None,
+            "analyses": list(analyses), "train": {"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
             "models": [{"name": n, "label": lab, "kwargs": {}, "train": {}} for n, lab in models],
             "runs": runs,
             "manifest": {"cnnlab_version": "0.1.0", "torch_version": "2.14.1", "device": "Fake CPU 3000",

@@ -9,8 +9,10 @@ from cnnlab.analysis.timing import measure_inference
 from cnnlab.cli import main
 from cnnlab.report import SECTIONS, plots
 from cnnlab.report.build import NOT_MEASURED
-from cnnlab.report.load import METRICS, Run
-from cnnlab.studies.loader import ANALYSES, parse_study
+from cnnlab.choices import ANALYSES
+from cnnlab.report.load import METRICS
+from cnnlab.store.records import RunRecord
+from cnnlab.studies.loader import parse_study
 from cnnlab.studies.runner import run_study
 
 from test_report_render import Page, sections_md
@@ -57,6 +59,6 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
 def test_real_inference_measurements_reach_the_summary():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
     inference = measure_inference(model, (1, 4, 4), batch_sizes=(1, 256), repeats=3, warmup=0)
-    run = Run("k", "m", 0, "done", Path("."), analysis={"inference": inference})
+    run = RunRecord("k", "done", analysis={"inference": inference})
     assert METRICS["latency_ms"](run) == inference["results"][0]["median_ms"] > 0
     assert METRICS["throughput"](run) == inference["results"][1]["images_per_second"] > 0

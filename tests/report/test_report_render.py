@@ -9,7 +9,7 @@ from cnnlab.errors import UserError
 from cnnlab.report import SECTIONS, render_report
 from cnnlab.report.build import NOT_MEASURED
 from cnnlab.report.claims import claims_rows
-from cnnlab.report.load import load_study
+from cnnlab.report.load import load_results
 
 DPI = 30  # tests check structure, not looks
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -174,7 +174,7 @@ def test_claims_table_shows_reference_numbers_and_dataset_note(full_study, make_
     assert "dataset differs: theirs MNIST, ours mnist-small" in claims
     assert "residual CNN" in claims and "not in this study" in claims  # their model we did not run
 
-    assert claims_rows(load_study(make_study(reference=""))) is None
+    assert claims_rows(load_results(make_study(reference=""))) is None
 
 
 def test_manifest_lists_versions_hardware_and_data(full_study):
@@ -204,6 +204,9 @@ def test_missing_or_corrupt_study_is_a_user_error(tmp_path):
     (tmp_path / "study.json").write_text("{not json")
     with pytest.raises(UserError, match="not a valid study file"):
         render_report(tmp_path)
+    (tmp_path / "study.json").write_text('{"name": "old", "runs": []}')  # results of cnnlab before schema 2
+    with pytest.raises(UserError, match="written by an older cnnlab .results format 1.*run the study again"):
+        render_report(tmp_path)
 
 
 def test_run_keys_cannot_escape_the_runs_dir(make_study):
@@ -211,5 +214,5 @@ def test_run_keys_cannot_escape_the_runs_dir(make_study):
     info = json.loads((study_dir / "study.json").read_text())
     info["runs"][0]["run_key"] = "../../studies/fake"
     (study_dir / "study.json").write_text(json.dumps(info))
-    run = load_study(study_dir).models[0].runs[0]
+    run = load_results(study_dir).models[0].runs[0]
     assert run.status == "missing" and run.seed == 0

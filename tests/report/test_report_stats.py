@@ -5,7 +5,7 @@ import pytest
 from scipy import stats as sps
 
 from cnnlab.report.findings import ONE_SEED, Comparison, sentence
-from cnnlab.report.load import Model
+from cnnlab.report.load import ModelResults
 from cnnlab.report.stats import holm, summarize, welch
 
 A = [0.981, 0.984, 0.979, 0.983]
@@ -61,7 +61,7 @@ def test_holm_on_known_values():
 
 
 def _pair(a_values, b_values, p_holm):
-    a, b = Model("a", "Model A", {}, 0), Model("b", "Model B", {}, 1)
+    a, b = ModelResults("a", "Model A", {}, 0), ModelResults("b", "Model B", {}, 1)
     return Comparison(a, b, welch(a_values, b_values), p_holm)
 
 

@@ -1,9 +1,8 @@
 import sqlite3
 
-import pytest
-
-from cnnlab.errors import UserError
 from cnnlab.store.index import INDEX_FILE, open_index
+from cnnlab.store.records import RunConfig
+from cnnlab.store.rundir import RunDir
 
 
 def _row(key, study="s", status="done", acc=0.5):
@@ -26,7 +25,7 @@ def test_filter_by_study_and_wal_mode(tmp_path):
     with open_index(tmp_path) as index:
         index.upsert(_row("a", study="s"))
         index.upsert(_row("b", study="t"))
-    with open_index(tmp_path, readonly=True) as index:
+    with open_index(tmp_path) as index:
         assert [r["run_key"] for r in index.rows(study="t")] == ["b"]
         assert index.rows(study="nope") == []
     conn = sqlite3.connect(tmp_path / INDEX_FILE)
@@ -34,17 +33,51 @@ def test_filter_by_study_and_wal_mode(tmp_path):
     conn.close()
 
 
-def test_readonly_open_of_missing_index_is_a_user_error_and_creates_nothing(tmp_path):
-    with pytest.raises(UserError, match="no results index"):
-        open_index(tmp_path / "out", readonly=True)
-    assert not (tmp_path / "out").exists()
-
-
 def test_reader_sees_rows_while_writer_is_open(tmp_path):
     writer = open_index(tmp_path)
     writer.upsert(_row("a"))
-    with open_index(tmp_path, readonly=True) as reader:
+    with open_index(tmp_path) as reader:
         assert len(reader.rows()) == 1
         writer.upsert(_row("b"))
         assert len(reader.rows()) == 2
     writer.close()
+
+
+def _one_run(out):
+    config = RunConfig(study="s", model="fc", model_kwargs={}, seed=3, dataset="synthetic", subset=None,
+                       train={"epochs": 1}, analyses=(), code="c" * 16,
+                       runtime={"device": "cpu", "threads": 1, "torch": "x"}, label="FC")
+    run = RunDir(out / "runs" / config.key)
+    run.write_config(config)
+    run.set_status("failed")
+    return config.key
+
+
+def test_damaged_or_foreign_index_is_set_aside_and_rebuilt_from_the_runs(tmp_path):
+    key = _one_run(tmp_path)
+    for content in (b"not a database at all" * 100, b""):
+        (tmp_path / INDEX_FILE).write_bytes(content)
+        messages = []
+        with open_index(tmp_path, on_message=messages.append) as index:
+            rows = index.rows()
+        assert [(r["run_key"], r["study"], r["seed"], r["status"], r["code"]) for r in rows] == [
+            (key, "s", 3, "failed", "c" * 16)]
+        assert len(messages) == 1 and "rebuilding it from the run directories" in messages[0]
+        assert (tmp_path / (INDEX_FILE + ".unusable")).exists()
+
+    conn = sqlite3.connect(tmp_path / INDEX_FILE)  # an older layout: one column fewer
+    conn.execute("ALTER TABLE runs DROP COLUMN precision")
+    conn.commit()
+    conn.close()
+    messages = []
+    with open_index(tmp_path, on_message=messages.append) as index:
+        assert [r["run_key"] for r in index.rows()] == [key]
+    assert "another layout" in messages[0]
+
+
+def test_a_deleted_index_is_rebuilt_silently(tmp_path):
+    key = _one_run(tmp_path)
+    messages = []
+    with open_index(tmp_path, on_message=messages.append) as index:
+        assert [r["run_key"] for r in index.rows()] == [key]
+    assert messages == []

@@ -1,7 +1,6 @@
 import pytest
-import torch
 
-from cnnlab.io import atomic_torch_save
+from cnnlab.store.records import RunConfig, check_analysis, metrics_row
 from cnnlab.store.rundir import RunDir
 
 
@@ -25,16 +24,62 @@ def test_unknown_status_text_reads_as_none(tmp_path):
     assert run.status() is None
 
 
-def test_files_and_checkpoint_epoch(tmp_path):
+def _config(epochs=2, analyses=("overfitting",)):
+    return RunConfig(study="s", model="fc", model_kwargs={}, seed=0, dataset="synthetic", subset=None,
+                     train={"epochs": epochs}, analyses=analyses, code="c" * 16,
+                     runtime={"device": "cpu", "threads": 1, "torch": "x"}, label="FC")
+
+
+def _row(epoch, acc=0.5):
+    return metrics_row(epoch=epoch, train_loss=1.0, train_acc=acc, test_loss=1.0, test_acc=acc, epoch_seconds=1.0,
+                       train_seconds=1.0, images_per_second=10.0, lr=0.1)
+
+
+def _finished(tmp_path):
+    from cnnlab.analysis.history import overfitting
+
     run = RunDir(tmp_path)
-    assert run.config() is None and run.analysis() == {} and run.metrics() == []
-    assert run.checkpoint_epoch() == 0
-    run.write_config({"model": "fc"})
-    run.write_analysis({"macs": 3})
-    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n')
-    atomic_torch_save({"epoch": 2, "model": {"w": torch.zeros(1)}}, tmp_path / "checkpoint.pt")
-    assert run.config() == {"model": "fc"} and run.analysis() == {"macs": 3}
-    assert [r["epoch"] for r in run.metrics()] == [1, 2]
-    assert run.checkpoint_epoch() == 2
-    (tmp_path / "checkpoint.pt").write_bytes(b"torn")
-    assert run.checkpoint_epoch() == 0
+    run.write_config(_config())
+    rows = [_row(1), _row(2, acc=0.75)]
+    run.write_metrics(rows)
+    analysis = {"params": {"total": 1, "trainable": 1}, "macs": 1, "flops": 2, "train_seconds": 2.0, "device": "cpu",
+                "precision": "fp32", "overfitting": overfitting(rows)}
+    run.write_analysis(check_analysis(analysis, ("overfitting",), "done", 2))
+    run.set_status("done")
+    return run
+
+
+def test_a_complete_run_loads_as_trusted(tmp_path):
+    record = _finished(tmp_path).load()
+    assert record.trusted and record.usable and record.config == _config()
+    assert record.final("test_acc") == 0.75 and record.seed == 0 and record.model == "fc"
+    assert record.summary()["test_acc"] == 0.75 and record.summary()["epochs"] == 2
+
+
+@pytest.mark.parametrize("damage,problem", [
+    (lambda p: (p / "metrics.jsonl").write_text((p / "metrics.jsonl").read_text()[:-20]), "line 2 is not JSON"),
+    (lambda p: (p / "metrics.jsonl").write_text("garbage\n"), "line 1 is not JSON"),
+    (lambda p: (p / "metrics.jsonl").unlink(), "metrics.jsonl is missing"),
+    (lambda p: (p / "metrics.jsonl").write_text((p / "metrics.jsonl").read_text().splitlines()[0] + "\n"),
+     "has 1 epochs, the run has 2"),
+    (lambda p: (p / "analysis.json").write_text("{"), "analysis.json is missing or not JSON"),
+    (lambda p: (p / "analysis.json").write_text('{"macs": 1}'), "lacks 'params'"),
+    (lambda p: (p / "config.json").write_text('{"schema": 1}'), "older cnnlab"),
+    (lambda p: (p / "metrics.jsonl").write_bytes(b"\xff\xfe\n"), "metrics.jsonl is missing or unreadable"),
+])
+def test_damaged_records_are_not_trusted(tmp_path, damage, problem):
+    run = _finished(tmp_path)
+    damage(run.path)
+    record = run.load()
+    assert not record.trusted and not record.usable
+    assert problem in record.problems[0]
+
+
+def test_write_metrics_refuses_rows_that_break_the_schema(tmp_path):
+    from cnnlab.store.records import RecordError
+
+    with pytest.raises(RecordError, match="row 1 is epoch 2"):
+        RunDir(tmp_path).write_metrics([_row(2)])
+    with pytest.raises(RecordError, match="not a finite number"):
+        RunDir(tmp_path).write_metrics([{**_row(1), "test_loss": float("nan")}])
+    assert not (tmp_path / "metrics.jsonl").exists()

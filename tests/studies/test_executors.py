@@ -34,7 +34,7 @@ def _metrics(out):
 
 
 def _index_keys(out):
-    with open_index(out, readonly=True) as index:
+    with open_index(out) as index:
         return [row["run_key"] for row in index.rows()]
 
 

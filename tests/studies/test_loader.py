@@ -45,29 +45,36 @@ def test_seeds_count_and_list(write_study):
 
 def test_overrides_reach_every_run():
     study = load_study("mnist-fc-vs-cnn").with_overrides(epochs=1, seeds=2, dataset="synthetic", subset=64)
-    specs = plan_runs(study, torch.device("cpu"), n_train=64)
+    specs = plan_runs(study, torch.device("cpu"), n_train=64, threads=1)
     assert len(specs) == 3 * 2
     assert {s.seed for s in specs} == {0, 1}
     for s in specs:
         assert (s.dataset, s.subset, s.train["epochs"], s.train["seed"]) == ("synthetic", 64, 1, s.seed)
         assert s.train["precision"] in ("fp32", "bf16")  # "auto" is resolved before hashing
         TrainConfig.from_dict(s.train).validate()
-    assert len({s.run_key for s in specs}) == 6
+    assert len({s.key for s in specs}) == 6
 
 
-def test_run_key_follows_config_not_label(write_study):
+def test_run_key_follows_config_code_and_runtime_not_label(write_study, monkeypatch):
+    from cnnlab.studies import plan
+
     cpu = torch.device("cpu")
-    base = plan_runs(load_study(write_study()), cpu, 128)
+    base = plan_runs(load_study(write_study()), cpu, 128, threads=1)
     relabelled = write_study().read_text().replace('name = "fc"\n', 'name = "fc"\nlabel = "FC net"\n')
-    assert [s.run_key for s in plan_runs(load_study(write_study(relabelled)), cpu, 128)] == [s.run_key for s in base]
-    longer = plan_runs(load_study(write_study()).with_overrides(epochs=2), cpu, 128)
-    assert not {s.run_key for s in longer} & {s.run_key for s in base}
+    assert [s.key for s in plan_runs(load_study(write_study(relabelled)), cpu, 128, 1)] == [s.key for s in base]
+    longer = plan_runs(load_study(write_study()).with_overrides(epochs=2), cpu, 128, 1)
+    assert not {s.key for s in longer} & {s.key for s in base}
+    # Float sums split over another number of threads round differently: another run.
+    two_threads = plan_runs(load_study(write_study()), cpu, 128, threads=2)
+    assert not {s.key for s in two_threads} & {s.key for s in base}
+    monkeypatch.setattr(plan, "code_fingerprint", lambda: "f" * 16)  # other code, same settings
+    assert not {s.key for s in plan_runs(load_study(write_study()), cpu, 128, 1)} & {s.key for s in base}
 
 
 def test_analyses_switch_on_what_they_need(write_study):
-    spec = plan_runs(load_study(write_study(analyses=["grad_flow", "stability"])), torch.device("cpu"), 128)[0]
+    spec = plan_runs(load_study(write_study(analyses=["grad_flow", "stability"])), torch.device("cpu"), 128, 1)[0]
     assert spec.train["grad_flow_every"] >= 1 and spec.train["log_steps"] is True
-    spec = plan_runs(load_study(write_study(analyses=[])), torch.device("cpu"), 128)[0]
+    spec = plan_runs(load_study(write_study(analyses=[])), torch.device("cpu"), 128, 1)[0]
     assert spec.train["grad_flow_every"] == 0 and spec.train["log_steps"] is False
 
 

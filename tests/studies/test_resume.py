@@ -52,6 +52,6 @@ def test_killed_run_resumes_from_checkpoint(write_study, tmp_path):
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     assert rows[:len(first)] == first  # the finished epochs were kept, not trained again
 
-    with open_index(out, readonly=True) as index:
+    with open_index(out) as index:
         keys = [r["run_key"] for r in index.rows()]
     assert len(keys) == 2 and len(set(keys)) == 2 and run.name in keys

@@ -13,7 +13,7 @@ from .conftest import ALL_ANALYSES
 
 
 def _runs(out):
-    with open_index(out, readonly=True) as index:
+    with open_index(out) as index:
         return index.rows()
 
 

@@ -108,24 +108,29 @@ def test_log_steps_records_loss_and_grad_norm(data):
 
 
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
-    """A real kill: the CLI process dies mid-run; --resume finishes with identical metrics."""
+    """A real kill: the CLI process dies mid-run; running the command again resumes it and
+    finishes with identical metrics."""
     base = [sys.executable, "-m", "cnnlab", "train", "--model", "simple-cnn", "--dataset", "synthetic",
-            "--epochs", "6", "--batch-size", "64", "--precision", "fp32", "--device", "cpu", "--quiet"]
+            "--epochs", "6", "--batch-size", "64", "--precision", "fp32", "--device", "cpu", "--quiet",
+            "--no-report"]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     subprocess.run(base + ["--out", str(tmp_path / "full")], check=True, env=env, capture_output=True)
     killed = tmp_path / "killed"
     proc = subprocess.Popen(base + ["--out", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not (killed / "metrics.jsonl").exists():
+    while time.time() < deadline and not list(killed.glob("runs/*/checkpoint.pt")):
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = len(read_jsonl(killed / "metrics.jsonl"))
+    (run,) = killed.glob("runs/*")
+    done = len(read_jsonl(run / "metrics.jsonl"))
     assert 1 <= done < 6, "the run should have been killed part-way"
-    load_checkpoint(killed / "checkpoint.pt")  # whatever the kill interrupted, the checkpoint is whole
-    subprocess.run(base + ["--out", str(killed), "--resume"], check=True, env=env, capture_output=True)
-    full = read_jsonl(tmp_path / "full" / "metrics.jsonl")
-    resumed = read_jsonl(killed / "metrics.jsonl")
-    assert [[r[k] for k in LEARNED] for r in resumed] == [[r[k] for k in LEARNED] for r in full]
-    assert json.loads((killed / "result.json").read_text())["status"] == "done"
-    assert not list(killed.glob(".*.tmp")), "resume sweeps temp files a killed write left behind"
+    load_checkpoint(run / "checkpoint.pt")  # whatever the kill interrupted, the checkpoint is whole
+    again = subprocess.run(base + ["--out", str(killed)], check=True, env=env, capture_output=True, text=True)
+    assert run.name in again.stdout
+    (full,) = (tmp_path / "full").glob("runs/*")
+    assert full.name == run.name  # same settings, same code: the same run key
+    resumed = read_jsonl(run / "metrics.jsonl")
+    assert [[r[k] for k in LEARNED] for r in resumed] == [[r[k] for k in LEARNED] for r in read_jsonl(full / "metrics.jsonl")]
+    assert (run / "status").read_text().strip() == "done"
+    assert not list(run.glob(".*.tmp")), "resume sweeps temp files a killed write left behind"

@@ -3,7 +3,9 @@
 import torch
 import torch.nn as nn
 
-from cnnlab.data.core import ImageData, normalize
+from cnnlab.data.core import ImageData
+from cnnlab.models.common import eval_mode
+from cnnlab.train.precision import FP32, Precision
 
 
 def _is_conv_like(module: nn.Module) -> bool:
@@ -15,7 +17,7 @@ def _is_conv_like(module: nn.Module) -> bool:
 def fixed_test_images(data: ImageData, count: int = 8):
     """The same images for every model of a study: the first test image of each class in
     class order (then the next of each, and so on) until `count`.
-    Returns (uint8 images to show, normalised float images to feed, labels)."""
+    Returns (uint8 images, labels); `cnnlab.train.Inputs` turns the images into model inputs."""
     picks, used = [], set()
     while len(picks) < min(count, len(data.test_labels)):
         before = len(picks)
@@ -28,12 +30,13 @@ def fixed_test_images(data: ImageData, count: int = 8):
         if len(picks) == before:
             break
     index = torch.tensor(picks, dtype=torch.long)
-    raw = data.test_images[index.to(data.test_images.device)]
-    return raw, normalize(raw, data.mean, data.std), data.test_labels[index.to(data.test_labels.device)]
+    return data.test_images[index.to(data.test_images.device)], data.test_labels[index.to(data.test_labels.device)]
 
 
-def capture_activations(model: nn.Module, images: torch.Tensor, layers=None, max_channels: int = 16) -> dict:
-    """Run `images` (normalised float (N, C, H, W), as the model takes them) through `model`.
+def capture_activations(model: nn.Module, images: torch.Tensor, layers=None, max_channels: int = 16,
+                        precision: Precision = FP32) -> dict:
+    """Run `images` (normalised float (N, C, H, W), as the model takes them) through `model`
+    in eval mode, with `precision` (the run's autocast dtype and layout).
 
     `layers`: module names whose outputs to keep, besides the first conv layer; None means
     the last conv layer. Only the first `max_channels` channels of each map are kept.
@@ -43,7 +46,7 @@ def capture_activations(model: nn.Module, images: torch.Tensor, layers=None, max
     with the first conv layer first, then the others in forward order.
     """
     if images.dtype == torch.uint8:
-        raise ValueError("images must be normalised floats (see cnnlab.data.core.normalize), got uint8")
+        raise ValueError("images must be normalised floats (see cnnlab.train.Inputs), got uint8")
     modules = dict(model.named_modules())
     wanted = list(layers or [])
     unknown = [n for n in wanted if n not in modules]
@@ -66,15 +69,12 @@ def capture_activations(model: nn.Module, images: torch.Tensor, layers=None, max
                for name, m in modules.items()]
     param = next(model.parameters(), None)
     device = param.device if param is not None else images.device
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
-            model(images.to(device))
+        with eval_mode(model), torch.no_grad(), precision.autocast(device):
+            model(precision.apply_to_inputs(images.to(device)))
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
 
     first = state["first"]
     keep = [first] if first else []

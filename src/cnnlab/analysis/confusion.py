@@ -1,9 +1,17 @@
-"""Confusion matrix on the test set, and the per-class accuracy it implies."""
+"""Confusion matrix on the test set, and the per-class accuracy it implies.
+
+The matrix comes from `cnnlab.train.step.evaluate`, the function that measures test
+accuracy during training, with the run's precision: its accuracy is the run's final test
+accuracy, exactly.
+"""
 
 import torch
 import torch.nn as nn
 
-from cnnlab.data.core import ImageData, normalize
+from cnnlab.data.core import ImageData
+from cnnlab.train.inputs import Inputs
+from cnnlab.train.precision import FP32
+from cnnlab.train.step import evaluate
 
 
 def per_class_accuracy(matrix) -> list[float | None]:
@@ -13,32 +21,19 @@ def per_class_accuracy(matrix) -> list[float | None]:
     return [None if total == 0 else float(m[k, k] / total) for k, total in enumerate(totals)]
 
 
-def confusion_matrix(model: nn.Module, data: ImageData, device=None, batch_size: int = 1024) -> dict:
+def confusion_matrix(model: nn.Module, data: ImageData, inputs: Inputs | None = None,
+                     batch_size: int = 1000) -> dict:
     """Predict every test image of `data` and count (true class, predicted class) pairs.
 
-    `device` defaults to where the model's parameters are. Returns
-    {"classes": [...], "matrix": [[int]] (row = true class, column = prediction),
-     "per_class_accuracy": [float or None], "accuracy": float, "count": int}.
+    `inputs`: the run's input pipeline (precision, device); by default fp32 on the device
+    of the model's parameters. Returns {"classes": [...], "matrix": [[int]] (row = true
+    class, column = prediction), "per_class_accuracy": [float or None], "accuracy": float,
+    "count": int}.
     """
-    if device is None:
+    if inputs is None:
         param = next(model.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-    k = data.num_classes
-    counts = torch.zeros(k * k, dtype=torch.int64, device=device)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in range(0, len(data.test_labels), batch_size):
-                images = data.test_images[start:start + batch_size].to(device)
-                labels = data.test_labels[start:start + batch_size].to(device)
-                predicted = model(normalize(images, data.mean, data.std)).argmax(1)
-                # Pair (true, predicted) -> one index, then count all pairs at once.
-                counts += torch.bincount(labels * k + predicted, minlength=k * k)
-    finally:
-        model.train(was_training)
-    matrix = counts.view(k, k).cpu()
-    total = int(matrix.sum())
-    return {"classes": list(data.classes), "matrix": matrix.tolist(),
-            "per_class_accuracy": per_class_accuracy(matrix),
-            "accuracy": float(matrix.diagonal().sum()) / total if total else 0.0, "count": total}
+        inputs = Inputs(data, FP32, param.device if param is not None else "cpu")
+    result = evaluate(model, data.test_images, data.test_labels, inputs, data.num_classes, batch_size)
+    return {"classes": list(data.classes), "matrix": result.confusion.tolist(),
+            "per_class_accuracy": per_class_accuracy(result.confusion),
+            "accuracy": result.accuracy, "count": result.count}

@@ -9,6 +9,8 @@ over the batch (summed over input channels). The map is normalised to sum to 1.
 import torch
 import torch.nn as nn
 
+from cnnlab.models.common import eval_mode
+
 
 class _Stop(Exception):
     """Raised by the hook once the chosen layer has run: the rest of the forward is not needed."""
@@ -61,15 +63,13 @@ def effective_receptive_field(model: nn.Module, in_shape, layer="", batch_size: 
         raise _Stop
 
     handle = module.register_forward_hook(hook)
-    was_training = model.training
-    model.eval()
     try:
-        model(x)
+        with eval_mode(model):
+            model(x)
     except _Stop:
         pass
     finally:
         handle.remove()
-        model.train(was_training)
     out = captured.get("out")
     if out is None or out.dim() != 4:
         shape = None if out is None else list(out.shape)

@@ -2,7 +2,7 @@
 
 import torch.nn as nn
 
-from cnnlab.analysis.params_flops import count_flops, count_params, module_flop_calls
+from cnnlab.analysis.params_flops import count_flops, module_flop_calls, param_counts
 from cnnlab.analysis.receptive_field import trace_fields
 from cnnlab.units import si_number
 
@@ -36,7 +36,7 @@ def inspect_model(model: nn.Module, in_shape) -> dict:
     """What `cnnlab inspect --json` prints: the rows plus totals. The totals cover the whole
     model, including parameters and MACs of container modules' own code (not in any row)."""
     rows = inspect_rows(model, in_shape)
-    params = count_params(model)
+    params = param_counts(model)
     return {"in_shape": [int(s) for s in in_shape], "rows": rows, "total_params": params["total"],
             "trainable_params": params["trainable"], "total_macs": count_flops(model, in_shape)["macs"]}
 

@@ -1,4 +1,6 @@
-"""Peak memory of one training step: forward, backward and optimizer step on a fresh copy.
+"""Peak memory of one training step of a run: forward, backward and optimizer step, on a copy
+of the model, with the run's own optimizer, batch size and precision (bf16 autocast and
+channels-last where the run trains that way), on a real batch of its training images.
 
 What is counted, on both devices: the model's parameters and buffers, the input batch,
 and the peak of everything allocated during the step (activations kept for backward,
@@ -17,25 +19,19 @@ import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
+from cnnlab.data.core import ImageData
+from cnnlab.train.config import TrainConfig
 from cnnlab.train.device import resolve_device
-
-OPTIMIZERS = {"sgd": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
-              "adam": lambda p: torch.optim.Adam(p, lr=1e-3),
-              "adamw": lambda p: torch.optim.AdamW(p, lr=1e-3)}
+from cnnlab.train.inputs import Inputs
+from cnnlab.train.optim import make_optimizer
+from cnnlab.train.precision import resolve_precision
+from cnnlab.train.step import train_step
 
 
 def _tensor_bytes(tensors) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
-
-
-def _training_step(model, x, y, optimizer):
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
 
 
 @contextlib.contextmanager
@@ -67,33 +63,28 @@ def _cpu_step_peak(step) -> int:
     return peak
 
 
-def peak_memory(model: nn.Module, in_shape, batch_size: int, device="cpu", num_classes: int | None = None,
-                optimizer: str = "adam") -> dict:
-    """Peak memory of one training step with `batch_size` random images of shape `in_shape`.
+def peak_memory(model: nn.Module, data: ImageData, config: TrainConfig, device="cpu") -> dict:
+    """Peak memory of one training step of `model` as `config` trains it on `data`.
 
     The step runs on a copy of the model, so the caller's weights are left untouched.
-    Returns {"device", "batch_size", "optimizer", "method",
+    Returns {"device", "batch_size", "optimizer", "precision", "method",
              "resident_bytes" (parameters + buffers + input batch),
              "step_bytes" (peak allocated during the step, above resident),
              "peak_bytes" (resident + step), "peak_mib"}.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = resolve_device(device)
-    model = copy.deepcopy(model).to(device).train()
-    x = torch.randn(int(batch_size), *[int(s) for s in in_shape], device=device)
-    if num_classes is None:  # read it off the model's output
-        with torch.no_grad():
-            num_classes = model.eval()(x[:1]).shape[1]
-        model.train()
-    y = torch.randint(0, num_classes, (int(batch_size),), device=device)
-    opt = OPTIMIZERS[optimizer]([p for p in model.parameters() if p.requires_grad])
+    precision = resolve_precision(config.precision, device)
+    model = precision.apply_to_model(copy.deepcopy(model).to(device)).train()
+    inputs = Inputs(data, precision, device, config)
+    batch = min(config.batch_size, len(data.train_labels))
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    x = inputs.augmented(data.train_images[:batch].to(device), generator)
+    y = data.train_labels[:batch].to(device)
+    optimizer = make_optimizer(model, config)
     resident = _tensor_bytes(list(model.parameters()) + list(model.buffers()) + [x, y])
 
     def step():
-        _training_step(model, x, y, opt)
+        train_step(model, optimizer, x, y, inputs, config.label_smoothing)
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -107,6 +98,6 @@ def peak_memory(model: nn.Module, in_shape, batch_size: int, device="cpu", num_c
         step_bytes = _cpu_step_peak(step)
         method = "torch.profiler CPU allocator events"
     peak = resident + int(step_bytes)
-    return {"device": str(device), "batch_size": int(batch_size), "optimizer": optimizer, "method": method,
-            "resident_bytes": int(resident), "step_bytes": int(step_bytes), "peak_bytes": int(peak),
-            "peak_mib": peak / 2**20}
+    return {"device": str(device), "batch_size": batch, "optimizer": config.optimizer,
+            "precision": precision.name, "method": method, "resident_bytes": int(resident),
+            "step_bytes": int(step_bytes), "peak_bytes": int(peak), "peak_mib": peak / 2**20}

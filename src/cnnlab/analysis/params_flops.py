@@ -9,12 +9,12 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from cnnlab.models.common import count_params, eval_mode
 
-def count_params(model: nn.Module) -> dict:
+
+def param_counts(model: nn.Module) -> dict:
     """{"total": int, "trainable": int} over unique parameter tensors (shared ones count once)."""
-    params = list(model.parameters())  # .parameters() already skips duplicates
-    return {"total": sum(p.numel() for p in params),
-            "trainable": sum(p.numel() for p in params if p.requires_grad)}
+    return {"total": count_params(model), "trainable": count_params(model, trainable_only=True)}
 
 
 def module_flop_calls(model: nn.Module, in_shape, batch_size: int = 1) -> list[dict]:
@@ -39,15 +39,12 @@ def module_flop_calls(model: nn.Module, in_shape, batch_size: int = 1) -> list[d
     for name, m in model.named_modules():
         handles.append(m.register_forward_pre_hook(lambda mod, i, name=name: pre_hook(mod, i, name)))
         handles.append(m.register_forward_hook(lambda mod, i, o, name=name: post_hook(mod, i, o, name)))
-    was_training = model.training
-    model.eval()  # count the inference graph (no dropout, BatchNorm with running statistics)
-    try:
-        with torch.no_grad(), counter:
+    try:  # count the inference graph (no dropout, BatchNorm with running statistics)
+        with eval_mode(model), torch.no_grad(), counter:
             model(x)
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     return calls
 
 

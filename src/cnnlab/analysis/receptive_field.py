@@ -36,6 +36,8 @@ import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
+from cnnlab.models.common import eval_mode
+
 
 @dataclass(frozen=True)
 class Field:
@@ -292,15 +294,12 @@ def trace_fields(model: nn.Module, in_shape) -> tuple[list[dict], Field | None]:
     leaves = [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
     handles = [m.register_forward_hook(lambda mod, i, o, name=name: hook(mod, i, o, name))
                for name, m in leaves]
-    was_training = model.training
-    model.eval()  # batch of one: BatchNorm must use its running statistics
-    try:
-        with torch.no_grad(), tracer:
+    try:  # eval mode: with a batch of one, BatchNorm must use its running statistics
+        with eval_mode(model), torch.no_grad(), tracer:
             out = model(x)
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     out = _first_tensor(out)
     return rows, (tracer.get(out) if out is not None else None)
 

@@ -3,7 +3,7 @@
 from importlib.resources import files
 from pathlib import Path
 
-from cnnlab.data.core import ImageData, channel_stats, normalize
+from cnnlab.data.core import ImageData, channel_stats
 from cnnlab.data.idx import read_idx
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.data.torchvision_sets import IDX_SETS, default_data_dir, locate, load_torchvision
@@ -77,4 +77,4 @@ def dataset_rows(data_dir=None) -> list[dict]:
     return rows
 
 
-__all__ = ["ImageData", "channel_stats", "normalize", "load_dataset", "dataset_rows", "make_synthetic", "DATASETS"]
+__all__ = ["ImageData", "channel_stats", "load_dataset", "dataset_rows", "make_synthetic", "DATASETS"]

@@ -58,9 +58,3 @@ def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float,
     std = (total_sq / count - mean * mean).clamp_min(1e-12).sqrt()
     return tuple(mean.tolist()), tuple(std.tolist())
 
-
-def normalize(images: torch.Tensor, mean, std, dtype=torch.float32) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> normalised float, on whatever device the images are."""
-    mean_t = torch.tensor(mean, dtype=dtype, device=images.device).view(1, -1, 1, 1)
-    std_t = torch.tensor(std, dtype=dtype, device=images.device).view(1, -1, 1, 1)
-    return (images.to(dtype) / 255 - mean_t) / std_t

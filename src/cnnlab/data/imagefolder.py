@@ -8,6 +8,7 @@ is a single tensor read.
 import hashlib
 import io
 import os
+import sys
 import tarfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -37,8 +38,9 @@ def load_imagefolder(path, cache_dir=None) -> ImageData:
         try:
             cached = load_checkpoint(cache_file)
             return _to_image_data(path, cached, "cache")
-        except Exception:  # a stale or damaged cache is rebuilt, never trusted
-            pass
+        except Exception as e:  # a damaged cache is rebuilt, never trusted
+            print(f"decoded-image cache {cache_file} is unreadable ({type(e).__name__}); decoding {path} again",
+                  file=sys.stderr, flush=True)
     files = _tar_members(path) if path.is_file() else _dir_members(path)
     decoded = _decode_split_pair(files, path)
     atomic_torch_save(decoded, cache_file)

@@ -1,6 +1,25 @@
-"""Helpers shared by the model files: input-size checks, the classifier head, init."""
+"""What every model file shares: the `Net` container (features + head), input-size checks,
+the classifier head, init, parameter counting and the eval-mode context."""
+
+import contextlib
 
 import torch.nn as nn
+
+
+class Net(nn.Module):
+    """features (input -> last feature map, or hidden units for an MLP) -> head (-> logits).
+
+    Analyses read `features` and `head` instead of guessing where the last convolution is:
+    feature maps and the effective receptive field are taken at the output of `features`.
+    """
+
+    def __init__(self, features: nn.Module, head: nn.Module):
+        super().__init__()
+        self.features = features
+        self.head = head
+
+    def forward(self, x):
+        return self.head(self.features(x))
 
 
 def check_min_size(in_shape, min_hw: int, name: str):
@@ -27,3 +46,19 @@ def kaiming_init(model: nn.Module):
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (each shared tensor once), optionally only the trainable ones."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Eval mode (dropout off, BatchNorm on running statistics) inside, the caller's mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

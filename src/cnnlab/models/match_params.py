@@ -9,16 +9,13 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-
-def count_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+from cnnlab.models.common import count_params
 
 
 def _count(factory: Callable[[float], nn.Module], width) -> int:
     # Build on the meta device: shapes only, no memory or init cost.
     with torch.device("meta"):
-        return count_params(factory(width))
+        return count_params(factory(width), trainable_only=True)
 
 
 def match_params(

@@ -3,7 +3,7 @@
 It only reads results (study.json and the run directories), so it can be re-run at any
 time without training: `cnnlab report DIR`.
 
-    load.py      results on disk -> Study / Model / Run objects
+    load.py      results on disk -> StudyResults / ModelResults / RunRecord
     stats.py     mean, std, t-based CI, Welch's test, Holm's correction
     findings.py  pairwise comparisons and the sentences they support
     claims.py    the course reports' numbers, mapped to our models
@@ -18,7 +18,7 @@ from cnnlab.io import atomic_write_bytes, atomic_write_text
 from cnnlab.report import plots
 from cnnlab.report.build import SECTIONS, build_document
 from cnnlab.report.html import to_html
-from cnnlab.report.load import load_study
+from cnnlab.report.load import load_results
 from cnnlab.report.markdown import to_markdown
 
 __all__ = ["render_report", "SECTIONS"]
@@ -31,7 +31,7 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
     `dpi` (default `plots.DPI`). Returns the paths of report.md and report.html. Raises
     UserError when study_dir holds no readable study.json.
     """
-    study = load_study(study_dir, runs_dir)
+    study = load_results(study_dir, runs_dir)
     doc = build_document(study, dpi=dpi or plots.DPI)
     plots_dir = study.dir / "plots"
     names = set()

@@ -12,8 +12,10 @@ import numpy as np
 
 from cnnlab.report import claims, findings, fmt, plots
 from cnnlab.report.document import Bullets, Document, Image, Paragraph, Section, Table, slug
-from cnnlab.report.load import Model, Study, confusion_view, grad_flow_view, inference_view, receptive_field_view
+from cnnlab.report.load import (ModelResults, StudyResults, confusion_view, grad_flow_view, inference_view,
+                                load_activations, receptive_field_view)
 from cnnlab.report.stats import summarize
+from cnnlab.units import duration_text
 
 NOT_MEASURED = "not measured in this study"
 SECTIONS = ("Summary", "Learning curves", "Accuracy vs cost", "Comparisons", "Findings", "Overfitting",
@@ -30,11 +32,11 @@ def _not_measured(section: Section, what: str) -> Section:
     return section
 
 
-def _with_runs(models: list[Model]) -> list[Model]:
+def _with_runs(models: list[ModelResults]) -> list[ModelResults]:
     return [m for m in models if m.done]
 
 
-def _first_done(model: Model, pick):
+def _first_done(model: ModelResults, pick):
     """The value `pick(run)` of the lowest-seed finished run that has one, with that run's seed."""
     for run in model.done:
         value = pick(run)
@@ -43,12 +45,12 @@ def _first_done(model: Model, pick):
     return None, None
 
 
-def _device(study: Study) -> str | None:
+def _device(study: StudyResults) -> str | None:
     m = study.manifest
     return m.get("device") or None
 
 
-def _inference_setup(study: Study) -> dict | None:
+def _inference_setup(study: StudyResults) -> dict | None:
     """How inference was timed (device, threads, precision, repeats), from the first run that did."""
     for run in study.all_runs:
         inf = run.analysis.get("inference")
@@ -61,7 +63,7 @@ def _inference_setup(study: Study) -> dict | None:
 
 # ---- sections ------------------------------------------------------------------------
 
-def summary(study: Study) -> Section:
+def summary(study: StudyResults) -> Section:
     s = Section("Summary")
     ranked = findings.by_test_accuracy(study.models)
     header = ["Model", "Params", "MACs", "Train acc", "Test acc", "Test acc 95% CI", "Test loss", "Train time",
@@ -111,9 +113,9 @@ def summary(study: Study) -> Section:
     return s
 
 
-def learning_curves(study: Study, dpi: int) -> Section:
+def learning_curves(study: StudyResults, dpi: int) -> Section:
     s = Section("Learning curves")
-    models = [m for m in _with_runs(study.models) if any(r.epochs for r in m.done)]
+    models = [m for m in _with_runs(study.models) if any(r.metrics for r in m.done)]
     if not models:
         return _not_measured(s, "per-epoch metrics")
     s.add(Image("learning_curves.png", plots.learning_curves(models, dpi),
@@ -121,7 +123,7 @@ def learning_curves(study: Study, dpi: int) -> Section:
     return s
 
 
-def accuracy_vs_cost(study: Study, dpi: int) -> Section:
+def accuracy_vs_cost(study: StudyResults, dpi: int) -> Section:
     s = Section("Accuracy vs cost")
     models = [m for m in study.models if m.values("test_acc")]
     if not models or not any(m.values("params") or m.values("train_seconds") for m in models):
@@ -132,7 +134,7 @@ def accuracy_vs_cost(study: Study, dpi: int) -> Section:
     return s
 
 
-def comparisons(study: Study, pairs: list[findings.Comparison]) -> Section:
+def comparisons(study: StudyResults, pairs: list[findings.Comparison]) -> Section:
     s = Section("Comparisons")
     if not pairs:
         s.add(Paragraph("Fewer than two models have finished runs: nothing to compare."))
@@ -150,7 +152,7 @@ def comparisons(study: Study, pairs: list[findings.Comparison]) -> Section:
     return s
 
 
-def findings_section(study: Study, pairs: list[findings.Comparison]) -> Section:
+def findings_section(study: StudyResults, pairs: list[findings.Comparison]) -> Section:
     s = Section("Findings")
     items = (findings.accuracy_findings(pairs) + findings.cost_findings(study.models, _device(study))
              + findings.overfitting_findings(study.models) + findings.gradient_findings(study.models))
@@ -161,7 +163,7 @@ def findings_section(study: Study, pairs: list[findings.Comparison]) -> Section:
     return s
 
 
-def overfitting(study: Study, dpi: int) -> Section:
+def overfitting(study: StudyResults, dpi: int) -> Section:
     s = Section("Overfitting")
     models = [m for m in _with_runs(study.models) if m.values("gap")]
     if not models:
@@ -170,27 +172,22 @@ def overfitting(study: Study, dpi: int) -> Section:
                 "Train minus test accuracy per epoch, mean over seeds with a ± 1 std band"))
     rows = []
     for m in findings.by_test_accuracy(models):
-        best_epochs, rose = [], 0
-        for r in m.done:
-            test_acc = r.curve("test_acc")
-            valid = [(v, i + 1) for i, v in enumerate(test_acc) if v is not None]
-            if valid:
-                best_epochs.append(max(valid)[1])
-            losses = [v for v in r.curve("test_loss") if v is not None]
-            if losses and losses[-1] > min(losses) + 1e-12:
-                rose += 1
+        analyses = [r.overfitting() for r in m.done]
+        analyses = [a for a in analyses if a]
         rows.append([m.label, fmt.mean_std(summarize(m.values("gap")), 100, unit="pts"),
                      fmt.mean_std(summarize(m.values("best_test_acc")), 100, unit="%"),
                      fmt.mean_std(summarize(m.values("test_acc")), 100, unit="%"),
-                     ", ".join(str(e) for e in best_epochs) or fmt.DASH, f"{rose} of {len(m.done)}"])
+                     ", ".join(str(a["best_epoch"]) for a in analyses) or fmt.DASH,
+                     f"{sum(bool(a['test_loss_rose']) for a in analyses)} of {len(analyses)}"])
     s.add(Table(["Model", "Final gap (train − test)", "Best test acc", "Final test acc",
-                 "Best epoch per seed", "Test loss ended above its minimum"], rows))
+                 "Lowest test loss at epoch (per seed)", "Test loss rose for 2+ epochs after its minimum"], rows))
     s.add(Paragraph("A growing gap while test loss rises from its minimum is the usual sign of overfitting; "
-                    "the gap uses the running train accuracy of each epoch.", note=True))
+                    "the gap uses the running train accuracy of each epoch (cnnlab.analysis.overfitting).",
+                    note=True))
     return s
 
 
-def confusion(study: Study, dpi: int) -> Section:
+def confusion(study: StudyResults, dpi: int) -> Section:
     s = Section("Confusion matrices")
     items, per_class = [], []
     for m in findings.by_test_accuracy(study.models):
@@ -229,7 +226,7 @@ def confusion(study: Study, dpi: int) -> Section:
     return s
 
 
-def gradient_flow(study: Study, dpi: int) -> Section:
+def gradient_flow(study: StudyResults, dpi: int) -> Section:
     s = Section("Gradient flow")
     lines, maps, rows = [], [], []
     for m in study.models:
@@ -262,12 +259,12 @@ def gradient_flow(study: Study, dpi: int) -> Section:
     return s
 
 
-def stability(study: Study) -> Section:
+def stability(study: StudyResults) -> Section:
     s = Section("Training stability")
     rows = []
     for m in findings.by_test_accuracy(study.models):
         # Diverged runs count here: diverging is the instability this section is about.
-        runs = [r for r in m.runs if r.status in ("done", "diverged")]
+        runs = [r for r in m.runs if r.status in ("done", "diverged") and r.trusted]
         measured = [r.analysis["stability"] for r in runs if isinstance(r.analysis.get("stability"), dict)]
         diverged = [r for r in runs if r.status == "diverged"]
         if not measured and not diverged:
@@ -293,7 +290,7 @@ def stability(study: Study) -> Section:
 _WINDOW_TYPES = ("conv", "pool")
 
 
-def receptive_fields(study: Study, dpi: int) -> Section:
+def receptive_fields(study: StudyResults, dpi: int) -> Section:
     s = Section("Receptive fields")
     items, summary_rows, details = [], [], []
     for m in study.models:
@@ -339,11 +336,11 @@ def _feature_maps(arrays: dict) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def activations(study: Study, dpi: int) -> Section:
+def activations(study: StudyResults, dpi: int) -> Section:
     s = Section("Activations")
     without = []
     for m in study.models:
-        arrays, seed = _first_done(m, lambda r: r.activations())
+        arrays, seed = _first_done(m, load_activations)
         if not arrays:
             meta, _ = _first_done(m, lambda r: r.analysis.get("activations"))
             if isinstance(meta, dict) and not meta.get("layers"):
@@ -368,7 +365,7 @@ def activations(study: Study, dpi: int) -> Section:
     return s
 
 
-def claims_section(study: Study) -> Section:
+def claims_section(study: StudyResults) -> Section:
     s = Section("Claims in the course reports")
     table = claims.claims_rows(study)
     if table is None:
@@ -387,29 +384,38 @@ def claims_section(study: Study) -> Section:
     return s
 
 
-def _duration(seconds) -> str:
-    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
-        return fmt.DASH
-    minutes, sec = divmod(float(seconds), 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return (f"{hours} h {minutes} min" if hours else f"{minutes} min {sec:.0f} s" if minutes else f"{sec:.1f} s")
+def _code_text(study: StudyResults) -> str | None:
+    """The code fingerprint(s) of the study's runs, and whether they are this cnnlab's."""
+    from cnnlab.fingerprint import code_fingerprint
+
+    codes = sorted({r.config.code for r in study.all_runs if r.config is not None})
+    if not codes:
+        return study.manifest.get("code")
+    current = code_fingerprint()
+    if codes == [current]:
+        return f"{current} (the installed cnnlab's)"
+    return (f"{', '.join(codes)}; the installed cnnlab is {current}: results of other code are stale, "
+            "run the study again for current ones")
 
 
-def manifest(study: Study) -> Section:
+def manifest_section(study: StudyResults) -> Section:
     s = Section("Manifest")
     m = study.manifest
     size = lambda n: f"{n:,}" if isinstance(n, int) else fmt.DASH  # noqa: E731
     runs = None
     if m.get("runs_trained") is not None:
         runs = f"{m.get('runs_trained')} trained, {m.get('runs_cached', 0)} reused from earlier invocations"
-    rows = [["cnnlab version", m.get("cnnlab_version")], ["torch version", m.get("torch_version")],
+    git = m.get("git") if isinstance(m.get("git"), dict) else None
+    commit = f"{git['commit'][:12]}{' (uncommitted changes)' if git.get('dirty') else ''}" if git else None
+    rows = [["cnnlab version", m.get("cnnlab_version")], ["code fingerprint", _code_text(study)],
+            ["git commit", commit], ["torch version", m.get("torch_version")],
             ["python version", m.get("python_version")], ["platform", m.get("platform")],
             ["device", m.get("device")], ["CPU model", m.get("cpu_model")], ["threads", m.get("threads")],
             ["precision", m.get("precision")], ["dataset", m.get("dataset") or study.info.get("dataset")],
             ["dataset source", m.get("dataset_source")], ["train images", size(m.get("train_size"))],
             ["test images", size(m.get("test_size"))], ["subset", study.info.get("subset")],
             ["epochs", study.info.get("epochs")], ["seeds", ", ".join(str(x) for x in study.info.get("seeds") or [])],
-            ["wall-clock of the whole study", _duration(m.get("wall_clock_seconds"))],
+            ["wall-clock of the whole study", duration_text(m.get("wall_clock_seconds"))],
             ["runs", runs], ["started", m.get("started")], ["finished", m.get("finished")],
             ["command", m.get("command")], ["study file", study.info.get("source")],
             ["study directory", str(study.dir)], ["runs directory", str(study.runs_dir)],
@@ -420,6 +426,9 @@ def manifest(study: Study) -> Section:
     if isinstance(train, dict) and train:
         s.add(Table(["Training option (shared; per-model settings below)", "Value"],
                     [[str(k), str(v)] for k, v in sorted(train.items())]))
+        s.add(Paragraph("Weight decay applies to weights with two or more dimensions (conv kernels, linear "
+                        "matrices) only; biases, BatchNorm scales and shifts and the custom layers' own scalars "
+                        "(Swish beta, LpPool p, CustomConv gain) are never decayed.", note=True))
     own = []
     for model in study.models:
         spec = next((x for x in study.info.get("models") or [] if isinstance(x, dict) and x.get("name") == model.name),
@@ -437,7 +446,7 @@ def manifest(study: Study) -> Section:
 
 # ---- the whole document -----------------------------------------------------------------
 
-def build_document(study: Study, dpi: int = plots.DPI) -> Document:
+def build_document(study: StudyResults, dpi: int = plots.DPI) -> Document:
     info = study.info
     subtitle = []
     if info.get("description"):
@@ -450,11 +459,11 @@ def build_document(study: Study, dpi: int = plots.DPI) -> Document:
     if info.get("seeds"):
         facts.append(f"seeds {', '.join(str(x) for x in info['seeds'])}")
     runs = study.all_runs
-    facts.append(f"{sum(r.status == 'done' for r in runs)} of {len(runs)} runs done")
+    facts.append(f"{sum(r.usable for r in runs)} of {len(runs)} runs done")
     subtitle.append(" · ".join(facts))
     pairs = findings.compare(study.models)
     sections = [summary(study), learning_curves(study, dpi), accuracy_vs_cost(study, dpi),
                 comparisons(study, pairs), findings_section(study, pairs), overfitting(study, dpi),
                 confusion(study, dpi), gradient_flow(study, dpi), stability(study), receptive_fields(study, dpi),
-                activations(study, dpi), claims_section(study), manifest(study)]
+                activations(study, dpi), claims_section(study), manifest_section(study)]
     return Document(title=study.title, subtitle=subtitle, sections=sections)

@@ -10,7 +10,7 @@ setup for a failed reproduction.
 from dataclasses import dataclass
 
 from cnnlab.report import fmt
-from cnnlab.report.load import Study
+from cnnlab.report.load import StudyResults
 from cnnlab.report.stats import summarize
 
 SOURCE = "seed report 000"
@@ -127,7 +127,7 @@ def _measured(metric: str, values: list[float]) -> str:
     return fmt.sci(s.mean) + (f" (n = {s.n})" if s.n > 1 else "")
 
 
-def dataset_note(study: Study, claim_dataset: str) -> str:
+def dataset_note(study: StudyResults, claim_dataset: str) -> str:
     """Empty when we measured on the same data as the claim, else what differs."""
     names, full_size = DATASETS[claim_dataset]
     ours = str(study.info.get("dataset") or study.manifest.get("dataset") or "?")
@@ -147,7 +147,7 @@ def dataset_note(study: Study, claim_dataset: str) -> str:
     return "; ".join(notes)
 
 
-def claims_rows(study: Study) -> tuple[list[str], list[list[str]], str] | None:
+def claims_rows(study: StudyResults) -> tuple[list[str], list[list[str]], str] | None:
     """Header, rows and a note shared by every row (the dataset difference when all claims
     share it), or None if the study names no known reference."""
     claims = CLAIMS.get(str(study.info.get("reference") or ""))
@@ -172,7 +172,7 @@ def claims_rows(study: Study) -> tuple[list[str], list[list[str]], str] | None:
     return header, rows, shared
 
 
-def ranking_sentences(study: Study) -> list[str]:
+def ranking_sentences(study: StudyResults) -> list[str]:
     """Their ranking by test accuracy next to ours (by mean), for the models both have."""
     claims = [c for c in CLAIMS.get(str(study.info.get("reference") or ""), []) if c.metric == "test_acc"]
     models = {m.name: m for m in study.models}

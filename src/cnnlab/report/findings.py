@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from cnnlab.report import fmt
-from cnnlab.report.load import Model, grad_flow_view
+from cnnlab.report.load import ModelResults, grad_flow_view
 from cnnlab.report.stats import ALPHA, Difference, holm, summarize, welch
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
@@ -19,8 +19,8 @@ ONE_SEED = "one seed only: no significance test; differences are not claims"
 
 @dataclass
 class Comparison:
-    a: Model  # the model with the higher mean test accuracy
-    b: Model
+    a: ModelResults  # the model with the higher mean test accuracy
+    b: ModelResults
     diff: Difference  # test accuracy of a minus b, as fractions
     p_holm: float | None
 
@@ -29,7 +29,7 @@ class Comparison:
         return self.p_holm is not None and self.p_holm < ALPHA
 
 
-def by_test_accuracy(models: list[Model]) -> list[Model]:
+def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
     """Highest mean test accuracy first; models without a finished run last, in study order."""
     def key(m):
         mean = summarize(m.values("test_acc")).mean
@@ -37,7 +37,7 @@ def by_test_accuracy(models: list[Model]) -> list[Model]:
     return sorted(models, key=key)
 
 
-def compare(models: list[Model], metric: str = "test_acc") -> list[Comparison]:
+def compare(models: list[ModelResults], metric: str = "test_acc") -> list[Comparison]:
     ranked = [m for m in by_test_accuracy(models) if m.values(metric)]
     pairs = [(a, b, welch(a.values(metric), b.values(metric))) for a, b in combinations(ranked, 2)]
     adjusted = holm([d.p for _, _, d in pairs])
@@ -75,7 +75,7 @@ def accuracy_findings(comparisons: list[Comparison]) -> list[str]:
     return out
 
 
-def _extremes(models: list[Model], metric: str):
+def _extremes(models: list[ModelResults], metric: str):
     """(model with the lowest mean, its mean, model with the highest, its mean) or None."""
     means = [(summarize(m.values(metric)).mean, m) for m in models if m.values(metric)]
     if len(means) < 2:
@@ -85,7 +85,7 @@ def _extremes(models: list[Model], metric: str):
     return lo[1], lo[0], hi[1], hi[0]
 
 
-def _range(models: list[Model], metric: str, what: str, show) -> str | None:
+def _range(models: list[ModelResults], metric: str, what: str, show) -> str | None:
     """"<what> ranges from <low> (model) to <high> (model)." or, when the shown values are
     equal, "<what> is <value> for every model." None with fewer than two measured models."""
     ext = _extremes(models, metric)
@@ -97,7 +97,7 @@ def _range(models: list[Model], metric: str, what: str, show) -> str | None:
     return f"{what} ranges from {show(lo_v)} ({lo.label}) to {show(hi_v)} ({hi.label})."
 
 
-def cost_findings(models: list[Model], device: str | None) -> list[str]:
+def cost_findings(models: list[ModelResults], device: str | None) -> list[str]:
     where = f" on {device}" if device else ""
     out = [_range(models, "params", "The parameter count", fmt.count),
            _range(models, "epoch_seconds", f"Time per epoch (mean over seeds{where})", fmt.seconds),
@@ -109,7 +109,7 @@ def cost_findings(models: list[Model], device: str | None) -> list[str]:
     return [s for s in out if s]
 
 
-def overfitting_findings(models: list[Model]) -> list[str]:
+def overfitting_findings(models: list[ModelResults]) -> list[str]:
     ext = _extremes(models, "gap")
     if not ext:
         return []
@@ -118,7 +118,7 @@ def overfitting_findings(models: list[Model]) -> list[str]:
             f"points ({lo.label}) to {100 * hi_v:.2f} points ({hi.label})."]
 
 
-def gradient_findings(models: list[Model]) -> list[str]:
+def gradient_findings(models: list[ModelResults]) -> list[str]:
     out = []
     for m in models:
         views = [grad_flow_view(r.analysis.get("grad_flow")) for r in m.done]
@@ -137,11 +137,14 @@ def gradient_findings(models: list[Model]) -> list[str]:
     return out
 
 
-def run_problems(models: list[Model]) -> list[str]:
+def run_problems(models: list[ModelResults]) -> list[str]:
     out = []
     for m in models:
         for r in m.runs:
             if r.status != "done":
                 why = f": {r.error}" if r.error else ""
                 out.append(f"{m.label}, seed {r.seed}: {r.status}{why} (excluded from the statistics).")
+            elif not r.trusted:
+                out.append(f"{m.label}, seed {r.seed}: damaged records: {r.problems[0]} (excluded from the "
+                           "statistics; `cnnlab run` trains it again).")
     return out

@@ -18,7 +18,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from cnnlab.report.load import Model
+from cnnlab.report.load import ModelResults
 
 DPI = 110
 
@@ -64,11 +64,11 @@ def _mean_band(ax, x, stack: np.ndarray, scale: float, **style):
     return line
 
 
-def _curves(model: Model, key: str) -> np.ndarray:
+def _curves(model: ModelResults, key: str) -> np.ndarray:
     return _stack([r.curve(key) for r in model.done])
 
 
-def learning_curves(models: list[Model], dpi: int = DPI) -> bytes:
+def learning_curves(models: list[ModelResults], dpi: int = DPI) -> bytes:
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     for m in models:
@@ -89,7 +89,7 @@ def learning_curves(models: list[Model], dpi: int = DPI) -> bytes:
     return _png(fig, dpi)
 
 
-def train_test_gap(models: list[Model], dpi: int = DPI) -> bytes:
+def train_test_gap(models: list[ModelResults], dpi: int = DPI) -> bytes:
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
     for m in models:
@@ -106,7 +106,7 @@ def train_test_gap(models: list[Model], dpi: int = DPI) -> bytes:
     return _png(fig, dpi)
 
 
-def accuracy_vs_cost(models: list[Model], dpi: int = DPI) -> bytes:
+def accuracy_vs_cost(models: list[ModelResults], dpi: int = DPI) -> bytes:
     """Test accuracy (mean ± std) against parameter count and against training time."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     axes = fig.subplots(1, 2)

@@ -1,24 +1,26 @@
-"""One run's directory, keyed by the hash of its resolved config.
+"""One run's directory, keyed by its run key (see `cnnlab.store.records.RunConfig.key`).
 
     runs/<run_key>/config.json     what was run (written first)
-                   metrics.jsonl   one row per finished epoch (the trainer writes it)
-                   checkpoint.pt   the trainer's last complete epoch (resume)
+                   checkpoint.pt   the last committed epoch: model, optimizer, metrics rows
+                   metrics.jsonl   one row per finished epoch, derived from the checkpoint
                    analysis.json   measurements taken after training
                    activations.npz optional arrays for feature-map grids
                    status          done | failed | diverged; absent while running
                    error.txt       why a run failed, one line (traceback.txt has the rest)
 
 `status` is written last, so a directory with `status` = done holds a complete result,
-and every file is replaced atomically, so a killed run never leaves a torn one.
+and every file is replaced atomically, so a killed run never leaves a torn one. Formats
+are those of `cnnlab.store.records`; reading never raises for damaged files, it notes
+the damage in the returned record's `problems`.
 """
 
 import json
 from pathlib import Path
 
-from cnnlab.io import atomic_write_json, atomic_write_text, load_checkpoint, read_jsonl
-
-FINAL_STATUSES = ("done", "diverged")  # results; re-running would only repeat them
-STATUSES = ("done", "failed", "diverged")
+from cnnlab.io import atomic_write_json, atomic_write_text
+from cnnlab.store.records import (ANALYSIS_FILE, CONFIG_FILE, ERROR_FILE, METRICS_FILE, STATUS_FILE, STATUSES,
+                                  TRACEBACK_FILE, RecordError, RunConfig, RunRecord, check_analysis,
+                                  check_metrics, metrics_text, parse_metrics)
 
 
 class RunDir:
@@ -34,65 +36,96 @@ class RunDir:
 
     # ---- status ----------------------------------------------------------------------
     def status(self) -> str | None:
-        try:
-            text = (self.path / "status").read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        return text if text in STATUSES else None
+        text = _read_text(self.path / STATUS_FILE)
+        return text.strip() if text and text.strip() in STATUSES else None
 
     def set_status(self, status: str):
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        atomic_write_text(self.path / "status", status + "\n")
+        atomic_write_text(self.path / STATUS_FILE, status + "\n")
 
     def clear_status(self):
         """Mark the run as in progress again (before a retry or a resume)."""
-        for name in ("status", "error.txt", "traceback.txt"):
+        for name in (STATUS_FILE, ERROR_FILE, TRACEBACK_FILE):
             (self.path / name).unlink(missing_ok=True)
 
     def write_error(self, message: str, traceback_text: str = ""):
-        atomic_write_text(self.path / "error.txt", " ".join(message.split()) + "\n")
+        atomic_write_text(self.path / ERROR_FILE, " ".join(message.split()) + "\n")
         if traceback_text:
-            atomic_write_text(self.path / "traceback.txt", traceback_text)
+            atomic_write_text(self.path / TRACEBACK_FILE, traceback_text)
 
     def error(self) -> str | None:
-        try:
-            return (self.path / "error.txt").read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
+        text = _read_text(self.path / ERROR_FILE)
+        return text.strip() or None if text else None
 
     # ---- files -----------------------------------------------------------------------
-    def write_config(self, config: dict):
-        atomic_write_json(self.path / "config.json", config)
+    def write_config(self, config: RunConfig, provenance: dict | None = None):
+        atomic_write_json(self.path / CONFIG_FILE, config.to_json(provenance))
 
-    def config(self) -> dict | None:
-        return _read_json(self.path / "config.json")
+    def write_metrics(self, rows: list[dict]):
+        atomic_write_text(self.path / METRICS_FILE, metrics_text(check_metrics(rows)))
 
     def write_analysis(self, analysis: dict):
-        atomic_write_json(self.path / "analysis.json", analysis)
+        atomic_write_json(self.path / ANALYSIS_FILE, analysis)
 
-    def analysis(self) -> dict:
-        return _read_json(self.path / "analysis.json") or {}
-
-    def metrics(self) -> list[dict]:
+    # ---- reading back ----------------------------------------------------------------
+    def load(self) -> RunRecord:
+        """Everything in the directory, with any damage listed in `problems`."""
+        record = RunRecord(key=self.key, status="missing", dir=self.path)
+        if not self.path.is_dir():
+            record.problems.append("no run directory")
+            return record
+        record.status = self.status() or "running"
+        raw = _read_json(self.path / CONFIG_FILE)
+        record.raw_config = raw if isinstance(raw, dict) else {}
         try:
-            return read_jsonl(self.path / "metrics.jsonl")
-        except (OSError, ValueError):
-            return []
+            record.config = RunConfig.from_json(raw)
+        except RecordError as e:
+            record.problems.append(str(e) if raw is not None else "config.json is missing or not JSON")
+        text = _read_text(self.path / METRICS_FILE)
+        if text is None:
+            if record.status in ("done", "diverged"):
+                record.problems.append("metrics.jsonl is missing or unreadable")
+        else:
+            rows, torn = parse_metrics(text)
+            record.metrics = [r for r in rows if isinstance(r, dict)]
+            if torn:
+                record.problems.append(torn)
+        analysis = _read_json(self.path / ANALYSIS_FILE)
+        if isinstance(analysis, dict):
+            record.analysis = analysis
+        elif record.status in ("done", "diverged"):
+            record.problems.append("analysis.json is missing or not JSON")
+        record.error = self.error()
+        if record.status in ("done", "diverged") and record.config is not None and not record.problems:
+            record.problems += self._result_problems(record)
+        return record
 
-    def checkpoint_epoch(self) -> int:
-        """The last complete epoch saved in checkpoint.pt (0 if there is none)."""
-        path = self.path / "checkpoint.pt"
-        if not path.exists():
-            return 0
+    def _result_problems(self, record: RunRecord) -> list[str]:
+        """Why a finished run's files cannot be trusted as its result ([] if they can)."""
+        config = record.config
+        epochs = int(config.train.get("epochs", 0))
+        trained = epochs if record.status == "done" else int(record.analysis.get("diverged_epoch", 1)) - 1
         try:
-            return int(load_checkpoint(path)["epoch"])
-        except Exception:  # unreadable: the trainer will start over
-            return 0
+            check_metrics(record.metrics, trained)
+            check_analysis(record.analysis, config.analyses, record.status, trained)
+        except RecordError as e:
+            return [str(e)]
+        return []
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _read_json(path: Path):
+    text = _read_text(path)
+    if text is None:
+        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(text)
+    except ValueError:
         return None

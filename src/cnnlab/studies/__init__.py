@@ -4,14 +4,14 @@ analyses; `run_study` trains and measures every (model, seed) and writes the rep
     from cnnlab.studies import load_study, run_study
     info = run_study(load_study("mnist-fc-vs-cnn").with_overrides(epochs=1), "runs")
 
-Modules: loader (TOML -> Study), plan (Study -> RunSpecs), execute (one run),
+Modules: loader (TOML -> Study), plan (Study -> RunConfigs), execute (one run),
 analyse (measurements after training), runner (the driver), cli (the commands).
 The built-in study files sit next to this file as *.toml.
 """
 
 # Imported on first use, so `cnnlab --help` does not pay for importing torch.
 _EXPORTS = {"load_study": "loader", "builtin_names": "loader", "Study": "loader",
-            "plan_runs": "plan", "RunSpec": "plan", "execute_run": "execute", "run_study": "runner"}
+            "plan_runs": "plan", "execute_run": "execute", "run_study": "runner"}
 
 
 def __getattr__(name):

@@ -4,6 +4,10 @@ Always: parameter count, forward MACs/FLOPs per image, total training time. Then
 analysis the study asks for, stored as `cnnlab.analysis` returns it. A diverged model's
 outputs are not numbers, so only the analyses that read the training history (overfitting,
 stability, gradient flow) are run for it.
+
+Every measurement that runs the model uses the run's own precision (autocast dtype and
+memory layout) and input pipeline: the confusion matrix is computed by the same
+`evaluate` that measured test accuracy, so the two agree exactly.
 """
 
 import io
@@ -12,26 +16,30 @@ import numpy as np
 
 from cnnlab.data.core import ImageData
 from cnnlab.io import atomic_write_bytes
+from cnnlab.store.records import ACTIVATIONS_FILE, HISTORY_ANALYSES, check_analysis
 
-ACTIVATIONS_FILE = "activations.npz"
 ACTIVATION_IMAGES = 8  # the first test image of each class, in class order
 
 
 def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, device, run_dir,
                  inference_repeats: int = 30) -> dict:
     """`config`: the run's TrainConfig; `history`: the trainer's History; `grad_flow`: the
-    GradFlowRecorder used in training, or None."""
-    from cnnlab.analysis.params_flops import count_flops, count_params
+    GradFlowRecorder used in training, or None. Returns analysis.json's content, checked
+    against the run-record schema."""
+    from cnnlab.analysis.params_flops import count_flops, param_counts
+    from cnnlab.train.inputs import Inputs
+    from cnnlab.train.precision import resolve_precision
 
+    precision = resolve_precision(config.precision, device)
     in_shape = data.in_shape
     flops = count_flops(model, in_shape)
     out = {
-        "params": count_params(model),
+        "params": param_counts(model),
         "macs": flops["macs"],
         "flops": flops["flops"],
         "train_seconds": sum(row["train_seconds"] for row in history.epochs),
         "device": history.device,
-        "precision": history.precision,
+        "precision": precision.name,
     }
     if "overfitting" in analyses and history.epochs:
         from cnnlab.analysis.history import overfitting
@@ -45,13 +53,17 @@ def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, d
         # The summary (first/last step, flags) plus the whole record, for the plots over time.
         out["grad_flow"] = {**grad_flow.summary(), "steps": list(grad_flow.steps),
                             "grad_norm": [list(r) for r in grad_flow.grad_norm], "shapes": list(grad_flow.shapes)}
+    if history.status == "diverged":
+        out["diverged_epoch"] = history.diverged_epoch
     if history.status != "done":
-        return out
+        return check_analysis(out, [a for a in analyses if a in HISTORY_ANALYSES], history.status,
+                              len(history.epochs))
 
+    inputs = Inputs(data, precision, device, config)
     if "confusion" in analyses:
         from cnnlab.analysis.confusion import confusion_matrix
 
-        out["confusion"] = confusion_matrix(model, data, device=device)
+        out["confusion"] = confusion_matrix(model, data, inputs, batch_size=config.eval_batch_size)
     if "receptive_field" in analyses:
         from cnnlab.analysis.receptive_field import receptive_field
 
@@ -59,39 +71,38 @@ def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, d
     if "inference" in analyses:
         from cnnlab.analysis.timing import measure_inference
 
-        bf16 = config.precision == "bf16"
         out["inference"] = measure_inference(model, in_shape, device=device, batch_sizes=(1, 256),
-                                             repeats=inference_repeats, precision="bf16" if bf16 else "fp32",
-                                             channels_last=bf16)
+                                             repeats=inference_repeats, precision=precision)
     if "memory" in analyses:
         from cnnlab.analysis.memory import peak_memory
 
-        out["memory"] = peak_memory(model, in_shape, batch_size=config.batch_size, device=device,
-                                    num_classes=data.num_classes, optimizer=config.optimizer)
+        out["memory"] = peak_memory(model, data, config, device=device)
     if "activations" in analyses:
-        out["activations"] = save_activations(model, data, device, run_dir / ACTIVATIONS_FILE)
+        out["activations"] = save_activations(model, data, inputs, run_dir / ACTIVATIONS_FILE)
         if out["activations"]["layers"]:
             out["activations_file"] = ACTIVATIONS_FILE
-    return out
+    return check_analysis(out, analyses, history.status, len(history.epochs))
 
 
-def save_activations(model, data: ImageData, device, path) -> dict:
-    """Feature maps of the first and last conv layers and the first layer's filters, as
-    arrays in an .npz (keys "images", "labels", "filters", "layer:<name>"); returns what is
-    in it. Nothing is written for a model without conv layers."""
+def save_activations(model, data: ImageData, inputs, path) -> dict:
+    """Feature maps of the first conv layer and of the model's `features` output, and the
+    first layer's filters, as arrays in an .npz (keys "images", "labels", "filters",
+    "layer:<name>"); returns what is in it. Only (N, C, H, W) maps are kept, so nothing is
+    written for a model without conv layers."""
     from cnnlab.analysis.activations import capture_activations, fixed_test_images
 
-    images, inputs, labels = fixed_test_images(data, ACTIVATION_IMAGES)
-    captured = capture_activations(model, inputs.to(device))
+    images, labels = fixed_test_images(data, ACTIVATION_IMAGES)
+    layers = ["features"] if hasattr(model, "features") else None
+    captured = capture_activations(model, inputs(images), layers=layers, precision=inputs.precision)
+    maps = {name: layer for name, layer in captured["layers"].items() if len(layer["shape"]) == 4}
     meta = {"first_conv": captured["first_conv"], "images": len(labels),
-            "layers": {name: {"type": layer["type"], "shape": layer["shape"]}
-                       for name, layer in captured["layers"].items()}}
-    if not captured["layers"]:
+            "layers": {name: {"type": layer["type"], "shape": layer["shape"]} for name, layer in maps.items()}}
+    if not maps:
         return meta
     arrays = {"images": images.cpu().numpy(), "labels": labels.cpu().numpy()}
     if captured["filters"] is not None:
         arrays["filters"] = np.asarray(captured["filters"], dtype=np.float32)
-    for name, layer in captured["layers"].items():
+    for name, layer in maps.items():
         arrays[f"layer:{name}"] = np.asarray(layer["maps"], dtype=np.float32)
     atomic_write_bytes(path, _npz_bytes(arrays))
     return meta

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from cnnlab.errors import UserError
+from cnnlab.units import duration_text
 
 DEFAULT_OUT = "runs"
 
@@ -86,17 +87,12 @@ class RunProgress:
             return
         if i < n and self.trained:  # cached runs take no time, so they do not count towards the pace
             eta = (time.time() - self.started) / self.trained * (n - i)
-            line += f"  [ETA {_duration(eta)}]"
+            line += f"  [ETA {duration_text(eta)}]"
         print(line, flush=True)
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def cmd_run(args):
@@ -135,26 +131,58 @@ def cmd_run(args):
 # ---------------------------------------------------------------- runs
 
 
-def cmd_runs(args):
-    from cnnlab.store.index import open_index
+def _open_results_index(out):
+    from cnnlab.store.index import INDEX_FILE, RUNS_DIR, open_index
 
-    with open_index(args.out, readonly=True) as index:
+    out = Path(out)
+    if not (out / INDEX_FILE).is_file() and not (out / RUNS_DIR).is_dir():
+        raise UserError(f"no results in {out} (no {INDEX_FILE}, no {RUNS_DIR}/); "
+                        "run a study first: cnnlab run STUDY --out DIR")
+    return open_index(out)
+
+
+def cmd_runs(args):
+    import shutil
+
+    from cnnlab.fingerprint import code_fingerprint
+
+    current = code_fingerprint()
+    with _open_results_index(args.out) as index:
         rows = index.rows(study=args.study)
+        for r in rows:
+            r["stale"] = r["code"] != current
+        if args.stale or args.prune_stale:
+            rows = [r for r in rows if r["stale"]]
+        if args.prune_stale:
+            for r in rows:
+                shutil.rmtree(Path(args.out) / r["run_dir"], ignore_errors=True)
+            index.delete([r["run_key"] for r in rows])
+            studies = sorted({r["study"] or "?" for r in rows})
+            print(f"removed {len(rows)} run(s) made by other code than this cnnlab's ({current})"
+                  + (f"; studies affected: {', '.join(studies)} (run them again for current results)" if rows else ""))
+            return 0
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print(f"no runs{' of study ' + args.study if args.study else ''} in {args.out}")
+        what = "stale runs" if args.stale else "runs"
+        print(f"no {what}{' of study ' + args.study if args.study else ''} in {args.out}")
         return 0
     study_w = max(len("study"), *(len(r["study"] or "") for r in rows))
     model_w = max(len("model"), *(len(r["label"] or r["model"] or "") for r in rows))
     print(f"{'study':{study_w}} {'model':{model_w}} {'seed':>4} {'status':8} {'test acc':>8} {'train acc':>9} "
-          f"{'params':>11} {'train':>8} {'epochs':>6}  run")
+          f"{'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run")
     for r in rows:
         epochs = "-" if r["epochs"] is None else r["epochs"]
-        print(f"{r['study']:{study_w}} {r['label'] or r['model']:{model_w}} {r['seed']:>4} {r['status'] or '-':8} "
-              f"{_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} {_count(r['params']):>11} "
-              f"{_seconds(r['train_seconds']):>8} {epochs:>6}  {r['run_dir']}")
+        seed = "-" if r["seed"] is None else r["seed"]
+        print(f"{r['study'] or '-':{study_w}} {r['label'] or r['model'] or '-':{model_w}} {seed:>4} "
+              f"{r['status'] or '-':8} {_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} "
+              f"{_count(r['params']):>11} {_seconds(r['train_seconds']):>8} {epochs:>6} "
+              f"{'stale' if r['stale'] else 'current':7}  {r['run_dir']}")
+    stale = sum(r["stale"] for r in rows)
+    if stale:
+        print(f"\n{stale} run(s) were made by other code than this cnnlab's ({current}): `stale` results are not "
+              "reused; list them with --stale, delete them with --prune-stale")
     return 0
 
 
@@ -186,6 +214,8 @@ def cmd_report(args):
 
 
 def add_commands(sub, add_runtime_options, positive_int):
+    from cnnlab.choices import EXECUTORS
+
     p = sub.add_parser("studies", help="list the built-in studies: title, dataset, models, run count",
                        description="List the built-in studies with their title, dataset, models and run count.")
     p.add_argument("--json", action="store_true")
@@ -205,7 +235,7 @@ def add_commands(sub, add_runtime_options, positive_int):
                    help="train on the first N training images only (quick CPU runs)")
     p.add_argument("--inference-repeats", type=positive_int, default=30, metavar="N",
                    help="timed forward passes per batch size for inference timing (default 30)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (this machine; default) or ray (each run a Ray task)")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N",
                    help="with --executor local: N worker processes (one run per GPU when there are GPUs)")
@@ -220,10 +250,15 @@ def add_commands(sub, add_runtime_options, positive_int):
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("runs", help="list finished runs from the results index",
-                       description="List runs recorded in OUT/index.sqlite, across studies.")
+                       description="List runs recorded in OUT/index.sqlite, across studies. A run is 'stale' when "
+                                   "other code (models, training, data pipeline, analyses) made it than the "
+                                   "installed cnnlab's: it is never reused as a result of the current code.")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--study", default=None, help="only this study's runs")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--stale", action="store_true", help="only runs made by other code than the installed cnnlab's")
+    p.add_argument("--prune-stale", action="store_true",
+                   help="delete the run directories and index rows of stale runs")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("report", help="re-render a study's report from its results, without training",

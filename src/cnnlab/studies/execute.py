@@ -2,23 +2,25 @@
 
 It writes only inside its own run directory and reads nothing shared, so runs can go to
 worker processes as they are; the study driver (runner.py) alone writes the index and
-study.json from the summaries.
+study.json, from the summaries the executors hand back.
 
-- A run whose directory says `done` (or `diverged`) for the same config is not repeated.
+- A run whose directory holds a finished result of the same config, whose records load
+  and check against the schema, is reused. A finished run with damaged records is run
+  again (resuming from its checkpoint when that is intact), with one line saying why.
 - An interrupted run resumes: the trainer reloads checkpoint.pt (its last complete epoch).
 - A run that raises is marked `failed` with the reason in error.txt; it never stops the others.
 """
 
 import json
-import time
+import sys
 import traceback
-from pathlib import Path
 
 import torch
 
 from cnnlab import __version__
-from cnnlab.store.rundir import FINAL_STATUSES, RunDir
-from cnnlab.studies.plan import RunSpec
+from cnnlab.fingerprint import git_provenance
+from cnnlab.store.records import FINAL_STATUSES, RunConfig, RunRecord
+from cnnlab.store.rundir import RunDir
 
 
 def load_run_data(dataset: str, subset: int | None, data_dir=None, download: bool = True):
@@ -28,41 +30,63 @@ def load_run_data(dataset: str, subset: int | None, data_dir=None, download: boo
     return data.subset(subset) if subset else data
 
 
-def execute_run(spec: RunSpec, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
-                verbosity: str = "none", inference_repeats: int = 30) -> dict:
+def provenance() -> dict:
+    """What config.json records about the software besides the run's identity."""
+    return {"cnnlab_version": __version__, "git": git_provenance()}
+
+
+def _as_json(obj):
+    return json.loads(json.dumps(obj))
+
+
+def reuse_problem(spec: RunConfig, record: RunRecord) -> str | None:
+    """None when `record` is a finished, intact result of `spec`; else why it is not
+    (an empty string when there is simply no finished result yet)."""
+    if record.status not in FINAL_STATUSES:
+        return ""
+    if record.config is None or _as_json(record.config.identity()) != _as_json(spec.identity()):
+        return record.problems[0] if record.problems else "its config.json describes another run"
+    return record.problems[0] if record.problems else None
+
+
+def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
+                verbosity: str = "none", inference_repeats: int = 30, on_message=None) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
 
     `data`: the run's dataset (subset applied) if the caller has it loaded; otherwise it is
-    loaded from `spec.dataset`, `spec.subset` and `data_dir`.
+    loaded from `spec.dataset`, `spec.subset` and `data_dir`. `on_message(text)` hears
+    why a finished-looking run is being run again (default: stderr).
     """
     run = RunDir(run_dir)
-    if is_finished(spec, run):
-        return summarize(spec, run, cached=True)
+    record = run.load()
+    problem = reuse_problem(spec, record)
+    if problem is None:
+        return {**record.summary(), "label": spec.label, "cached": True, "resumed_from": 0}
+    if problem:
+        (on_message or _stderr)(f"{spec.name} ({run.key}): {problem}; running it again")
     run.clear_status()
-    run.write_config({**spec.config(), "cnnlab_version": __version__})
-    resumed_from = run.checkpoint_epoch()
+    run.write_config(spec, provenance())
+    history, analysis, error = None, {}, None
     try:
-        status = _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats)
+        history, analysis = _train_and_analyse(spec, run, device, data, data_dir, download, verbosity,
+                                               inference_repeats)
+        status = history.status
+        run.write_analysis(analysis)
     except Exception as e:  # a bug or bad input in one run must not stop the study
-        run.write_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+        error = f"{type(e).__name__}: {e}"
+        run.write_error(error, traceback.format_exc())
         status = "failed"
     run.set_status(status)
-    return summarize(spec, run, cached=False, resumed_from=resumed_from)
+    done = RunRecord(key=run.key, status=status, config=spec, metrics=history.epochs if history else [],
+                     analysis=analysis, error=" ".join(error.split()) if error else None)
+    return {**done.summary(), "cached": False, "resumed_from": history.resumed_from if history else 0}
 
 
-def is_finished(spec: RunSpec, run: RunDir) -> bool:
-    """Done (or diverged) earlier with exactly this config: nothing to do."""
-    return run.status() in FINAL_STATUSES and _same_config(run.config(), spec)
+def _stderr(text: str):
+    print(text, file=sys.stderr, flush=True)
 
 
-def _same_config(stored: dict | None, spec: RunSpec) -> bool:
-    if not isinstance(stored, dict):
-        return False
-    stored = {k: v for k, v in stored.items() if k != "cnnlab_version"}
-    return stored == json.loads(json.dumps(spec.config()))  # compare as JSON would store it
-
-
-def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats) -> str:
+def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats):
     from cnnlab.analysis.grad_flow import GradFlowRecorder
     from cnnlab.models import create_model
     from cnnlab.studies.analyse import run_analyses
@@ -79,35 +103,4 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
                     callbacks=[grad_flow] if grad_flow else [], device=device, verbosity=verbosity, label=spec.name)
     analysis = run_analyses(model, data, config, history, grad_flow, spec.analyses, device, run.path,
                             inference_repeats=inference_repeats)
-    if history.status == "diverged":
-        analysis["diverged_epoch"] = history.diverged_epoch
-    run.write_analysis(analysis)
-    return history.status
-
-
-def summarize(spec: RunSpec, run: RunDir, cached: bool = False, resumed_from: int = 0) -> dict:
-    """A run's key figures (the index row) plus how this invocation got them."""
-    metrics = run.metrics()
-    final = metrics[-1] if metrics else {}
-    analysis = run.analysis()
-    params = analysis.get("params")
-    train_seconds = analysis.get("train_seconds")
-    if train_seconds is None and metrics:
-        train_seconds = sum(row.get("train_seconds", 0.0) for row in metrics)
-    return {
-        "run_key": spec.run_key, "study": spec.study, "model": spec.model, "label": spec.label,
-        "seed": spec.seed, "dataset": spec.dataset, "status": run.status(),
-        "test_acc": final.get("test_acc"), "train_acc": final.get("train_acc"), "test_loss": final.get("test_loss"),
-        "params": params.get("total") if isinstance(params, dict) else params,
-        "macs": analysis.get("macs"), "train_seconds": train_seconds, "epochs": len(metrics),
-        "updated_at": _finished_at(run), "run_dir": str(Path(run.path)),
-        "error": run.error(), "cached": cached, "resumed_from": resumed_from,
-    }
-
-
-def _finished_at(run: RunDir) -> str | None:
-    """When the run's status was written (local time), so a cached run keeps its date."""
-    try:
-        return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime((run.path / "status").stat().st_mtime))
-    except OSError:
-        return None
+    return history, analysis

@@ -2,9 +2,9 @@
 processes on this machine (`local --workers N`), or as Ray tasks on a cluster (`ray`).
 
 Every executor runs the same job function, `run_job`, which trains one run into its own
-directory (a shared filesystem on a cluster). Executors only report finished run keys; the
-driver reads each run's summary from its directory and alone writes the SQLite index, so
-concurrent runs never touch it.
+directory (a shared filesystem on a cluster) and returns the run's summary. Executors hand
+those summaries back (a worker process prints its summary as one JSON line); the driver
+alone writes the SQLite index, so concurrent runs never touch it.
 
 A worker that dies (killed, out of memory) is retried once; the retry resumes from the
 run's last checkpoint. If it dies again the run is marked failed and the study goes on.
@@ -20,27 +20,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
-
+from cnnlab.choices import EXECUTORS
 from cnnlab.errors import UserError
-from cnnlab.store.rundir import FINAL_STATUSES, RunDir
-from cnnlab.studies.plan import RunSpec
+from cnnlab.store.records import FINAL_STATUSES, RunConfig
+from cnnlab.store.rundir import RunDir
 
-EXECUTORS = ("local", "ray")
 MAX_ATTEMPTS = 2  # the first try and one retry
 
 
-def make_job(spec: RunSpec, run_dir, device, data_dir, download, inference_repeats, threads) -> dict:
+def make_job(spec: RunConfig, run_dir, device, data_dir, download, inference_repeats, threads) -> dict:
     """Everything a worker needs, as plain JSON: it may run on another machine, which sees
     the same paths (shared filesystem); relative paths are taken from the driver's cwd."""
-    return {"spec": asdict(spec), "spec_key": spec.run_key, "cwd": os.getcwd(),
+    return {"spec": spec.to_json(), "spec_key": spec.key, "cwd": os.getcwd(),
             "run_dir": os.path.abspath(run_dir), "device": str(device),
             "data_dir": os.path.abspath(data_dir) if data_dir else None, "download": download,
             "inference_repeats": inference_repeats, "threads": threads}
 
 
-def run_job(job: dict, data=None) -> str:
-    """Execute one run described by `job`; returns its run key. Used by every executor."""
+def run_job(job: dict, data=None) -> dict:
+    """Execute one run described by `job`; returns its summary. Used by every executor."""
     import torch
 
     from cnnlab.studies.execute import execute_run
@@ -49,19 +47,21 @@ def run_job(job: dict, data=None) -> str:
         os.chdir(job["cwd"])  # for relative dataset paths such as imagefolder:photos
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
-    spec = RunSpec(**{**job["spec"], "analyses": tuple(job["spec"]["analyses"])})
-    execute_run(spec, job["run_dir"], job["device"], data=data, data_dir=job["data_dir"],
-                download=job["download"], verbosity=job.get("verbosity", "none"),
-                inference_repeats=job["inference_repeats"])
-    return spec.run_key
+    spec = RunConfig.from_json(job["spec"])
+    return execute_run(spec, job["run_dir"], job["device"], data=data, data_dir=job["data_dir"],
+                       download=job["download"], verbosity=job.get("verbosity", "none"),
+                       inference_repeats=job["inference_repeats"],
+                       on_message=lambda text: None)  # the driver already said why a run is redone
 
 
-def mark_failed(run_dir, reason: str):
-    """The worker died twice: record why in the run's own directory (the worker is gone)."""
-    run = RunDir(run_dir)
+def mark_failed(job: dict, reason: str) -> dict:
+    """The worker died twice: record why in the run's own directory (the worker is gone),
+    and return the run's summary as its files now say."""
+    run = RunDir(job["run_dir"])
     if run.status() not in FINAL_STATUSES:
         run.write_error(reason, reason)
         run.set_status("failed")
+    return {**run.load().summary(), "label": job["spec"]["label"], "cached": False, "resumed_from": 0}
 
 
 class LocalExecutor:
@@ -88,13 +88,13 @@ class ProcessExecutor:
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = str(slot % self.gpus)
             job = {**job, "device": "cuda"}
-        # stderr to a file, not a pipe: a chatty worker must never block on a full pipe.
-        log = tempfile.TemporaryFile(mode="w+")
+        # Output to files, not pipes: a chatty worker must never block on a full pipe.
+        out, log = tempfile.TemporaryFile(mode="w+"), tempfile.TemporaryFile(mode="w+")
         proc = subprocess.Popen([sys.executable, "-m", "cnnlab.studies.worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=log, env=env, text=True)
+                                stdout=out, stderr=log, env=env, text=True)
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
-        proc.log = log
+        proc.out, proc.log = out, log
         return proc
 
     def run(self, jobs):
@@ -110,17 +110,19 @@ class ProcessExecutor:
                 if proc.poll() is None:
                     continue
                 del running[slot]
+                proc.out.seek(0)
+                summary = proc.out.read().strip()  # the worker's last line: its run's summary
                 proc.log.seek(0)
                 stderr = proc.log.read().strip()
+                proc.out.close()
                 proc.log.close()
-                if proc.returncode == 0:
-                    yield job["spec_key"]
+                if proc.returncode == 0 and summary:
+                    yield json.loads(summary.splitlines()[-1])
                 elif attempt < MAX_ATTEMPTS:
                     pending.insert(0, (job, attempt + 1))  # resumes from its checkpoint
                 else:
                     last = stderr.splitlines()[-1] if stderr else f"exit code {proc.returncode}"
-                    mark_failed(job["run_dir"], f"worker died {MAX_ATTEMPTS} times: {last}")
-                    yield job["spec_key"]
+                    yield mark_failed(job, f"worker died {MAX_ATTEMPTS} times: {last}")
 
 
 class RayExecutor:
@@ -154,11 +156,10 @@ class RayExecutor:
             done, _ = ray.wait(list(refs), num_returns=1)
             job = refs.pop(done[0])
             try:
-                ray.get(done[0])
+                yield ray.get(done[0])
             except Exception as e:  # the task's worker died on every attempt
                 reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                mark_failed(job["run_dir"], f"Ray task failed {MAX_ATTEMPTS} times: {reason}")
-            yield job["spec_key"]
+                yield mark_failed(job, f"Ray task failed {MAX_ATTEMPTS} times: {reason}")
 
 
 def make_executor(name: str, workers: int = 1, ray_address=None, cpus_per_run: int = 1, device=None,

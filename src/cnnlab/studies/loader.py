@@ -35,11 +35,10 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
+from cnnlab.choices import ANALYSES
 from cnnlab.errors import UserError
 from cnnlab.train.config import TrainConfig
 
-ANALYSES = ("confusion", "grad_flow", "receptive_field", "activations", "inference", "memory",
-            "overfitting", "stability")
 # top-level key -> (python types accepted, what to say when the type is wrong)
 STUDY_KEYS = {
     "name": (str, "a string"),
@@ -203,7 +202,7 @@ def _dataset(source, key, value) -> str:
     if value.startswith("imagefolder:") and len(value) > len("imagefolder:"):
         return value
     if value not in DATASETS or value == "imagefolder:PATH":
-        _fail(source, key, f"unknown dataset {value!r}; valid: {', '.join(DATASETS)}")
+        _fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(DATASETS)}")
     return value
 
 
@@ -276,7 +275,7 @@ def _models(source, value) -> tuple[ModelSpec, ...]:
         name = entry["name"]
         _check_type(source, f"{key}.name", name, str, "a string")
         if name not in list_models():
-            _fail(source, f"{key}.name", f"unknown model {name!r}; valid: {', '.join(list_models())}")
+            _fail(source, f"{key}.name", f"unknown model {name!r}; valid models: {', '.join(list_models())}")
         label = entry.get("label", name)
         _check_type(source, f"{key}.label", label, str, "a string")
         if not label.strip():
@@ -326,3 +325,16 @@ def parse_study(raw: dict, source: str) -> Study:
         models=_models(source, raw["models"]),
         source=source,
     )
+
+
+def single_run_study(model: str, dataset: str, seed: int, epochs: int, train: dict, analyses=(),
+                     subset: int | None = None) -> Study:
+    """The one-model, one-seed study behind `cnnlab train`, validated like a study file, so
+    its run is an ordinary run directory that `cnnlab runs` and `cnnlab report` read."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", dataset).strip("_")[:80] or "data"
+    raw = {"name": f"train-{model}-{slug}", "title": f"{model} on {dataset}", "dataset": dataset,
+           "epochs": epochs, "seeds": [seed], "analyses": list(analyses), "train": dict(train),
+           "models": [{"name": model}]}
+    if subset is not None:
+        raw["subset"] = subset
+    return parse_study(raw, "cnnlab train")

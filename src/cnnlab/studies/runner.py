@@ -6,9 +6,9 @@
     OUT/studies/<name>/report.md|html
 
 Nothing is written until the study, its dataset and every model have been checked, so a
-mistake costs no training and leaves no half-made output directory. Runs go one after
-another through `execute_run`, which touches only its own run directory; this driver is
-the only writer of the index and of study.json.
+mistake costs no training and leaves no half-made output directory. Runs go to an
+executor, which hands back each run's summary; this driver is the only writer of the
+index and of study.json.
 """
 
 import platform
@@ -20,10 +20,12 @@ import torch
 
 from cnnlab import __version__
 from cnnlab.errors import UserError
+from cnnlab.fingerprint import code_fingerprint, git_provenance
 from cnnlab.io import atomic_write_json
-from cnnlab.store.index import open_index
+from cnnlab.store.index import RUNS_DIR, finished_at, open_index
+from cnnlab.store.records import SCHEMA_VERSION
 from cnnlab.store.rundir import RunDir
-from cnnlab.studies.execute import is_finished, load_run_data, summarize
+from cnnlab.studies.execute import load_run_data, reuse_problem
 from cnnlab.studies.executors import default_threads, make_executor, make_job
 from cnnlab.studies.loader import Study
 from cnnlab.studies.plan import plan_runs, resolve_train
@@ -47,27 +49,32 @@ def check_models(study: Study, data):
                             f"for {data.name} images {'x'.join(map(str, data.in_shape))}: {e}") from None
 
 
+def _stderr(text: str):
+    print(text, file=sys.stderr, flush=True)
+
+
 def run_study(study: Study, out_dir, device="auto", data_dir=None, download: bool = True,
               verbosity: str = "auto", inference_repeats: int = 30, on_start=None, on_run=None,
               report: bool = True, executor: str = "local", workers: int = 1, ray_address=None,
-              cpus_per_run: int | None = None) -> dict:
+              cpus_per_run: int | None = None, on_message=_stderr) -> dict:
     """Run (or resume, or reuse) every run of `study` under `out_dir`; return study.json's content.
 
     `executor`/`workers`/`ray_address` choose where runs execute (see executors.py);
     `cpus_per_run` fixes each run's CPU threads (default: the cores shared among workers).
     `on_start(specs, data)` is called once everything is validated, before the first run;
-    `on_run(i, n, summary)` after each run, in the order runs finish.
+    `on_run(i, n, summary)` after each run, in the order runs finish; `on_message(text)`
+    hears why a finished run is run again (damaged records).
     """
     started = time.time()
     device = resolve_device(device)
-    data = load_run_data(study.dataset, study.subset, data_dir, download)
-    check_models(study, data)
-    specs = plan_runs(study, device, n_train=len(data.train_labels))
     if workers < 1 or (cpus_per_run is not None and cpus_per_run < 1):
         raise UserError(f"--workers and --cpus-per-run must be >= 1, got {workers} and {cpus_per_run}")
     if executor == "ray" and workers > 1:
         raise UserError("--workers is for --executor local; Ray schedules as many runs as the cluster has room for")
+    data = load_run_data(study.dataset, study.subset, data_dir, download)
+    check_models(study, data)
     threads = cpus_per_run or default_threads(executor, workers)
+    specs = plan_runs(study, device, n_train=len(data.train_labels), threads=threads)
     in_process = executor == "local" and workers == 1
     executor_label = "ray" if executor == "ray" else (f"local, {workers} workers" if workers > 1 else "local")
     # Validated, and the executor is reachable, before anything is written.
@@ -84,37 +91,41 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
     def write_study_json(summaries, finished):
         """Rewritten after every run, so `cnnlab report` works on a study still running."""
         status = {summary["run_key"]: summary["status"] for summary in summaries}
-        runs = [{"run_key": spec.run_key, "model": spec.model, "label": spec.label, "seed": spec.seed,
-                 "status": status.get(spec.run_key, "pending")} for spec in specs]
-        info = {**study.to_dict(), "train": shared_train, "runs": runs,
-                "manifest": manifest(data, device, shared_train["precision"], started, summaries, finished,
-                                     threads=threads, executor=executor_label)}
+        runs = [{"run_key": spec.key, "model": spec.model, "label": spec.label, "seed": spec.seed,
+                 "status": status.get(spec.key, "pending")} for spec in specs]
+        info = {"schema": SCHEMA_VERSION, **study.to_dict(), "train": shared_train, "runs": runs,
+                "manifest": study_manifest(data, device, shared_train["precision"], started, summaries, finished,
+                                           threads=threads, executor=executor_label)}
         atomic_write_json(directory / "study.json", info)
         return info
 
     summaries = []
-    write_study_json(summaries, finished=False)
-    by_key = {spec.run_key: spec for spec in specs}
-    resumed_from, jobs = {}, []
-    with open_index(out_dir) as index:
+    with open_index(out_dir, on_message=on_message) as index:
+        write_study_json(summaries, finished=False)
 
         def record(summary):
-            summary["run_dir"] = f"runs/{summary['run_key']}"  # relative: the output directory can move
+            run_path = out_dir / RUNS_DIR / summary["run_key"]
+            summary["run_dir"] = f"{RUNS_DIR}/{summary['run_key']}"  # relative: the output directory can move
+            summary["updated_at"] = finished_at(run_path)
             index.upsert(summary)
             summaries.append(summary)
             write_study_json(summaries, finished=False)
             if on_run:
                 on_run(len(summaries), len(specs), summary)
 
+        jobs = []
         for spec in specs:
-            run = RunDir(out_dir / "runs" / spec.run_key)
-            if is_finished(spec, run):
-                record(summarize(spec, run, cached=True))
+            run = RunDir(out_dir / RUNS_DIR / spec.key)
+            record_on_disk = run.load()
+            problem = reuse_problem(spec, record_on_disk)
+            if problem is None:
+                record({**record_on_disk.summary(), "label": spec.label, "cached": True, "resumed_from": 0})
                 continue
-            resumed_from[spec.run_key] = run.checkpoint_epoch()
+            if problem:
+                on_message(f"{spec.name} ({spec.key}): {problem}; running it again")
             jobs.append(make_job(spec, run.path, device, data_dir, download, inference_repeats, threads))
-        for key in runner.run(jobs):
-            record(summarize(by_key[key], RunDir(out_dir / "runs" / key), resumed_from=resumed_from[key]))
+        for summary in runner.run(jobs):
+            record(summary)
     info = write_study_json(summaries, finished=True)
     if report:
         from cnnlab.report import render_report
@@ -123,12 +134,14 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
     return info
 
 
-def manifest(data, device, precision: str, started: float, summaries: list[dict], finished: bool,
-             threads: int | None = None, executor: str = "local") -> dict:
-    """What the numbers depend on: software versions, hardware, data, and when it ran."""
+def study_manifest(data, device, precision: str, started: float, summaries: list[dict], finished: bool,
+                   threads: int | None = None, executor: str = "local") -> dict:
+    """What the numbers depend on: code, software versions, hardware, data, and when it ran."""
     now = time.time()
     return {
         "cnnlab_version": __version__,
+        "code": code_fingerprint(),
+        "git": git_provenance(),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "platform": platform.platform(),

@@ -10,10 +10,16 @@ from cnnlab.models.layers.activations import (
     swish,
 )
 from cnnlab.models.layers.attention import CBAM, ChannelAttention, SpatialAttention
+from cnnlab.models.layers.choices import ACTIVATIONS, ATTENTIONS, CONVS, POOLS, choose
 from cnnlab.models.layers.custom_conv import CustomConv2d, CustomConv2dFunction
 from cnnlab.models.layers.lp_pool import LpPool2d, LpPool2dFunction, lp_pool2d
 
 __all__ = [
+    "ACTIVATIONS",
+    "ATTENTIONS",
+    "CONVS",
+    "POOLS",
+    "choose",
     "CBAM",
     "ChannelAttention",
     "CustomConv2d",

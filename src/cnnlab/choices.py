@@ -1,0 +1,10 @@
+"""Every fixed list of names a user can choose from, defined once (torch-free, so the
+command line can offer them without importing torch)."""
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "onecycle")
+PRECISIONS = ("fp32", "bf16", "auto")  # "auto": bf16 where the hardware has fast bf16 math
+RESOLVED_PRECISIONS = ("fp32", "bf16")  # what "auto" becomes on a given machine
+EXECUTORS = ("local", "ray")
+ANALYSES = ("confusion", "grad_flow", "receptive_field", "activations", "inference", "memory",
+            "overfitting", "stability")

@@ -1,0 +1,58 @@
+"""The two things done to a model during a run, each written once: a training step and an
+evaluation pass. The trainer, the confusion matrix, per-class accuracy and the peak-memory
+measurement all call these, with the run's precision, so their numbers agree exactly."""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cnnlab.models.common import eval_mode
+from cnnlab.train.inputs import Inputs
+
+
+def train_step(model: nn.Module, optimizer, x: torch.Tensor, y: torch.Tensor, inputs: Inputs,
+               label_smoothing: float = 0.0, after_backward=None):
+    """Forward, loss, backward, [after_backward()], optimizer step. Returns (loss, logits), detached."""
+    with inputs.precision.autocast(x.device):
+        logits = model(x)
+    loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if after_backward is not None:
+        after_backward()
+    optimizer.step()
+    return loss.detach(), logits.detach()
+
+
+@dataclass
+class Evaluation:
+    loss: float  # mean cross-entropy
+    accuracy: float
+    confusion: torch.Tensor  # (classes, classes) int64 on the CPU; row = true class, column = prediction
+
+    @property
+    def count(self) -> int:
+        return int(self.confusion.sum())
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, inputs: Inputs,
+             num_classes: int, batch_size: int = 1000) -> Evaluation:
+    """Loss, accuracy and confusion counts of `model` in eval mode over uint8 `images`."""
+    device = inputs.device
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    counts = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
+    with eval_mode(model):
+        for start in range(0, len(labels), batch_size):
+            x = inputs(images[start:start + batch_size])
+            y = labels[start:start + batch_size].to(device)
+            with inputs.precision.autocast(device):
+                logits = model(x)
+            loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+            # Pair (true, predicted) -> one index, then count all pairs at once.
+            counts += torch.bincount(y * num_classes + logits.argmax(1), minlength=num_classes * num_classes)
+    confusion = counts.view(num_classes, num_classes).cpu()
+    n = max(len(labels), 1)
+    return Evaluation(loss=loss_sum.item() / n, accuracy=int(confusion.diagonal().sum()) / n, confusion=confusion)
