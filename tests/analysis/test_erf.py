@@ -37,3 +37,14 @@ def test_layer_without_feature_maps_is_rejected():
         effective_receptive_field(model, (1, 4, 4))
     with pytest.raises(ValueError, match="no layer named"):
         effective_receptive_field(model, (1, 4, 4), layer="nope")
+
+
+def test_runs_in_the_given_precision_layout():
+    from cnnlab.train.precision import Precision
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1))
+    plain = effective_receptive_field(model, (3, 9, 9))
+    channels_last = effective_receptive_field(model, (3, 9, 9), precision=Precision("fp32", channels_last=True))
+    assert torch.allclose(torch.tensor(plain["map"]), torch.tensor(channels_last["map"]), atol=1e-6)
+    assert support(channels_last) == (2, 6, 2, 6)

@@ -23,11 +23,14 @@ CLASSES = [str(d) for d in range(10)]
 ALL_ANALYSES = list(ANALYSES)
 
 
-def _metrics(rng, epochs: int, final_acc: float) -> list[dict]:
+def _metrics(rng, epochs: int, final_acc: float, gap: float | None = None) -> list[dict]:
+    """`gap`: the final train-test gap, reached linearly and varying a little by seed
+    (default: 0.02 per epoch, the same for every seed)."""
     rows = []
     for e in range(1, epochs + 1):
         test_acc = final_acc - 0.1 * (epochs - e) / epochs + rng.normal(0, 0.002)
-        train_acc = min(test_acc + 0.02 * e, 0.999)
+        step = 0.02 * e if gap is None else gap * e / epochs + rng.normal(0, 0.002)
+        train_acc = min(test_acc + step, 0.999)
         rows.append(metrics_row(epoch=e, train_loss=1.5 / e, train_acc=train_acc, test_loss=1.6 / e + 0.01 * e,
                                 test_acc=test_acc, epoch_seconds=1.2, train_seconds=1.0 + 0.1 * (e == 1),
                                 images_per_second=5000.0, lr=1e-3))
@@ -76,10 +79,14 @@ def _analysis(rng, params: int, final_acc: float, analyses, metrics) -> dict:
                                        "jump": [1, 1], "start": [0, 0]},
                                       {"name": "pool", "type": "MaxPool2d", "out_shape": [4, 4, 4], "rf": [4, 4],
                                        "jump": [2, 2], "start": [0.5, 0.5]},
-                                      {"name": "conv2", "type": "Conv2d", "out_shape": [8, 4, 4], "rf": [8, 8],
-                                       "jump": [2, 2], "start": [0.5, 0.5]},
+                                      {"name": "features.conv2", "type": "Conv2d", "out_shape": [8, 4, 4],
+                                       "rf": [8, 8], "jump": [2, 2], "start": [0.5, 0.5]},
                                       {"name": "fc", "type": "Linear", "out_shape": [10], "rf": [14, 14],
                                        "jump": None, "start": [3.5, 3.5]}]}
+    if "erf" in analyses:
+        heat = np.outer(np.hanning(8), np.hanning(8)) + 1e-3
+        out["erf"] = {"layer": "features", "map": (heat / heat.sum()).tolist(), "center": [4, 4], "side": 5,
+                      "fraction": 0.95, "batch_size": 16, "unit": [1, 1]}
     if "overfitting" in analyses:
         out["overfitting"] = overfitting(metrics)
     if "stability" in analyses:
@@ -96,23 +103,27 @@ def _analysis(rng, params: int, final_acc: float, analyses, metrics) -> dict:
 def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("simple-cnn", "Simple CNN")),
                 accuracies=(0.80, 0.95), seeds=(0, 1), epochs: int = 3, reference: str = "1.1",
                 dataset: str = "mnist-small", analyses=ALL_ANALYSES, noise: float = 0.002,
-                statuses: dict | None = None) -> Path:
+                statuses: dict | None = None, profile: str = "full", name: str = "fake",
+                gaps: dict | None = None) -> Path:
     """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
 
     `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
-    metrics, only error.txt; None means the run directory is missing)."""
+    metrics, only error.txt; None means the run directory is missing). `accuracies`: one per
+    model, or a dict by model name; `gaps`: the final train-test gap by model name."""
     statuses = statuses or {}
+    accuracies = accuracies if isinstance(accuracies, dict) else dict(zip((n for n, _ in models), accuracies))
     rng = np.random.default_rng(0)
     train = TrainConfig(epochs=epochs, optimizer="adam", lr=1e-3, precision="fp32").to_dict()
     runs = []
-    for (name, label), acc in zip(models, accuracies):
+    for model_name, label in models:
+        acc = accuracies[model_name]
         params = 10_000 + 5_000 * len(runs)
         for seed in seeds:
-            config = RunConfig(study="fake", model=name, label=label, model_kwargs={}, seed=seed, dataset=dataset,
+            config = RunConfig(study=name, model=model_name, label=label, model_kwargs={}, seed=seed, dataset=dataset,
                                subset=None, train={**train, "seed": seed}, analyses=tuple(analyses),
-                               code="0" * 16, runtime={"device": "cpu", "threads": 2, "torch": "2.x"})
-            status = statuses.get((name, seed), "done")
-            runs.append({"run_key": config.key, "model": name, "label": label, "seed": seed,
+                               code="0" * 16, runtime={"device": "cpu", "threads": 2, "torch": "2.x"}, profile=profile)
+            status = statuses.get((model_name, seed), "done")
+            runs.append({"run_key": config.key, "model": model_name, "label": label, "seed": seed,
                          "status": status or "missing"})
             if status is None:
                 continue
@@ -123,7 +134,7 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 run.set_status(status)
                 continue
             final = acc + rng.normal(0, noise)
-            metrics = _metrics(rng, epochs, final)
+            metrics = _metrics(rng, epochs, final, (gaps or {}).get(model_name))
             analysis = _analysis(rng, params, final, analyses, metrics)
             if status == "diverged":
                 metrics = metrics[:1]
@@ -140,10 +151,11 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                                     labels=np.arange(8), filters=rng.normal(size=(4, 1, 3, 3)).astype(np.float32),
                                     **{"layer:conv1": rng.normal(size=(8, 4, 8, 8)).astype(np.float32)})
             run.set_status(status)
-    study_dir = root / "studies" / "fake"
+    study_dir = root / "studies" / name
     study_dir.mkdir(parents=True)
-    info = {"schema": SCHEMA_VERSION, "name": "fake", "title": title, "description": "A study made up for tests.",
-            "reference": reference, "dataset": dataset, "epochs": epochs, "seeds": list(seeds), "subset": None,
+    info = {"schema": SCHEMA_VERSION, "name": name, "title": title, "description": "A study made up for tests.",
+            "reference": reference, "profile": profile, "dataset": dataset, "epochs": epochs, "seeds": list(seeds),
+            "subset": None, "test_subset": None, "inference_repeats": 30,
             "analyses": list(analyses), "train": {"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
             "models": [{"name": n, "label": lab, "kwargs": {}, "train": {}} for n, lab in models],
             "runs": runs,

@@ -27,6 +27,16 @@ CASES = {
     "unknown dataset": (GOOD.replace('"synthetic"', '"imagenet"'), "'dataset'", "mnist-small"),
     "zero seeds": (GOOD.replace("seeds = 2", "seeds = 0"), "'seeds'", "positive"),
     "duplicate label": (GOOD.replace('name = "simple-cnn"', 'name = "fc"'), "models[1].label", "unique"),
+    "unknown profile": (GOOD.replace("[[models]]", "[profiles.fast]\nepochs = 1\n\n[[models]]", 1), "profiles.fast",
+                        "quick"),
+    "full profile table": (GOOD.replace("[[models]]", "[profiles.full]\nepochs = 1\n\n[[models]]", 1),
+                           "profiles.full", "top level"),
+    "profile changes a model": (GOOD.replace("[[models]]", "[profiles.quick]\nmodels = []\n\n[[models]]", 1),
+                                "profiles.quick.models", "epochs"),
+    "profile with one seed": (GOOD.replace("[[models]]", "[profiles.quick]\nseeds = 1\n\n[[models]]", 1),
+                              "profiles.quick.seeds", "at least 2 seeds"),
+    "profile train value": (GOOD.replace("[[models]]", "[profiles.quick]\ntrain = { batch_size = 0 }\n\n[[models]]", 1),
+                            "profiles.quick.train.batch_size", "batch_size"),
 }
 
 

@@ -3,13 +3,16 @@ influences the centre unit of a layer, as opposed to the theoretical field it co
 
 We set the gradient of the layer's output to 1 at the centre position (all channels) and
 0 elsewhere, backpropagate to a batch of random inputs, and average |d out / d input|
-over the batch (summed over input channels). The map is normalised to sum to 1.
+over the batch (summed over input channels). The map is normalised to sum to 1. The
+forward pass runs in the given precision (a run's autocast dtype and memory layout), so a
+bf16-trained model is measured as it computes.
 """
 
 import torch
 import torch.nn as nn
 
 from cnnlab.models.common import eval_mode
+from cnnlab.train.precision import FP32, Precision
 
 
 class _Stop(Exception):
@@ -42,7 +45,7 @@ def _side_holding(mass: torch.Tensor, center, fraction: float) -> int:
 
 
 def effective_receptive_field(model: nn.Module, in_shape, layer="", batch_size: int = 16, seed: int = 0,
-                              fraction: float = 0.95) -> dict:
+                              fraction: float = 0.95, precision: Precision = FP32) -> dict:
     """ERF of the centre unit of `layer` (a module name from named_modules(), "" = the whole
     model, or the module itself), whose output must be (N, C, H, W).
 
@@ -64,8 +67,8 @@ def effective_receptive_field(model: nn.Module, in_shape, layer="", batch_size: 
 
     handle = module.register_forward_hook(hook)
     try:
-        with eval_mode(model):
-            model(x)
+        with eval_mode(model), precision.autocast(device):
+            model(precision.apply_to_inputs(x))
     except _Stop:
         pass
     finally:

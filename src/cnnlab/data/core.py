@@ -34,13 +34,18 @@ class ImageData:
             self.mean, self.std, self.source,
         )
 
-    def subset(self, n_train: int) -> "ImageData":
-        """The first `n_train` training images (for quick CPU runs); the test set is kept whole."""
+    def subset(self, n_train: int | None, n_test: int | None = None) -> "ImageData":
+        """The first `n_train` training images and the first `n_test` test images (None:
+        all of them), for quick CPU runs. Normalisation keeps the full training set's
+        statistics, so a subset run sees the same inputs as a full one."""
+        notes = [f"first {min(n, len(labels)):,} {what} images"
+                 for n, labels, what in ((n_train, self.train_labels, "training"), (n_test, self.test_labels, "test"))
+                 if n is not None]
         return ImageData(
             self.name, self.classes,
             self.train_images[:n_train], self.train_labels[:n_train],
-            self.test_images, self.test_labels, self.mean, self.std,
-            f"{self.source} (first {min(n_train, len(self.train_labels))} training images)",
+            self.test_images[:n_test], self.test_labels[:n_test], self.mean, self.std,
+            f"{self.source} ({', '.join(notes)})" if notes else self.source,
         )
 
 

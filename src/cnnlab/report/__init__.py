@@ -10,6 +10,8 @@ time without training: `cnnlab report DIR`.
     plots.py     one function per plot -> PNG bytes
     build.py     sections (plain text, tables, images)
     markdown.py, html.py   the two renderings of the same sections
+    answers.py   one answer per course question, from a study's results
+    suite.py     the suite report of `cnnlab run all`: the answers, linking the six study reports
 """
 
 from pathlib import Path
@@ -21,7 +23,7 @@ from cnnlab.report.html import to_html
 from cnnlab.report.load import load_results
 from cnnlab.report.markdown import to_markdown
 
-__all__ = ["render_report", "SECTIONS"]
+__all__ = ["render_report", "write_document", "SECTIONS"]
 
 
 def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Path, Path]:
@@ -32,8 +34,14 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
     UserError when study_dir holds no readable study.json.
     """
     study = load_results(study_dir, runs_dir)
-    doc = build_document(study, dpi=dpi or plots.DPI)
-    plots_dir = study.dir / "plots"
+    return write_document(build_document(study, dpi=dpi or plots.DPI), study.dir)
+
+
+def write_document(doc, directory: Path) -> tuple[Path, Path]:
+    """Write `doc` as directory/report.md (images in directory/plots/) and the
+    self-contained directory/report.html; returns their paths."""
+    directory = Path(directory)
+    plots_dir = directory / "plots"
     names = set()
     for image in doc.images:
         atomic_write_bytes(plots_dir / image.name, image.png)
@@ -44,7 +52,7 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
         for old in plots_dir.glob("*.png"):
             if old.name not in names:
                 old.unlink(missing_ok=True)
-    md_path, html_path = study.dir / "report.md", study.dir / "report.html"
+    md_path, html_path = directory / "report.md", directory / "report.html"
     atomic_write_text(md_path, to_markdown(doc))
     atomic_write_text(html_path, to_html(doc))
     return md_path, html_path

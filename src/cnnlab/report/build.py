@@ -12,8 +12,8 @@ import numpy as np
 
 from cnnlab.report import claims, findings, fmt, plots
 from cnnlab.report.document import Bullets, Document, Image, Paragraph, Section, Table, slug
-from cnnlab.report.load import (ModelResults, StudyResults, confusion_view, grad_flow_view, inference_view,
-                                load_activations, receptive_field_view)
+from cnnlab.report.load import (ModelResults, StudyResults, confusion_view, erf_view, features_rf, grad_flow_view,
+                                inference_view, load_activations, receptive_field_view)
 from cnnlab.report.stats import summarize
 from cnnlab.units import duration_text
 
@@ -315,11 +315,48 @@ def receptive_fields(study: StudyResults, dpi: int) -> Section:
                         "(flatten or global pooling)."))
     s.add(Image("receptive_field_growth.png", plots.receptive_field_growth(items, dpi),
                 "Receptive field after each layer"))
+    _effective_fields(s, study, dpi)
     for m, rows in details:
         s.add(Table(["Layer", "Type", "Output shape", "Receptive field", "Jump"],
                     [[r["layer"], r["type"], r["out_shape"], r["rf_text"], r["jump_text"]] for r in rows[:60]],
                     caption=f"{m.label}: convolution and pooling layers"))
     return s
+
+
+def _effective_fields(s: Section, study: StudyResults, dpi: int):
+    """The effective receptive field (analysis "erf") next to the theoretical one, both at
+    the output of the model's `features`."""
+    rows, items, without = [], [], []
+    for m in study.models:
+        views = [(r.seed, erf_view(r.analysis.get("erf"))) for r in m.done if "erf" in r.analysis]
+        if not views:
+            continue
+        measured = [(seed, v) for seed, v in views if v is not None]
+        if not measured:
+            without.append(m.label)
+            continue
+        theory, _ = _first_done(m, lambda r: features_rf(receptive_field_view(r.analysis.get("receptive_field")) or []))
+        seed, first = measured[0]
+        items.append((f"{m.label} (seed {seed})", first, theory))
+        sides = ", ".join(fmt.DASH if v["side"] is None else f"{v['side']:.0f}" for _, v in measured)
+        size = "×".join(str(n) for n in first["map"].shape)
+        rows.append([m.label, f"{theory} px" if theory else fmt.DASH, f"{sides} px", size])
+    if not rows and not without:
+        return
+    if rows:
+        s.add(Table(["Model", "Theoretical field at the features output",
+                     "Effective field: side holding 95% (per seed)", "Input"], rows,
+                    caption="Effective receptive field (Luo et al. 2016) of the centre unit of the last feature map."))
+        s.add(Image("effective_receptive_fields.png", plots.effective_receptive_fields(items, dpi),
+                    "Effective receptive field per model: share of the input-gradient mass of the centre unit "
+                    "(lowest seed), with the 95% square (solid) and the theoretical field (dashed)"))
+        s.add(Paragraph("The effective field is measured on the trained model: the gradient of the centre unit "
+                        "of the `features` output (all channels) with respect to 16 random inputs, averaged in "
+                        "absolute value; its side is that of the smallest centred square holding 95% of it. "
+                        "The theoretical field counts every pixel the unit could see.", note=True))
+    if without:
+        s.add(Paragraph(f"No effective receptive field for: {', '.join(without)} (their features are not a "
+                        "feature map).", note=True))
 
 
 def _feature_maps(arrays: dict) -> list[tuple[str, np.ndarray]]:
@@ -413,7 +450,9 @@ def manifest_section(study: StudyResults) -> Section:
             ["device", m.get("device")], ["CPU model", m.get("cpu_model")], ["threads", m.get("threads")],
             ["precision", m.get("precision")], ["dataset", m.get("dataset") or study.info.get("dataset")],
             ["dataset source", m.get("dataset_source")], ["train images", size(m.get("train_size"))],
-            ["test images", size(m.get("test_size"))], ["subset", study.info.get("subset")],
+            ["test images", size(m.get("test_size"))], ["profile", study.info.get("profile")],
+            ["subset", study.info.get("subset")], ["test subset", study.info.get("test_subset")],
+            ["inference timing repeats", study.info.get("inference_repeats")],
             ["epochs", study.info.get("epochs")], ["seeds", ", ".join(str(x) for x in study.info.get("seeds") or [])],
             ["wall-clock of the whole study", duration_text(m.get("wall_clock_seconds"))],
             ["runs", runs], ["started", m.get("started")], ["finished", m.get("finished")],
@@ -451,9 +490,12 @@ def build_document(study: StudyResults, dpi: int = plots.DPI) -> Document:
     subtitle = []
     if info.get("description"):
         subtitle.append(str(info["description"]))
-    facts = [f"study {info.get('name', study.dir.name)}"]
+    facts = [f"study {info.get('name', study.dir.name)}", f"profile {info.get('profile') or fmt.DASH}"]
     if info.get("dataset"):
         facts.append(f"dataset {info['dataset']}")
+    for key, what in (("train_size", "training"), ("test_size", "test")):
+        if isinstance(study.manifest.get(key), int):
+            facts.append(f"{study.manifest[key]:,} {what} images")
     if info.get("epochs"):
         facts.append(f"{info['epochs']} epoch{'s' if info['epochs'] != 1 else ''}")
     if info.get("seeds"):

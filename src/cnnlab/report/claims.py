@@ -15,8 +15,8 @@ from cnnlab.report.stats import summarize
 
 SOURCE = "seed report 000"
 
-# Dataset of a claim -> (our dataset names that are the same data, full train size).
-DATASETS = {"MNIST": (("mnist",), 60000), "CIFAR-10": (("cifar10",), 50000)}
+# Dataset of a claim -> (our dataset names that are the same data, full train size, full test size).
+DATASETS = {"MNIST": (("mnist",), 60000, 10000), "CIFAR-10": (("cifar10",), 50000, 10000)}
 
 
 @dataclass(frozen=True)
@@ -129,19 +129,23 @@ def _measured(metric: str, values: list[float]) -> str:
 
 def dataset_note(study: StudyResults, claim_dataset: str) -> str:
     """Empty when we measured on the same data as the claim, else what differs."""
-    names, full_size = DATASETS[claim_dataset]
+    names, full_size, full_test = DATASETS[claim_dataset]
     ours = str(study.info.get("dataset") or study.manifest.get("dataset") or "?")
     source = str(study.manifest.get("dataset_source") or "")
-    train_size = study.manifest.get("train_size")
+    train_size, test_size = study.manifest.get("train_size"), study.manifest.get("test_size")
     subset = study.info.get("subset")
     if ours.lower() not in names:
         size = f", {train_size:,} train images" if isinstance(train_size, int) else ""
+        if study.info.get("test_subset") and isinstance(test_size, int):
+            size += f", {test_size:,} test images"
         return f"dataset differs: theirs {claim_dataset}, ours {ours}{size}"
     notes = []
     if subset or (isinstance(train_size, int) and train_size < full_size):
         n = train_size if isinstance(train_size, int) else subset
         notes.append(f"ours: subset of {claim_dataset} ({n:,} of {full_size:,} train images)"
                      if isinstance(n, int) else f"ours: subset of {claim_dataset}")
+    if isinstance(test_size, int) and test_size < full_test:
+        notes.append(f"ours: first {test_size:,} of {full_test:,} test images")
     if "jpeg" in source.lower():
         notes.append(f"ours: JPEG copy of {claim_dataset} (lossy re-encoding)")
     return "; ".join(notes)

@@ -34,6 +34,18 @@ class Image:
 
 
 @dataclass
+class Link:
+    """A link to another cnnlab report, as a block or a table cell. `target` is its path
+    relative to this report, without extension: each renderer links its own format
+    (report.md to report.md, report.html to report.html)."""
+    text: str
+    target: str
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass
 class Section:
     title: str
     blocks: list = field(default_factory=list)

@@ -19,9 +19,9 @@ ONE_SEED = "one seed only: no significance test; differences are not claims"
 
 @dataclass
 class Comparison:
-    a: ModelResults  # the model with the higher mean test accuracy
+    a: ModelResults  # the model with the higher mean (of test accuracy, unless compared on another metric)
     b: ModelResults
-    diff: Difference  # test accuracy of a minus b, as fractions
+    diff: Difference  # the metric of a minus b, as fractions
     p_holm: float | None
 
     @property
@@ -44,25 +44,38 @@ def compare(models: list[ModelResults], metric: str = "test_acc") -> list[Compar
     return [Comparison(a, b, d, p) for (a, b, d), p in zip(pairs, adjusted)]
 
 
+def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = "test_acc") -> list[Comparison]:
+    """Planned comparisons: only `pairs`, Holm-corrected over them alone (a smaller family
+    than every pair of a study), each ordered so that `a` has the higher mean of `metric`."""
+    ordered = []
+    for x, y in pairs:
+        mx, my = summarize(x.values(metric)).mean, summarize(y.values(metric)).mean
+        ordered.append((y, x) if mx is not None and my is not None and my > mx else (x, y))
+    diffs = [welch(a.values(metric), b.values(metric)) for a, b in ordered]
+    adjusted = holm([d.p for d in diffs])
+    return [Comparison(a, b, d, p) for (a, b), d, p in zip(ordered, diffs, adjusted)]
+
+
 def _seeds(d: Difference) -> str:
     return f"n = {d.n_a} seeds each" if d.n_a == d.n_b else f"n = {d.n_a} and {d.n_b} seeds"
 
 
-def sentence(c: Comparison, n_tests: int) -> str:
+def sentence(c: Comparison, n_tests: int, what: str = "test accuracy") -> str:
+    """`what`: the compared metric (a fraction, shown in percentage points)."""
     a, b, d = c.a.label, c.b.label, c.diff
     size = fmt.points(d.diff, signed=False).replace(" pts", " points")
     if d.n_a < 2 or d.n_b < 2:
-        return f"{a} vs {b}: {ONE_SEED} (measured difference {size} of test accuracy)."
+        return f"{a} vs {b}: {ONE_SEED} (measured difference {size} of {what})."
     if d.p is None:
-        return (f"{a} vs {b}: test accuracy did not vary across seeds, so no test is possible "
+        return (f"{a} vs {b}: {what} did not vary across seeds, so no test is possible "
                 f"(difference {size}, {_seeds(d)}).")
     stats = f"95% CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}], {fmt.p_clause('Welch p', d.p)}"
     if n_tests > 1:
         stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
     stats += f", {_seeds(d)}"
     if c.significant:
-        return f"{a}'s test accuracy is higher than {b}'s by {size} ({stats})."
-    return f"No significant difference in test accuracy between {a} and {b}: {size} apart ({stats})."
+        return f"{a}'s {what} is higher than {b}'s by {size} ({stats})."
+    return f"No significant difference in {what} between {a} and {b}: {size} apart ({stats})."
 
 
 def accuracy_findings(comparisons: list[Comparison]) -> list[str]:

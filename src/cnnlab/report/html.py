@@ -7,8 +7,9 @@ nothing. The only markup is the one written here.
 
 import base64
 from html import escape
+from urllib.parse import quote
 
-from cnnlab.report.document import Bullets, Document, Image, Paragraph, Table, slug
+from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Table, slug
 
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; margin: 0; }
@@ -33,9 +34,14 @@ figcaption { color: #57606a; font-size: 0.85em; }
 """
 
 
+def _link(link: Link) -> str:
+    return f'<a href="{escape(quote(link.target + ".html", safe="/._-"))}">{escape(link.text)}</a>'
+
+
 def _cell(tag: str, text, wide: bool) -> str:
     cls = ' class="text"' if wide else ""
-    return f"<{tag}{cls}>{escape(str(text))}</{tag}>"
+    body = _link(text) if isinstance(text, Link) else escape(str(text))
+    return f"<{tag}{cls}>{body}</{tag}>"
 
 
 def _table(t: Table) -> str:
@@ -63,6 +69,8 @@ def _block(b) -> str:
         data = base64.b64encode(b.png).decode("ascii")
         return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(b.alt)}">'
                 f"<figcaption>{escape(b.alt)}</figcaption></figure>")
+    if isinstance(b, Link):
+        return f"<p>{_link(b)}</p>"
     raise TypeError(f"unknown block {type(b).__name__}")
 
 

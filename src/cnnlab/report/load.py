@@ -131,6 +131,16 @@ def _grad_first_layer(which: str):
     return get
 
 
+def _features_rf(run: RunRecord):
+    rows = receptive_field_view(run.analysis.get("receptive_field"))
+    return _number(features_rf(rows)) if rows else None
+
+
+def _erf_side(run: RunRecord):
+    view = erf_view(run.analysis.get("erf"))
+    return _number(view["side"]) if view else None
+
+
 METRICS = {
     "train_acc": lambda r: r.final("train_acc"),
     "test_acc": lambda r: r.final("test_acc"),
@@ -147,6 +157,8 @@ METRICS = {
     "peak_bytes": _peak_bytes,
     "grad_first_start": _grad_first_layer("first"),
     "grad_first_end": _grad_first_layer("last"),
+    "features_rf": _features_rf,  # theoretical receptive field at the output of `features` (pixels)
+    "erf_side": _erf_side,  # side of the centred square holding 95% of the effective receptive field
 }
 
 
@@ -192,6 +204,29 @@ def receptive_field_view(rf) -> list[dict] | None:
                      "rf": _axis_value(row.get("rf")), "rf_text": _axis_text(row.get("rf")),
                      "jump_text": _axis_text(row.get("jump")) if row.get("jump") is not None else "mixed"})
     return rows or None
+
+
+def features_rf(rows: list[dict]) -> int | None:
+    """The theoretical field (largest axis) at the output of the model's `features`: the
+    last layer inside it in execution order, where the effective field is measured too."""
+    inside = [r for r in rows if (r["layer"] == "features" or r["layer"].startswith("features."))
+              and r["rf"] is not None]
+    return inside[-1]["rf"] if inside else None
+
+
+def erf_view(e) -> dict | None:
+    """{"map" (H x W array summing to 1), "side", "center", "unit", "fraction"} from
+    `analysis.effective_receptive_field`, or None when nothing was measured (no feature map)."""
+    if not isinstance(e, dict) or not isinstance(e.get("map"), list):
+        return None
+    try:
+        heat = np.array(e["map"], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if heat.ndim != 2 or not heat.size:
+        return None
+    return {"map": heat, "side": _number(e.get("side")), "center": e.get("center"), "unit": e.get("unit"),
+            "fraction": _number(e.get("fraction"))}
 
 
 def _float_row(row) -> list[float]:

@@ -232,6 +232,38 @@ def receptive_field_growth(items: list[tuple[str, int, list[dict]]], dpi: int = 
     return _png(fig, dpi)
 
 
+def effective_receptive_fields(items: list[tuple[str, dict, int | None]], dpi: int = DPI) -> bytes:
+    """One heat map per model: how much each input pixel moves the centre unit of the
+    `features` output (share of the gradient mass, log colour scale), with the square that
+    holds 95% of it (solid) and the theoretical field (dashed; clipped at the image edge).
+    `items`: (label, erf view from `report.load.erf_view`, theoretical field in pixels)."""
+    from matplotlib.patches import Rectangle
+
+    rows, cols = _grid(len(items), 4)
+    fig = Figure(figsize=(3.0 * cols, 3.1 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    positive = np.concatenate([v["map"][v["map"] > 0] for _, v, _ in items])
+    norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max()) if positive.size else None
+    for ax, (label, view, theoretical) in zip(axes, items):
+        heat = view["map"]
+        im = ax.imshow(np.ma.masked_where(heat <= 0, heat), cmap="magma", norm=norm, interpolation="nearest")
+        r, c = view["center"] if view.get("center") else (heat.shape[0] // 2, heat.shape[1] // 2)
+        for side, style, name in ((view.get("side"), "-", "95% of the mass"), (theoretical, "--", "theoretical")):
+            if side:
+                ax.add_patch(Rectangle((c - side / 2, r - side / 2), side, side, fill=False, edgecolor="#35b779",
+                                       linestyle=style, linewidth=1.2, label=f"{name}: {side:.0f} px"))
+        ax.set_xlim(-0.5, heat.shape[1] - 0.5)
+        ax.set_ylim(heat.shape[0] - 0.5, -0.5)
+        ax.set_title(_t(label), fontsize=9)
+        ax.tick_params(labelsize=6)
+        ax.legend(fontsize=6, loc="lower left", framealpha=0.8)
+    for ax in axes[len(items):]:
+        ax.set_visible(False)
+    fig.colorbar(im, ax=list(axes[:len(items)]), shrink=0.8, label="share of |∂ centre unit / ∂ pixel|")
+    fig.suptitle("Effective receptive field of the centre unit of the last feature map", fontsize=9)
+    return _png(fig, dpi)
+
+
 def _unit(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     lo, hi = np.nanmin(a), np.nanmax(a)

@@ -20,6 +20,7 @@ RUNS_DIR = "runs"
 COLUMNS = {
     "run_key": "TEXT PRIMARY KEY",
     "study": "TEXT",
+    "profile": "TEXT",  # quick or full (cnnlab.choices.PROFILES)
     "model": "TEXT",
     "label": "TEXT",
     "seed": "INTEGER",

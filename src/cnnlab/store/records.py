@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnlab.choices import RESOLVED_PRECISIONS
+from cnnlab.choices import DEFAULT_PROFILE, RESOLVED_PRECISIONS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: config.json and study.json name the profile and the test subset
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -30,6 +30,7 @@ ACTIVATIONS_FILE = "activations.npz"
 STATUS_FILE = "status"
 ERROR_FILE = "error.txt"
 TRACEBACK_FILE = "traceback.txt"
+SUITE_FILE = "suite.json"  # OUT/suite.json of `cnnlab run all` (cnnlab.studies.run_all)
 
 STATUSES = ("done", "failed", "diverged")
 FINAL_STATUSES = ("done", "diverged")  # results: re-running would only repeat them
@@ -65,10 +66,13 @@ class RunConfig:
     code: str  # cnnlab.fingerprint.code_fingerprint() of the code that trains and measures
     runtime: dict  # {"device": "cpu" | "cuda", "threads": int (CPU) or None, "torch": version}
     label: str = ""
+    profile: str = DEFAULT_PROFILE  # cnnlab.choices.PROFILES: quick and full runs never share a key
+    test_subset: int | None = None  # evaluate on the first N test images only (None: all)
 
     def identity(self) -> dict:
-        return {"study": self.study, "model": self.model, "model_kwargs": dict(self.model_kwargs),
-                "seed": self.seed, "dataset": self.dataset, "subset": self.subset, "train": dict(self.train),
+        return {"study": self.study, "profile": self.profile, "model": self.model,
+                "model_kwargs": dict(self.model_kwargs), "seed": self.seed, "dataset": self.dataset,
+                "subset": self.subset, "test_subset": self.test_subset, "train": dict(self.train),
                 "analyses": list(self.analyses), "code": self.code, "runtime": dict(self.runtime)}
 
     @property
@@ -95,10 +99,11 @@ class RunConfig:
             config = cls(study=d["study"], model=d["model"], model_kwargs=dict(d["model_kwargs"]), seed=d["seed"],
                          dataset=d["dataset"], subset=d["subset"], train=dict(d["train"]),
                          analyses=tuple(d["analyses"]), code=d["code"], runtime=dict(d["runtime"]),
-                         label=d.get("label", ""))
+                         label=d.get("label", ""), profile=d["profile"], test_subset=d["test_subset"])
         except (KeyError, TypeError, ValueError) as e:
             raise RecordError(f"config.json lacks or mangles {e}") from None
-        for name, kind in (("study", str), ("model", str), ("seed", int), ("dataset", str), ("code", str)):
+        for name, kind in (("study", str), ("model", str), ("seed", int), ("dataset", str), ("code", str),
+                           ("profile", str)):
             if not isinstance(getattr(config, name), kind):
                 raise RecordError(f"config.json: {name} is not a {kind.__name__}")
         return config
@@ -178,6 +183,7 @@ ANALYSIS_SHAPES = {
     "grad_flow": _is_dict_with("names", "layer_names", "steps", "grad_norm", "first", "last"),
     "confusion": _is_dict_with("classes", "matrix", "per_class_accuracy", "accuracy", "count"),
     "receptive_field": _is_dict_with("in_shape", "layers", "output"),
+    "erf": _is_dict_with("layer", "map", "side", "fraction"),
     "inference": _is_dict_with("device_name", "threads", "precision", "results"),
     "memory": _is_dict_with("peak_bytes", "method", "precision"),
     "activations": _is_dict_with("first_conv", "layers"),
@@ -275,7 +281,7 @@ class RunRecord:
             times = [t for t in self.curve("train_seconds") if t is not None]
             train_seconds = sum(times) if times else None
         return {
-            "run_key": self.key, "study": get("study"), "model": get("model"),
+            "run_key": self.key, "study": get("study"), "profile": get("profile"), "model": get("model"),
             "label": get("label") or get("model"), "seed": get("seed"), "dataset": get("dataset"),
             "status": self.status, "test_acc": self.final("test_acc"), "train_acc": self.final("train_acc"),
             "test_loss": self.final("test_loss"),

@@ -68,11 +68,16 @@ def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, d
         from cnnlab.analysis.receptive_field import receptive_field
 
         out["receptive_field"] = receptive_field(model, in_shape)
+    if "erf" in analyses:
+        out["erf"] = features_erf(model, in_shape, precision)
     if "inference" in analyses:
         from cnnlab.analysis.timing import measure_inference
 
+        # Warm-up passes: as many as the timed ones, at most 5. A quick profile's few repeats
+        # should not pay for five untimed batches of 256; one pass already builds the kernels.
         out["inference"] = measure_inference(model, in_shape, device=device, batch_sizes=(1, 256),
-                                             repeats=inference_repeats, precision=precision)
+                                             repeats=inference_repeats, warmup=min(5, inference_repeats),
+                                             precision=precision)
     if "memory" in analyses:
         from cnnlab.analysis.memory import peak_memory
 
@@ -82,6 +87,20 @@ def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, d
         if out["activations"]["layers"]:
             out["activations_file"] = ACTIVATIONS_FILE
     return check_analysis(out, analyses, history.status, len(history.epochs))
+
+
+def features_erf(model, in_shape, precision) -> dict:
+    """Effective receptive field of the centre unit of the model's `features` output (the
+    last feature map, where the theoretical field is reported too). A model whose features
+    are not a feature map (a fully connected net) has none: its "map" is None and "note"
+    says why."""
+    from cnnlab.analysis.erf import effective_receptive_field
+
+    try:
+        return effective_receptive_field(model, in_shape, layer="features", precision=precision)
+    except ValueError as e:  # features output is not (N, C, H, W)
+        return {"layer": "features", "map": None, "center": None, "side": None, "fraction": None,
+                "note": str(e)}
 
 
 def save_activations(model, data: ImageData, inputs, path) -> dict:

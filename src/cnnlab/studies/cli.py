@@ -40,8 +40,23 @@ def cmd_studies(args):
         runs = f"{len(s.models)}x{len(s.seeds)} = {s.run_count}"
         print(f"{s.name:24} {s.reference:4} {s.dataset:10} {runs:>13} {s.epochs:>6}  {s.title}")
         print(f"{'':24} models: {', '.join(m.label for m in s.models)}")
-    print("\nRun one with `cnnlab run NAME` (options: --epochs, --seeds, --dataset, --subset; see --help).")
+        for name in s.profiles:
+            print(f"{'':24} --profile {name}: {_size_text(s.with_profile(name))}")
+    print("\nRun one with `cnnlab run NAME`, all six with `cnnlab run all` (options: --profile, --epochs, --seeds, "
+          "--dataset, --subset; see --help).")
     return 0
+
+
+def _size_text(study) -> str:
+    """How big a study is: dataset, images, epochs, seeds, batch size."""
+    images = []
+    if study.subset:
+        images.append(f"{study.subset:,} training")
+    if study.test_subset:
+        images.append(f"{study.test_subset:,} test")
+    batch = study.train.get("batch_size")
+    return (f"{study.dataset}{' (' + ' / '.join(images) + ' images)' if images else ''}, {study.epochs} epochs x "
+            f"{len(study.seeds)} seeds" + (f", batch {batch}" if batch else ""))
 
 
 # ---------------------------------------------------------------- run
@@ -72,7 +87,9 @@ class RunProgress:
         self.trained = 0
 
     def start(self, total: int):
+        self.close()  # `cnnlab run all` starts one bar per study
         self.started = time.time()
+        self.trained = 0
         if not self.quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -93,29 +110,63 @@ class RunProgress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
-def cmd_run(args):
-    from cnnlab.studies.loader import load_study
-    from cnnlab.studies.runner import run_study, study_dir
+def _overrides(args) -> dict:
+    """The study settings given explicitly on the command line: they win over the profile."""
+    given = {"epochs": args.epochs, "seeds": args.seeds, "dataset": args.dataset, "subset": args.subset,
+             "test_subset": args.test_subset, "precision": args.precision,
+             "inference_repeats": args.inference_repeats, "analyses": args.analyses}
+    return {k: v for k, v in given.items() if v is not None}
 
-    study = load_study(args.study).with_overrides(epochs=args.epochs, seeds=args.seeds, dataset=args.dataset,
-                                                  subset=args.subset, precision=args.precision)
 
-    progress = RunProgress(quiet=args.quiet)
+def parallelism(profile: str, device, executor: str, workers, cpus_per_run) -> tuple[int, int | None]:
+    """--workers and --cpus-per-run, where not given: one worker using every core, except
+    the quick profile on a CPU, which runs one single-threaded worker per core. On a small
+    CPU two one-thread runs side by side train more images per second than one two-thread
+    run, and they do not stall when another program takes a core."""
+    if workers is not None or executor != "local" or cpus_per_run is not None or profile != "quick":
+        return workers or 1, cpus_per_run
+    from cnnlab.studies.executors import default_threads
+    from cnnlab.train.device import resolve_device
+
+    if resolve_device(device).type != "cpu":
+        return 1, None
+    return default_threads("local", 1), 1  # all the cores, one worker each
+
+
+def _run_options(args, progress) -> dict:
+    """What every study of one `cnnlab run` gets: where, on what, and how to report progress."""
+    workers, cpus_per_run = parallelism(args.profile, args.device, args.executor, args.workers, args.cpus_per_run)
 
     def on_start(specs, data):
-        print(f"study {study.name}: {len(study.models)} models x {len(study.seeds)} seeds = {len(specs)} runs, "
-              f"{study.epochs} epochs each, on {study.dataset} ({len(data.train_labels):,} training / "
+        first = specs[0]
+        models, seeds = len({s.label for s in specs}), len({s.seed for s in specs})
+        print(f"study {first.study} ({first.profile} profile): {models} models x {seeds} seeds = {len(specs)} runs, "
+              f"{first.train['epochs']} epochs each, on {first.dataset} ({len(data.train_labels):,} training / "
               f"{len(data.test_labels):,} test images)", flush=True)
         progress.start(len(specs))
 
+    return {"device": args.device, "data_dir": args.data_dir, "download": not args.offline,
+            "verbosity": "lines" if args.quiet else "auto", "on_start": on_start, "on_run": progress.run_done,
+            "executor": args.executor, "workers": workers, "ray_address": args.ray_address,
+            "cpus_per_run": cpus_per_run}
+
+
+def cmd_run(args):
+    started = time.time()  # `cnnlab run all` reports its wall-clock from here, imports included
+    from cnnlab.studies.loader import load_study
+    from cnnlab.studies.run_all import ALL
+    from cnnlab.studies.runner import run_study, study_dir
+
+    if args.study == ALL:
+        return cmd_run_all(args, started)
+    study = load_study(args.study).with_profile(args.profile).with_overrides(**_overrides(args))
+    progress = RunProgress(quiet=args.quiet)
+    options = _run_options(args, progress)
     try:
-        info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
-                         verbosity="lines" if args.quiet else "auto", inference_repeats=args.inference_repeats,
-                         on_start=on_start, on_run=progress.run_done, report=not args.no_report,
-                         executor=args.executor, workers=args.workers, ray_address=args.ray_address,
-                         cpus_per_run=args.cpus_per_run)
+        info = run_study(study, args.out, report=not args.no_report, **options)
     finally:
         progress.close()
     statuses = [r["status"] for r in info["runs"]]
@@ -126,6 +177,34 @@ def cmd_run(args):
     for path in info.get("report", []):
         print(f"report:  {path}")
     return 1 if "failed" in statuses else 0
+
+
+def cmd_run_all(args, started: float):
+    from cnnlab.studies.run_all import builtin_suite, run_suite
+    from cnnlab.train.device import resolve_device
+
+    studies = builtin_suite(args.profile, _overrides(args))
+    progress = RunProgress(quiet=args.quiet)
+    options = _run_options(args, progress)
+    settings = {"profile": args.profile, "overrides": _overrides(args), "device": str(resolve_device(args.device)),
+                "executor": args.executor, "workers": options["workers"], "cpus_per_run": options["cpus_per_run"]}
+    print(f"cnnlab run all ({args.profile} profile): {len(studies)} studies, "
+          f"{sum(s.run_count for s in studies)} runs, into {args.out}", flush=True)
+    try:
+        suite = run_suite(studies, args.out, args.profile, settings, report=not args.no_report, **options)
+    finally:
+        progress.close()
+    last = suite["invocations"][-1]
+    hardware = suite["hardware"]
+    threads = hardware.get("threads")
+    print(f"all {len(studies)} studies: {last['runs_trained']} runs trained, {last['runs_cached']} reused, "
+          f"{last['runs_failed']} failed")
+    for path in suite.get("report", []):
+        print(f"report:  {path}")
+    print(f"total wall-clock {duration_text(time.time() - started)} on {hardware.get('device')}"
+          + (f" ({threads} thread{'s' if threads != 1 else ''} per run, {hardware.get('executor')})"
+             if threads else ""))
+    return 1 if last["runs_failed"] else 0
 
 
 # ---------------------------------------------------------------- runs
@@ -170,13 +249,13 @@ def cmd_runs(args):
         return 0
     study_w = max(len("study"), *(len(r["study"] or "") for r in rows))
     model_w = max(len("model"), *(len(r["label"] or r["model"] or "") for r in rows))
-    print(f"{'study':{study_w}} {'model':{model_w}} {'seed':>4} {'status':8} {'test acc':>8} {'train acc':>9} "
-          f"{'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run")
+    print(f"{'study':{study_w}} {'profile':7} {'model':{model_w}} {'seed':>4} {'status':8} {'test acc':>8} "
+          f"{'train acc':>9} {'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run")
     for r in rows:
         epochs = "-" if r["epochs"] is None else r["epochs"]
         seed = "-" if r["seed"] is None else r["seed"]
-        print(f"{r['study'] or '-':{study_w}} {r['label'] or r['model'] or '-':{model_w}} {seed:>4} "
-              f"{r['status'] or '-':8} {_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} "
+        print(f"{r['study'] or '-':{study_w}} {r['profile'] or '-':7} {r['label'] or r['model'] or '-':{model_w}} "
+              f"{seed:>4} {r['status'] or '-':8} {_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} "
               f"{_count(r['params']):>11} {_seconds(r['train_seconds']):>8} {epochs:>6} "
               f"{'stale' if r['stale'] else 'current':7}  {r['run_dir']}")
     stale = sum(r["stale"] for r in rows)
@@ -203,9 +282,14 @@ def report_dirs(path) -> list[Path]:
 
 def cmd_report(args):
     from cnnlab.report import render_report
+    from cnnlab.report.suite import render_suite_report
+    from cnnlab.store.records import SUITE_FILE
 
     for directory in report_dirs(args.dir):
         for path in render_report(directory):
+            print(path)
+    if (Path(args.dir) / SUITE_FILE).is_file():  # the output directory of `cnnlab run all`
+        for path in render_suite_report(args.dir):
             print(path)
     return 0
 
@@ -213,18 +297,30 @@ def cmd_report(args):
 # ---------------------------------------------------------------- parser
 
 
+def _name_list(text: str) -> list[str]:
+    """"a,b" -> ["a", "b"]; the study loader checks the names (an empty text: no analyses)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def add_commands(sub, add_runtime_options, positive_int):
-    from cnnlab.choices import EXECUTORS
+    from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, EXECUTORS, PROFILES
 
     p = sub.add_parser("studies", help="list the built-in studies: title, dataset, models, run count",
                        description="List the built-in studies with their title, dataset, models and run count.")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_studies)
 
-    p = sub.add_parser("run", help="run a study (built-in name or .toml file), then write its report",
+    p = sub.add_parser("run", help="run a study (built-in name or .toml file), or `all` six, then write the report",
                        description="Train and analyse every (model, seed) of a study, skipping runs already done "
-                                   "and resuming interrupted ones, then write its report.")
-    p.add_argument("study", metavar="STUDY", help="built-in study name (see `cnnlab studies`) or a .toml file")
+                                   "and resuming interrupted ones, then write its report. `cnnlab run all` runs the "
+                                   "six built-in studies into one OUT and writes OUT/report.md and report.html, "
+                                   "which answer each course question.")
+    p.add_argument("study", metavar="STUDY", help="built-in study name (see `cnnlab studies`), a .toml file, or "
+                                                  "`all` for every built-in study and the suite report")
+    p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
+                   help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
+                        "a 2-core CPU (all six studies in about 20 minutes). Explicit --epochs, --seeds, --dataset, "
+                        "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     add_runtime_options(p)
     p.set_defaults(precision=None)  # not given: keep the study's own setting (default auto)
@@ -233,12 +329,18 @@ def add_commands(sub, add_runtime_options, positive_int):
     p.add_argument("--dataset", default=None, help="override the study's dataset (see `cnnlab datasets`)")
     p.add_argument("--subset", type=positive_int, default=None, metavar="N",
                    help="train on the first N training images only (quick CPU runs)")
-    p.add_argument("--inference-repeats", type=positive_int, default=30, metavar="N",
-                   help="timed forward passes per batch size for inference timing (default 30)")
+    p.add_argument("--test-subset", type=positive_int, default=None, metavar="N",
+                   help="evaluate on the first N test images only")
+    p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
+                   help=f"run these analyses instead of the study's own ({', '.join(ANALYSES)}); "
+                        "e.g. leave out inference timing for a fast look")
+    p.add_argument("--inference-repeats", type=positive_int, default=None, metavar="N",
+                   help="timed forward passes per batch size for inference timing (default: the study's, 30)")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (this machine; default) or ray (each run a Ray task)")
-    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                   help="with --executor local: N worker processes (one run per GPU when there are GPUs)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="with --executor local: N worker processes (one run per GPU when there are GPUs); default 1, "
+                        "with --profile quick on a CPU one single-threaded worker per core")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="Ray cluster to join, e.g. 10.0.0.1:6379 or auto (default: start a local one)")
     p.add_argument("--cpus-per-run", type=positive_int, default=None, metavar="N",
@@ -262,6 +364,8 @@ def add_commands(sub, add_runtime_options, positive_int):
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("report", help="re-render a study's report from its results, without training",
-                       description="Re-render report.md and report.html from saved results (no training).")
-    p.add_argument("dir", metavar="DIR", help="OUT/studies/<name>, or OUT to re-render every study in it")
+                       description="Re-render report.md and report.html from saved results (no training); for "
+                                   "the output directory of `cnnlab run all`, its suite report too.")
+    p.add_argument("dir", metavar="DIR", help="OUT/studies/<name>, or OUT to re-render every study in it (and the "
+                                              "suite report when OUT has one)")
     p.set_defaults(func=cmd_report)

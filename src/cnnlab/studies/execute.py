@@ -23,11 +23,12 @@ from cnnlab.store.records import FINAL_STATUSES, RunConfig, RunRecord
 from cnnlab.store.rundir import RunDir
 
 
-def load_run_data(dataset: str, subset: int | None, data_dir=None, download: bool = True):
+def load_run_data(dataset: str, subset: int | None, test_subset: int | None = None, data_dir=None,
+                  download: bool = True):
     from cnnlab.data import load_dataset
 
     data = load_dataset(dataset, data_dir=data_dir, download=download)
-    return data.subset(subset) if subset else data
+    return data.subset(subset, test_subset) if subset or test_subset else data
 
 
 def provenance() -> dict:
@@ -94,7 +95,7 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
 
     device = resolve_device(device)
     if data is None:
-        data = load_run_data(spec.dataset, spec.subset, data_dir, download)
+        data = load_run_data(spec.dataset, spec.subset, spec.test_subset, data_dir, download)
     config = TrainConfig.from_dict(spec.train)
     torch.manual_seed(spec.seed)  # the same seed gives the same initial weights
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)

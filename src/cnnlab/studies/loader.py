@@ -18,6 +18,17 @@ A study file looks like this (every key is listed in STUDY_KEYS below):
     label = "FC"                   # optional, unique within the study; defaults to name
     kwargs = { hidden = [512, 256] }   # optional, passed to the model factory
 
+    [profiles.quick]               # optional: what `--profile quick` changes (PROFILE_KEYS)
+    epochs = 3
+    seeds = 2
+    subset = 2000
+    train = { batch_size = 32 }
+
+A profile (cnnlab.choices.PROFILES) picks a size: "full" is the file's own settings,
+"quick" applies the file's [profiles.quick] table on top of them (fewer epochs, a subset,
+a smaller batch for a CPU). The profile is part of every run's key, so quick and full
+results never mix.
+
 Every model in a study is trained with the same [train] settings. The one exception is
 a model's own [models.train] table, which may set only regularisation keys
 (REGULARISATION_KEYS): a study whose question is "what does regularisation buy?" has to
@@ -35,7 +46,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from cnnlab.choices import ANALYSES
+from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.train.config import TrainConfig
 
@@ -49,9 +60,12 @@ STUDY_KEYS = {
     "epochs": (int, "a positive integer"),
     "seeds": ((int, list), "a positive integer (count) or a list of integers"),
     "subset": (int, "a positive integer"),
+    "test_subset": (int, "a positive integer"),
+    "inference_repeats": (int, "a positive integer"),
     "analyses": (list, "a list of strings"),
     "train": (dict, "a table"),
     "models": (list, "an array of tables ([[models]])"),
+    "profiles": (dict, "a table of profiles ([profiles.quick])"),
 }
 REQUIRED = ("name", "dataset", "epochs", "models")
 MODEL_KEYS = ("name", "label", "kwargs", "train")
@@ -60,6 +74,9 @@ RUN_LEVEL = {"epochs": "top-level 'epochs'", "seed": "top-level 'seeds'"}
 # The only training settings one model may change for itself (see the module docstring).
 REGULARISATION_KEYS = ("weight_decay", "augment", "crop_padding", "flip", "label_smoothing")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# What a [profiles.NAME] table may change: the size of the study, never what it compares.
+PROFILE_KEYS = ("dataset", "epochs", "seeds", "subset", "test_subset", "inference_repeats", "train")
+DEFAULT_INFERENCE_REPEATS = 30
 
 
 @dataclass(frozen=True)
@@ -87,14 +104,37 @@ class Study:
     train: dict  # the [train] table as given (validated); defaults are filled in per run
     models: tuple[ModelSpec, ...]
     source: str  # the file it came from
+    test_subset: int | None = None
+    inference_repeats: int = DEFAULT_INFERENCE_REPEATS  # timed forward passes per batch size
+    profiles: dict = field(default_factory=dict)  # profile name -> its validated overrides
+    profile: str = DEFAULT_PROFILE  # the profile applied (with_profile)
 
     @property
     def run_count(self) -> int:
         return len(self.models) * len(self.seeds)
 
-    def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None) -> "Study":
-        """The command line's --epochs/--seeds/--dataset/--subset/--precision win over the file."""
+    def with_profile(self, name: str) -> "Study":
+        """This study at the size of profile `name`: "full" is the file's own settings,
+        any other its [profiles.NAME] table applied on top of them."""
+        if name not in PROFILES:
+            raise UserError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}")
+        if name == DEFAULT_PROFILE:
+            return dataclasses.replace(self, profile=name)
+        if name not in self.profiles:
+            defined = ", ".join([DEFAULT_PROFILE, *self.profiles])
+            raise UserError(f"{self.source}: study {self.name!r} has no [profiles.{name}] table; its profiles: "
+                            f"{defined} (add the table to the study file to define one)")
+        changes = {k: v for k, v in self.profiles[name].items() if k != "train"}
+        train = {**self.train, **self.profiles[name].get("train", {})}
+        return dataclasses.replace(self, **changes, train=train, profile=name)
+
+    def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None,
+                       test_subset=None, inference_repeats=None, analyses=None) -> "Study":
+        """The command line's --epochs/--seeds/--dataset/--subset/--test-subset/--precision/
+        --inference-repeats/--analyses win over the file and its profile."""
         changes = {}
+        if analyses is not None:
+            changes["analyses"] = _analyses(self.source, "--analyses", list(analyses))
         if epochs is not None:
             changes["epochs"] = _positive_int(self.source, "--epochs", epochs)
         if seeds is not None:
@@ -103,6 +143,10 @@ class Study:
             changes["dataset"] = _dataset(self.source, "--dataset", dataset)
         if subset is not None:
             changes["subset"] = _positive_int(self.source, "--subset", subset)
+        if test_subset is not None:
+            changes["test_subset"] = _positive_int(self.source, "--test-subset", test_subset)
+        if inference_repeats is not None:
+            changes["inference_repeats"] = _positive_int(self.source, "--inference-repeats", inference_repeats)
         if precision is not None:
             train = {**self.train, "precision": precision}
             _train_table(self.source, "train", train)
@@ -111,9 +155,12 @@ class Study:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "description": self.description,
-                "reference": self.reference, "dataset": self.dataset, "epochs": self.epochs,
-                "seeds": list(self.seeds), "subset": self.subset, "analyses": list(self.analyses),
-                "train": dict(self.train), "models": [m.to_dict() for m in self.models], "source": self.source}
+                "reference": self.reference, "profile": self.profile, "dataset": self.dataset,
+                "epochs": self.epochs, "seeds": list(self.seeds), "subset": self.subset,
+                "test_subset": self.test_subset, "inference_repeats": self.inference_repeats,
+                "analyses": list(self.analyses), "train": dict(self.train),
+                "models": [m.to_dict() for m in self.models], "profiles": dict(self.profiles),
+                "source": self.source}
 
 
 # ---- finding study files ------------------------------------------------------------
@@ -289,6 +336,46 @@ def _models(source, value) -> tuple[ModelSpec, ...]:
     return tuple(specs)
 
 
+def _analyses(source, key, analyses: list) -> tuple[str, ...]:
+    for i, a in enumerate(analyses):
+        _check_type(source, f"{key}[{i}]", a, str, "a string")
+        if a not in ANALYSES:
+            _fail(source, f"{key}[{i}]", f"unknown analysis {a!r}; valid: {', '.join(ANALYSES)}")
+    if len(set(analyses)) != len(analyses):
+        _fail(source, key, f"an analysis is listed twice in {analyses}")
+    return tuple(analyses)
+
+
+def _profiles(source, value) -> dict:
+    """The [profiles.NAME] tables: each may change only PROFILE_KEYS, validated like the
+    top-level keys of the same name; a profile keeps at least two seeds (statistics)."""
+    out = {}
+    for name, table in value.items():
+        key = f"profiles.{name}"
+        if name == DEFAULT_PROFILE:
+            _fail(source, key, f"'{DEFAULT_PROFILE}' is the study's own settings; set them at the top level")
+        if name not in PROFILES:
+            valid = ", ".join(p for p in PROFILES if p != DEFAULT_PROFILE)
+            _fail(source, key, f"unknown profile {name!r}; valid: {valid}")
+        _check_type(source, key, table, dict, "a table")
+        overrides = {}
+        for k, v in table.items():
+            if k not in PROFILE_KEYS:
+                _fail(source, f"{key}.{k}", f"a profile may change only: {', '.join(PROFILE_KEYS)}")
+            if k == "train":
+                overrides[k] = _train_table(source, f"{key}.train", v)
+            elif k == "seeds":
+                overrides[k] = _seeds(source, f"{key}.seeds", v)
+                if len(overrides[k]) < 2:
+                    _fail(source, f"{key}.seeds", "a profile needs at least 2 seeds: one seed has no spread to test")
+            elif k == "dataset":
+                overrides[k] = _dataset(source, f"{key}.dataset", v)
+            else:
+                overrides[k] = _positive_int(source, f"{key}.{k}", v)
+        out[name] = overrides
+    return out
+
+
 def parse_study(raw: dict, source: str) -> Study:
     """Validate the parsed TOML of a study file; `source` names the file in errors."""
     for key in raw:
@@ -303,14 +390,8 @@ def parse_study(raw: dict, source: str) -> Study:
     name = raw["name"]
     if not NAME_PATTERN.match(name):
         _fail(source, "name", f"{name!r} must be letters, digits, '.', '_' or '-' (it names a directory)")
-    analyses = raw.get("analyses", [])
-    for i, a in enumerate(analyses):
-        _check_type(source, f"analyses[{i}]", a, str, "a string")
-        if a not in ANALYSES:
-            _fail(source, f"analyses[{i}]", f"unknown analysis {a!r}; valid: {', '.join(ANALYSES)}")
-    if len(set(analyses)) != len(analyses):
-        _fail(source, "analyses", f"an analysis is listed twice in {analyses}")
-    subset = raw.get("subset")
+    analyses = _analyses(source, "analyses", raw.get("analyses", []))
+    subset, test_subset = raw.get("subset"), raw.get("test_subset")
     return Study(
         name=name,
         title=raw.get("title", name),
@@ -320,10 +401,14 @@ def parse_study(raw: dict, source: str) -> Study:
         epochs=_positive_int(source, "epochs", raw["epochs"]),
         seeds=_seeds(source, "seeds", raw.get("seeds", 1)),
         subset=None if subset is None else _positive_int(source, "subset", subset),
-        analyses=tuple(analyses),
+        analyses=analyses,
         train=_train_table(source, "train", raw.get("train", {})),
         models=_models(source, raw["models"]),
         source=source,
+        test_subset=None if test_subset is None else _positive_int(source, "test_subset", test_subset),
+        inference_repeats=_positive_int(source, "inference_repeats",
+                                        raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS)),
+        profiles=_profiles(source, raw.get("profiles", {})),
     )
 
 

@@ -1,7 +1,7 @@
 """From a study to the list of runs it needs: one `RunConfig` per (model, seed).
 
-A run's key hashes everything that can change its result: study, model and its
-arguments, seed, dataset and subset, every training setting with defaults filled in (and
+A run's key hashes everything that can change its result: study and profile, model and
+its arguments, seed, dataset and its train/test subsets, every training setting with defaults filled in (and
 "auto" precision resolved for this hardware), the analyses, the fingerprint of the code
 that trains and measures it, and the runtime (device type, CPU threads, torch version).
 The same key means the same run, so a finished one is never trained twice, and a run
@@ -50,7 +50,8 @@ def plan_runs(study: Study, device, n_train: int, threads: int) -> list[RunConfi
         for seed in study.seeds:
             spec = RunConfig(study=study.name, model=model.name, label=model.label,
                              model_kwargs=dict(model.kwargs), seed=seed, dataset=study.dataset,
-                             subset=study.subset, train=resolve_train(study, model.train, seed, device, n_train),
+                             subset=study.subset, test_subset=study.test_subset, profile=study.profile,
+                             train=resolve_train(study, model.train, seed, device, n_train),
                              analyses=tuple(study.analyses), code=code, runtime=run_time)
             if spec.key in seen and seen[spec.key] != i:
                 raise UserError(f"{study.source}: key 'models[{i}]': same model, arguments and training "

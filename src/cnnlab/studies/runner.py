@@ -54,24 +54,27 @@ def _stderr(text: str):
 
 
 def run_study(study: Study, out_dir, device="auto", data_dir=None, download: bool = True,
-              verbosity: str = "auto", inference_repeats: int = 30, on_start=None, on_run=None,
+              verbosity: str = "auto", inference_repeats: int | None = None, on_start=None, on_run=None,
               report: bool = True, executor: str = "local", workers: int = 1, ray_address=None,
               cpus_per_run: int | None = None, on_message=_stderr) -> dict:
     """Run (or resume, or reuse) every run of `study` under `out_dir`; return study.json's content.
 
     `executor`/`workers`/`ray_address` choose where runs execute (see executors.py);
-    `cpus_per_run` fixes each run's CPU threads (default: the cores shared among workers).
+    `cpus_per_run` fixes each run's CPU threads (default: the cores shared among workers);
+    `inference_repeats` (default: the study's own) sets the timed passes of inference timing.
     `on_start(specs, data)` is called once everything is validated, before the first run;
     `on_run(i, n, summary)` after each run, in the order runs finish; `on_message(text)`
     hears why a finished run is run again (damaged records).
     """
     started = time.time()
+    if inference_repeats is not None:
+        study = study.with_overrides(inference_repeats=inference_repeats)
     device = resolve_device(device)
     if workers < 1 or (cpus_per_run is not None and cpus_per_run < 1):
         raise UserError(f"--workers and --cpus-per-run must be >= 1, got {workers} and {cpus_per_run}")
     if executor == "ray" and workers > 1:
         raise UserError("--workers is for --executor local; Ray schedules as many runs as the cluster has room for")
-    data = load_run_data(study.dataset, study.subset, data_dir, download)
+    data = load_run_data(study.dataset, study.subset, study.test_subset, data_dir, download)
     check_models(study, data)
     threads = cpus_per_run or default_threads(executor, workers)
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=threads)
@@ -123,7 +126,7 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
                 continue
             if problem:
                 on_message(f"{spec.name} ({spec.key}): {problem}; running it again")
-            jobs.append(make_job(spec, run.path, device, data_dir, download, inference_repeats, threads))
+            jobs.append(make_job(spec, run.path, device, data_dir, download, study.inference_repeats, threads))
         for summary in runner.run(jobs):
             record(summary)
     info = write_study_json(summaries, finished=True)

@@ -1,0 +1,79 @@
+"""Profiles: `--profile quick` applies a study's [profiles.quick] table, explicit flags win over
+it, and the profile is part of every run key, so quick and full results never mix."""
+
+import torch
+
+from cnnlab.choices import PROFILES
+from cnnlab.studies.cli import parallelism
+from cnnlab.studies.loader import builtin_names, load_study
+from cnnlab.studies.plan import plan_runs
+from cnnlab.studies.run_all import builtin_suite
+
+from .conftest import study_toml
+
+CPU = torch.device("cpu")
+
+
+def test_profile_names_are_defined_once():
+    assert PROFILES == ("quick", "full")
+
+
+def test_every_builtin_study_has_a_quick_profile_with_two_seeds_or_more():
+    for name in builtin_names():
+        full, quick = load_study(name).with_profile("full"), load_study(name).with_profile("quick")
+        assert (full.profile, quick.profile) == ("full", "quick")
+        assert len(quick.seeds) >= 2 and quick.epochs < full.epochs
+        assert quick.subset and quick.test_subset and quick.inference_repeats < full.inference_repeats
+        assert quick.models == full.models and quick.analyses == full.analyses  # same comparison, smaller
+    mnist = load_study("mnist-fc-vs-cnn").with_profile("quick")
+    assert (mnist.dataset, mnist.epochs, mnist.seeds, mnist.subset) == ("mnist-small", 3, (0, 1), 2000)
+    assert mnist.train["batch_size"] == 32 and mnist.train["optimizer"] == "adam"  # the rest is the file's
+
+
+def test_full_is_the_study_file_itself():
+    study = load_study("cifar-depth")
+    full = study.with_profile("full")
+    assert (full.epochs, full.seeds, full.subset, full.test_subset, full.train) == (
+        study.epochs, study.seeds, study.subset, study.test_subset, study.train)
+
+
+def test_explicit_flags_win_over_the_profile():
+    study = load_study("mnist-fc-vs-cnn").with_profile("quick").with_overrides(epochs=1, seeds=4, subset=100,
+                                                                               test_subset=50, dataset="synthetic")
+    assert (study.profile, study.epochs, study.seeds, study.subset, study.test_subset, study.dataset) == (
+        "quick", 1, (0, 1, 2, 3), 100, 50, "synthetic")
+    suite = builtin_suite("quick", {"epochs": 2})
+    assert [s.reference for s in suite] == ["1.1", "1.2", "2.1", "2.2", "3.1", "3.2"]
+    assert all(s.epochs == 2 and s.profile == "quick" for s in suite)
+
+
+def test_quick_and_full_runs_never_share_a_key(write_study):
+    # A quick profile that changes nothing: only the profile tells the runs apart.
+    text = study_toml(epochs=1).replace("[[models]]", "[profiles.quick]\nepochs = 1\n\n[[models]]", 1)
+    study = load_study(write_study(text))
+    full = plan_runs(study.with_profile("full"), CPU, n_train=128, threads=1)
+    quick = plan_runs(study.with_profile("quick"), CPU, n_train=128, threads=1)
+    assert [s.train for s in full] == [s.train for s in quick]
+    assert not {s.key for s in full} & {s.key for s in quick}
+    assert {s.profile for s in quick} == {"quick"} and {s.identity()["profile"] for s in full} == {"full"}
+    # the test subset is part of the run too
+    subset = plan_runs(study.with_profile("full").with_overrides(test_subset=10), CPU, n_train=128, threads=1)
+    assert not {s.key for s in full} & {s.key for s in subset}
+
+
+def test_quick_profile_on_a_study_without_one_is_a_clear_error(write_study, cli, tmp_path):
+    code, stdout, stderr = cli("run", write_study(), "--profile", "quick", "--out", tmp_path / "out")
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("error: ") and "no [profiles.quick] table" in stderr and "full" in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_quick_profile_on_a_cpu_runs_one_single_threaded_worker_per_core(monkeypatch):
+    from cnnlab.studies import executors
+
+    monkeypatch.setattr(executors, "default_threads", lambda executor, workers: 2)
+    assert parallelism("quick", "cpu", "local", None, None) == (2, 1)
+    assert parallelism("quick", "cpu", "local", 1, None) == (1, None)  # explicit flags win
+    assert parallelism("quick", "cpu", "local", None, 2) == (1, 2)
+    assert parallelism("full", "cpu", "local", None, None) == (1, None)
+    assert parallelism("quick", "cpu", "ray", None, None) == (1, None)
