@@ -81,7 +81,7 @@ def cmd_train(args):
 
     train = {"batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
              "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing, "augment": args.augment,
-             "precision": args.precision, "grad_flow_every": args.grad_flow_every}
+             "precision": args.precision, "grad_flow_every": args.grad_flow_every, "cuda_graphs": args.cuda_graphs}
     analyses = TRAIN_ANALYSES + (("grad_flow",) if args.grad_flow_every else ())
     study = single_run_study(args.model, args.dataset, args.seed, args.epochs, train, analyses, subset=args.subset)
     info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
@@ -171,6 +171,8 @@ def _add_runtime_options(p):
     from cnnlab.choices import PRECISIONS
 
     p.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
+    p.add_argument("--no-graphs", dest="cuda_graphs", action="store_false",
+                   help="on a GPU, run every training step eagerly instead of replaying it from a CUDA graph")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto = bf16 autocast + channels-last where the hardware supports it")
     p.add_argument("--data-dir", default=None, help="dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)")

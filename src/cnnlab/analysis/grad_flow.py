@@ -71,6 +71,10 @@ class GradFlowRecorder(Callback):
         return order
 
     # ---- recording -------------------------------------------------------------------
+    def wants_backward(self, step: int) -> bool:
+        # The first step learns the forward order; after that, every `every` steps.
+        return bool(self._handles) or not self.names or step % self.every == 0
+
     def after_backward(self, model, step: int):
         if self._handles or not self.names:  # the first forward pass has run: its order is known
             order = self._forward_order(model)

@@ -50,6 +50,28 @@ def _device(study: StudyResults) -> str | None:
     return m.get("device") or None
 
 
+def _sharing_note(study: StudyResults) -> str | None:
+    """Say so when timed runs shared their device: such times are not comparable with
+    times measured with the device to itself (accuracy is unaffected)."""
+    counts = [r.analysis.get("sharing", {}).get("runs_per_device") for r in study.all_runs if r.usable]
+    shared = [k for k in counts if k is None or k > 1]
+    if not shared:
+        return None
+    most = max((k for k in shared if k is not None), default=None)
+    how = f"up to {most} runs at once" if most is not None else "an unknown number of runs (Ray)"
+    return (f"{len(shared)} of {len(counts)} runs shared their device with other runs ({how}): their train time, "
+            "time/epoch, latency and throughput are not comparable with times measured with the device to itself "
+            "(run with --workers 1 for those); accuracies do not depend on it.")
+
+
+def _step_modes(study: StudyResults) -> str | None:
+    modes = {}
+    for r in study.all_runs:
+        if r.usable and r.analysis.get("step_mode"):
+            modes[r.analysis["step_mode"]] = modes.get(r.analysis["step_mode"], 0) + 1
+    return "; ".join(f"{n} run{'s' if n != 1 else ''}: {mode}" for mode, n in sorted(modes.items())) or None
+
+
 def _inference_setup(study: StudyResults) -> dict | None:
     """How inference was timed (device, threads, precision, repeats), from the first run that did."""
     for run in study.all_runs:
@@ -99,6 +121,9 @@ def summary(study: StudyResults) -> Section:
              "Train time sums the training loops of all epochs (evaluation excluded); time/epoch is the median "
              "over epochs, so the first epoch's warm-up does not skew it. MACs: multiply–accumulates of one "
              "forward pass of one image."]
+    sharing = _sharing_note(study)
+    if sharing:
+        notes.append(sharing)
     inf = _inference_setup(study)
     if inf:
         details = ", ".join(str(x) for x in (inf.get("device"), f"{inf['threads']} threads" if inf.get("threads")
@@ -411,6 +436,7 @@ def manifest_section(study: StudyResults) -> Section:
             ["git commit", commit], ["torch version", m.get("torch_version")],
             ["python version", m.get("python_version")], ["platform", m.get("platform")],
             ["device", m.get("device")], ["CPU model", m.get("cpu_model")], ["threads", m.get("threads")],
+            ["executor", m.get("executor")], ["training steps", _step_modes(study)],
             ["precision", m.get("precision")], ["dataset", m.get("dataset") or study.info.get("dataset")],
             ["dataset source", m.get("dataset_source")], ["train images", size(m.get("train_size"))],
             ["test images", size(m.get("test_size"))], ["subset", study.info.get("subset")],

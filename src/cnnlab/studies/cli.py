@@ -100,7 +100,8 @@ def cmd_run(args):
     from cnnlab.studies.runner import run_study, study_dir
 
     study = load_study(args.study).with_overrides(epochs=args.epochs, seeds=args.seeds, dataset=args.dataset,
-                                                  subset=args.subset, precision=args.precision)
+                                                  subset=args.subset, precision=args.precision,
+                                                  cuda_graphs=None if args.cuda_graphs else False)
 
     progress = RunProgress(quiet=args.quiet)
 
@@ -237,8 +238,9 @@ def add_commands(sub, add_runtime_options, positive_int):
                    help="timed forward passes per batch size for inference timing (default 30)")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (this machine; default) or ray (each run a Ray task)")
-    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                   help="with --executor local: N worker processes (one run per GPU when there are GPUs)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="with --executor local: N worker processes. Default: 1 on the CPU; on GPUs, several runs "
+                        "share each GPU (up to 4, as its free memory allows)")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="Ray cluster to join, e.g. 10.0.0.1:6379 or auto (default: start a local one)")
     p.add_argument("--cpus-per-run", type=positive_int, default=None, metavar="N",

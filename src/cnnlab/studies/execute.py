@@ -50,12 +50,14 @@ def reuse_problem(spec: RunConfig, record: RunRecord) -> str | None:
 
 
 def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
-                verbosity: str = "none", inference_repeats: int = 30, on_message=None) -> dict:
+                verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
 
     `data`: the run's dataset (subset applied) if the caller has it loaded; otherwise it is
     loaded from `spec.dataset`, `spec.subset` and `data_dir`. `on_message(text)` hears
-    why a finished-looking run is being run again (default: stderr).
+    why a finished-looking run is being run again (default: stderr). `sharing`: how many
+    runs may share the device meanwhile (recorded: times measured while sharing are not
+    comparable with times measured alone).
     """
     run = RunDir(run_dir)
     record = run.load()
@@ -69,7 +71,7 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     history, analysis, error = None, {}, None
     try:
         history, analysis = _train_and_analyse(spec, run, device, data, data_dir, download, verbosity,
-                                               inference_repeats)
+                                               inference_repeats, sharing)
         status = history.status
         run.write_analysis(analysis)
     except Exception as e:  # a bug or bad input in one run must not stop the study
@@ -86,7 +88,7 @@ def _stderr(text: str):
     print(text, file=sys.stderr, flush=True)
 
 
-def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats):
+def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats, sharing):
     from cnnlab.analysis.grad_flow import GradFlowRecorder
     from cnnlab.models import create_model
     from cnnlab.studies.analyse import run_analyses
@@ -102,5 +104,5 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     history = train(model, data, config, out_dir=run.path, resume=True,
                     callbacks=[grad_flow] if grad_flow else [], device=device, verbosity=verbosity, label=spec.name)
     analysis = run_analyses(model, data, config, history, grad_flow, spec.analyses, device, run.path,
-                            inference_repeats=inference_repeats)
+                            inference_repeats=inference_repeats, sharing=sharing)
     return history, analysis

@@ -28,10 +28,12 @@ from cnnlab.store.rundir import RunDir
 MAX_ATTEMPTS = 2  # the first try and one retry
 
 
-def make_job(spec: RunConfig, run_dir, device, data_dir, download, inference_repeats, threads) -> dict:
+def make_job(spec: RunConfig, run_dir, device, data_dir, download, inference_repeats, threads,
+             sharing: int | None = 1) -> dict:
     """Everything a worker needs, as plain JSON: it may run on another machine, which sees
-    the same paths (shared filesystem); relative paths are taken from the driver's cwd."""
-    return {"spec": spec.to_json(), "spec_key": spec.key, "cwd": os.getcwd(),
+    the same paths (shared filesystem); relative paths are taken from the driver's cwd.
+    `sharing`: how many runs may share this run's device at once (None: unknown)."""
+    return {"spec": spec.to_json(), "spec_key": spec.key, "cwd": os.getcwd(), "sharing": sharing,
             "run_dir": os.path.abspath(run_dir), "device": str(device),
             "data_dir": os.path.abspath(data_dir) if data_dir else None, "download": download,
             "inference_repeats": inference_repeats, "threads": threads}
@@ -50,7 +52,7 @@ def run_job(job: dict, data=None) -> dict:
     spec = RunConfig.from_json(job["spec"])
     return execute_run(spec, job["run_dir"], job["device"], data=data, data_dir=job["data_dir"],
                        download=job["download"], verbosity=job.get("verbosity", "none"),
-                       inference_repeats=job["inference_repeats"],
+                       inference_repeats=job["inference_repeats"], sharing=job.get("sharing", 1),
                        on_message=lambda text: None)  # the driver already said why a run is redone
 
 
@@ -182,3 +184,33 @@ def default_threads(executor: str, workers: int) -> int:
     return max(1, cores // max(1, workers)) if executor == "local" else 1
 
 
+
+
+RUNS_PER_GPU = 4  # beyond this, runs of the studies' small models stop adding throughput on one GPU
+GPU_HEADROOM = 2 * 2**30  # per run on top of its dataset: CUDA context, activations, graph pool
+
+
+def default_workers(executor: str, device, data, runs: int) -> int:
+    """Runs at once when the user does not say: one on the CPU (its cores go to one run's
+    threads); on GPUs, small runs share each GPU, up to RUNS_PER_GPU and what its free
+    memory holds (each run keeps its own copy of the dataset on the GPU)."""
+    import torch
+
+    if executor != "local" or str(device).split(":")[0] != "cuda":
+        return 1
+    data_bytes = sum(t.numel() * t.element_size() for t in (data.train_images, data.train_labels,
+                                                             data.test_images, data.test_labels))
+    free, _ = torch.cuda.mem_get_info()
+    per_gpu = max(1, min(RUNS_PER_GPU, free // (data_bytes + GPU_HEADROOM)))
+    return max(1, min(runs, per_gpu * torch.cuda.device_count()))
+
+
+def runs_per_device(executor: str, workers: int, device) -> int | None:
+    """How many runs may train on one device at the same time (None: unknown, as under Ray)."""
+    if executor == "ray":
+        return None
+    if str(device).split(":")[0] == "cuda" and workers > 1:
+        import torch
+
+        return -(-workers // max(1, torch.cuda.device_count()))
+    return workers

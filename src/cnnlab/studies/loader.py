@@ -92,8 +92,10 @@ class Study:
     def run_count(self) -> int:
         return len(self.models) * len(self.seeds)
 
-    def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None) -> "Study":
-        """The command line's --epochs/--seeds/--dataset/--subset/--precision win over the file."""
+    def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None,
+                       cuda_graphs=None) -> "Study":
+        """The command line's --epochs/--seeds/--dataset/--subset/--precision/--no-graphs win
+        over the file."""
         changes = {}
         if epochs is not None:
             changes["epochs"] = _positive_int(self.source, "--epochs", epochs)
@@ -103,8 +105,12 @@ class Study:
             changes["dataset"] = _dataset(self.source, "--dataset", dataset)
         if subset is not None:
             changes["subset"] = _positive_int(self.source, "--subset", subset)
+        train = dict(self.train)
         if precision is not None:
-            train = {**self.train, "precision": precision}
+            train["precision"] = precision
+        if cuda_graphs is not None:
+            train["cuda_graphs"] = cuda_graphs
+        if train != self.train:
             _train_table(self.source, "train", train)
             changes["train"] = train
         return dataclasses.replace(self, **changes)

@@ -26,7 +26,7 @@ from cnnlab.store.index import RUNS_DIR, finished_at, open_index
 from cnnlab.store.records import SCHEMA_VERSION
 from cnnlab.store.rundir import RunDir
 from cnnlab.studies.execute import load_run_data, reuse_problem
-from cnnlab.studies.executors import default_threads, make_executor, make_job
+from cnnlab.studies.executors import default_threads, default_workers, make_executor, make_job, runs_per_device
 from cnnlab.studies.loader import Study
 from cnnlab.studies.plan import plan_runs, resolve_train
 from cnnlab.train.device import cpu_model, device_name, resolve_device
@@ -55,26 +55,31 @@ def _stderr(text: str):
 
 def run_study(study: Study, out_dir, device="auto", data_dir=None, download: bool = True,
               verbosity: str = "auto", inference_repeats: int = 30, on_start=None, on_run=None,
-              report: bool = True, executor: str = "local", workers: int = 1, ray_address=None,
+              report: bool = True, executor: str = "local", workers: int | None = None, ray_address=None,
               cpus_per_run: int | None = None, on_message=_stderr) -> dict:
     """Run (or resume, or reuse) every run of `study` under `out_dir`; return study.json's content.
 
-    `executor`/`workers`/`ray_address` choose where runs execute (see executors.py);
-    `cpus_per_run` fixes each run's CPU threads (default: the cores shared among workers).
+    `executor`/`workers`/`ray_address` choose where runs execute (see executors.py); without
+    `workers`, runs go one at a time on the CPU and several share each GPU
+    (`executors.default_workers`). `cpus_per_run` fixes each run's CPU threads (default: the
+    cores shared among workers).
     `on_start(specs, data)` is called once everything is validated, before the first run;
     `on_run(i, n, summary)` after each run, in the order runs finish; `on_message(text)`
     hears why a finished run is run again (damaged records).
     """
     started = time.time()
     device = resolve_device(device)
-    if workers < 1 or (cpus_per_run is not None and cpus_per_run < 1):
+    if (workers is not None and workers < 1) or (cpus_per_run is not None and cpus_per_run < 1):
         raise UserError(f"--workers and --cpus-per-run must be >= 1, got {workers} and {cpus_per_run}")
-    if executor == "ray" and workers > 1:
+    if executor == "ray" and workers is not None and workers > 1:
         raise UserError("--workers is for --executor local; Ray schedules as many runs as the cluster has room for")
     data = load_run_data(study.dataset, study.subset, data_dir, download)
     check_models(study, data)
+    if workers is None:
+        workers = default_workers(executor, device, data, study.run_count)
     threads = cpus_per_run or default_threads(executor, workers)
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=threads)
+    sharing = runs_per_device(executor, workers, device)
     in_process = executor == "local" and workers == 1
     executor_label = "ray" if executor == "ray" else (f"local, {workers} workers" if workers > 1 else "local")
     # Validated, and the executor is reachable, before anything is written.
@@ -123,7 +128,7 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
                 continue
             if problem:
                 on_message(f"{spec.name} ({spec.key}): {problem}; running it again")
-            jobs.append(make_job(spec, run.path, device, data_dir, download, inference_repeats, threads))
+            jobs.append(make_job(spec, run.path, device, data_dir, download, inference_repeats, threads, sharing))
         for summary in runner.run(jobs):
             record(summary)
     info = write_study_json(summaries, finished=True)
