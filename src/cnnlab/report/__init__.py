@@ -7,7 +7,7 @@ time without training: `cnnlab report DIR`.
     stats.py     mean, std, t-based CI, Welch's test, Holm's correction
     findings.py  pairwise comparisons and the sentences they support
     claims.py    the course reports' numbers, mapped to our models
-    plots.py     one function per plot -> PNG bytes
+    plots.py     one function per plot -> a matplotlib Figure; png() -> PNG bytes
     build.py     sections (plain text, tables, images)
     markdown.py, html.py   the two renderings of the same sections
 """
