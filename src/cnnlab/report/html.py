@@ -8,7 +8,7 @@ nothing. The only markup is the one written here.
 import base64
 from html import escape
 
-from cnnlab.report.document import Bullets, Document, Image, Paragraph, Table, slug
+from cnnlab.report.document import Bullets, Document, Image, Paragraph, Section, Table, slug
 
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; margin: 0; }
@@ -66,6 +66,12 @@ def _block(b) -> str:
     raise TypeError(f"unknown block {type(b).__name__}")
 
 
+def section_html(section: Section) -> str:
+    """One section: its heading, with the id the table of contents links to, and its blocks."""
+    return "\n".join([f'<section id="{slug(section.title)}"><h2>{escape(section.title)}</h2>',
+                      *(_block(b) for b in section.blocks), "</section>"])
+
+
 def to_html(doc: Document) -> str:
     title = escape(doc.title)
     toc = "".join(f'<li><a href="#{slug(s.title)}">{escape(s.title)}</a></li>' for s in doc.sections)
@@ -75,9 +81,6 @@ def to_html(doc: Document) -> str:
              f"<h1>{title}</h1>"]
     parts += [f'<p class="sub">{escape(line)}</p>' for line in doc.subtitle]
     parts.append(f"<nav><ul>{toc}</ul></nav>")
-    for section in doc.sections:
-        parts.append(f'<section id="{slug(section.title)}"><h2>{escape(section.title)}</h2>')
-        parts += [_block(b) for b in section.blocks]
-        parts.append("</section>")
+    parts += [section_html(section) for section in doc.sections]
     parts += ["</main>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
