@@ -133,14 +133,14 @@ class StudyResult:
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the report's summary table and learning curves."""
-        from cnnlab.report import build
+        from cnnlab.report import build, plots
         from cnnlab.report.html import section_html
 
         runs = self.results.all_runs
         where = f"report: {self.report_path}" if self.report_path else f"results: {self.dir}"
         head = (f"<h3>{escape(self.title)}</h3><p>{sum(r.usable for r in runs)} of {len(runs)} runs done · "
                 f"{escape(where)}</p>")
-        sections = [build.summary(self.results), build.learning_curves(self.results, build.plots.DPI)]
+        sections = [build.summary(self.results), build.learning_curves(self.results, plots.DPI)]
         return head + "\n".join(section_html(s) for s in sections)
 
 

@@ -16,8 +16,8 @@ from cnnlab.report import SECTIONS
 from cnnlab.report.document import slug
 
 WIDTH, HEIGHT = 1280, 900
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Runs in the page; returns what the test asserts on.
 INSPECT = """async () => {
