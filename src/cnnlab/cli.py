@@ -72,9 +72,6 @@ def _print_json(obj):
 # ---------------------------------------------------------------- subcommands
 
 
-TRAIN_ANALYSES = ("overfitting", "confusion")  # cheap; `cnnlab run` with a study file for more
-
-
 def cmd_train(args):
     from cnnlab.studies.loader import single_run_study
     from cnnlab.studies.runner import run_study
@@ -82,8 +79,7 @@ def cmd_train(args):
     train = {"batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
              "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing, "augment": args.augment,
              "precision": args.precision, "grad_flow_every": args.grad_flow_every, "cuda_graphs": args.cuda_graphs}
-    analyses = TRAIN_ANALYSES + (("grad_flow",) if args.grad_flow_every else ())
-    study = single_run_study(args.model, args.dataset, args.seed, args.epochs, train, analyses, subset=args.subset)
+    study = single_run_study(args.model, args.dataset, args.seed, args.epochs, train, subset=args.subset)
     info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
                      verbosity="lines" if args.quiet else "auto", report=not args.no_report)
     run = info["runs"][0]

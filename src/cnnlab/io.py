@@ -1,5 +1,7 @@
 """Atomic file writes: a killed run never leaves a half-written result behind."""
 
+import csv
+import io
 import json
 import os
 import tempfile
@@ -45,6 +47,20 @@ def atomic_write_json(path, obj):
 
 def atomic_write_jsonl(path, rows):
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+def csv_text(rows, columns) -> str:
+    """CSV with a header of `columns`, one line per row (a dict; missing or None values
+    empty), which `pandas.read_csv` reads without cleaning."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def atomic_write_csv(path, rows, columns):
+    atomic_write_text(path, csv_text(rows, columns))
 
 
 def atomic_torch_save(obj, path):

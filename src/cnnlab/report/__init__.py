@@ -1,4 +1,5 @@
-"""The study report: `render_report(study_dir)` writes report.md, report.html and plots/*.png.
+"""The study report: `render_report(study_dir)` writes report.md, report.html, plots/*.png
+and results.csv (one row per run and epoch).
 
 It only reads results (study.json and the run directories), so it can be re-run at any
 time without training: `cnnlab report DIR`.
@@ -7,9 +8,10 @@ time without training: `cnnlab report DIR`.
     stats.py     mean, std, t-based CI, Welch's test, Holm's correction
     findings.py  pairwise comparisons and the sentences they support
     claims.py    the course reports' numbers, mapped to our models
-    plots.py     one function per plot -> PNG bytes
+    plots.py     one function per plot -> a matplotlib Figure; png() -> PNG bytes
     build.py     sections (plain text, tables, images)
     markdown.py, html.py   the two renderings of the same sections
+    export.py    results.csv, the tidy per-epoch table
 """
 
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 from cnnlab.io import atomic_write_bytes, atomic_write_text
 from cnnlab.report import plots
 from cnnlab.report.build import SECTIONS, build_document
+from cnnlab.report.export import write_results_csv
 from cnnlab.report.html import to_html
 from cnnlab.report.load import load_results
 from cnnlab.report.markdown import to_markdown
@@ -28,8 +31,8 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
     """Render the report of the study in `study_dir` (OUT/studies/<name>).
 
     Runs are read from `runs_dir`, by default `study_dir/../../runs`; plots are drawn at
-    `dpi` (default `plots.DPI`). Returns the paths of report.md and report.html. Raises
-    UserError when study_dir holds no readable study.json.
+    `dpi` (default `plots.DPI`). Also writes results.csv (export.py). Returns the paths of
+    report.md and report.html. Raises UserError when study_dir holds no readable study.json.
     """
     study = load_results(study_dir, runs_dir)
     doc = build_document(study, dpi=dpi or plots.DPI)
@@ -47,4 +50,5 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
     md_path, html_path = study.dir / "report.md", study.dir / "report.html"
     atomic_write_text(md_path, to_markdown(doc))
     atomic_write_text(html_path, to_html(doc))
+    write_results_csv(study)
     return md_path, html_path

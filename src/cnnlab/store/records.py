@@ -30,6 +30,7 @@ ACTIVATIONS_FILE = "activations.npz"
 STATUS_FILE = "status"
 ERROR_FILE = "error.txt"
 TRACEBACK_FILE = "traceback.txt"
+TENSORBOARD_DIR = "tensorboard"  # event files of the run's live curves (cnnlab.train.tensorboard)
 
 STATUSES = ("done", "failed", "diverged")
 FINAL_STATUSES = ("done", "diverged")  # results: re-running would only repeat them

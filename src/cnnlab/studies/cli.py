@@ -63,7 +63,7 @@ def format_run_line(i: int, n: int, s: dict) -> str:
 
 class RunProgress:
     """One line per finished run with its figures, and an overall bar (runs done / total,
-    ETA) on a terminal; without one, the ETA goes at the end of each line."""
+    ETA) on a terminal or in Jupyter; without one, the ETA goes at the end of each line."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -73,8 +73,10 @@ class RunProgress:
 
     def start(self, total: int):
         self.started = time.time()
-        if not self.quiet and sys.stderr.isatty():
-            from tqdm import tqdm
+        from cnnlab.train.progress import interactive
+
+        if not self.quiet and interactive():
+            from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, unit="run", desc="study", position=0, dynamic_ncols=True, file=sys.stderr)
 
@@ -165,6 +167,8 @@ def cmd_runs(args):
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    if args.csv:
+        return _write_runs_csv(rows, args.csv)
     if not rows:
         what = "stale runs" if args.stale else "runs"
         print(f"no {what}{' of study ' + args.study if args.study else ''} in {args.out}")
@@ -184,6 +188,20 @@ def cmd_runs(args):
     if stale:
         print(f"\n{stale} run(s) were made by other code than this cnnlab's ({current}): `stale` results are not "
               "reused; list them with --stale, delete them with --prune-stale")
+    return 0
+
+
+def _write_runs_csv(rows: list[dict], target: str) -> int:
+    """The index rows as CSV (columns of the index, then `stale`): to stdout for "-"."""
+    from cnnlab.io import atomic_write_csv, csv_text
+    from cnnlab.store.index import COLUMNS
+
+    columns = [*COLUMNS, "stale"]
+    if target == "-":
+        sys.stdout.write(csv_text(rows, columns))
+    else:
+        atomic_write_csv(target, rows, columns)
+        print(f"{len(rows)} run(s) written to {target}")
     return 0
 
 
@@ -257,7 +275,10 @@ def add_commands(sub, add_runtime_options, positive_int):
                                    "installed cnnlab's: it is never reused as a result of the current code.")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--study", default=None, help="only this study's runs")
-    p.add_argument("--json", action="store_true")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", nargs="?", const="-", default=None, metavar="FILE",
+                        help="one CSV row per run (pandas.read_csv reads it as is), to FILE or to stdout")
     p.add_argument("--stale", action="store_true", help="only runs made by other code than the installed cnnlab's")
     p.add_argument("--prune-stale", action="store_true",
                    help="delete the run directories and index rows of stale runs")

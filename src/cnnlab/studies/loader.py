@@ -333,10 +333,17 @@ def parse_study(raw: dict, source: str) -> Study:
     )
 
 
-def single_run_study(model: str, dataset: str, seed: int, epochs: int, train: dict, analyses=(),
+SINGLE_RUN_ANALYSES = ("overfitting", "confusion")  # cheap; a study file for more
+
+
+def single_run_study(model: str, dataset: str, seed: int, epochs: int, train: dict, analyses=None,
                      subset: int | None = None) -> Study:
-    """The one-model, one-seed study behind `cnnlab train`, validated like a study file, so
-    its run is an ordinary run directory that `cnnlab runs` and `cnnlab report` read."""
+    """The one-model, one-seed study behind `cnnlab train` and `cnnlab.train_model`, validated
+    like a study file, so its run is an ordinary run directory that `cnnlab runs` and
+    `cnnlab report` read. `analyses` default: SINGLE_RUN_ANALYSES, and grad_flow when
+    `train` sets grad_flow_every."""
+    if analyses is None:
+        analyses = SINGLE_RUN_ANALYSES + (("grad_flow",) if train.get("grad_flow_every") else ())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", dataset).strip("_")[:80] or "data"
     raw = {"name": f"train-{model}-{slug}", "title": f"{model} on {dataset}", "dataset": dataset,
            "epochs": epochs, "seeds": [seed], "analyses": list(analyses), "train": dict(train),
