@@ -31,6 +31,13 @@ def _atomic_write(path, write):
         raise
 
 
+def remove_temp_files(directory):
+    """Delete the temporary files of atomic writes that a kill interrupted in `directory`;
+    the files they were meant to replace are whole (old or new), never torn."""
+    for stale in Path(directory).glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path, data: bytes):
     _atomic_write(path, lambda f: f.write(data))
 
