@@ -66,7 +66,19 @@ def read_jsonl(path):
 
 
 def load_checkpoint(path, map_location="cpu"):
+    """torch.load with weights_only=True: a checkpoint is data, never code to execute. It
+    returns or raises; torch's warnings (e.g. about the pickle protocol) are not shown."""
+    import pickle
+    import warnings
+
     import torch
 
-    # weights_only=True: a checkpoint is data, never code to execute.
-    return torch.load(path, map_location=map_location, weights_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as e:
+            if not str(e).startswith("Weights only load failed"):
+                raise
+    # torch's message here is a paragraph on how to load it unsafely; say what it is instead.
+    raise pickle.UnpicklingError("it holds Python objects, not only tensors and plain data; refused unread")

@@ -121,8 +121,8 @@ class RunDir:
 
         import numpy as np
 
-        try:
-            with np.load(self.path / ACTIVATIONS_FILE, allow_pickle=False) as npz:
+        try:  # our own file object: np.load leaves its own open when the archive is damaged
+            with open(self.path / ACTIVATIONS_FILE, "rb") as f, np.load(f, allow_pickle=False) as npz:
                 names = {name for name in npz.files if npz[name] is not None}  # reading checks the CRC
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
             raise RecordError(f"{ACTIVATIONS_FILE} is missing or unreadable") from None
