@@ -436,3 +436,18 @@ def test_the_case_list_covers_every_command():
     assert {"train", "run", "runs", "report", "datasets", "models", "inspect", "studies"} <= commands
     assert len(CASES) >= 150
 
+
+
+def test_datasets_lists_a_truncated_idx_set_as_unusable(cli, tmp_path):
+    """`cnnlab datasets` reads the IDX headers: a truncated file is not reported as found."""
+    damage_idx("train-images-idx3-ubyte", "truncate")(tmp_path)
+    code, stdout, _ = cli("datasets", "--data-dir", tmp_path / "data", "--json")
+    assert code == 0
+    row = {r["name"]: r for r in json.loads(stdout)}["mnist"]
+    assert row["available"] is False and row["state"] == "corrupt" and "truncated" in row["where"]
+    code, stdout, _ = cli("datasets", "--data-dir", tmp_path / "data")
+    (line,) = [line for line in stdout.splitlines() if line.startswith("mnist ")]
+    assert "UNUSABLE: corrupt IDX file" in line and "train-images-idx3-ubyte" in line
+    mnist_files()(tmp_path)  # whole files again
+    code, stdout, _ = cli("datasets", "--data-dir", tmp_path / "data", "--json")
+    assert {r["name"]: r for r in json.loads(stdout)}["mnist"]["state"] == "found"
