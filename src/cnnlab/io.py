@@ -81,4 +81,4 @@ def load_checkpoint(path, map_location="cpu"):
             if not str(e).startswith("Weights only load failed"):
                 raise
     # torch's message here is a paragraph on how to load it unsafely; say what it is instead.
-    raise pickle.UnpicklingError("it holds Python objects, not only tensors and plain data; refused unread")
+    raise pickle.UnpicklingError("it holds Python objects, not only tensors and plain data; not loaded")

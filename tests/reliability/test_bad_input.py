@@ -340,6 +340,7 @@ CASES = {
     "train: --out is a file": (TRAIN + ["--out", "taken"], "not a directory", file_at("taken")),
     "train: dataset missing offline": (["train", "--dataset", "cifar10", "--data-dir", "data", "--offline",
                                         "--out", "out"], "not found offline", None),
+    "train: --data-dir empty": (MNIST[:5] + ["", "--offline", "--out", "out"], "--data-dir is empty", None),
     # -- data: IDX files (MNIST layout)
     "data: IDX training label 200": (MNIST, "label 200", mnist_files(train_labels=np.full(40, 200))),
     "data: IDX test label 10": (MNIST, "label 10", mnist_files(test_labels=np.full(20, 10))),
@@ -378,9 +379,11 @@ CASES = {
     # -- runs
     "runs: no results there": (["runs", "--out", "nothing"], "no results in", None),
     "runs: --out is a file": (["runs", "--out", "taken"], "no results in", file_at("taken")),
+    "runs: --out empty": (["runs", "--out", ""], "--out is empty", None),
     "runs: unknown option": (["runs", "--out", "out", "--all"], "unrecognized arguments", None),
     # -- report
     "report: directory missing": (["report", "nothing"], "no study.json", None),
+    "report: empty": (["report", ""], "DIR is empty", None),
     "report: a file": (["report", "taken"], "no study.json", file_at("taken")),
     "report: study.json corrupt": (["report", "out/studies/s"], "not a valid study file",
                                    results_dir(b'{"schema": 2, "runs": [')),
@@ -391,6 +394,7 @@ CASES = {
     "report: study.json not an object": (["report", "out/studies/s"], "not a valid study file", results_dir(b"[]")),
     "report: output directory without studies": (["report", "out"], "no study.json", results_dir(None)),
     # -- the other commands
+    "datasets: --data-dir empty": (["datasets", "--data-dir", ""], "--data-dir is empty", None),
     "datasets: unknown option": (["datasets", "--all"], "unrecognized arguments", None),
     "models: unknown option": (["models", "--frobnicate"], "unrecognized arguments", None),
     "studies: unknown option": (["studies", "--name", "x"], "unrecognized arguments", None),
