@@ -33,6 +33,13 @@ def _atomic_write(path, write):
         raise
 
 
+def remove_temp_files(directory):
+    """Delete the temporary files of atomic writes that a kill interrupted in `directory`;
+    the files they were meant to replace are whole (old or new), never torn."""
+    for stale in Path(directory).glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path, data: bytes):
     _atomic_write(path, lambda f: f.write(data))
 
@@ -75,7 +82,19 @@ def read_jsonl(path):
 
 
 def load_checkpoint(path, map_location="cpu"):
+    """torch.load with weights_only=True: a checkpoint is data, never code to execute. It
+    returns or raises; torch's warnings (e.g. about the pickle protocol) are not shown."""
+    import pickle
+    import warnings
+
     import torch
 
-    # weights_only=True: a checkpoint is data, never code to execute.
-    return torch.load(path, map_location=map_location, weights_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as e:
+            if not str(e).startswith("Weights only load failed"):
+                raise
+    # torch's message here is a paragraph on how to load it unsafely; say what it is instead.
+    raise pickle.UnpicklingError("it holds Python objects, not only tensors and plain data; not loaded")

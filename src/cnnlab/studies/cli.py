@@ -137,6 +137,8 @@ def cmd_run(args):
 def _open_results_index(out):
     from cnnlab.store.index import INDEX_FILE, RUNS_DIR, open_index
 
+    if not str(out).strip():
+        raise UserError("--out is empty; give the output directory of `cnnlab run`")
     out = Path(out)
     if not (out / INDEX_FILE).is_file() and not (out / RUNS_DIR).is_dir():
         raise UserError(f"no results in {out} (no {INDEX_FILE}, no {RUNS_DIR}/); "
@@ -210,6 +212,8 @@ def _write_runs_csv(rows: list[dict], target: str) -> int:
 
 def report_dirs(path) -> list[Path]:
     """A study directory (with study.json), or an output directory holding studies/*/study.json."""
+    if not str(path).strip():
+        raise UserError("DIR is empty; give the output directory of `cnnlab run` or one of its studies/<name>")
     path = Path(path)
     if (path / "study.json").is_file():
         return [path]

@@ -16,16 +16,21 @@ differently, so `--cpus-per-run` fixes it for every executor alike.
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+
 from cnnlab.choices import EXECUTORS
-from cnnlab.errors import UserError
+from cnnlab.errors import UserError, first_line
 from cnnlab.store.records import FINAL_STATUSES, RunConfig
 from cnnlab.store.rundir import RunDir
 
 MAX_ATTEMPTS = 2  # the first try and one retry
+RAY_PROBE_SECONDS = 5  # TCP connect to --ray-address
+RAY_CONNECT_SECONDS = 30  # ray.init, once something answers there
 
 
 def make_job(spec: RunConfig, run_dir, device, data_dir, download, inference_repeats, threads,
@@ -92,8 +97,8 @@ class ProcessExecutor:
             job = {**job, "device": "cuda"}
         # Output to files, not pipes: a chatty worker must never block on a full pipe.
         out, log = tempfile.TemporaryFile(mode="w+"), tempfile.TemporaryFile(mode="w+")
-        proc = subprocess.Popen([sys.executable, "-m", "cnnlab.studies.worker"], stdin=subprocess.PIPE,
-                                stdout=out, stderr=log, env=env, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "cnnlab.studies.worker", str(os.getpid())],
+                                stdin=subprocess.PIPE, stdout=out, stderr=log, env=env, text=True)
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
         proc.out, proc.log = out, log
@@ -138,10 +143,7 @@ class RayExecutor:
             raise UserError('the Ray executor needs Ray: pip install -e ".[ray]" (or pip install "ray[default]")') from None
         self.ray = ray
         if not ray.is_initialized():
-            try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise UserError(f"cannot connect to Ray at {address or 'a new local cluster'}: {e}") from None
+            _connect_ray(ray, address)
         self.cpus_per_run = cpus_per_run
 
     def run(self, jobs):
@@ -160,8 +162,39 @@ class RayExecutor:
             try:
                 yield ray.get(done[0])
             except Exception as e:  # the task's worker died on every attempt
-                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                yield mark_failed(job, f"Ray task failed {MAX_ATTEMPTS} times: {reason}")
+                yield mark_failed(job, f"Ray task failed {MAX_ATTEMPTS} times: {first_line(e)}")
+
+
+def _connect_ray(ray, address):
+    """ray.init, bounded in time: Ray retries an address where nothing answers for ever.
+    A host:port is first probed with a plain TCP connection (refused: fail at once), then
+    ray.init gets RAY_CONNECT_SECONDS in a helper thread before the study gives up."""
+    where = address or "a new local cluster"
+    if address not in (None, "auto", "local"):
+        host, _, port = address.removeprefix("ray://").rpartition(":")
+        if not host or not port.isdigit():
+            raise UserError(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_PROBE_SECONDS).close()
+        except OSError as e:
+            raise UserError(f"cannot connect to Ray at {address}: nothing answers there ({first_line(e)}); "
+                            "start the cluster with `ray start --head` or check the address") from None
+    failure = []
+
+    def init():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except Exception as e:  # reported by the caller, in its own thread
+            failure.append(e)
+
+    thread = threading.Thread(target=init, name="ray-connect", daemon=True)
+    thread.start()
+    thread.join(RAY_CONNECT_SECONDS)
+    if thread.is_alive():
+        raise UserError(f"cannot connect to Ray at {where}: no answer within {RAY_CONNECT_SECONDS} s "
+                        "(is it a Ray cluster's address?)")
+    if failure:
+        raise UserError(f"cannot connect to Ray at {where}: {first_line(failure[0])}")
 
 
 def make_executor(name: str, workers: int = 1, ray_address=None, cpus_per_run: int = 1, device=None,

@@ -11,6 +11,7 @@ executor, which hands back each run's summary; this driver is the only writer of
 index and of study.json.
 """
 
+import os
 import platform
 import sys
 import time
@@ -21,7 +22,7 @@ import torch
 from cnnlab import __version__
 from cnnlab.errors import UserError
 from cnnlab.fingerprint import code_fingerprint, git_provenance
-from cnnlab.io import atomic_write_json
+from cnnlab.io import atomic_write_json, remove_temp_files
 from cnnlab.store.index import RUNS_DIR, finished_at, open_index
 from cnnlab.store.records import SCHEMA_VERSION
 from cnnlab.store.rundir import RunDir
@@ -36,17 +37,59 @@ def study_dir(out_dir, name: str) -> Path:
     return Path(out_dir) / "studies" / name
 
 
+# Bounds of the run options, far above real use: a typo fails here, not as a fork bomb,
+# a thread count that overflows, or an inference timing that never ends.
+MAX_WORKERS = 256
+MAX_CPUS_PER_RUN = 1024
+MAX_INFERENCE_REPEATS = 10_000
+
+
 def check_models(study: Study, data):
-    """Build every model once for this dataset's input shape: a model that cannot take
-    these images (too small for its pooling, bad arguments) fails here, before training."""
-    from cnnlab.models import create_model
+    """Build every model for this dataset's input shape and pass one image through it (on
+    the meta device: no memory, no time): a model that cannot take these images (too small
+    for its pooling, bad arguments) fails here, before anything is written."""
+    from cnnlab.models import check_model
 
     for i, model in enumerate(study.models):
         try:
-            create_model(model.name, in_shape=data.in_shape, num_classes=data.num_classes, **model.kwargs)
-        except (ValueError, TypeError) as e:
+            check_model(model.name, data.in_shape, data.num_classes, **model.kwargs)
+        except ValueError as e:
             raise UserError(f"{study.source}: key 'models[{i}]': model {model.name!r} cannot be built "
                             f"for {data.name} images {'x'.join(map(str, data.in_shape))}: {e}") from None
+
+
+def check_run_options(executor: str, workers: int | None, cpus_per_run: int | None, inference_repeats: int):
+    """The options of `cnnlab run` that are not part of a study, for the command line and
+    the Python API alike."""
+    for flag, value, hi in (("--workers", workers, MAX_WORKERS), ("--cpus-per-run", cpus_per_run, MAX_CPUS_PER_RUN),
+                            ("--inference-repeats", inference_repeats, MAX_INFERENCE_REPEATS)):
+        if value is None and flag != "--inference-repeats":
+            continue  # not given: the default
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:
+            raise UserError(f"{flag} must be an integer in [1, {hi:,}], got {value!r}")
+    if executor == "ray" and workers is not None and workers > 1:
+        raise UserError("--workers is for --executor local; Ray schedules as many runs as the cluster has room for")
+
+
+def check_out_dir(out_dir, study_name: str):
+    """The output directory can be created and written, and what the run will write into
+    it is not blocked by a file of the same name."""
+    text = str(out_dir)
+    if not text.strip():
+        raise UserError("--out is empty; give a directory (e.g. --out runs, or --out . for this one)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"--out {text!r} is not valid UTF-8; choose a name of UTF-8 characters") from None
+    out = Path(out_dir)
+    for path in (out, out / RUNS_DIR, out / "studies", study_dir(out, study_name)):
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--out {out}: {path} exists and is not a directory")
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"--out {out}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: {existing} is not writable")
 
 
 def _stderr(text: str):
@@ -68,11 +111,9 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
     hears why a finished run is run again (damaged records).
     """
     started = time.time()
+    check_run_options(executor, workers, cpus_per_run, inference_repeats)
+    check_out_dir(out_dir, study.name)
     device = resolve_device(device)
-    if (workers is not None and workers < 1) or (cpus_per_run is not None and cpus_per_run < 1):
-        raise UserError(f"--workers and --cpus-per-run must be >= 1, got {workers} and {cpus_per_run}")
-    if executor == "ray" and workers is not None and workers > 1:
-        raise UserError("--workers is for --executor local; Ray schedules as many runs as the cluster has room for")
     data = load_run_data(study.dataset, study.subset, data_dir, download)
     check_models(study, data)
     if workers is None:
@@ -105,6 +146,7 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
         return info
 
     summaries = []
+    remove_temp_files(directory)  # of writes a kill interrupted; the real files are whole
     with open_index(out_dir, on_message=on_message) as index:
         write_study_json(summaries, finished=False)
 

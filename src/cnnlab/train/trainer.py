@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 
 from cnnlab.data.core import ImageData
-from cnnlab.io import atomic_torch_save, load_checkpoint
+from cnnlab.io import atomic_torch_save, load_checkpoint, remove_temp_files
 from cnnlab.store.records import CHECKPOINT_FILE, METRICS_FILE, metrics_row, metrics_text, stable_hash
 from cnnlab.store.rundir import RunDir
 from cnnlab.train.config import TrainConfig
@@ -81,9 +81,8 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     run_key = stable_hash(config.to_dict())
 
     start_epoch = 1
-    if out_dir:  # temp files of writes a kill interrupted; the real files are whole
-        for stale in out_dir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+    if out_dir:
+        remove_temp_files(out_dir)
     if resume and out_dir and (out_dir / CHECKPOINT_FILE).exists():
         start_epoch = _resume(out_dir, run_key, model, optimizer, callbacks, history, progress, device)
     if out_dir and start_epoch == 1:
