@@ -6,3 +6,44 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never read or write the user's ~/.cache from tests."""
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path_factory.mktemp("data")))
+
+
+TINY_STUDY = """\
+name = "tiny-api"
+title = "Tiny study through the notebook API"
+dataset = "synthetic"
+epochs = 3
+seeds = 3
+analyses = ["inference", "memory", "grad_flow", "confusion", "receptive_field", "activations", "overfitting",
+            "stability"]
+
+[train]
+batch_size = 32
+precision = "fp32"
+grad_flow_every = 1
+
+[[models]]
+name = "fc"
+label = "Fully connected, 3 layers"
+
+[[models]]
+name = "simple-cnn"
+label = "Simple CNN"
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """A tiny real study, trained once through the notebook API: `cnnlab.run(file, epochs=1,
+    seeds=2, subset=128)` over a study file that asks for more. 2 models x 2 seeds, every
+    analysis (so the report has its widest tables). Returns the StudyResult; tests that
+    change files work on a copy of `result.dir.parent.parent`."""
+    import cnnlab
+
+    root = tmp_path_factory.mktemp("tiny-api")
+    path = root / "tiny.toml"
+    path.write_text(TINY_STUDY, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CNNLAB_CACHE", str(root / "cache"))
+        mp.setenv("CNNLAB_DATA", str(root / "data"))
+        return cnnlab.run(path, out=root / "out", epochs=1, seeds=2, subset=128, device="cpu", inference_repeats=2)

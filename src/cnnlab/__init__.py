@@ -1,4 +1,13 @@
-"""cnnlab: controlled, reproducible experiments comparing image-classification architectures."""
+"""cnnlab: controlled, reproducible experiments comparing image-classification architectures.
+
+The notebook API (cnnlab/api.py) is loaded on first use, so `import cnnlab` and the
+command line's `--help` do not pay for importing torch:
+
+    cnnlab.run(study, out="runs", epochs=..., seeds=...) -> StudyResult
+    cnnlab.load("runs/studies/<name>") -> StudyResult
+    cnnlab.train_model("simple-cnn", "mnist-small", epochs=3) -> StudyResult
+    cnnlab.create_model(name, in_shape, num_classes, **kwargs) -> torch.nn.Module
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -6,3 +15,18 @@ try:
     __version__ = version("cnnlab")
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0+src"
+
+API = ("run", "load", "train_model", "create_model", "StudyResult")
+__all__ = ["__version__", *API]
+
+
+def __getattr__(name):
+    if name in API:
+        from cnnlab import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *API})

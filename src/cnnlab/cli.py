@@ -3,6 +3,7 @@ one line on stderr and exit code 2, never a traceback."""
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def _non_negative_int(text):
 
 
 def _float_above(minimum: float, inclusive: bool):
-    """argparse type: a number > minimum (or >= with inclusive)."""
+    """argparse type: a finite number > minimum (or >= with inclusive)."""
     relation = ">=" if inclusive else ">"
 
     def parse(text):
@@ -44,6 +45,8 @@ def _float_above(minimum: float, inclusive: bool):
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number {relation} {minimum:g}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number {relation} {minimum:g}, got {text}")
         if not (value >= minimum if inclusive else value > minimum):
             raise argparse.ArgumentTypeError(f"must be {relation} {minimum:g}, got {text}")
         return value
@@ -72,18 +75,14 @@ def _print_json(obj):
 # ---------------------------------------------------------------- subcommands
 
 
-TRAIN_ANALYSES = ("overfitting", "confusion")  # cheap; `cnnlab run` with a study file for more
-
-
 def cmd_train(args):
     from cnnlab.studies.loader import single_run_study
     from cnnlab.studies.runner import run_study
 
     train = {"batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "schedule": args.schedule,
              "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing, "augment": args.augment,
-             "precision": args.precision, "grad_flow_every": args.grad_flow_every}
-    analyses = TRAIN_ANALYSES + (("grad_flow",) if args.grad_flow_every else ())
-    study = single_run_study(args.model, args.dataset, args.seed, args.epochs, train, analyses, subset=args.subset)
+             "precision": args.precision, "grad_flow_every": args.grad_flow_every, "cuda_graphs": args.cuda_graphs}
+    study = single_run_study(args.model, args.dataset, args.seed, args.epochs, train, subset=args.subset)
     info = run_study(study, args.out, device=args.device, data_dir=args.data_dir, download=not args.offline,
                      verbosity="lines" if args.quiet else "auto", report=not args.no_report)
     run = info["runs"][0]
@@ -114,7 +113,7 @@ def cmd_datasets(args):
     print(f"{'name':18} {'shape':9} {'classes':>7} {'train':>7} {'test':>7}  where")
     for r in rows:
         num = lambda v: "-" if v is None else f"{v:,}"  # noqa: E731
-        status = r["where"] if r["available"] else f"NOT FOUND: {r['where']}"
+        status = {"found": "", "missing": "NOT FOUND: ", "corrupt": "UNUSABLE: "}[r["state"]] + r["where"]
         print(f"{r['name']:18} {r['shape']:9} {num(r['classes']):>7} {num(r['train']):>7} {num(r['test']):>7}  {status}")
     return 0
 
@@ -132,12 +131,16 @@ def cmd_models(args):
 
 def cmd_inspect(args):
     from cnnlab.analysis.inspect import format_inspect_table, inspect_model
-    from cnnlab.models import create_model
+    from cnnlab.models import check_model, create_model, list_models
 
+    if args.model not in list_models():
+        raise UserError(f"unknown model {args.model!r}; valid models: {', '.join(list_models())}")
     try:
-        model = create_model(args.model, in_shape=args.in_shape, num_classes=args.num_classes)
+        check_model(args.model, args.in_shape, args.num_classes)  # shapes only: no memory, no time
     except ValueError as e:
-        raise UserError(str(e)) from None
+        raise UserError(f"{args.model} for {'x'.join(map(str, args.in_shape))} inputs and {args.num_classes} "
+                        f"classes: {e}") from None
+    model = create_model(args.model, in_shape=args.in_shape, num_classes=args.num_classes)
     info = inspect_model(model, args.in_shape)
     if args.json:
         _print_json(info)
@@ -171,6 +174,8 @@ def _add_runtime_options(p):
     from cnnlab.choices import PRECISIONS
 
     p.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
+    p.add_argument("--no-graphs", dest="cuda_graphs", action="store_false",
+                   help="on a GPU, run every training step eagerly instead of replaying it from a CUDA graph")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto = bf16 autocast + channels-last where the hardware supports it")
     p.add_argument("--data-dir", default=None, help="dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)")

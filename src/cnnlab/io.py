@@ -1,5 +1,7 @@
 """Atomic file writes: a killed run never leaves a half-written result behind."""
 
+import csv
+import io
 import json
 import os
 import tempfile
@@ -31,6 +33,13 @@ def _atomic_write(path, write):
         raise
 
 
+def remove_temp_files(directory):
+    """Delete the temporary files of atomic writes that a kill interrupted in `directory`;
+    the files they were meant to replace are whole (old or new), never torn."""
+    for stale in Path(directory).glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path, data: bytes):
     _atomic_write(path, lambda f: f.write(data))
 
@@ -47,6 +56,20 @@ def atomic_write_jsonl(path, rows):
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
+def csv_text(rows, columns) -> str:
+    """CSV with a header of `columns`, one line per row (a dict; missing or None values
+    empty), which `pandas.read_csv` reads without cleaning."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def atomic_write_csv(path, rows, columns):
+    atomic_write_text(path, csv_text(rows, columns))
+
+
 def atomic_torch_save(obj, path):
     import torch  # imported here: writing JSON and text must not cost a torch import
 
@@ -59,7 +82,19 @@ def read_jsonl(path):
 
 
 def load_checkpoint(path, map_location="cpu"):
+    """torch.load with weights_only=True: a checkpoint is data, never code to execute. It
+    returns or raises; torch's warnings (e.g. about the pickle protocol) are not shown."""
+    import pickle
+    import warnings
+
     import torch
 
-    # weights_only=True: a checkpoint is data, never code to execute.
-    return torch.load(path, map_location=map_location, weights_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as e:
+            if not str(e).startswith("Weights only load failed"):
+                raise
+    # torch's message here is a paragraph on how to load it unsafely; say what it is instead.
+    raise pickle.UnpicklingError("it holds Python objects, not only tensors and plain data; not loaded")

@@ -37,9 +37,10 @@ def _metrics(rng, epochs: int, final_acc: float, gap: float | None = None) -> li
     return rows
 
 
-def _analysis(rng, params: int, final_acc: float, analyses, metrics) -> dict:
+def _analysis(rng, params: int, final_acc: float, analyses, metrics, sharing=1) -> dict:
     out = {"params": {"total": params, "trainable": params}, "macs": params * 3, "flops": params * 6,
-           "train_seconds": 3.1, "device": "cpu", "precision": "fp32"}
+           "train_seconds": 3.1, "device": "cpu", "precision": "fp32", "step_mode": "eager",
+           "sharing": {"runs_per_device": sharing}}
     if "inference" in analyses:
         out["inference"] = {"device": "cpu", "device_name": "Fake CPU 3000", "threads": 2, "precision": "fp32",
                             "channels_last": False, "repeats": 30, "warmup": 5, "torch_version": "2.x",
@@ -104,7 +105,7 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 accuracies=(0.80, 0.95), seeds=(0, 1), epochs: int = 3, reference: str = "1.1",
                 dataset: str = "mnist-small", analyses=ALL_ANALYSES, noise: float = 0.002,
                 statuses: dict | None = None, profile: str = "full", name: str = "fake",
-                gaps: dict | None = None) -> Path:
+                gaps: dict | None = None, sharing: int | None = 1) -> Path:
     """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
 
     `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
@@ -135,7 +136,7 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 continue
             final = acc + rng.normal(0, noise)
             metrics = _metrics(rng, epochs, final, (gaps or {}).get(model_name))
-            analysis = _analysis(rng, params, final, analyses, metrics)
+            analysis = _analysis(rng, params, final, analyses, metrics, sharing)
             if status == "diverged":
                 metrics = metrics[:1]
                 analysis["diverged_epoch"] = 2

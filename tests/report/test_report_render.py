@@ -216,3 +216,16 @@ def test_run_keys_cannot_escape_the_runs_dir(make_study):
     (study_dir / "study.json").write_text(json.dumps(info))
     run = load_results(study_dir).models[0].runs[0]
     assert run.status == "missing" and run.seed == 0
+
+
+@pytest.mark.parametrize("sharing,expected", [(1, None), (3, "up to 3 runs at once"),
+                                              (None, "an unknown number of runs (Ray)")])
+def test_summary_says_when_timed_runs_shared_their_device(make_study, sharing, expected):
+    md, html = render(make_study(analyses=["inference"], sharing=sharing))
+    summary = sections_md(md)["Summary"]
+    if expected is None:
+        assert "shared their device" not in summary
+    else:
+        assert f"4 of 4 runs shared their device with other runs ({expected})" in summary
+        assert "not comparable with times measured with the device to itself" in summary
+    assert "| training steps | 4 runs: eager |" in sections_md(md)["Manifest"]

@@ -43,7 +43,8 @@ def _finished(tmp_path):
     rows = [_row(1), _row(2, acc=0.75)]
     run.write_metrics(rows)
     analysis = {"params": {"total": 1, "trainable": 1}, "macs": 1, "flops": 2, "train_seconds": 2.0, "device": "cpu",
-                "precision": "fp32", "overfitting": overfitting(rows)}
+                "precision": "fp32", "step_mode": "eager", "sharing": {"runs_per_device": 1},
+                "overfitting": overfitting(rows)}
     run.write_analysis(check_analysis(analysis, ("overfitting",), "done", 2))
     run.set_status("done")
     return run

@@ -125,3 +125,16 @@ def test_workers_with_ray_is_rejected(write_study, tmp_path, cli):
                           "--workers", "2")
     assert code == 2 and "--workers is for --executor local" in stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_default_workers_and_device_sharing_on_the_cpu():
+    import torch
+
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.studies.executors import default_workers, runs_per_device
+
+    data = make_synthetic(n_train=10, n_test=10)
+    assert default_workers("local", torch.device("cpu"), data, runs=12) == 1  # one run gets all the cores
+    assert default_workers("ray", torch.device("cpu"), data, runs=12) == 1
+    assert runs_per_device("local", 1, "cpu") == 1 and runs_per_device("local", 3, "cpu") == 3
+    assert runs_per_device("ray", 1, "cpu") is None

@@ -85,12 +85,17 @@ def test_more_seeds_reuse_finished_runs(write_study, cli, tmp_path):
 
 
 class _Broken(nn.Module):
-    def __init__(self):
+    """Passes the up-front shape check (on the meta device), fails on real data, like a
+    run that runs out of memory."""
+
+    def __init__(self, in_shape, num_classes):
         super().__init__()
-        self.linear = nn.Linear(1, 1)
+        self.linear = nn.Linear(int(np.prod(in_shape)), num_classes)
 
     def forward(self, x):
-        raise RuntimeError("this layer is broken")
+        if x.device.type != "meta":
+            raise RuntimeError("this layer is broken")
+        return self.linear(x.flatten(1))
 
 
 class _Exploding(nn.Module):
@@ -105,7 +110,7 @@ class _Exploding(nn.Module):
 @pytest.fixture
 def odd_models(monkeypatch):
     """Two extra models for this test only (removed from the registry afterwards)."""
-    for name, factory in (("test-broken", lambda in_shape, num_classes: _Broken()),
+    for name, factory in (("test-broken", _Broken),
                           ("test-nan", _Exploding)):
         monkeypatch.setitem(registry._REGISTRY, name, registry.ModelEntry(name, factory, "", "test"))
 

@@ -71,6 +71,10 @@ class GradFlowRecorder(Callback):
         return order
 
     # ---- recording -------------------------------------------------------------------
+    def wants_backward(self, step: int) -> bool:
+        # The first step learns the forward order; after that, every `every` steps.
+        return bool(self._handles) or not self.names or step % self.every == 0
+
     def after_backward(self, model, step: int):
         if self._handles or not self.names:  # the first forward pass has run: its order is known
             order = self._forward_order(model)
@@ -156,6 +160,13 @@ def _point(record: dict, i: int, layers: list[int]) -> dict:
             "vanishing": bool(vanishing), "exploding": bool(exploding)}
 
 
+def weight_layers(shapes: list[list[int]]) -> list[int]:
+    """Positions of the weight tensors (2-D or more) among the recorded parameters; all of
+    them for a model of only 1-D parameters."""
+    layers = [j for j, shape in enumerate(shapes) if len(shape) >= 2]
+    return layers or list(range(len(shapes)))
+
+
 def grad_flow_summary(record: dict) -> dict:
     """From `GradFlowRecorder.to_dict()`: values at the first and last logged steps.
 
@@ -169,9 +180,7 @@ def grad_flow_summary(record: dict) -> dict:
     exploding: a gradient norm > 1e3, or any gradient or weight norm not finite.
     """
     names = record["names"]
-    layers = [j for j, shape in enumerate(record["shapes"]) if len(shape) >= 2]
-    if not layers:  # a model of only 1-D parameters: use them all
-        layers = list(range(len(names)))
+    layers = weight_layers(record["shapes"])
     n = len(record["steps"])
     points = [_point(record, i, layers) for i in range(n)]
     return {"names": list(names), "layer_names": [names[j] for j in layers], "logged_steps": n,

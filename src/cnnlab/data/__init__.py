@@ -26,9 +26,24 @@ def list_dataset_names() -> list[str]:
     return list(DATASETS)
 
 
+def data_root(data_dir=None) -> Path:
+    """The --data-dir given, or the default; an empty one is a mistake, not the default."""
+    if data_dir is None:
+        return default_data_dir()
+    if not str(data_dir).strip():
+        raise UserError("--data-dir is empty; give a directory, or leave it out for the default "
+                        f"({default_data_dir()})")
+    return Path(data_dir)
+
+
 def load_dataset(name: str, data_dir=None, download: bool = True) -> ImageData:
-    """Load a dataset by name. Raises UserError for unknown names and missing/corrupt files."""
-    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    """Load a dataset by name, checked (`ImageData.check`). Raises UserError for unknown
+    names, missing or corrupt files, and data no run could use."""
+    return _load(name, data_dir, download).check()
+
+
+def _load(name: str, data_dir, download: bool) -> ImageData:
+    data_dir = data_root(data_dir)
     if name == "mnist-small":
         return load_mnist_small()
     if name == "synthetic":
@@ -59,20 +74,21 @@ def load_mnist_small() -> ImageData:
 
 
 def dataset_rows(data_dir=None) -> list[dict]:
-    """One row per dataset for `cnnlab datasets`: shape, classes, size, where found or why not."""
-    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    """One row per dataset for `cnnlab datasets`: shape, classes, size, and where it was found
+    or why not (`state`: found, missing or corrupt)."""
+    data_dir = data_root(data_dir)
     rows = []
     for name, (shape, n_classes, n_train, n_test, desc) in DATASETS.items():
         if name in ("mnist-small", "synthetic"):
-            found, where = True, "bundled" if name == "mnist-small" else "generated"
+            state, where = "found", "bundled" if name == "mnist-small" else "generated"
         elif name.startswith("imagefolder"):
-            found, where = True, "any path you give"
+            state, where = "found", "any path you give"
         else:
-            found, where = locate(name, data_dir)
+            state, where = locate(name, data_dir)
         rows.append({
             "name": name, "shape": "x".join(map(str, shape)) if shape else "any",
             "classes": n_classes, "train": n_train, "test": n_test,
-            "available": found, "where": where, "description": desc,
+            "available": state == "found", "state": state, "where": where, "description": desc,
         })
     return rows
 

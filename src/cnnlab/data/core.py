@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import torch
 
+from cnnlab.errors import UserError
+
 
 @dataclass
 class ImageData:
@@ -24,6 +26,31 @@ class ImageData:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def check(self) -> "ImageData":
+        """Raise UserError unless a run could use this data: at least two classes, uint8
+        images of one size in both splits, one label per image, every label a class."""
+        where = f"{self.name} ({self.source})" if self.source else self.name
+        if len(self.classes) < 2:
+            raise UserError(f"{where}: {len(self.classes)} class(es); a classifier needs at least 2")
+        for split, images, labels in (("train", self.train_images, self.train_labels),
+                                      ("test", self.test_images, self.test_labels)):
+            if images.dtype != torch.uint8 or images.dim() != 4 or min(images.shape[1:], default=0) < 1:
+                raise UserError(f"{where}: {split} images must be uint8 (N, C, H, W), "
+                                f"got {images.dtype} {tuple(images.shape)}")
+            if len(images) == 0:
+                raise UserError(f"{where}: no {split} images")
+            if len(labels) != len(images):
+                raise UserError(f"{where}: {len(images):,} {split} images but {len(labels):,} labels")
+            outside = labels[(labels < 0) | (labels >= len(self.classes))]
+            if len(outside):
+                raise UserError(f"{where}: {split} label {int(outside[0])} is not a class; labels must be "
+                                f"0..{len(self.classes) - 1} ({len(self.classes)} classes)")
+        if self.train_images.shape[1:] != self.test_images.shape[1:]:
+            size = lambda t: "x".join(map(str, t.shape[1:]))  # noqa: E731
+            raise UserError(f"{where}: train images are {size(self.train_images)} but test images are "
+                            f"{size(self.test_images)}; both splits need one size")
+        return self
 
     def to(self, device) -> "ImageData":
         """Move all four tensors to `device` once, so batches never cross the bus."""

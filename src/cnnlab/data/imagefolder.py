@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from cnnlab.data.core import ImageData, channel_stats
-from cnnlab.errors import UserError
+from cnnlab.errors import UserError, first_line
 from cnnlab.io import atomic_torch_save, load_checkpoint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -41,24 +41,24 @@ def load_imagefolder(path, cache_dir=None) -> ImageData:
         except Exception as e:  # a damaged cache is rebuilt, never trusted
             print(f"decoded-image cache {cache_file} is unreadable ({type(e).__name__}); decoding {path} again",
                   file=sys.stderr, flush=True)
-    files = _tar_members(path) if path.is_file() else _dir_members(path)
-    decoded = _decode_split_pair(files, path)
+    files, class_dirs = _tar_members(path) if path.is_file() else _dir_members(path)
+    decoded = _decode_split_pair(files, class_dirs, path)
     atomic_torch_save(decoded, cache_file)
     return _to_image_data(path, decoded, "decoded")
 
 
 def _source_key(path: Path) -> str:
     """Hash of path + size + mtime of the archive, or of every file in the directory tree."""
-    h = hashlib.sha256(f"v{CACHE_VERSION}:{path}".encode())
+    h = hashlib.sha256(f"v{CACHE_VERSION}:".encode() + os.fsencode(path))  # bytes: any file name
     if path.is_file():
         st = path.stat()
         h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
     else:
-        for root, dirs, names in os.walk(path):
+        for root, dirs, names in os.walk(os.fsencode(path)):
             dirs.sort()
             for name in sorted(names):
                 st = os.stat(os.path.join(root, name))
-                h.update(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+                h.update(os.path.join(root, name) + f":{st.st_size}:{st.st_mtime_ns};".encode())
     return h.hexdigest()[:24]
 
 
@@ -72,37 +72,62 @@ def _split_parts(rel: PurePosixPath):
     return None
 
 
+def _class_dir(rel: PurePosixPath):
+    """'cat' for the folder train/cat or test/cat, also under one top-level folder."""
+    parts = rel.parts
+    return parts[-1] if len(parts) in (2, 3) and parts[-2] in ("train", "test") else None
+
+
 def _dir_members(root: Path):
-    """{(split, class, name): zero-arg callable returning the file's bytes}"""
-    files = {}
+    """({(split, class, name): (where, zero-arg callable returning the file's bytes)},
+    {every class folder's name})"""
+    files, class_dirs = {}, set()
     for p in sorted(root.rglob("*")):
-        if p.is_file() and (parts := _split_parts(PurePosixPath(p.relative_to(root).as_posix()))):
+        rel = PurePosixPath(p.relative_to(root).as_posix())
+        if p.is_file() and (parts := _split_parts(rel)):
             files[parts] = (str(p), p.read_bytes)
-    return files
+        elif p.is_dir() and (name := _class_dir(rel)):
+            class_dirs.add(name)
+    return files, class_dirs
 
 
 def _tar_members(archive: Path):
     try:
         with tarfile.open(archive, "r:*") as tar:
-            files = {}
+            files, class_dirs = {}, set()
             for member in tar:
-                if member.isfile() and (parts := _split_parts(PurePosixPath(member.name))):
+                rel = PurePosixPath(member.name)
+                if member.isfile() and (parts := _split_parts(rel)):
                     data = tar.extractfile(member).read()
                     files[parts] = (f"{archive}:{member.name}", lambda data=data: data)
-            return files
+                elif member.isdir() and (name := _class_dir(rel)):
+                    class_dirs.add(name)
+            return files, class_dirs
+    except tarfile.ReadError:
+        raise UserError(f"cannot read archive {archive}: not a .tar, .tar.gz, .tar.bz2 or .tar.xz archive, "
+                        "or a damaged one") from None
     except (tarfile.TarError, OSError, EOFError) as e:
-        raise UserError(f"cannot read archive {archive}: {e}") from None
+        raise UserError(f"cannot read archive {archive}: {first_line(e)}") from None
 
 
-def _decode_split_pair(files, source):
+def _decode_split_pair(files, class_dirs, source):
+    named = class_dirs | {c for _, c, _ in files}
+    for name in sorted(named):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError(f"{source}: class folder name {os.fsencode(name)!r} is not valid UTF-8; "
+                            "rename it (class names appear in reports)") from None
     classes = sorted({c for split, c, _ in files if split == "train"})
     if not classes:
         raise UserError(f"{source} has no images under train/<class>/ (found {len(files)} usable files)")
     if not any(split == "test" for split, _, _ in files):
         raise UserError(f"{source} has no images under test/<class>/")
-    unknown = sorted({c for split, c, _ in files if split == "test"} - set(classes))
-    if unknown:
-        raise UserError(f"{source}: test classes {unknown} have no training images; classes: {classes}")
+    untrained = sorted(named - set(classes))
+    if untrained:
+        raise UserError(f"{source}: class folder(s) {untrained} have no training images "
+                        f"({', '.join(sorted(IMAGE_SUFFIXES))} files in train/<class>/); classes with images: "
+                        f"{classes}")
 
     keys = sorted(files)
     first_name, first_read = files[keys[0]]
@@ -133,7 +158,7 @@ def _decode(name, read) -> Image.Image:
         img = Image.open(io.BytesIO(read()))
         img.load()
     except Exception as e:
-        raise UserError(f"unreadable image {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise UserError(f"unreadable image {name}: {first_line(e)}") from None
     return img
 
 

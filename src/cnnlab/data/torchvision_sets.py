@@ -14,8 +14,8 @@ import torch
 import torchvision
 
 from cnnlab.data.core import ImageData, channel_stats
-from cnnlab.data.idx import read_idx
-from cnnlab.errors import UserError
+from cnnlab.data.idx import check_idx_file, read_idx
+from cnnlab.errors import UserError, first_line
 
 IDX_SETS = {"mnist": torchvision.datasets.MNIST, "fashion-mnist": torchvision.datasets.FashionMNIST}
 CIFAR_JPEG_NAMES = ("cifar10-jpeg", "cifar10-jpeg.tar.gz")
@@ -36,20 +36,27 @@ def cifar_files(data_dir: Path) -> list[Path]:
     return [folder / f"data_batch_{i}" for i in range(1, 6)] + [folder / "test_batch"]
 
 
-def locate(name: str, data_dir) -> tuple[bool, str]:
-    """(found, where-or-why) without loading anything; for `cnnlab datasets`."""
+def locate(name: str, data_dir) -> tuple[str, str]:
+    """("found", where), ("missing", what is missing) or ("corrupt", why), reading no more
+    than the IDX headers; for `cnnlab datasets` and before loading."""
     data_dir = Path(data_dir)
     if name == "cifar10":
         if all(p.exists() for p in cifar_files(data_dir)):
-            return True, str(data_dir / "cifar-10-batches-py")
+            return "found", str(data_dir / "cifar-10-batches-py")
         for alt in CIFAR_JPEG_NAMES:
             if (data_dir / alt).exists():
-                return True, f"{data_dir / alt} (JPEG copy)"
-        return False, f"missing {data_dir / 'cifar-10-batches-py'} (or {data_dir / CIFAR_JPEG_NAMES[1]})"
-    missing = [p for p in idx_files(name, data_dir) if not p.exists()]
+                return "found", f"{data_dir / alt} (JPEG copy)"
+        return "missing", f"missing {data_dir / 'cifar-10-batches-py'} (or {data_dir / CIFAR_JPEG_NAMES[1]})"
+    files = idx_files(name, data_dir)
+    missing = [p for p in files if not p.exists()]
     if missing:
-        return False, f"missing {', '.join(str(p) for p in missing)}"
-    return True, str(idx_files(name, data_dir)[0].parent)
+        return "missing", f"missing {', '.join(str(p) for p in missing)}"
+    try:
+        for path in files:
+            check_idx_file(path, 3 if "images" in path.name else 1)
+    except UserError as e:
+        return "corrupt", str(e)
+    return "found", str(files[0].parent)
 
 
 def _download(name, data_dir, expected):
@@ -59,9 +66,8 @@ def _download(name, data_dir, expected):
     try:
         cls(str(data_dir), train=True, download=True)
     except Exception as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(
-            f"dataset {name!r} is not in --data-dir {data_dir} and could not be downloaded ({reason}); "
+            f"dataset {name!r} is not in --data-dir {data_dir} and could not be downloaded ({first_line(e)}); "
             f"expected {expected}; pass --data-dir pointing at a copy"
         ) from None
     finally:
@@ -70,8 +76,10 @@ def _download(name, data_dir, expected):
 
 def load_torchvision(name: str, data_dir, download: bool) -> ImageData:
     data_dir = Path(data_dir)
-    found, where = locate(name, data_dir)
-    if not found:
+    state, where = locate(name, data_dir)
+    if state == "corrupt":
+        raise UserError(f"{where}; replace the file (or delete it to download it again)")
+    if state == "missing":
         expected = where.removeprefix("missing ")
         if not download:
             raise UserError(
@@ -84,8 +92,6 @@ def load_torchvision(name: str, data_dir, download: bool) -> ImageData:
     train_x, train_y, test_x, test_y = (
         read_idx(p, 3 if "images" in p.name else 1) for p in idx_files(name, data_dir)
     )
-    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
-        raise UserError(f"{name} in {data_dir}: image and label files disagree on the number of samples")
     train_x, test_x = train_x.unsqueeze(1), test_x.unsqueeze(1)
     mean, std = channel_stats(train_x)
     return ImageData(
@@ -108,7 +114,7 @@ def _load_cifar(data_dir: Path) -> ImageData:
         try:
             ds = torchvision.datasets.CIFAR10(str(data_dir), train=train, download=False)
         except Exception as e:
-            raise UserError(f"corrupt CIFAR-10 files in {data_dir / 'cifar-10-batches-py'}: {e}") from None
+            raise UserError(f"corrupt CIFAR-10 files in {data_dir / 'cifar-10-batches-py'}: {first_line(e)}") from None
         classes = ds.classes
         splits[train] = (torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets))
     mean, std = channel_stats(splits[True][0])

@@ -8,7 +8,7 @@ Every model is a `Net` with `features` and `head`.
 
 from cnnlab.models.common import Net, count_params, eval_mode
 from cnnlab.models.match_params import match_params
-from cnnlab.models.registry import create_model, list_models, model_entry, register_model
+from cnnlab.models.registry import check_model, create_model, list_models, model_entry, register_model
 
 # Importing the model modules registers them.
 from cnnlab.models import basic, custom_layers, depth, kernel_size, residual, residual_blocks  # noqa: F401,E402
@@ -17,6 +17,7 @@ from cnnlab.models import blocks, layers  # noqa: F401,E402
 __all__ = [
     "Net",
     "blocks",
+    "check_model",
     "count_params",
     "create_model",
     "eval_mode",

@@ -4,10 +4,19 @@ A factory has the signature `factory(in_shape, num_classes, **kwargs) -> nn.Modu
 where `in_shape` is (C, H, W).
 """
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
+import torch
 import torch.nn as nn
+
+from cnnlab.errors import first_line
+
+# Far above any model of a course study, low enough that a typo in a width or an input
+# shape fails here rather than as an allocation of terabytes.
+MAX_PARAMS = 10**9
+MAX_ACTIVATIONS = 2**30  # numbers in one image's layer outputs (4 GiB as float32)
 
 
 @dataclass(frozen=True)
@@ -54,3 +63,43 @@ def create_model(name: str, in_shape=(1, 28, 28), num_classes: int = 10, **kwarg
     if int(num_classes) < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
     return entry.factory(in_shape, int(num_classes), **kwargs)
+
+
+def check_model(name: str, in_shape, num_classes: int, **kwargs):
+    """Build the model on the meta device (shapes only, no memory) and pass one dummy image
+    through it; raise ValueError with a one-line reason if that fails, a layer is empty,
+    the output is not one logit per class, or weights or activations are absurdly large.
+    Built-in defaults are tested, so what fails here is the caller's arguments or shape."""
+    shape = "x".join(map(str, in_shape))
+    try:
+        with warnings.catch_warnings(), torch.device("meta"):
+            warnings.simplefilter("ignore")  # e.g. "initializing zero-element tensors is a no-op"
+            model = create_model(name, in_shape, num_classes, **kwargs)
+    except Exception as e:
+        raise ValueError(_reason(e)) from None
+    empty = [(n, tuple(p.shape)) for n, p in model.named_parameters() if p.numel() == 0]
+    if empty:
+        raise ValueError(f"layer {empty[0][0]} has shape {empty[0][1]}: no units (a width or size of 0?)")
+    params = sum(p.numel() for p in model.parameters())
+    if params > MAX_PARAMS:
+        raise ValueError(f"{params:.3g} parameters for {shape} inputs; at most {MAX_PARAMS:.3g}")
+    outputs = []
+    hooks = [m.register_forward_hook(lambda m, i, out: outputs.append(out.numel() if torch.is_tensor(out) else 0))
+             for m in model.modules() if not list(m.children())]
+    try:
+        logits = model(torch.empty(1, *in_shape, device="meta"))
+    except Exception as e:
+        raise ValueError(f"a {shape} image does not pass through it: {_reason(e)}") from None
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not torch.is_tensor(logits) or tuple(logits.shape) != (1, num_classes):
+        got = tuple(logits.shape) if torch.is_tensor(logits) else type(logits).__name__
+        raise ValueError(f"one {shape} image gives output {got}, expected (1, {num_classes})")
+    if sum(outputs) > MAX_ACTIVATIONS:
+        raise ValueError(f"one {shape} image makes {sum(outputs):.3g} activations; at most {MAX_ACTIVATIONS:.3g}")
+
+
+def _reason(e: Exception) -> str:
+    """A model's own ValueError says what is wrong; anything else also needs its type."""
+    return first_line(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {first_line(e)}"

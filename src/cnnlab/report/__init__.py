@@ -1,4 +1,5 @@
-"""The study report: `render_report(study_dir)` writes report.md, report.html and plots/*.png.
+"""The study report: `render_report(study_dir)` writes report.md, report.html, plots/*.png
+and results.csv (one row per run and epoch).
 
 It only reads results (study.json and the run directories), so it can be re-run at any
 time without training: `cnnlab report DIR`.
@@ -7,11 +8,12 @@ time without training: `cnnlab report DIR`.
     stats.py     mean, std, t-based CI, Welch's test, Holm's correction
     findings.py  pairwise comparisons and the sentences they support
     claims.py    the course reports' numbers, mapped to our models
-    plots.py     one function per plot -> PNG bytes
+    plots.py     one function per plot -> a matplotlib Figure; png() -> PNG bytes
     build.py     sections (plain text, tables, images)
     markdown.py, html.py   the two renderings of the same sections
     answers.py   one answer per course question, from a study's results
     suite.py     the suite report of `cnnlab run all`: the answers, linking the six study reports
+    export.py    results.csv, the tidy per-epoch table
 """
 
 from pathlib import Path
@@ -19,6 +21,7 @@ from pathlib import Path
 from cnnlab.io import atomic_write_bytes, atomic_write_text
 from cnnlab.report import plots
 from cnnlab.report.build import SECTIONS, build_document
+from cnnlab.report.export import write_results_csv
 from cnnlab.report.html import to_html
 from cnnlab.report.load import load_results
 from cnnlab.report.markdown import to_markdown
@@ -30,11 +33,13 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
     """Render the report of the study in `study_dir` (OUT/studies/<name>).
 
     Runs are read from `runs_dir`, by default `study_dir/../../runs`; plots are drawn at
-    `dpi` (default `plots.DPI`). Returns the paths of report.md and report.html. Raises
-    UserError when study_dir holds no readable study.json.
+    `dpi` (default `plots.DPI`). Also writes results.csv (export.py). Returns the paths of
+    report.md and report.html. Raises UserError when study_dir holds no readable study.json.
     """
     study = load_results(study_dir, runs_dir)
-    return write_document(build_document(study, dpi=dpi or plots.DPI), study.dir)
+    paths = write_document(build_document(study, dpi=dpi or plots.DPI), study.dir)
+    write_results_csv(study)
+    return paths
 
 
 def write_document(doc, directory: Path) -> tuple[Path, Path]:

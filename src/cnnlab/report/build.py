@@ -45,9 +45,37 @@ def _first_done(model: ModelResults, pick):
     return None, None
 
 
+def _image(name: str, figure, dpi: int, alt: str) -> Image:
+    """A plot as the report embeds it (PNG at `dpi`); the Figure stays with it for the
+    notebook API (`cnnlab.StudyResult.figure`)."""
+    return Image(name, plots.png(figure, dpi), alt, figure=figure)
+
+
 def _device(study: StudyResults) -> str | None:
     m = study.manifest
     return m.get("device") or None
+
+
+def _sharing_note(study: StudyResults) -> str | None:
+    """Say so when timed runs shared their device: such times are not comparable with
+    times measured with the device to itself (accuracy is unaffected)."""
+    counts = [r.analysis.get("sharing", {}).get("runs_per_device") for r in study.all_runs if r.usable]
+    shared = [k for k in counts if k is None or k > 1]
+    if not shared:
+        return None
+    most = max((k for k in shared if k is not None), default=None)
+    how = f"up to {most} runs at once" if most is not None else "an unknown number of runs (Ray)"
+    return (f"{len(shared)} of {len(counts)} runs shared their device with other runs ({how}): their train time, "
+            "time/epoch, latency and throughput are not comparable with times measured with the device to itself "
+            "(run with --workers 1 for those); accuracies do not depend on it.")
+
+
+def _step_modes(study: StudyResults) -> str | None:
+    modes = {}
+    for r in study.all_runs:
+        if r.usable and r.analysis.get("step_mode"):
+            modes[r.analysis["step_mode"]] = modes.get(r.analysis["step_mode"], 0) + 1
+    return "; ".join(f"{n} run{'s' if n != 1 else ''}: {mode}" for mode, n in sorted(modes.items())) or None
 
 
 def _inference_setup(study: StudyResults) -> dict | None:
@@ -99,6 +127,9 @@ def summary(study: StudyResults) -> Section:
              "Train time sums the training loops of all epochs (evaluation excluded); time/epoch is the median "
              "over epochs, so the first epoch's warm-up does not skew it. MACs: multiply–accumulates of one "
              "forward pass of one image."]
+    sharing = _sharing_note(study)
+    if sharing:
+        notes.append(sharing)
     inf = _inference_setup(study)
     if inf:
         details = ", ".join(str(x) for x in (inf.get("device"), f"{inf['threads']} threads" if inf.get("threads")
@@ -118,8 +149,8 @@ def learning_curves(study: StudyResults, dpi: int) -> Section:
     models = [m for m in _with_runs(study.models) if any(r.metrics for r in m.done)]
     if not models:
         return _not_measured(s, "per-epoch metrics")
-    s.add(Image("learning_curves.png", plots.learning_curves(models, dpi),
-                "Loss and accuracy per epoch, train and test, mean over seeds with a ± 1 std band"))
+    s.add(_image("learning_curves.png", plots.learning_curves(models), dpi,
+                 "Loss and accuracy per epoch, train and test, mean over seeds with a ± 1 std band"))
     return s
 
 
@@ -128,8 +159,8 @@ def accuracy_vs_cost(study: StudyResults, dpi: int) -> Section:
     models = [m for m in study.models if m.values("test_acc")]
     if not models or not any(m.values("params") or m.values("train_seconds") for m in models):
         return _not_measured(s, "parameter counts and training times")
-    s.add(Image("accuracy_vs_cost.png", plots.accuracy_vs_cost(models, dpi),
-                "Test accuracy against parameter count (log scale) and against training time"))
+    s.add(_image("accuracy_vs_cost.png", plots.accuracy_vs_cost(models), dpi,
+                 "Test accuracy against parameter count (log scale) and against training time"))
     s.add(Paragraph("Points are means over seeds; error bars are ± 1 std.", note=True))
     return s
 
@@ -168,8 +199,8 @@ def overfitting(study: StudyResults, dpi: int) -> Section:
     models = [m for m in _with_runs(study.models) if m.values("gap")]
     if not models:
         return _not_measured(s, "train and test accuracy per epoch")
-    s.add(Image("train_test_gap.png", plots.train_test_gap(models, dpi),
-                "Train minus test accuracy per epoch, mean over seeds with a ± 1 std band"))
+    s.add(_image("train_test_gap.png", plots.train_test_gap(models), dpi,
+                 "Train minus test accuracy per epoch, mean over seeds with a ± 1 std band"))
     rows = []
     for m in findings.by_test_accuracy(models):
         analyses = [r.overfitting() for r in m.done]
@@ -200,8 +231,8 @@ def confusion(study: StudyResults, dpi: int) -> Section:
         per_class.append((m, total, views[0]["classes"]))
     if not items:
         return _not_measured(s, "confusion matrices")
-    s.add(Image("confusion_matrices.png", plots.confusion_matrices(items, dpi),
-                "Confusion matrices, rows normalised to the true class, summed over seeds"))
+    s.add(_image("confusion_matrices.png", plots.confusion_matrices(items), dpi,
+                 "Confusion matrices, rows normalised to the true class, summed over seeds"))
     sentences = []
     for m, matrix, classes in per_class:
         off = matrix.copy()
@@ -251,11 +282,11 @@ def gradient_flow(study: StudyResults, dpi: int) -> Section:
     s.add(Paragraph("Start and end are the first and last logged training steps. Vanishing: first/last-layer "
                     "ratio below 1e-3 or a layer norm below 1e-7 at any logged step; exploding: a norm above "
                     "1e3 or not finite.", note=True))
-    s.add(Image("grad_flow_layers.png", plots.grad_flow_lines(lines, dpi),
-                "Gradient norm per layer at the first and last logged step"))
+    s.add(_image("grad_flow_layers.png", plots.grad_flow_lines(lines), dpi,
+                 "Gradient norm per layer at the first and last logged step"))
     if any(v.get("matrix") is not None for _, v in maps):
-        s.add(Image("grad_flow_heatmap.png", plots.grad_flow_heatmaps(maps, dpi),
-                    "Heatmap of gradient norm per layer and training step"))
+        s.add(_image("grad_flow_heatmap.png", plots.grad_flow_heatmaps(maps), dpi,
+                     "Heatmap of gradient norm per layer and training step"))
     return s
 
 
@@ -313,8 +344,8 @@ def receptive_fields(study: StudyResults, dpi: int) -> Section:
     s.add(Table(["Model", "Receptive field of the last spatial layer", "Its stride (jump)", "Layer"], summary_rows,
                 caption="Theoretical receptive field in input pixels, before positions are mixed "
                         "(flatten or global pooling)."))
-    s.add(Image("receptive_field_growth.png", plots.receptive_field_growth(items, dpi),
-                "Receptive field after each layer"))
+    s.add(_image("receptive_field_growth.png", plots.receptive_field_growth(items), dpi,
+                 "Receptive field after each layer"))
     _effective_fields(s, study, dpi)
     for m, rows in details:
         s.add(Table(["Layer", "Type", "Output shape", "Receptive field", "Jump"],
@@ -347,9 +378,9 @@ def _effective_fields(s: Section, study: StudyResults, dpi: int):
         s.add(Table(["Model", "Theoretical field at the features output",
                      "Effective field: side holding 95% (per seed)", "Input"], rows,
                     caption="Effective receptive field (Luo et al. 2016) of the centre unit of the last feature map."))
-        s.add(Image("effective_receptive_fields.png", plots.effective_receptive_fields(items, dpi),
-                    "Effective receptive field per model: share of the input-gradient mass of the centre unit "
-                    "(lowest seed), with the 95% square (solid) and the theoretical field (dashed)"))
+        s.add(_image("effective_receptive_fields.png", plots.effective_receptive_fields(items), dpi,
+                     "Effective receptive field per model: share of the input-gradient mass of the centre unit "
+                     "(lowest seed), with the 95% square (solid) and the theoretical field (dashed)"))
         s.add(Paragraph("The effective field is measured on the trained model: the gradient of the centre unit "
                         "of the `features` output (all channels) with respect to 16 random inputs, averaged in "
                         "absolute value; its side is that of the smallest centred square holding 95% of it. "
@@ -385,16 +416,16 @@ def activations(study: StudyResults, dpi: int) -> Section:
             continue
         filters = arrays.get("filters")
         if filters is not None and np.asarray(filters).ndim in (3, 4):
-            s.add(Image(f"filters_{m.index}_{slug(m.name)}.png",
-                        plots.first_layer_filters(m.label, np.asarray(filters), dpi),
-                        f"{m.label}: first-layer filters (seed {seed})"))
+            s.add(_image(f"filters_{m.index}_{slug(m.name)}.png",
+                         plots.first_layer_filters(m.label, np.asarray(filters)), dpi,
+                         f"{m.label}: first-layer filters (seed {seed})"))
         maps = _feature_maps(arrays)
         if maps:
             images = arrays.get("images")
             image = np.asarray(images)[0] if images is not None and np.asarray(images).ndim == 4 else None
-            s.add(Image(f"feature_maps_{m.index}_{slug(m.name)}.png",
-                        plots.feature_maps(m.label, image, maps[:8], dpi),
-                        f"{m.label}: feature maps for one test image (seed {seed})"))
+            s.add(_image(f"feature_maps_{m.index}_{slug(m.name)}.png",
+                         plots.feature_maps(m.label, image, maps[:8]), dpi,
+                         f"{m.label}: feature maps for one test image (seed {seed})"))
     if not s.blocks:
         _not_measured(s, "first-layer activations and feature maps")
     if without:
@@ -448,6 +479,7 @@ def manifest_section(study: StudyResults) -> Section:
             ["git commit", commit], ["torch version", m.get("torch_version")],
             ["python version", m.get("python_version")], ["platform", m.get("platform")],
             ["device", m.get("device")], ["CPU model", m.get("cpu_model")], ["threads", m.get("threads")],
+            ["executor", m.get("executor")], ["training steps", _step_modes(study)],
             ["precision", m.get("precision")], ["dataset", m.get("dataset") or study.info.get("dataset")],
             ["dataset source", m.get("dataset_source")], ["train images", size(m.get("train_size"))],
             ["test images", size(m.get("test_size"))], ["profile", study.info.get("profile")],

@@ -31,6 +31,7 @@ class Image:
     name: str  # file name under plots/, e.g. "learning_curves.png"
     png: bytes
     alt: str
+    figure: object = field(default=None, repr=False, compare=False)  # the matplotlib Figure it came from
 
 
 @dataclass

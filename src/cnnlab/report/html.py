@@ -9,7 +9,7 @@ import base64
 from html import escape
 from urllib.parse import quote
 
-from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Table, slug
+from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Section, Table, slug
 
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; margin: 0; }
@@ -19,12 +19,15 @@ h2 { border-bottom: 1px solid #d0d7de; padding-bottom: 0.2em; margin-top: 2em; }
 .sub { color: #57606a; margin: 0.2em 0; }
 nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.9em; }
 a { color: #0969da; text-decoration: none; }
-.table-wrap { overflow-x: auto; margin: 0.8em 0; }
+/* A table wider than the page scrolls inside its own box. Headers and the first column
+   (model labels, layer names) wrap; numbers never do. */
+.table-wrap { overflow-x: auto; max-width: 100%; margin: 0.8em 0; }
 table { border-collapse: collapse; font-size: 0.85em; }
 caption { caption-side: top; text-align: left; color: #57606a; padding-bottom: 4px; font-style: italic; }
 th, td { border: 1px solid #d0d7de; padding: 4px 9px; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
-th { background: #f6f8fa; }
+th { background: #f6f8fa; white-space: normal; vertical-align: bottom; }
+td:first-child { white-space: normal; min-width: 6em; }
 tr:nth-child(even) td { background: #fbfcfd; }
 td.text { white-space: normal; text-align: left; min-width: 14em; }
 p.note { color: #57606a; font-size: 0.88em; border-left: 3px solid #d0d7de; padding-left: 10px; }
@@ -74,6 +77,12 @@ def _block(b) -> str:
     raise TypeError(f"unknown block {type(b).__name__}")
 
 
+def section_html(section: Section) -> str:
+    """One section: its heading, with the id the table of contents links to, and its blocks."""
+    return "\n".join([f'<section id="{slug(section.title)}"><h2>{escape(section.title)}</h2>',
+                      *(_block(b) for b in section.blocks), "</section>"])
+
+
 def to_html(doc: Document) -> str:
     title = escape(doc.title)
     toc = "".join(f'<li><a href="#{slug(s.title)}">{escape(s.title)}</a></li>' for s in doc.sections)
@@ -83,9 +92,6 @@ def to_html(doc: Document) -> str:
              f"<h1>{title}</h1>"]
     parts += [f'<p class="sub">{escape(line)}</p>' for line in doc.subtitle]
     parts.append(f"<nav><ul>{toc}</ul></nav>")
-    for section in doc.sections:
-        parts.append(f'<section id="{slug(section.title)}"><h2>{escape(section.title)}</h2>')
-        parts += [_block(b) for b in section.blocks]
-        parts.append("</section>")
+    parts += [section_html(section) for section in doc.sections]
     parts += ["</main>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"

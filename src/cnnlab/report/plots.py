@@ -1,4 +1,5 @@
-"""The report's plots: one function per plot, each returning PNG bytes.
+"""The report's plots: one function per plot, each returning a matplotlib `Figure`;
+`png(figure, dpi)` turns one into the PNG bytes the report embeds.
 
 We build `matplotlib.figure.Figure` objects directly instead of going through pyplot:
 no global backend to switch, no figure registry to leak memory into, and it works the
@@ -36,7 +37,8 @@ def _t(text) -> str:
     return " " + text if text.startswith("_") else text
 
 
-def _png(fig: Figure, dpi: int) -> bytes:
+def png(fig: Figure, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes at `dpi` dots per inch."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)  # constrained layout already fits the labels
     return buf.getvalue()
@@ -68,7 +70,7 @@ def _curves(model: ModelResults, key: str) -> np.ndarray:
     return _stack([r.curve(key) for r in model.done])
 
 
-def learning_curves(models: list[ModelResults], dpi: int = DPI) -> bytes:
+def learning_curves(models: list[ModelResults]) -> Figure:
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     for m in models:
@@ -86,10 +88,10 @@ def learning_curves(models: list[ModelResults], dpi: int = DPI) -> bytes:
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax_acc.legend(fontsize=7, loc="best")
     fig.suptitle("Learning curves: mean over seeds, band = ± 1 std (dashed = train, solid = test)", fontsize=9)
-    return _png(fig, dpi)
+    return fig
 
 
-def train_test_gap(models: list[ModelResults], dpi: int = DPI) -> bytes:
+def train_test_gap(models: list[ModelResults]) -> Figure:
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
     for m in models:
@@ -103,10 +105,10 @@ def train_test_gap(models: list[ModelResults], dpi: int = DPI) -> bytes:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig, dpi)
+    return fig
 
 
-def accuracy_vs_cost(models: list[ModelResults], dpi: int = DPI) -> bytes:
+def accuracy_vs_cost(models: list[ModelResults]) -> Figure:
     """Test accuracy (mean ± std) against parameter count and against training time."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     axes = fig.subplots(1, 2)
@@ -130,7 +132,7 @@ def accuracy_vs_cost(models: list[ModelResults], dpi: int = DPI) -> bytes:
         ax.grid(alpha=0.3, which="both")
     axes[0].set_title("Accuracy vs parameters")
     axes[1].set_title("Accuracy vs training time")
-    return _png(fig, dpi)
+    return fig
 
 
 def _grid(n: int, ncols: int):
@@ -138,7 +140,7 @@ def _grid(n: int, ncols: int):
     return math.ceil(n / ncols), ncols
 
 
-def confusion_matrices(items: list[tuple[str, np.ndarray, list[str]]], dpi: int = DPI) -> bytes:
+def confusion_matrices(items: list[tuple[str, np.ndarray, list[str]]]) -> Figure:
     """One panel per model: rows = true class, normalised to sum to 100 %."""
     rows, cols = _grid(len(items), 3)
     k = max(m.shape[0] for _, m, _ in items)
@@ -163,10 +165,10 @@ def confusion_matrices(items: list[tuple[str, np.ndarray, list[str]]], dpi: int 
     for ax in axes[len(items):]:
         ax.set_visible(False)
     fig.colorbar(im, ax=list(axes[:len(items)]), shrink=0.8, label="% of true class")
-    return _png(fig, dpi)
+    return fig
 
 
-def grad_flow_lines(items: list[tuple[str, int, dict]], dpi: int = DPI) -> bytes:
+def grad_flow_lines(items: list[tuple[str, int, dict]]) -> Figure:
     """Per-layer gradient norm (weight tensors, input to output) at the first and last logged step."""
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.subplots()
@@ -186,10 +188,10 @@ def grad_flow_lines(items: list[tuple[str, int, dict]], dpi: int = DPI) -> bytes
     ax.title.set_fontsize(9)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3, which="both")
-    return _png(fig, dpi)
+    return fig
 
 
-def grad_flow_heatmaps(items: list[tuple[str, dict]], dpi: int = DPI) -> bytes:
+def grad_flow_heatmaps(items: list[tuple[str, dict]]) -> Figure:
     """Layer x step heatmap of gradient norms (log colour scale), one panel per model."""
     items = [(label, v) for label, v in items if v.get("matrix") is not None and v["matrix"].size]
     fig = Figure(figsize=(9, 2.8 * len(items) + 0.5), layout="constrained")
@@ -211,10 +213,10 @@ def grad_flow_heatmaps(items: list[tuple[str, dict]], dpi: int = DPI) -> bytes:
         ax.set(xlabel="training step", ylabel="layer (input → output)", title=_t(label))
         ax.title.set_fontsize(9)
         fig.colorbar(im, ax=ax, label="gradient L2 norm")
-    return _png(fig, dpi)
+    return fig
 
 
-def receptive_field_growth(items: list[tuple[str, int, list[dict]]], dpi: int = DPI) -> bytes:
+def receptive_field_growth(items: list[tuple[str, int, list[dict]]]) -> Figure:
     """Receptive field (largest axis, input pixels) after each layer, until positions get mixed."""
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.subplots()
@@ -229,10 +231,10 @@ def receptive_field_growth(items: list[tuple[str, int, list[dict]]], dpi: int = 
     ax.grid(alpha=0.3)
     if ax.has_data():
         ax.legend(fontsize=8)
-    return _png(fig, dpi)
+    return fig
 
 
-def effective_receptive_fields(items: list[tuple[str, dict, int | None]], dpi: int = DPI) -> bytes:
+def effective_receptive_fields(items: list[tuple[str, dict, int | None]]) -> Figure:
     """One heat map per model: how much each input pixel moves the centre unit of the
     `features` output (share of the gradient mass, log colour scale), with the square that
     holds 95% of it (solid) and the theoretical field (dashed; clipped at the image edge).
@@ -261,7 +263,7 @@ def effective_receptive_fields(items: list[tuple[str, dict, int | None]], dpi: i
         ax.set_visible(False)
     fig.colorbar(im, ax=list(axes[:len(items)]), shrink=0.8, label="share of |∂ centre unit / ∂ pixel|")
     fig.suptitle("Effective receptive field of the centre unit of the last feature map", fontsize=9)
-    return _png(fig, dpi)
+    return fig
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
@@ -283,7 +285,7 @@ def _mosaic(tiles: list[np.ndarray], cols: int, pad: int = 1) -> np.ndarray:
     return out
 
 
-def first_layer_filters(label: str, filters: np.ndarray, dpi: int = DPI, limit: int = 64) -> bytes:
+def first_layer_filters(label: str, filters: np.ndarray, limit: int = 64) -> Figure:
     """Grid of the first conv layer's kernels (out, in, kh, kw): RGB when in = 3, else the
     channel mean on a diverging scale (red positive, blue negative), each tile scaled alone."""
     filters = np.asarray(filters, dtype=float)[:limit]
@@ -305,11 +307,11 @@ def first_layer_filters(label: str, filters: np.ndarray, dpi: int = DPI, limit: 
         ax.imshow(np.ma.masked_invalid(mosaic), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(f"{_t(label)}: first-layer filters", fontsize=9)
-    return _png(fig, dpi)
+    return fig
 
 
 def feature_maps(label: str, image: np.ndarray | None, maps: list[tuple[str, np.ndarray]],
-                 dpi: int = DPI, channels: int = 8) -> bytes:
+                 channels: int = 8) -> Figure:
     """One row per layer: the input image, then the first `channels` feature maps for it
     (each map scaled to its own range)."""
     fig = Figure(figsize=(channels * 1.0 + 1.2, len(maps) * 1.1 + 0.4), layout="constrained")
@@ -324,4 +326,4 @@ def feature_maps(label: str, image: np.ndarray | None, maps: list[tuple[str, np.
         ax_in.set_axis_off()
         ax_maps.set_axis_off()
     fig.suptitle(f"{_t(label)}: feature maps (input image, then channels)", fontsize=9)
-    return _png(fig, dpi)
+    return fig

@@ -31,6 +31,7 @@ STATUS_FILE = "status"
 ERROR_FILE = "error.txt"
 TRACEBACK_FILE = "traceback.txt"
 SUITE_FILE = "suite.json"  # OUT/suite.json of `cnnlab run all` (cnnlab.studies.run_all)
+TENSORBOARD_DIR = "tensorboard"  # event files of the run's live curves (cnnlab.train.tensorboard)
 
 STATUSES = ("done", "failed", "diverged")
 FINAL_STATUSES = ("done", "diverged")  # results: re-running would only repeat them
@@ -178,6 +179,8 @@ ANALYSIS_SHAPES = {
     "device": lambda v: isinstance(v, str),
     "precision": lambda v: v in RESOLVED_PRECISIONS,
     "diverged_epoch": lambda v: isinstance(v, int),
+    "step_mode": lambda v: isinstance(v, str),
+    "sharing": _is_dict_with("runs_per_device"),
     "overfitting": _is_dict_with("epochs", "gap", "final_gap", "best_epoch", "test_loss_rose"),
     "stability": _is_dict_with("steps", "loss_std_tail", "grad_spikes"),
     "grad_flow": _is_dict_with("names", "layer_names", "steps", "grad_norm", "first", "last"),
@@ -189,7 +192,7 @@ ANALYSIS_SHAPES = {
     "activations": _is_dict_with("first_conv", "layers"),
     "activations_file": lambda v: v == ACTIVATIONS_FILE,
 }
-ALWAYS = ("params", "macs", "flops", "train_seconds", "device", "precision")
+ALWAYS = ("params", "macs", "flops", "train_seconds", "device", "precision", "step_mode", "sharing")
 
 
 def required_analyses(analyses, status: str, epochs_trained: int) -> list[str]:

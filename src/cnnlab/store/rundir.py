@@ -5,6 +5,7 @@
                    metrics.jsonl   one row per finished epoch, derived from the checkpoint
                    analysis.json   measurements taken after training
                    activations.npz optional arrays for feature-map grids
+                   tensorboard/    TensorBoard event files, written while it trains
                    status          done | failed | diverged; absent while running
                    error.txt       why a run failed, one line (traceback.txt has the rest)
 
@@ -18,9 +19,9 @@ import json
 from pathlib import Path
 
 from cnnlab.io import atomic_write_json, atomic_write_text
-from cnnlab.store.records import (ANALYSIS_FILE, CONFIG_FILE, ERROR_FILE, METRICS_FILE, STATUS_FILE, STATUSES,
-                                  TRACEBACK_FILE, RecordError, RunConfig, RunRecord, check_analysis,
-                                  check_metrics, metrics_text, parse_metrics)
+from cnnlab.store.records import (ACTIVATIONS_FILE, ANALYSIS_FILE, CONFIG_FILE, ERROR_FILE, METRICS_FILE,
+                                  STATUS_FILE, STATUSES, TRACEBACK_FILE, RecordError, RunConfig, RunRecord,
+                                  check_analysis, check_metrics, metrics_text, parse_metrics)
 
 
 class RunDir:
@@ -109,9 +110,26 @@ class RunDir:
         try:
             check_metrics(record.metrics, trained)
             check_analysis(record.analysis, config.analyses, record.status, trained)
+            if "activations_file" in record.analysis:
+                self._check_activations(record.analysis["activations"])
         except RecordError as e:
             return [str(e)]
         return []
+
+    def _check_activations(self, meta: dict):
+        """activations.npz reads back (every array, CRC-checked) with the layers analysis.json lists."""
+        import zipfile
+
+        import numpy as np
+
+        try:  # our own file object: np.load leaves its own open when the archive is damaged
+            with open(self.path / ACTIVATIONS_FILE, "rb") as f, np.load(f, allow_pickle=False) as npz:
+                names = {name for name in npz.files if npz[name] is not None}  # reading checks the CRC
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+            raise RecordError(f"{ACTIVATIONS_FILE} is missing or unreadable") from None
+        missing = {"images", "labels", *(f"layer:{layer}" for layer in meta["layers"])} - names
+        if missing:
+            raise RecordError(f"{ACTIVATIONS_FILE} lacks {', '.join(sorted(missing))}")
 
 
 def _read_text(path: Path) -> str | None:

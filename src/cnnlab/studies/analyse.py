@@ -22,10 +22,10 @@ ACTIVATION_IMAGES = 8  # the first test image of each class, in class order
 
 
 def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, device, run_dir,
-                 inference_repeats: int = 30) -> dict:
+                 inference_repeats: int = 30, sharing: int | None = 1) -> dict:
     """`config`: the run's TrainConfig; `history`: the trainer's History; `grad_flow`: the
-    GradFlowRecorder used in training, or None. Returns analysis.json's content, checked
-    against the run-record schema."""
+    GradFlowRecorder used in training, or None; `sharing`: how many runs could use the device
+    at once. Returns analysis.json's content, checked against the run-record schema."""
     from cnnlab.analysis.params_flops import count_flops, param_counts
     from cnnlab.train.inputs import Inputs
     from cnnlab.train.precision import resolve_precision
@@ -40,6 +40,10 @@ def run_analyses(model, data: ImageData, config, history, grad_flow, analyses, d
         "train_seconds": sum(row["train_seconds"] for row in history.epochs),
         "device": history.device,
         "precision": precision.name,
+        "step_mode": history.step_mode,
+        # Times (epochs, latency) measured while other runs shared the device are not
+        # comparable with times measured alone: the report says which were.
+        "sharing": {"runs_per_device": sharing},
     }
     if "overfitting" in analyses and history.epochs:
         from cnnlab.analysis.history import overfitting

@@ -78,7 +78,7 @@ def format_run_line(i: int, n: int, s: dict) -> str:
 
 class RunProgress:
     """One line per finished run with its figures, and an overall bar (runs done / total,
-    ETA) on a terminal; without one, the ETA goes at the end of each line."""
+    ETA) on a terminal or in Jupyter; without one, the ETA goes at the end of each line."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -90,8 +90,10 @@ class RunProgress:
         self.close()  # `cnnlab run all` starts one bar per study
         self.started = time.time()
         self.trained = 0
-        if not self.quiet and sys.stderr.isatty():
-            from tqdm import tqdm
+        from cnnlab.train.progress import interactive
+
+        if not self.quiet and interactive():
+            from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, unit="run", desc="study", position=0, dynamic_ncols=True, file=sys.stderr)
 
@@ -117,22 +119,24 @@ def _overrides(args) -> dict:
     """The study settings given explicitly on the command line: they win over the profile."""
     given = {"epochs": args.epochs, "seeds": args.seeds, "dataset": args.dataset, "subset": args.subset,
              "test_subset": args.test_subset, "precision": args.precision,
-             "inference_repeats": args.inference_repeats, "analyses": args.analyses}
+             "inference_repeats": args.inference_repeats, "analyses": args.analyses,
+             "cuda_graphs": None if args.cuda_graphs else False}
     return {k: v for k, v in given.items() if v is not None}
 
 
-def parallelism(profile: str, device, executor: str, workers, cpus_per_run) -> tuple[int, int | None]:
-    """--workers and --cpus-per-run, where not given: one worker using every core, except
-    the quick profile on a CPU, which runs one single-threaded worker per core. On a small
-    CPU two one-thread runs side by side train more images per second than one two-thread
-    run, and they do not stall when another program takes a core."""
+def parallelism(profile: str, device, executor: str, workers, cpus_per_run) -> tuple[int | None, int | None]:
+    """--workers and --cpus-per-run, where not given: the runner's default (one worker using
+    every core on a CPU, several runs per GPU), except the quick profile on a CPU, which
+    runs one single-threaded worker per core: on a small CPU two one-thread runs side by
+    side train more images per second than one two-thread run, and they do not stall when
+    another program takes a core."""
     if workers is not None or executor != "local" or cpus_per_run is not None or profile != "quick":
-        return workers or 1, cpus_per_run
+        return workers, cpus_per_run
     from cnnlab.studies.executors import default_threads
     from cnnlab.train.device import resolve_device
 
     if resolve_device(device).type != "cpu":
-        return 1, None
+        return None, None
     return default_threads("local", 1), 1  # all the cores, one worker each
 
 
@@ -213,6 +217,8 @@ def cmd_run_all(args, started: float):
 def _open_results_index(out):
     from cnnlab.store.index import INDEX_FILE, RUNS_DIR, open_index
 
+    if not str(out).strip():
+        raise UserError("--out is empty; give the output directory of `cnnlab run`")
     out = Path(out)
     if not (out / INDEX_FILE).is_file() and not (out / RUNS_DIR).is_dir():
         raise UserError(f"no results in {out} (no {INDEX_FILE}, no {RUNS_DIR}/); "
@@ -243,6 +249,8 @@ def cmd_runs(args):
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    if args.csv:
+        return _write_runs_csv(rows, args.csv)
     if not rows:
         what = "stale runs" if args.stale else "runs"
         print(f"no {what}{' of study ' + args.study if args.study else ''} in {args.out}")
@@ -265,11 +273,27 @@ def cmd_runs(args):
     return 0
 
 
+def _write_runs_csv(rows: list[dict], target: str) -> int:
+    """The index rows as CSV (columns of the index, then `stale`): to stdout for "-"."""
+    from cnnlab.io import atomic_write_csv, csv_text
+    from cnnlab.store.index import COLUMNS
+
+    columns = [*COLUMNS, "stale"]
+    if target == "-":
+        sys.stdout.write(csv_text(rows, columns))
+    else:
+        atomic_write_csv(target, rows, columns)
+        print(f"{len(rows)} run(s) written to {target}")
+    return 0
+
+
 # ---------------------------------------------------------------- report
 
 
 def report_dirs(path) -> list[Path]:
     """A study directory (with study.json), or an output directory holding studies/*/study.json."""
+    if not str(path).strip():
+        raise UserError("DIR is empty; give the output directory of `cnnlab run` or one of its studies/<name>")
     path = Path(path)
     if (path / "study.json").is_file():
         return [path]
@@ -339,8 +363,9 @@ def add_commands(sub, add_runtime_options, positive_int):
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (this machine; default) or ray (each run a Ray task)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                   help="with --executor local: N worker processes (one run per GPU when there are GPUs); default 1, "
-                        "with --profile quick on a CPU one single-threaded worker per core")
+                   help="with --executor local: N worker processes. Default: 1 on the CPU (with --profile quick, "
+                        "one single-threaded worker per core); on GPUs, several runs share each GPU (up to 4, as "
+                        "its free memory allows)")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="Ray cluster to join, e.g. 10.0.0.1:6379 or auto (default: start a local one)")
     p.add_argument("--cpus-per-run", type=positive_int, default=None, metavar="N",
@@ -357,7 +382,10 @@ def add_commands(sub, add_runtime_options, positive_int):
                                    "installed cnnlab's: it is never reused as a result of the current code.")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--study", default=None, help="only this study's runs")
-    p.add_argument("--json", action="store_true")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", nargs="?", const="-", default=None, metavar="FILE",
+                        help="one CSV row per run (pandas.read_csv reads it as is), to FILE or to stdout")
     p.add_argument("--stale", action="store_true", help="only runs made by other code than the installed cnnlab's")
     p.add_argument("--prune-stale", action="store_true",
                    help="delete the run directories and index rows of stale runs")

@@ -9,9 +9,11 @@ study.json, from the summaries the executors hand back.
   again (resuming from its checkpoint when that is intact), with one line saying why.
 - An interrupted run resumes: the trainer reloads checkpoint.pt (its last complete epoch).
 - A run that raises is marked `failed` with the reason in error.txt; it never stops the others.
+- Every run writes TensorBoard event files as it trains (cnnlab.train.tensorboard).
 """
 
 import json
+import math
 import sys
 import traceback
 
@@ -51,12 +53,14 @@ def reuse_problem(spec: RunConfig, record: RunRecord) -> str | None:
 
 
 def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
-                verbosity: str = "none", inference_repeats: int = 30, on_message=None) -> dict:
+                verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
 
     `data`: the run's dataset (subset applied) if the caller has it loaded; otherwise it is
     loaded from `spec.dataset`, `spec.subset` and `data_dir`. `on_message(text)` hears
-    why a finished-looking run is being run again (default: stderr).
+    why a finished-looking run is being run again (default: stderr). `sharing`: how many
+    runs may share the device meanwhile (recorded: times measured while sharing are not
+    comparable with times measured alone).
     """
     run = RunDir(run_dir)
     record = run.load()
@@ -70,7 +74,7 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     history, analysis, error = None, {}, None
     try:
         history, analysis = _train_and_analyse(spec, run, device, data, data_dir, download, verbosity,
-                                               inference_repeats)
+                                               inference_repeats, sharing)
         status = history.status
         run.write_analysis(analysis)
     except Exception as e:  # a bug or bad input in one run must not stop the study
@@ -87,11 +91,12 @@ def _stderr(text: str):
     print(text, file=sys.stderr, flush=True)
 
 
-def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats):
+def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats, sharing):
     from cnnlab.analysis.grad_flow import GradFlowRecorder
     from cnnlab.models import create_model
     from cnnlab.studies.analyse import run_analyses
     from cnnlab.train import TrainConfig, resolve_device, train
+    from cnnlab.train.tensorboard import TensorBoardLogger, run_log_dir
 
     device = resolve_device(device)
     if data is None:
@@ -100,8 +105,16 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     torch.manual_seed(spec.seed)  # the same seed gives the same initial weights
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)
     grad_flow = GradFlowRecorder(every=config.grad_flow_every) if "grad_flow" in spec.analyses else None
-    history = train(model, data, config, out_dir=run.path, resume=True,
-                    callbacks=[grad_flow] if grad_flow else [], device=device, verbosity=verbosity, label=spec.name)
+    # After the recorder: at the end of each epoch it writes the norms the recorder took.
+    tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.label or spec.model, spec.seed),
+                                    steps_per_epoch=math.ceil(len(data.train_labels) / config.batch_size),
+                                    grad_flow=grad_flow, description=f"{spec.study}: {spec.name} (run {run.key})")
+    callbacks = [grad_flow, tensorboard] if grad_flow else [tensorboard]
+    try:
+        history = train(model, data, config, out_dir=run.path, resume=True, callbacks=callbacks, device=device,
+                        verbosity=verbosity, label=spec.name)
+    finally:
+        tensorboard.close()
     analysis = run_analyses(model, data, config, history, grad_flow, spec.analyses, device, run.path,
-                            inference_repeats=inference_repeats)
+                            inference_repeats=inference_repeats, sharing=sharing)
     return history, analysis

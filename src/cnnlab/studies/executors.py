@@ -16,22 +16,29 @@ differently, so `--cpus-per-run` fixes it for every executor alike.
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+
 from cnnlab.choices import EXECUTORS
-from cnnlab.errors import UserError
+from cnnlab.errors import UserError, first_line
 from cnnlab.store.records import FINAL_STATUSES, RunConfig
 from cnnlab.store.rundir import RunDir
 
 MAX_ATTEMPTS = 2  # the first try and one retry
+RAY_PROBE_SECONDS = 5  # TCP connect to --ray-address
+RAY_CONNECT_SECONDS = 30  # ray.init, once something answers there
 
 
-def make_job(spec: RunConfig, run_dir, device, data_dir, download, inference_repeats, threads) -> dict:
+def make_job(spec: RunConfig, run_dir, device, data_dir, download, inference_repeats, threads,
+             sharing: int | None = 1) -> dict:
     """Everything a worker needs, as plain JSON: it may run on another machine, which sees
-    the same paths (shared filesystem); relative paths are taken from the driver's cwd."""
-    return {"spec": spec.to_json(), "spec_key": spec.key, "cwd": os.getcwd(),
+    the same paths (shared filesystem); relative paths are taken from the driver's cwd.
+    `sharing`: how many runs may share this run's device at once (None: unknown)."""
+    return {"spec": spec.to_json(), "spec_key": spec.key, "cwd": os.getcwd(), "sharing": sharing,
             "run_dir": os.path.abspath(run_dir), "device": str(device),
             "data_dir": os.path.abspath(data_dir) if data_dir else None, "download": download,
             "inference_repeats": inference_repeats, "threads": threads}
@@ -50,7 +57,7 @@ def run_job(job: dict, data=None) -> dict:
     spec = RunConfig.from_json(job["spec"])
     return execute_run(spec, job["run_dir"], job["device"], data=data, data_dir=job["data_dir"],
                        download=job["download"], verbosity=job.get("verbosity", "none"),
-                       inference_repeats=job["inference_repeats"],
+                       inference_repeats=job["inference_repeats"], sharing=job.get("sharing", 1),
                        on_message=lambda text: None)  # the driver already said why a run is redone
 
 
@@ -90,8 +97,8 @@ class ProcessExecutor:
             job = {**job, "device": "cuda"}
         # Output to files, not pipes: a chatty worker must never block on a full pipe.
         out, log = tempfile.TemporaryFile(mode="w+"), tempfile.TemporaryFile(mode="w+")
-        proc = subprocess.Popen([sys.executable, "-m", "cnnlab.studies.worker"], stdin=subprocess.PIPE,
-                                stdout=out, stderr=log, env=env, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "cnnlab.studies.worker", str(os.getpid())],
+                                stdin=subprocess.PIPE, stdout=out, stderr=log, env=env, text=True)
         proc.stdin.write(json.dumps(job))
         proc.stdin.close()
         proc.out, proc.log = out, log
@@ -136,10 +143,7 @@ class RayExecutor:
             raise UserError('the Ray executor needs Ray: pip install -e ".[ray]" (or pip install "ray[default]")') from None
         self.ray = ray
         if not ray.is_initialized():
-            try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise UserError(f"cannot connect to Ray at {address or 'a new local cluster'}: {e}") from None
+            _connect_ray(ray, address)
         self.cpus_per_run = cpus_per_run
 
     def run(self, jobs):
@@ -158,8 +162,39 @@ class RayExecutor:
             try:
                 yield ray.get(done[0])
             except Exception as e:  # the task's worker died on every attempt
-                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                yield mark_failed(job, f"Ray task failed {MAX_ATTEMPTS} times: {reason}")
+                yield mark_failed(job, f"Ray task failed {MAX_ATTEMPTS} times: {first_line(e)}")
+
+
+def _connect_ray(ray, address):
+    """ray.init, bounded in time: Ray retries an address where nothing answers for ever.
+    A host:port is first probed with a plain TCP connection (refused: fail at once), then
+    ray.init gets RAY_CONNECT_SECONDS in a helper thread before the study gives up."""
+    where = address or "a new local cluster"
+    if address not in (None, "auto", "local"):
+        host, _, port = address.removeprefix("ray://").rpartition(":")
+        if not host or not port.isdigit():
+            raise UserError(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_PROBE_SECONDS).close()
+        except OSError as e:
+            raise UserError(f"cannot connect to Ray at {address}: nothing answers there ({first_line(e)}); "
+                            "start the cluster with `ray start --head` or check the address") from None
+    failure = []
+
+    def init():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except Exception as e:  # reported by the caller, in its own thread
+            failure.append(e)
+
+    thread = threading.Thread(target=init, name="ray-connect", daemon=True)
+    thread.start()
+    thread.join(RAY_CONNECT_SECONDS)
+    if thread.is_alive():
+        raise UserError(f"cannot connect to Ray at {where}: no answer within {RAY_CONNECT_SECONDS} s "
+                        "(is it a Ray cluster's address?)")
+    if failure:
+        raise UserError(f"cannot connect to Ray at {where}: {first_line(failure[0])}")
 
 
 def make_executor(name: str, workers: int = 1, ray_address=None, cpus_per_run: int = 1, device=None,
@@ -182,3 +217,33 @@ def default_threads(executor: str, workers: int) -> int:
     return max(1, cores // max(1, workers)) if executor == "local" else 1
 
 
+
+
+RUNS_PER_GPU = 4  # beyond this, runs of the studies' small models stop adding throughput on one GPU
+GPU_HEADROOM = 2 * 2**30  # per run on top of its dataset: CUDA context, activations, graph pool
+
+
+def default_workers(executor: str, device, data, runs: int) -> int:
+    """Runs at once when the user does not say: one on the CPU (its cores go to one run's
+    threads); on GPUs, small runs share each GPU, up to RUNS_PER_GPU and what its free
+    memory holds (each run keeps its own copy of the dataset on the GPU)."""
+    import torch
+
+    if executor != "local" or str(device).split(":")[0] != "cuda":
+        return 1
+    data_bytes = sum(t.numel() * t.element_size() for t in (data.train_images, data.train_labels,
+                                                             data.test_images, data.test_labels))
+    free, _ = torch.cuda.mem_get_info()
+    per_gpu = max(1, min(RUNS_PER_GPU, free // (data_bytes + GPU_HEADROOM)))
+    return max(1, min(runs, per_gpu * torch.cuda.device_count()))
+
+
+def runs_per_device(executor: str, workers: int, device) -> int | None:
+    """How many runs may train on one device at the same time (None: unknown, as under Ray)."""
+    if executor == "ray":
+        return None
+    if str(device).split(":")[0] == "cuda" and workers > 1:
+        import torch
+
+        return -(-workers // max(1, torch.cuda.device_count()))
+    return workers

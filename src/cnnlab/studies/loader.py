@@ -39,6 +39,7 @@ Everything is checked here, before any data is loaded or anything is written.
 
 import dataclasses
 import inspect
+import math
 import re
 import tomllib
 import typing
@@ -48,7 +49,7 @@ from pathlib import Path
 
 from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, PROFILES
 from cnnlab.errors import UserError
-from cnnlab.train.config import TrainConfig
+from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
 
 # top-level key -> (python types accepted, what to say when the type is wrong)
 STUDY_KEYS = {
@@ -77,6 +78,16 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # What a [profiles.NAME] table may change: the size of the study, never what it compares.
 PROFILE_KEYS = ("dataset", "epochs", "seeds", "subset", "test_subset", "inference_repeats", "train")
 DEFAULT_INFERENCE_REPEATS = 30
+# Bounds far above real use, low enough that a typo fails here rather than as a file name
+# the system refuses, a table nobody can read, or a list of seeds that fills the memory.
+MAX_NAME_LENGTH = 128  # the study name is a directory name
+MAX_LABEL_LENGTH = 80  # labels head table columns and plot legends
+MAX_TITLE_LENGTH = 200
+MAX_REFERENCE_LENGTH = 20
+MAX_DESCRIPTION_LENGTH = 10_000
+MAX_SEEDS = 1000
+MAX_SUBSET = 10**9
+MAX_INFERENCE_REPEATS = 10_000
 
 
 @dataclass(frozen=True)
@@ -129,26 +140,31 @@ class Study:
         return dataclasses.replace(self, **changes, train=train, profile=name)
 
     def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None,
-                       test_subset=None, inference_repeats=None, analyses=None) -> "Study":
+                       cuda_graphs=None, test_subset=None, inference_repeats=None, analyses=None) -> "Study":
         """The command line's --epochs/--seeds/--dataset/--subset/--test-subset/--precision/
-        --inference-repeats/--analyses win over the file and its profile."""
+        --no-graphs/--inference-repeats/--analyses win over the file and its profile."""
         changes = {}
         if analyses is not None:
             changes["analyses"] = _analyses(self.source, "--analyses", list(analyses))
         if epochs is not None:
-            changes["epochs"] = _positive_int(self.source, "--epochs", epochs)
+            changes["epochs"] = _bounded_int(self.source, "--epochs", epochs, 1, MAX_EPOCHS)
         if seeds is not None:
             changes["seeds"] = _seeds(self.source, "--seeds", seeds)
         if dataset is not None:
             changes["dataset"] = _dataset(self.source, "--dataset", dataset)
         if subset is not None:
-            changes["subset"] = _positive_int(self.source, "--subset", subset)
+            changes["subset"] = _bounded_int(self.source, "--subset", subset, 1, MAX_SUBSET)
         if test_subset is not None:
-            changes["test_subset"] = _positive_int(self.source, "--test-subset", test_subset)
+            changes["test_subset"] = _bounded_int(self.source, "--test-subset", test_subset, 1, MAX_SUBSET)
         if inference_repeats is not None:
-            changes["inference_repeats"] = _positive_int(self.source, "--inference-repeats", inference_repeats)
+            changes["inference_repeats"] = _bounded_int(self.source, "--inference-repeats", inference_repeats,
+                                                        1, MAX_INFERENCE_REPEATS)
+        train = dict(self.train)
         if precision is not None:
-            train = {**self.train, "precision": precision}
+            train["precision"] = precision
+        if cuda_graphs is not None:
+            train["cuda_graphs"] = cuda_graphs
+        if train != self.train:
             _train_table(self.source, "train", train)
             changes["train"] = train
         return dataclasses.replace(self, **changes)
@@ -220,26 +236,40 @@ def _check_type(source, key, value, types, expected):
         _fail(source, key, f"expected {expected}, got {_type_name(value)} {value!r}")
 
 
-def _positive_int(source, key, value) -> int:
-    _check_type(source, key, value, int, "a positive integer")
-    if value <= 0:
-        _fail(source, key, f"must be a positive integer, got {value}")
+def _bounded_int(source, key, value, lo: int, hi: int) -> int:
+    expected = f"a positive integer up to {hi:,}" if lo == 1 else f"an integer in [{lo}, {hi:,}]"
+    _check_type(source, key, value, int, expected)
+    if not lo <= value <= hi:
+        _fail(source, key, f"must be {expected}, got {value}")
     return value
 
 
 def _seeds(source, key, value) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool):
-        return tuple(range(_positive_int(source, key, value)))
+        return tuple(range(_bounded_int(source, key, value, 1, MAX_SEEDS)))
     _check_type(source, key, value, list, STUDY_KEYS["seeds"][1])
     if not value:
         _fail(source, key, "the list of seeds is empty")
+    if len(value) > MAX_SEEDS:
+        _fail(source, key, f"{len(value):,} seeds; at most {MAX_SEEDS:,}")
     for i, seed in enumerate(value):
-        _check_type(source, f"{key}[{i}]", seed, int, "a non-negative integer")
-        if seed < 0:
-            _fail(source, f"{key}[{i}]", f"seeds must be >= 0, got {seed}")
+        _bounded_int(source, f"{key}[{i}]", seed, 0, MAX_SEED)
     if len(set(value)) != len(value):
         _fail(source, key, f"repeated seed in {value}")
     return tuple(value)
+
+
+def _text(source, key, value, max_length: int) -> str:
+    """A name, label or title: not empty, not too long, and printable characters only,
+    so that it cannot break a log line, a table or a file name."""
+    _check_type(source, key, value, str, "a string")
+    if not value.strip():
+        _fail(source, key, "must not be empty")
+    if len(value) > max_length:
+        _fail(source, key, f"is {len(value):,} characters long; at most {max_length:,}")
+    if not value.isprintable():
+        _fail(source, key, f"{value!r} must be one line of printable characters")
+    return value
 
 
 def _dataset(source, key, value) -> str:
@@ -247,6 +277,8 @@ def _dataset(source, key, value) -> str:
 
     _check_type(source, key, value, str, "a string")
     if value.startswith("imagefolder:") and len(value) > len("imagefolder:"):
+        if "\0" in value:
+            _fail(source, key, "the image folder path contains a NUL character")
         return value
     if value not in DATASETS or value == "imagefolder:PATH":
         _fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(DATASETS)}")
@@ -292,6 +324,7 @@ def _model_kwargs(source, key, name, kwargs):
     from cnnlab.models import model_entry
 
     _check_type(source, key, kwargs, dict, "a table")
+    _finite_numbers(source, key, kwargs)
     signature = inspect.signature(model_entry(name).factory)
     params = list(signature.parameters.values())[2:]  # after (in_shape, num_classes)
     if any(p.kind is p.VAR_KEYWORD for p in params):
@@ -304,9 +337,26 @@ def _model_kwargs(source, key, name, kwargs):
     return dict(kwargs)
 
 
-def _models(source, value) -> tuple[ModelSpec, ...]:
+def _finite_numbers(source, key, value):
+    """No NaN or infinity anywhere in a model's arguments: comparisons with NaN are
+    always false, so range checks inside the model would let it through."""
+    if isinstance(value, float) and not math.isfinite(value):
+        _fail(source, key, f"must be a finite number, got {value}")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        _finite_numbers(source, f"{key}.{k}" if isinstance(value, dict) else f"{key}[{k}]", v)
+
+
+def _model_name(source, key, name) -> str:
     from cnnlab.models import list_models
 
+    _check_type(source, key, name, str, "a string")
+    if name not in list_models():
+        _fail(source, key, f"unknown model {name!r}; valid models: {', '.join(list_models())}")
+    return name
+
+
+def _models(source, value) -> tuple[ModelSpec, ...]:
     _check_type(source, "models", value, list, STUDY_KEYS["models"][1])
     if not value:
         _fail(source, "models", "the list of models is empty; add at least one [[models]] table")
@@ -319,14 +369,8 @@ def _models(source, value) -> tuple[ModelSpec, ...]:
                 _fail(source, f"{key}.{k}", f"unknown key; valid: {', '.join(MODEL_KEYS)}")
         if "name" not in entry:
             _fail(source, f"{key}.name", "missing; every model needs a registered model name")
-        name = entry["name"]
-        _check_type(source, f"{key}.name", name, str, "a string")
-        if name not in list_models():
-            _fail(source, f"{key}.name", f"unknown model {name!r}; valid models: {', '.join(list_models())}")
-        label = entry.get("label", name)
-        _check_type(source, f"{key}.label", label, str, "a string")
-        if not label.strip():
-            _fail(source, f"{key}.label", "must not be empty")
+        name = _model_name(source, f"{key}.name", entry["name"])
+        label = _text(source, f"{key}.label", entry.get("label", name), MAX_LABEL_LENGTH)
         if label in labels:
             _fail(source, f"{key}.label", f"label {label!r} is used twice; labels must be unique in a study")
         labels.add(label)
@@ -370,8 +414,10 @@ def _profiles(source, value) -> dict:
                     _fail(source, f"{key}.seeds", "a profile needs at least 2 seeds: one seed has no spread to test")
             elif k == "dataset":
                 overrides[k] = _dataset(source, f"{key}.dataset", v)
-            else:
-                overrides[k] = _positive_int(source, f"{key}.{k}", v)
+            elif k == "inference_repeats":
+                overrides[k] = _bounded_int(source, f"{key}.{k}", v, 1, MAX_INFERENCE_REPEATS)
+            else:  # epochs, subset, test_subset
+                overrides[k] = _bounded_int(source, f"{key}.{k}", v, 1, MAX_EPOCHS if k == "epochs" else MAX_SUBSET)
         out[name] = overrides
     return out
 
@@ -387,37 +433,52 @@ def parse_study(raw: dict, source: str) -> Study:
     for key, value in raw.items():
         _check_type(source, key, value, *STUDY_KEYS[key])
 
-    name = raw["name"]
+    name = _text(source, "name", raw["name"], MAX_NAME_LENGTH)
     if not NAME_PATTERN.match(name):
         _fail(source, "name", f"{name!r} must be letters, digits, '.', '_' or '-' (it names a directory)")
     analyses = _analyses(source, "analyses", raw.get("analyses", []))
     subset, test_subset = raw.get("subset"), raw.get("test_subset")
+    description, reference = raw.get("description", ""), raw.get("reference", "")
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        _fail(source, "description", f"is {len(description):,} characters long; at most {MAX_DESCRIPTION_LENGTH:,}")
     return Study(
         name=name,
-        title=raw.get("title", name),
-        description=raw.get("description", "").strip(),
-        reference=raw.get("reference", ""),
+        title=_text(source, "title", raw.get("title", name), MAX_TITLE_LENGTH),
+        description=description.strip(),
+        reference=reference and _text(source, "reference", reference, MAX_REFERENCE_LENGTH),
         dataset=_dataset(source, "dataset", raw["dataset"]),
-        epochs=_positive_int(source, "epochs", raw["epochs"]),
+        epochs=_bounded_int(source, "epochs", raw["epochs"], 1, MAX_EPOCHS),
         seeds=_seeds(source, "seeds", raw.get("seeds", 1)),
-        subset=None if subset is None else _positive_int(source, "subset", subset),
+        subset=None if subset is None else _bounded_int(source, "subset", subset, 1, MAX_SUBSET),
         analyses=analyses,
         train=_train_table(source, "train", raw.get("train", {})),
         models=_models(source, raw["models"]),
         source=source,
-        test_subset=None if test_subset is None else _positive_int(source, "test_subset", test_subset),
-        inference_repeats=_positive_int(source, "inference_repeats",
-                                        raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS)),
+        test_subset=None if test_subset is None else _bounded_int(source, "test_subset", test_subset, 1, MAX_SUBSET),
+        inference_repeats=_bounded_int(source, "inference_repeats",
+                                       raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS),
+                                       1, MAX_INFERENCE_REPEATS),
         profiles=_profiles(source, raw.get("profiles", {})),
     )
 
 
-def single_run_study(model: str, dataset: str, seed: int, epochs: int, train: dict, analyses=(),
+SINGLE_RUN_ANALYSES = ("overfitting", "confusion")  # cheap; a study file for more
+
+
+def single_run_study(model: str, dataset: str, seed: int, epochs: int, train: dict, analyses=None,
                      subset: int | None = None) -> Study:
-    """The one-model, one-seed study behind `cnnlab train`, validated like a study file, so
-    its run is an ordinary run directory that `cnnlab runs` and `cnnlab report` read."""
+    """The one-model, one-seed study behind `cnnlab train` and `cnnlab.train_model`, validated
+    like a study file, so its run is an ordinary run directory that `cnnlab runs` and
+    `cnnlab report` read. `analyses` default: SINGLE_RUN_ANALYSES, and grad_flow when
+    `train` sets grad_flow_every."""
+    if analyses is None:
+        analyses = SINGLE_RUN_ANALYSES + (("grad_flow",) if train.get("grad_flow_every") else ())
+    _model_name("cnnlab train", "--model", model)  # before the study name, which is made from it
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", dataset).strip("_")[:80] or "data"
-    raw = {"name": f"train-{model}-{slug}", "title": f"{model} on {dataset}", "dataset": dataset,
+    title = f"{model} on {dataset}"
+    if len(title) > MAX_TITLE_LENGTH or not title.isprintable():  # an odd image-folder path
+        title = f"{model} on {slug}"
+    raw = {"name": f"train-{model}-{slug}", "title": title, "dataset": dataset,
            "epochs": epochs, "seeds": [seed], "analyses": list(analyses), "train": dict(train),
            "models": [{"name": model}]}
     if subset is not None:

@@ -9,6 +9,12 @@ class Callback:
         """After loss.backward(), before the optimizer step: gradients are populated.
         `step` counts optimizer steps from 0 over the whole run."""
 
+    def wants_backward(self, step: int) -> bool:
+        """Whether `after_backward` must run at `step`. Steps nobody needs run inside a CUDA
+        graph on a GPU, where no Python runs between backward and the optimizer step; a
+        callback that overrides after_backward is called at every step unless it narrows this."""
+        return type(self).after_backward is not Callback.after_backward
+
     def on_epoch_end(self, model, epoch: int, metrics: dict):
         """After evaluation; `metrics` is the epoch's row of the history."""
 

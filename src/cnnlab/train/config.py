@@ -37,6 +37,7 @@ class TrainConfig:
     eval_batch_size: int = 1000
     grad_flow_every: int = 0  # log per-layer gradient norms every N steps; 0 = off
     log_steps: bool = False  # keep per-step loss and gradient norm (training-stability analysis)
+    cuda_graphs: bool = True  # on a GPU, replay each full-batch step from one captured CUDA graph
 
     def validate(self) -> "TrainConfig":
         for f in fields(self):

@@ -22,7 +22,8 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [g for g in groups if g["params"]]
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, config: TrainConfig, capturable: bool = False) -> torch.optim.Optimizer:
+    """`capturable`: keep Adam's step counts on the device, so a CUDA graph can replay the step."""
     groups = parameter_groups(model, config.weight_decay)
     params = [p for g in groups for p in g["params"]]
     # One fused kernel per parameter instead of a dozen small ops: the optimizer step is
@@ -32,12 +33,15 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, fused=fused,
                                nesterov=config.nesterov and config.momentum > 0)
     cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(groups, lr=config.lr, fused=fused)
+    return cls(groups, lr=config.lr, fused=fused, capturable=capturable)
 
 
 def make_scheduler(optimizer, config: TrainConfig, total_steps: int):
+    """The learning-rate schedule (the trainer tabulates it per step, see train/steps.py).
+    One-cycle schedules the learning rate only: momentum stays fixed."""
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
+                                                   cycle_momentum=False)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)

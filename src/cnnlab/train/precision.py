@@ -28,9 +28,11 @@ class Precision:
     def memory_format(self) -> torch.memory_format:
         return torch.channels_last if self.channels_last else torch.contiguous_format
 
-    def autocast(self, device: torch.device | str):
+    def autocast(self, device: torch.device | str, cache: bool = True):
+        """`cache=False` inside a CUDA graph capture: autocast's weight-cast cache would keep
+        casts made at capture time, which replays must redo."""
         device_type = device.type if isinstance(device, torch.device) else torch.device(device).type
-        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.dtype is not None)
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.dtype is not None, cache_enabled=cache)
 
     def apply_to_model(self, model: torch.nn.Module) -> torch.nn.Module:
         return model.to(memory_format=torch.channels_last) if self.channels_last else model

@@ -1,15 +1,25 @@
-"""Live progress: a tqdm bar on a terminal, one plain line per epoch otherwise."""
+"""Live progress: a tqdm bar on a terminal or in Jupyter, one plain line per epoch otherwise."""
 
 import sys
 import time
 
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
+
+
+def interactive() -> bool:
+    """Is someone watching: a terminal on stderr, or a Jupyter kernel (IPython already imported
+    by it, so this imports nothing)?"""
+    if sys.stderr.isatty():
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 class Progress:
     def __init__(self, verbosity: str, total_epochs: int, steps_per_epoch: int, label: str = ""):
         if verbosity == "auto":
-            verbosity = "bar" if sys.stderr.isatty() else "lines"
+            verbosity = "bar" if interactive() else "lines"
         self.mode = verbosity
         self.total_epochs = total_epochs
         self.steps_per_epoch = steps_per_epoch

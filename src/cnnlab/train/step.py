@@ -13,9 +13,10 @@ from cnnlab.train.inputs import Inputs
 
 
 def train_step(model: nn.Module, optimizer, x: torch.Tensor, y: torch.Tensor, inputs: Inputs,
-               label_smoothing: float = 0.0, after_backward=None):
-    """Forward, loss, backward, [after_backward()], optimizer step. Returns (loss, logits), detached."""
-    with inputs.precision.autocast(x.device):
+               label_smoothing: float = 0.0, after_backward=None, autocast_cache: bool = True):
+    """Forward, loss, backward, [after_backward()], optimizer step. Returns (loss, logits), detached.
+    Contains no host synchronisation, so it can be captured in a CUDA graph (autocast_cache=False)."""
+    with inputs.precision.autocast(x.device, cache=autocast_cache):
         logits = model(x)
     loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
     optimizer.zero_grad(set_to_none=True)

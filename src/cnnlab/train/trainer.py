@@ -5,6 +5,9 @@ Every epoch draws its shuffling, augmentation and dropout randomness from genera
 seeded by (seed, epoch), so a run resumed from a checkpoint replays exactly the epochs
 that an uninterrupted run would.
 
+The steps of an epoch run in `cnnlab.train.steps.StepRunner`: eagerly on the CPU, replayed
+from a CUDA graph on a GPU.
+
 Crash consistency: an epoch is committed by one atomic rename of checkpoint.pt, which
 holds the model, the optimizer and every metrics row so far. metrics.jsonl is written
 from it right after; a kill between the two leaves a checkpoint one epoch ahead, and the
@@ -21,7 +24,7 @@ import torch
 import torch.nn as nn
 
 from cnnlab.data.core import ImageData
-from cnnlab.io import atomic_torch_save, load_checkpoint
+from cnnlab.io import atomic_torch_save, load_checkpoint, remove_temp_files
 from cnnlab.store.records import CHECKPOINT_FILE, METRICS_FILE, metrics_row, metrics_text, stable_hash
 from cnnlab.store.rundir import RunDir
 from cnnlab.train.config import TrainConfig
@@ -30,7 +33,8 @@ from cnnlab.train.inputs import Inputs
 from cnnlab.train.optim import make_optimizer, make_scheduler
 from cnnlab.train.precision import resolve_precision
 from cnnlab.train.progress import Progress
-from cnnlab.train.step import evaluate, train_step
+from cnnlab.train.step import evaluate
+from cnnlab.train.steps import StepRunner, lr_schedule
 
 
 @dataclass
@@ -42,6 +46,7 @@ class History:
     precision: str = ""
     steps: dict = field(default_factory=lambda: {"loss": [], "grad_norm": []})  # when config.log_steps
     resumed_from: int = 0  # the epoch a checkpoint brought back (0: trained from the start)
+    step_mode: str = "eager"  # "cuda-graph", "eager", or "eager (why capture failed)"
 
     @property
     def final(self) -> dict:
@@ -69,27 +74,28 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     data = data.to(device)
     inputs = Inputs(data, precision, device, config)
     steps_per_epoch = math.ceil(len(data.train_labels) / config.batch_size)
-    optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, steps_per_epoch * config.epochs)
+    use_graph = config.cuda_graphs and device.type == "cuda"  # graphs are a CUDA feature
+    optimizer = make_optimizer(model, config, capturable=use_graph)
     history = History(device=str(device), precision=precision.name)
     progress = Progress(verbosity, total_epochs=config.epochs, steps_per_epoch=steps_per_epoch, label=label)
     run_key = stable_hash(config.to_dict())
 
     start_epoch = 1
-    if out_dir:  # temp files of writes a kill interrupted; the real files are whole
-        for stale in out_dir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+    if out_dir:
+        remove_temp_files(out_dir)
     if resume and out_dir and (out_dir / CHECKPOINT_FILE).exists():
-        start_epoch = _resume(out_dir, run_key, model, optimizer, scheduler, callbacks, history, progress, device)
+        start_epoch = _resume(out_dir, run_key, model, optimizer, callbacks, history, progress, device)
     if out_dir and start_epoch == 1:
         RunDir(out_dir).write_metrics([])  # a fresh start: no rows from an earlier attempt survive
 
+    rates = lr_schedule(make_scheduler, config, steps_per_epoch * config.epochs)
+    runner = StepRunner(model, optimizer, data, inputs, config, rates, steps_per_epoch, callbacks,
+                        use_graph=use_graph, on_message=progress.message)
     for cb in callbacks:
         cb.on_train_start(model, config)
     model.train()
     for epoch in range(start_epoch, config.epochs + 1):
-        row = _train_one_epoch(model, data, inputs, config, optimizer, scheduler, epoch, steps_per_epoch,
-                               callbacks, history, progress)
+        row = _train_one_epoch(runner, model, data, inputs, config, epoch, rates, history, progress)
         if row is None:
             history.status, history.diverged_epoch = "diverged", epoch
             progress.message(f"{label or 'run'} diverged: non-finite loss in epoch {epoch}")
@@ -99,17 +105,17 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
             cb.on_epoch_end(model, epoch, row)
         progress.epoch_done(row)
         if out_dir:
-            _commit_epoch(out_dir, epoch, run_key, model, optimizer, scheduler, callbacks, history)
+            _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history)
     else:
         history.status = "done"
+    history.step_mode = runner.mode
     progress.close()
     return history
 
 
-def _commit_epoch(out_dir, epoch, run_key, model, optimizer, scheduler, callbacks, history):
+def _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history):
     atomic_torch_save({
-        "epoch": epoch, "config_hash": run_key, "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "epoch": epoch, "config_hash": run_key, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         "history": {"epochs": history.epochs, "steps": history.steps},
         "callbacks": [cb.state_dict() for cb in callbacks],
     }, out_dir / CHECKPOINT_FILE)
@@ -122,7 +128,7 @@ def _set_aside(path: Path, why: str, progress: Progress):
     progress.message(f"{path} {why}; moved to {aside.name} and training starts over")
 
 
-def _resume(out_dir, run_key, model, optimizer, scheduler, callbacks, history, progress, device) -> int:
+def _resume(out_dir, run_key, model, optimizer, callbacks, history, progress, device) -> int:
     """Restore the last committed epoch; returns the epoch to continue with. A checkpoint
     that cannot be used (damaged, or made with other settings) is set aside, never trusted."""
     path = out_dir / CHECKPOINT_FILE
@@ -135,7 +141,6 @@ def _resume(out_dir, run_key, model, optimizer, scheduler, callbacks, history, p
         try:
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
             for cb, state in zip(callbacks, ckpt["callbacks"]):
                 cb.load_state_dict(state)
             rows = [metrics_row(**row) for row in ckpt["history"]["epochs"]]
@@ -159,51 +164,29 @@ def _resume(out_dir, run_key, model, optimizer, scheduler, callbacks, history, p
     return epoch + 1
 
 
-def _train_one_epoch(model, data, inputs, config, optimizer, scheduler, epoch, steps_per_epoch,
-                     callbacks, history, progress):
+def _train_one_epoch(runner, model, data, inputs, config, epoch, rates, history, progress):
     device = inputs.device
-    gen = _epoch_generator(config.seed, epoch, device)
-    torch.manual_seed(config.seed * 1_000_003 + epoch)  # dropout and other global-RNG layers
+    generator = _epoch_generator(config.seed, epoch, device)
+    torch.manual_seed(config.seed * 1_000_003 + epoch)  # dropout and other default-generator draws
     n = len(data.train_labels)
-    order = torch.randperm(n, generator=gen, device=device)
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    correct = torch.zeros((), device=device, dtype=torch.int64)
-    step_losses, step_norms = [], []
     synchronize(device)
     t0 = time.perf_counter()
-    for i in range(steps_per_epoch):
-        idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-        x = inputs.augmented(data.train_images[idx], gen)
-        y = data.train_labels[idx]
-        step = (epoch - 1) * steps_per_epoch + i
-        after_backward = None
-        if callbacks or config.log_steps:
-            def after_backward(step=step):
-                for cb in callbacks:
-                    cb.after_backward(model, step)
-                if config.log_steps:
-                    grads = [p.grad for p in model.parameters() if p.grad is not None]
-                    step_norms.append(torch.linalg.vector_norm(torch.stack([g.float().norm() for g in grads])))
-        loss, logits = train_step(model, optimizer, x, y, inputs, config.label_smoothing, after_backward)
-        scheduler.step()
-        if config.log_steps:
-            step_losses.append(loss)
-        loss_sum += loss * len(y)
-        correct += (logits.argmax(1) == y).sum()
-        progress.step(epoch, i, loss, correct, min((i + 1) * config.batch_size, n))
+    sums = runner.run_epoch(epoch, generator, progress)
     synchronize(device)
     train_seconds = time.perf_counter() - t0
-    if not math.isfinite(loss_sum.item()):
+    loss_sum = sums["loss_sum"].item()  # the epoch's one host read: is the loss still finite?
+    if not math.isfinite(loss_sum):
         return None
     if config.log_steps:
-        history.steps["loss"] += torch.stack(step_losses).tolist()
-        history.steps["grad_norm"] += torch.stack(step_norms).tolist()
+        history.steps["loss"] += sums["step_losses"].tolist()
+        history.steps["grad_norm"] += sums["step_norms"].tolist()
     result = evaluate(model, data.test_images, data.test_labels, inputs, data.num_classes, config.eval_batch_size)
     synchronize(device)
     if not math.isfinite(result.loss):  # finite training loss but inf/nan logits on the test set
         return None
     return metrics_row(
-        epoch=epoch, train_loss=loss_sum.item() / n, train_acc=correct.item() / n,
+        epoch=epoch, train_loss=loss_sum / n, train_acc=sums["correct"].item() / n,
         test_loss=result.loss, test_acc=result.accuracy, epoch_seconds=time.perf_counter() - t0,
-        train_seconds=train_seconds, images_per_second=n / train_seconds, lr=optimizer.param_groups[0]["lr"],
+        train_seconds=train_seconds, images_per_second=n / train_seconds,
+        lr=rates[epoch * runner.steps_per_epoch - 1],
     )

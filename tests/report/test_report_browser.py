@@ -1,0 +1,112 @@
+"""The HTML report of a real study, opened in a real browser: headless Chromium (Debian's
+`chromium` package) driven by Playwright, at a 1280 x 900 viewport.
+
+It checks what a reader would notice: a plot that does not load, a contents link that goes
+nowhere, a table cut off at the page edge, a script error. Where no browser is available the
+test skips and says why; with CNNLAB_REQUIRE_BROWSER=1 (set by .ci/run) it fails instead.
+"""
+
+import os
+import shutil
+
+import pytest
+from PIL import Image
+
+from cnnlab.report import SECTIONS
+from cnnlab.report.document import slug
+
+WIDTH, HEIGHT = 1280, 900
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Runs in the page; returns what the test asserts on.
+INSPECT = """async () => {
+  const width = document.documentElement.clientWidth;
+  const images = await Promise.all([...document.images].map(async img => {
+    let decoded = true;
+    try { await img.decode(); } catch (e) { decoded = false; }
+    return {alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth, decoded};
+  }));
+  const links = [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href'));
+  const unresolved = links.filter(href => !document.getElementById(decodeURIComponent(href.slice(1))));
+  // An element past the page's edge is fine only inside a box of its own that scrolls it
+  // (and that box is itself checked like any other element).
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const inScrollBox = el => { for (let p = el.parentElement; p && p !== document.body; p = p.parentElement)
+                                if (scrolls(p)) return true;
+                              return false; };
+  const overflowing = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    if ((box.width === 0 && box.height === 0) || inScrollBox(el)) continue;
+    if (box.left < -0.5 || box.right > width + 0.5)
+      overflowing.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(box.right)}: `
+                       + (el.textContent || '').trim().slice(0, 60));
+  }
+  const cut = [...document.querySelectorAll('.table-wrap')]
+    .filter(w => w.scrollWidth > w.clientWidth + 1)
+    .map(w => w.closest('section').id);
+  const header = (section, text) => [...document.querySelectorAll(`#${section} th`)]
+    .filter(th => th.textContent === text).map(th => th.getBoundingClientRect().right);
+  return {width, scrollWidth: document.documentElement.scrollWidth, images, links, unresolved, overflowing,
+          cut, sections: [...document.querySelectorAll('section')].map(s => s.id),
+          peakMemory: header('summary', 'Peak train memory'), exploding: header('gradient-flow', 'Exploding')};
+}"""
+
+
+def _chromium() -> str:
+    """The browser's path, or a skip saying what is missing (a failure under CI)."""
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package is not installed (pip install -e '.[dev]')"
+    path = os.environ.get("CNNLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if missing is None and not path:
+        missing = "no Chromium found (apt-get install chromium, or set CNNLAB_CHROMIUM to its path)"
+    if missing:
+        if os.environ.get("CNNLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser test cannot run: {missing}; CNNLAB_REQUIRE_BROWSER=1 demands it")
+        pytest.skip(f"browser test skipped: {missing}")
+    return path
+
+
+def test_report_in_headless_chromium(tiny_study, tmp_path):
+    chromium = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    html = tiny_study.report_path
+    expected_images = html.read_text(encoding="utf-8").count('<img src="data:image/png;base64,')
+    problems = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+                    if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url[:80]}"))
+            page.goto(html.as_uri(), wait_until="load")
+            found = page.evaluate(INSPECT)
+            page.screenshot(path=tmp_path / "report-1280.png", full_page=True)
+        finally:
+            browser.close()
+
+    assert found["width"] == WIDTH
+    assert found["sections"] == [slug(s) for s in SECTIONS]
+    # Every plot decodes: the page has as many images as the report embeds, none broken.
+    assert len(found["images"]) == expected_images >= 8
+    broken = [i["alt"] for i in found["images"] if not (i["complete"] and i["naturalWidth"] > 0 and i["decoded"])]
+    assert not broken, broken
+    # Every contents link lands on a section.
+    assert len(found["links"]) == len(SECTIONS) and not found["unresolved"], found["unresolved"]
+    # Nothing sticks out of the page; the summary and gradient-flow tables fit without scrolling.
+    assert found["scrollWidth"] <= WIDTH
+    assert not found["overflowing"], found["overflowing"][:5]
+    assert "summary" not in found["cut"] and "gradient-flow" not in found["cut"], found["cut"]
+    assert found["peakMemory"] and max(found["peakMemory"]) <= WIDTH
+    assert found["exploding"] and max(found["exploding"]) <= WIDTH
+    assert not problems, problems
+
+    shot = Image.open(tmp_path / "report-1280.png")
+    assert shot.width == WIDTH and shot.height > 4 * HEIGHT

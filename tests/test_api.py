@@ -1,0 +1,159 @@
+"""The notebook API end to end: `cnnlab.run` trains a tiny real study (the session fixture
+`tiny_study`), and what it returns says exactly what the report and the run files say."""
+
+import base64
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+import cnnlab
+from cnnlab.cli import main
+from cnnlab.errors import UserError
+from cnnlab.report import fmt, plots
+from cnnlab.report.stats import Summary
+from cnnlab.store.index import open_index
+from cnnlab.store.records import METRIC_KEYS
+
+
+def _markdown_table(md: str, section: str) -> list[dict]:
+    """The first table of a report.md section as {header: cell} rows."""
+    body = md.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in body.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split(" | ")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split(" | ")))) for line in lines[1:]]
+
+
+def _mean_std(row, metric: str, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
+    std = row[f"{metric}_std"]
+    return fmt.mean_std(Summary(2, row[metric], None if pd.isna(std) else std, None, None), scale, digits, unit)
+
+
+def test_run_returns_the_reports_numbers(tiny_study):
+    result = tiny_study
+    assert result.name == "tiny-api" and result.report_path == result.dir / "report.html"
+    runs, summary = result.runs, result.summary
+
+    # One row per run: 2 models x 2 seeds (the call's overrides won over the file's 3 seeds, 3 epochs).
+    assert len(runs) == 4 and set(runs.status) == {"done"} and runs.usable.all()
+    assert sorted(zip(runs.label, runs.seed)) == sorted(
+        (label, seed) for label in ("Fully connected, 3 layers", "Simple CNN") for seed in (0, 1))
+    assert set(runs.epochs) == {1}
+    with open_index(result.dir.parent.parent) as index:
+        indexed = {r["run_key"]: r for r in index.rows()}
+    assert set(runs.run_key) == set(indexed)
+    for run in runs.itertuples():
+        assert run.test_acc == indexed[run.run_key]["test_acc"] and run.params == indexed[run.run_key]["params"]
+        assert Path(run.run_dir).name == run.run_key
+
+    # One row per model, in the report's order, with the report's numbers.
+    table = _markdown_table((result.dir / "report.md").read_text(encoding="utf-8"), "Summary")
+    assert list(summary.index) == [row["Model"] for row in table]
+    for (label, row), cells in zip(summary.iterrows(), table):
+        assert cells["Params"] == fmt.count(row.params) and cells["MACs"] == fmt.count(row.macs)
+        assert cells["Train acc"] == _mean_std(row, "train_acc", 100, unit="%")
+        assert cells["Test acc"] == _mean_std(row, "test_acc", 100, unit="%")
+        assert cells["Test acc 95% CI"] == fmt.ci(Summary(2, row.test_acc, row.test_acc_std, row.test_acc_ci_low,
+                                                          row.test_acc_ci_high), 100)
+        assert cells["Test loss"] == _mean_std(row, "test_loss", digits=3)
+        assert cells["Train time"] == _mean_std(row, "train_seconds", digits=1, unit="s")
+        assert cells["Time/epoch"] == _mean_std(row, "epoch_seconds", digits=2, unit="s")
+        assert cells["Latency (batch 1)"] == f"{row.latency_ms:.2f} ms"
+        assert cells["Throughput (batch 256)"] == f"{row.throughput:,.0f} img/s"
+        assert cells["Peak train memory"] == fmt.size(row.peak_bytes)
+        assert cells["Seeds"] == f"{row.seeds_done}/{row.runs}" == "2/2"
+        # ... and they agree with the per-run table: mean and sample std over the seeds.
+        seeds = runs[runs.label == label]
+        assert row.test_acc == pytest.approx(seeds.test_acc.mean()) and row.params == seeds.params.iloc[0]
+        assert row.test_acc_std == pytest.approx(seeds.test_acc.std(ddof=1))
+        assert row.test_acc_ci_low < row.test_acc < row.test_acc_ci_high
+    assert summary.params.dtype == "Int64" and summary.test_acc.dtype == "float64"
+
+
+def test_epochs_table_is_every_metrics_row(tiny_study):
+    epochs = tiny_study.epochs
+    assert list(epochs.columns) == ["study", "profile", "model", "label", "seed", "run_key", "status", "usable",
+                                    *METRIC_KEYS]
+    assert len(epochs) == 4 and set(epochs.profile) == {"full"}
+    for row in epochs.itertuples():
+        stored = json.loads((tiny_study.dir.parent.parent / "runs" / row.run_key / "metrics.jsonl").read_text())
+        assert {k: getattr(row, k) for k in METRIC_KEYS} == stored
+    assert all(pd.api.types.is_numeric_dtype(epochs[k]) for k in METRIC_KEYS)
+
+
+def test_load_reads_the_same_results(tiny_study):
+    loaded = cnnlab.load(tiny_study.dir)
+    pd.testing.assert_frame_equal(loaded.summary, tiny_study.summary)
+    pd.testing.assert_frame_equal(loaded.runs, tiny_study.runs)
+    pd.testing.assert_frame_equal(loaded.epochs, tiny_study.epochs)
+    assert "2 models, 4 of 4 runs done" in repr(loaded)
+    with pytest.raises(UserError, match="no study.json"):
+        cnnlab.load(tiny_study.dir.parent)
+
+
+def test_figures_are_the_reports_plots(tiny_study):
+    figures = tiny_study.figures()
+    on_disk = sorted(p.stem for p in (tiny_study.dir / "plots").glob("*.png"))
+    assert sorted(figures) == on_disk and "learning_curves" in figures and "grad_flow_heatmap" in figures
+    assert all(isinstance(f, Figure) for f in figures.values())
+    curves = tiny_study.figure("learning_curves")
+    assert [ax.get_title() for ax in curves.axes] == ["Loss", "Accuracy"]
+    # The same Figure the report's PNG was made from: re-rendered at the report's DPI, byte for byte.
+    assert plots.png(curves, plots.DPI) == (tiny_study.dir / "plots" / "learning_curves.png").read_bytes()
+    with pytest.raises(UserError, match="no figure 'loss'.*learning_curves"):
+        tiny_study.figure("loss")
+
+
+def test_repr_html_shows_summary_and_learning_curves(tiny_study):
+    html = tiny_study._repr_html_()
+    assert html.count("<table") == 1 and "Peak train memory" in html and "Fully connected, 3 layers" in html
+    assert '<section id="summary">' in html and '<section id="learning-curves">' in html
+    (src,) = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
+    image = Image.open(io.BytesIO(base64.b64decode(src)))
+    image.load()
+    assert image.format == "PNG" and image.width > 500
+
+
+def test_train_model_is_cnnlab_train(tmp_path, capsys):
+    """One run through the API, then `cnnlab train` with the same settings: the same run
+    (reused, not trained again), because both are the same one-run study."""
+    out = tmp_path / "out"
+    result = cnnlab.train_model("fc", "synthetic", epochs=1, subset=128, out=out, batch_size=32, precision="fp32",
+                                device="cpu", progress=False)
+    assert result.name == "train-fc-synthetic" and list(result.summary.index) == ["fc"]
+    (key,) = result.runs.run_key
+    mtime = (out / "runs" / key / "metrics.jsonl").stat().st_mtime_ns
+    capsys.readouterr()
+    code = main(["train", "--model", "fc", "--dataset", "synthetic", "--epochs", "1", "--subset", "128",
+                 "--batch-size", "32", "--precision", "fp32", "--device", "cpu", "--quiet", "--out", str(out)])
+    assert code == 0 and key in capsys.readouterr().out
+    assert (out / "runs" / key / "metrics.jsonl").stat().st_mtime_ns == mtime
+    with pytest.raises(UserError, match="unknown training option"):
+        cnnlab.train_model("fc", "synthetic", out=tmp_path / "bad", learning_rate=0.1)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_bad_overrides_raise_before_anything_is_written(tmp_path):
+    with pytest.raises(UserError, match="--epochs"):
+        cnnlab.run("mnist-fc-vs-cnn", out=tmp_path / "out", epochs=0)
+    with pytest.raises(UserError, match="unknown study 'nope'"):
+        cnnlab.run("nope", out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_import_cnnlab_and_help_do_not_import_torch_or_pandas():
+    code = ("import sys, cnnlab, cnnlab.cli\n"
+            "cnnlab.cli.build_parser().format_help()\n"
+            "assert {'run', 'load', 'train_model', 'create_model', 'StudyResult'} <= set(dir(cnnlab))\n"
+            "print(sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules))\n"
+            "cnnlab.create_model\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "True"]

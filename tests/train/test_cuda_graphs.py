@@ -1,0 +1,35 @@
+"""On a GPU: the graph-captured step trains as well as the eager one. Skipped without CUDA
+(the CPU suite checks everything but the capture itself in test_steps.py)."""
+
+import pytest
+import torch
+
+from cnnlab.analysis.grad_flow import GradFlowRecorder
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.models import create_model
+from cnnlab.train import TrainConfig, train
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU")
+
+
+@pytest.mark.parametrize("model,precision", [("simple-cnn", "bf16"), ("cnn-custom-act", "bf16"),
+                                             ("cnn-lppool", "fp32"), ("resnet-basic", "bf16"), ("fc-deep", "fp32")])
+def test_graph_and_eager_reach_the_same_accuracy(model, precision):
+    data = make_synthetic(n_train=3000, n_test=1000, shape=(3, 32, 32))  # 3000 = 23 full batches + 56
+    results = {}
+    for graphs in (False, True):
+        accuracies = []
+        for seed in (0, 1):
+            torch.manual_seed(seed)
+            net = create_model(model, data.in_shape, data.num_classes)
+            config = TrainConfig(epochs=3, batch_size=128, optimizer="adamw", schedule="cosine", lr=2e-3,
+                                 weight_decay=0.05, augment=True, log_steps=True, precision=precision, seed=seed,
+                                 cuda_graphs=graphs)
+            recorder = GradFlowRecorder(every=10)
+            history = train(net, data, config, callbacks=[recorder], device="cuda", verbosity="none")
+            assert history.status == "done"
+            assert history.step_mode == ("cuda-graph" if graphs else "eager")
+            assert len(history.steps["loss"]) == 3 * 24 and recorder.steps == list(range(0, 72, 10))
+            accuracies.append(history.final["test_acc"])
+        results[graphs] = sum(accuracies) / len(accuracies)
+    assert results[False] > 0.8 and abs(results[True] - results[False]) < 0.05, results
