@@ -340,7 +340,7 @@ CASES = {
     "train: --out is a file": (TRAIN + ["--out", "taken"], "not a directory", file_at("taken")),
     "train: dataset missing offline": (["train", "--dataset", "cifar10", "--data-dir", "data", "--offline",
                                         "--out", "out"], "not found offline", None),
-    "train: --data-dir empty": (MNIST[:5] + ["", "--offline", "--out", "out"], "--data-dir is empty", None),
+    "train: --data-dir empty": (MNIST[:6] + ["", "--offline", "--out", "out"], "--data-dir is empty", None),
     # -- data: IDX files (MNIST layout)
     "data: IDX training label 200": (MNIST, "label 200", mnist_files(train_labels=np.full(40, 200))),
     "data: IDX test label 10": (MNIST, "label 10", mnist_files(test_labels=np.full(20, 10))),
