@@ -74,6 +74,7 @@ def test_quick_profile_on_a_cpu_runs_one_single_threaded_worker_per_core(monkeyp
     monkeypatch.setattr(executors, "default_threads", lambda executor, workers: 2)
     assert parallelism("quick", "cpu", "local", None, None) == (2, 1)
     assert parallelism("quick", "cpu", "local", 1, None) == (1, None)  # explicit flags win
-    assert parallelism("quick", "cpu", "local", None, 2) == (1, 2)
-    assert parallelism("full", "cpu", "local", None, None) == (1, None)
-    assert parallelism("quick", "cpu", "ray", None, None) == (1, None)
+    # Otherwise the runner's own defaults (None): one worker on a CPU, several runs per GPU.
+    assert parallelism("quick", "cpu", "local", None, 2) == (None, 2)
+    assert parallelism("full", "cpu", "local", None, None) == (None, None)
+    assert parallelism("quick", "cpu", "ray", None, None) == (None, None)

@@ -57,12 +57,13 @@ def check_models(study: Study, data):
                             f"for {data.name} images {'x'.join(map(str, data.in_shape))}: {e}") from None
 
 
-def check_run_options(executor: str, workers: int | None, cpus_per_run: int | None, inference_repeats: int):
+def check_run_options(executor: str, workers: int | None, cpus_per_run: int | None,
+                      inference_repeats: int | None):
     """The options of `cnnlab run` that are not part of a study, for the command line and
     the Python API alike."""
     for flag, value, hi in (("--workers", workers, MAX_WORKERS), ("--cpus-per-run", cpus_per_run, MAX_CPUS_PER_RUN),
                             ("--inference-repeats", inference_repeats, MAX_INFERENCE_REPEATS)):
-        if value is None and flag != "--inference-repeats":
+        if value is None:
             continue  # not given: the default
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:
             raise UserError(f"{flag} must be an integer in [1, {hi:,}], got {value!r}")
