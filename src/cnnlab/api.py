@@ -140,7 +140,7 @@ class StudyResult:
         where = f"report: {self.report_path}" if self.report_path else f"results: {self.dir}"
         head = (f"<h3>{escape(self.title)}</h3><p>{sum(r.usable for r in runs)} of {len(runs)} runs done · "
                 f"{escape(where)}</p>")
-        sections = [build.summary(self.results), build.learning_curves(self.results, plots.DPI)]
+        sections = [build.summary_section(self.results), build.learning_curves_section(self.results, plots.DPI)]
         return head + "\n".join(section_html(s) for s in sections)
 
 

@@ -1,12 +1,20 @@
-"""The one exception type that means "the user asked for something invalid".
+"""The one exception type that means "the user asked for something invalid", and the one
+way of telling the user something on the side.
 
-The CLI turns it into a one-line message and exit code 2; everything else is a bug
-and keeps its traceback.
+The CLI turns a UserError into a one-line message and exit code 2; everything else is a
+bug and keeps its traceback.
 """
+
+import sys
 
 
 class UserError(Exception):
     """Bad input from the user: unknown name, impossible number, missing or corrupt file."""
+
+
+def say(text: str):
+    """A line for the user on stderr (a note, a warning), kept apart from results on stdout."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def first_line(e: BaseException) -> str:

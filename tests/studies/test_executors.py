@@ -138,3 +138,19 @@ def test_default_workers_and_device_sharing_on_the_cpu():
     assert default_workers("ray", torch.device("cpu"), data, runs=12) == 1
     assert runs_per_device("local", 1, "cpu") == 1 and runs_per_device("local", 3, "cpu") == 3
     assert runs_per_device("ray", 1, "cpu") is None
+
+
+def test_a_run_whose_worker_died_before_writing_anything_is_failed_with_its_seed(write_study, tmp_path):
+    import torch
+
+    from cnnlab.studies.executors import make_job, mark_failed
+    from cnnlab.studies.plan import plan_runs
+
+    spec = plan_runs(load_study(_study(write_study)), torch.device("cpu"), n_train=400, threads=1)[3]
+    run_dir = tmp_path / "runs" / spec.key  # empty: the worker died before its first write
+    run_dir.mkdir(parents=True)
+    job = make_job(spec, run_dir, "cpu", None, False, 3, 1, 1)
+    summary = mark_failed(job, "worker died 2 times: MemoryError")
+    assert (summary["status"], summary["label"], summary["seed"]) == ("failed", spec.label, 1)
+    assert (run_dir / "status").read_text().strip() == "failed"
+    assert "MemoryError" in (run_dir / "error.txt").read_text()

@@ -12,7 +12,7 @@ import torch.nn as nn
 from cnnlab.models.common import count_params
 
 
-def _count(factory: Callable[[float], nn.Module], width) -> int:
+def _param_count(factory: Callable[[float], nn.Module], width) -> int:
     # Build on the meta device: shapes only, no memory or init cost.
     with torch.device("meta"):
         return count_params(factory(width), trainable_only=True)
@@ -38,7 +38,7 @@ def match_params(
     """
     if integer:
         lo, hi = int(lo), int(hi)
-    n_lo, n_hi = _count(factory, lo), _count(factory, hi)
+    n_lo, n_hi = _param_count(factory, lo), _param_count(factory, hi)
     if not n_lo <= target <= n_hi:
         raise ValueError(
             f"target of {target:,} parameters is outside what widths {lo}..{hi} give "
@@ -49,7 +49,7 @@ def match_params(
         if (integer and hi - lo <= 1) or n_lo == target or n_hi == target:
             break
         mid = (lo + hi) // 2 if integer else (lo + hi) / 2
-        n_mid = _count(factory, mid)
+        n_mid = _param_count(factory, mid)
         if n_mid <= target:
             lo, n_lo = mid, n_mid
         else:

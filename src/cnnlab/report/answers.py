@@ -33,19 +33,19 @@ class Answer:
 
 # ---- shared pieces ---------------------------------------------------------------------
 
-def _models(study: StudyResults, *names: str) -> list[ModelResults]:
+def _finished(study: StudyResults, *names: str) -> list[ModelResults]:
     """The study's models with these registered names that have finished runs, in that order."""
     by_name = {m.name: m for m in study.models}
     return [by_name[n] for n in names if n in by_name and by_name[n].values("test_acc")]
 
 
 def _missing(study: StudyResults, *names: str) -> str | None:
-    have = {m.name for m in _models(study, *names)}
+    have = {m.name for m in _finished(study, *names)}
     gone = [n for n in names if n not in have]
     return f"Not measured (no finished runs): {', '.join(gone)}." if gone else None
 
 
-def _seeds(models: list[ModelResults]) -> int:
+def _fewest_seeds(models: list[ModelResults]) -> int:
     return min((len(m.values("test_acc")) for m in models), default=0)
 
 
@@ -68,7 +68,7 @@ def _best(models: list[ModelResults], comparisons: list[Comparison], what: str =
     against = {(c.b.name if c.a is top else c.a.name): c for c in comparisons if top in (c.a, c.b)}
     better = [m for m in rest if m.name in against and against[m.name].significant and against[m.name].a is top]
     unresolved = [m for m in rest if m not in better]
-    n = _seeds(ranked)
+    n = _fewest_seeds(ranked)
 
     def names(ms):
         return ", ".join(m.label for m in ms)
@@ -108,10 +108,6 @@ def _costs(models: list[ModelResults], device: str | None, repeats=None) -> list
              _values(models, "throughput", "Inference throughput at batch size 256", lambda v: f"{v:,.0f} img/s"),
              _values(models, "peak_bytes", "Peak memory of one training step", fmt.size)]
     return [line for line in lines if line]
-
-
-def _device(study: StudyResults) -> str | None:
-    return study.manifest.get("device") or None
 
 
 def _repeats(study: StudyResults):
@@ -157,7 +153,7 @@ def replication(study: StudyResults, comparisons: list[Comparison], only_pairs=N
     elif count["replicated"]:
         overall = "Partly replicated"
     else:
-        overall = f"Not confirmed with {_seeds([t.a for t in comparisons] + [t.b for t in comparisons])} seeds"
+        overall = f"Not confirmed with {_fewest_seeds([t.a for t in comparisons] + [t.b for t in comparisons])} seeds"
     text = (f"{overall}: of the course report's {len(verdicts)} test-accuracy orderings ({claims.SOURCE}), "
             f"{count['replicated']} replicated, {count['contradicted']} contradicted and {count['not']} not "
             f"resolved by our Holm-adjusted tests. " + "; ".join(rows) + ".")
@@ -190,11 +186,11 @@ def _order(stated: list, comparisons: list[Comparison]) -> str | None:
 # ---- the six questions -------------------------------------------------------------------
 
 def answer_1_1(study: StudyResults) -> Answer:
-    models = _models(study, "fc", "simple-cnn", "residual-cnn")
+    models = _finished(study, "fc", "simple-cnn", "residual-cnn")
     comparisons = findings.compare(models)
     answer = Answer("1.1", "Is a CNN more accurate than a fully connected net on MNIST, does a residual block "
                            "help, and at what cost in time and parameters?", _best(models, comparisons))
-    answer.evidence = [_accuracies(models), *_sentences(comparisons), *_costs(models, _device(study), _repeats(study))]
+    answer.evidence = [_accuracies(models), *_sentences(comparisons), *_costs(models, study.device, _repeats(study))]
     answer.figures = [("accuracy_vs_cost.png", "Test accuracy against parameters and training time"),
                       ("learning_curves.png", "Learning curves")]
     answer.replication = replication(study, comparisons)
@@ -210,19 +206,19 @@ def _gap_sentence(plain: ModelResults, regularised: ModelResults) -> tuple[str, 
 
 
 def answer_1_2(study: StudyResults) -> Answer:
-    models = _models(study, "fc-deep", "residual-cnn", "residual-cnn-reg")
+    models = _finished(study, "fc-deep", "residual-cnn", "residual-cnn-reg")
     comparisons = findings.compare(models)
     answer = Answer("1.2", "On CIFAR-10: deep fully connected net vs residual CNN vs the same CNN with "
                            "regularisation, and what does regularisation do to the train–test gap?",
                     _best(models, comparisons))
     answer.evidence = [_accuracies(models), *_sentences(comparisons)]
-    plain, regularised = _models(study, "residual-cnn"), _models(study, "residual-cnn-reg")
+    plain, regularised = _finished(study, "residual-cnn"), _finished(study, "residual-cnn-reg")
     if plain and regularised and plain[0].values("gap") and regularised[0].values("gap"):
         text, gap = _gap_sentence(plain[0], regularised[0])
         answer.evidence.append(text)
         answer.claim += (" Regularisation (BatchNorm, dropout, weight decay, augmentation) "
                          + _gap_effect(gap, regularised[0]) + ".")
-    answer.evidence += _costs(models, _device(study), _repeats(study))
+    answer.evidence += _costs(models, study.device, _repeats(study))
     answer.figures = [("train_test_gap.png", "Train–test accuracy gap per epoch"),
                       ("learning_curves.png", "Learning curves")]
     answer.replication = replication(study, comparisons)
@@ -262,7 +258,7 @@ def _fields(models: list[ModelResults]) -> tuple[str, str] | None:
 
 def answer_2_1(study: StudyResults) -> Answer:
     names = ("kernel-3x3", "kernel-5x5", "kernel-7x7", "kernel-1x1-3x3")
-    models = _models(study, *names)
+    models = _finished(study, *names)
     comparisons = findings.compare(models)
     answer = Answer("2.1", "Which kernel size is best at an equal parameter count, and how does the receptive "
                            "field relate?", _best(models, comparisons, what="kernel size"))
@@ -275,7 +271,7 @@ def answer_2_1(study: StudyResults) -> Answer:
     if fields:
         answer.claim += " " + fields[0]
         answer.evidence.append(fields[1])
-    answer.evidence += _costs(models, _device(study), _repeats(study))
+    answer.evidence += _costs(models, study.device, _repeats(study))
     answer.figures = [("effective_receptive_fields.png", "Effective receptive field per model"),
                       ("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
     answer.replication = replication(study, comparisons)
@@ -301,7 +297,7 @@ def _gradient_line(m: ModelResults) -> str | None:
 
 def answer_2_2(study: StudyResults) -> Answer:
     plain_names = ("depth-2", "depth-4", "depth-6", "depth-12")
-    models = _models(study, *plain_names, "depth-12-residual")
+    models = _finished(study, *plain_names, "depth-12-residual")
     comparisons = findings.compare(models)
     plain = [m for m in models if m.name in plain_names]
     among_plain = [c for c in comparisons if c.a in plain and c.b in plain]
@@ -316,7 +312,7 @@ def answer_2_2(study: StudyResults) -> Answer:
     residual = next((c for c in comparisons if {c.a.name, c.b.name} == {"depth-12", "depth-12-residual"}), None)
     if residual is not None:
         answer.claim += " Residual connections at 12 layers: " + findings.sentence(residual, len(comparisons))
-    answer.evidence += _costs(models, _device(study), _repeats(study))
+    answer.evidence += _costs(models, study.device, _repeats(study))
     answer.figures = [("grad_flow_layers.png", "Gradient norm per layer at the first and last logged step"),
                       ("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
     answer.replication = replication(study, comparisons)
@@ -342,7 +338,7 @@ def _cost_delta(custom: ModelResults, standard: ModelResults) -> str:
 
 
 def answer_3_1(study: StudyResults) -> Answer:
-    by_name = {m.name: m for m in _models(study, *CUSTOM_LAYER_MODELS)}
+    by_name = {m.name: m for m in _finished(study, *CUSTOM_LAYER_MODELS)}
     pairs = [(by_name[a], by_name[b]) for a, b in CUSTOM_VS_STANDARD if a in by_name and b in by_name]
     comparisons = findings.compare_pairs(pairs)
     significant = [c for c in comparisons if c.significant]
@@ -350,7 +346,7 @@ def answer_3_1(study: StudyResults) -> Answer:
         claim = "No custom layer and its standard analog both have finished runs: nothing to compare."
     elif not significant:
         claim = (f"No custom layer differs significantly from its standard analog in test accuracy "
-                 f"({len(comparisons)} planned comparisons, Holm-adjusted, {_seeds(list(by_name.values()))} seeds).")
+                 f"({len(comparisons)} planned comparisons, Holm-adjusted, {_fewest_seeds(list(by_name.values()))} seeds).")
     else:
         claim = (f"{len(significant)} of {len(comparisons)} planned comparisons are significant after Holm's "
                  "correction: " + "; ".join(f"{c.a.label} is better than {c.b.label}" for c in significant)
@@ -362,7 +358,7 @@ def answer_3_1(study: StudyResults) -> Answer:
                        f"{len(comparisons)} only):", *_sentences(comparisons)]
     if pairs:
         answer.evidence.append("Measured costs, " + "; ".join(_cost_delta(a, b) for a, b in pairs) + ".")
-    answer.evidence += _costs(list(by_name.values()), _device(study), _repeats(study))
+    answer.evidence += _costs(list(by_name.values()), study.device, _repeats(study))
     answer.figures = [("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
     answer.replication = replication(study, comparisons,
                                      only_pairs={frozenset(p) for p in CUSTOM_VS_STANDARD})
@@ -395,7 +391,7 @@ def _stability(models: list[ModelResults]) -> str | None:
 
 def answer_3_2(study: StudyResults) -> Answer:
     names = ("resnet-basic", "resnet-bottleneck", "resnet-wide")
-    models = _models(study, *names)
+    models = _finished(study, *names)
     comparisons = findings.compare(models)
     answer = Answer("3.2", "Basic vs bottleneck vs wide residual blocks: accuracy per parameter, memory, training "
                            "stability.", _best(models, comparisons, what="block design"))
@@ -403,7 +399,7 @@ def answer_3_2(study: StudyResults) -> Answer:
     answer.evidence += [line for line in (_per(models, "params", 1e5, "100K parameters"),
                                           _per(models, "peak_bytes", 2**20 * 100, "100 MiB of peak training memory"),
                                           _stability(models)) if line]
-    answer.evidence += _costs(models, _device(study), _repeats(study))
+    answer.evidence += _costs(models, study.device, _repeats(study))
     answer.figures = [("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
     answer.replication = replication(study, comparisons)
     answer.comparisons = comparisons

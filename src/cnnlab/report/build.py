@@ -5,7 +5,6 @@ is plain (the renderers escape it). A section whose data was not measured in thi
 says so instead of disappearing, so a reader can tell "not measured" from "forgotten".
 """
 
-import math
 from datetime import datetime, timezone
 
 import numpy as np
@@ -51,11 +50,6 @@ def _image(name: str, figure, dpi: int, alt: str) -> Image:
     return Image(name, plots.png(figure, dpi), alt, figure=figure)
 
 
-def _device(study: StudyResults) -> str | None:
-    m = study.manifest
-    return m.get("device") or None
-
-
 def _sharing_note(study: StudyResults) -> str | None:
     """Say so when timed runs shared their device: such times are not comparable with
     times measured with the device to itself (accuracy is unaffected)."""
@@ -91,7 +85,7 @@ def _inference_setup(study: StudyResults) -> dict | None:
 
 # ---- sections ------------------------------------------------------------------------
 
-def summary(study: StudyResults) -> Section:
+def summary_section(study: StudyResults) -> Section:
     s = Section("Summary")
     ranked = findings.by_test_accuracy(study.models)
     header = ["Model", "Params", "MACs", "Train acc", "Test acc", "Test acc 95% CI", "Test loss", "Train time",
@@ -144,7 +138,7 @@ def summary(study: StudyResults) -> Section:
     return s
 
 
-def learning_curves(study: StudyResults, dpi: int) -> Section:
+def learning_curves_section(study: StudyResults, dpi: int) -> Section:
     s = Section("Learning curves")
     models = [m for m in _with_runs(study.models) if any(r.metrics for r in m.done)]
     if not models:
@@ -154,7 +148,7 @@ def learning_curves(study: StudyResults, dpi: int) -> Section:
     return s
 
 
-def accuracy_vs_cost(study: StudyResults, dpi: int) -> Section:
+def accuracy_vs_cost_section(study: StudyResults, dpi: int) -> Section:
     s = Section("Accuracy vs cost")
     models = [m for m in study.models if m.values("test_acc")]
     if not models or not any(m.values("params") or m.values("train_seconds") for m in models):
@@ -165,7 +159,7 @@ def accuracy_vs_cost(study: StudyResults, dpi: int) -> Section:
     return s
 
 
-def comparisons(study: StudyResults, pairs: list[findings.Comparison]) -> Section:
+def comparisons_section(study: StudyResults, pairs: list[findings.Comparison]) -> Section:
     s = Section("Comparisons")
     if not pairs:
         s.add(Paragraph("Fewer than two models have finished runs: nothing to compare."))
@@ -185,7 +179,7 @@ def comparisons(study: StudyResults, pairs: list[findings.Comparison]) -> Sectio
 
 def findings_section(study: StudyResults, pairs: list[findings.Comparison]) -> Section:
     s = Section("Findings")
-    items = (findings.accuracy_findings(pairs) + findings.cost_findings(study.models, _device(study))
+    items = (findings.accuracy_findings(pairs) + findings.cost_findings(study.models, study.device)
              + findings.overfitting_findings(study.models) + findings.gradient_findings(study.models))
     if items:
         s.add(Bullets(items))
@@ -194,7 +188,7 @@ def findings_section(study: StudyResults, pairs: list[findings.Comparison]) -> S
     return s
 
 
-def overfitting(study: StudyResults, dpi: int) -> Section:
+def overfitting_section(study: StudyResults, dpi: int) -> Section:
     s = Section("Overfitting")
     models = [m for m in _with_runs(study.models) if m.values("gap")]
     if not models:
@@ -218,7 +212,7 @@ def overfitting(study: StudyResults, dpi: int) -> Section:
     return s
 
 
-def confusion(study: StudyResults, dpi: int) -> Section:
+def confusion_section(study: StudyResults, dpi: int) -> Section:
     s = Section("Confusion matrices")
     items, per_class = [], []
     for m in findings.by_test_accuracy(study.models):
@@ -257,7 +251,7 @@ def confusion(study: StudyResults, dpi: int) -> Section:
     return s
 
 
-def gradient_flow(study: StudyResults, dpi: int) -> Section:
+def gradient_flow_section(study: StudyResults, dpi: int) -> Section:
     s = Section("Gradient flow")
     lines, maps, rows = [], [], []
     for m in study.models:
@@ -290,7 +284,7 @@ def gradient_flow(study: StudyResults, dpi: int) -> Section:
     return s
 
 
-def stability(study: StudyResults) -> Section:
+def stability_section(study: StudyResults) -> Section:
     s = Section("Training stability")
     rows = []
     for m in findings.by_test_accuracy(study.models):
@@ -321,7 +315,7 @@ def stability(study: StudyResults) -> Section:
 _WINDOW_TYPES = ("conv", "pool")
 
 
-def receptive_fields(study: StudyResults, dpi: int) -> Section:
+def receptive_fields_section(study: StudyResults, dpi: int) -> Section:
     s = Section("Receptive fields")
     items, summary_rows, details = [], [], []
     for m in study.models:
@@ -404,7 +398,7 @@ def _feature_maps(arrays: dict) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def activations(study: StudyResults, dpi: int) -> Section:
+def activations_section(study: StudyResults, dpi: int) -> Section:
     s = Section("Activations")
     without = []
     for m in study.models:
@@ -536,8 +530,9 @@ def build_document(study: StudyResults, dpi: int = plots.DPI) -> Document:
     facts.append(f"{sum(r.usable for r in runs)} of {len(runs)} runs done")
     subtitle.append(" · ".join(facts))
     pairs = findings.compare(study.models)
-    sections = [summary(study), learning_curves(study, dpi), accuracy_vs_cost(study, dpi),
-                comparisons(study, pairs), findings_section(study, pairs), overfitting(study, dpi),
-                confusion(study, dpi), gradient_flow(study, dpi), stability(study), receptive_fields(study, dpi),
-                activations(study, dpi), claims_section(study), manifest_section(study)]
+    sections = [summary_section(study), learning_curves_section(study, dpi), accuracy_vs_cost_section(study, dpi),
+                comparisons_section(study, pairs), findings_section(study, pairs), overfitting_section(study, dpi),
+                confusion_section(study, dpi), gradient_flow_section(study, dpi), stability_section(study),
+                receptive_fields_section(study, dpi), activations_section(study, dpi), claims_section(study),
+                manifest_section(study)]
     return Document(title=study.title, subtitle=subtitle, sections=sections)

@@ -56,7 +56,7 @@ def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = 
     return [Comparison(a, b, d, p) for (a, b), d, p in zip(ordered, diffs, adjusted)]
 
 
-def _seeds(d: Difference) -> str:
+def _seed_counts(d: Difference) -> str:
     return f"n = {d.n_a} seeds each" if d.n_a == d.n_b else f"n = {d.n_a} and {d.n_b} seeds"
 
 
@@ -68,11 +68,11 @@ def sentence(c: Comparison, n_tests: int, what: str = "test accuracy") -> str:
         return f"{a} vs {b}: {ONE_SEED} (measured difference {size} of {what})."
     if d.p is None:
         return (f"{a} vs {b}: {what} did not vary across seeds, so no test is possible "
-                f"(difference {size}, {_seeds(d)}).")
+                f"(difference {size}, {_seed_counts(d)}).")
     stats = f"95% CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}], {fmt.p_clause('Welch p', d.p)}"
     if n_tests > 1:
         stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
-    stats += f", {_seeds(d)}"
+    stats += f", {_seed_counts(d)}"
     if c.significant:
         return f"{a}'s {what} is higher than {b}'s by {size} ({stats})."
     return f"No significant difference in {what} between {a} and {b}: {size} apart ({stats})."

@@ -19,6 +19,11 @@ def count(n) -> str:
     return si_number(n)
 
 
+def whole(n) -> str:
+    """1234 -> "1,234": image and run counts, exactly."""
+    return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else DASH
+
+
 def size(nbytes) -> str:
     if not _ok(nbytes):
         return DASH

@@ -64,6 +64,11 @@ class StudyResults:
         return str(self.info.get("title") or self.info.get("name") or self.dir.name)
 
     @property
+    def device(self) -> str | None:
+        """The device the study ran on, as its manifest names it."""
+        return self.manifest.get("device") or None
+
+    @property
     def manifest(self) -> dict:
         m = self.info.get("manifest")
         return m if isinstance(m, dict) else {}

@@ -45,7 +45,7 @@ def read_suite(out_dir) -> dict:
     return suite
 
 
-def _load(out_dir: Path, entry: dict) -> tuple[StudyResults | None, str | None]:
+def _study_results(out_dir: Path, entry: dict) -> tuple[StudyResults | None, str | None]:
     """A study's results, or None and why not."""
     name = str(entry.get("name", ""))
     try:
@@ -116,7 +116,7 @@ def _studies_section(entries: list[dict], loaded: dict) -> Section:
             continue
         info, m = study.info, study.manifest
         runs = study.all_runs
-        data = f"{info.get('dataset')}, {_count(m.get('train_size'))} train / {_count(m.get('test_size'))} test"
+        data = f"{info.get('dataset')}, {fmt.whole(m.get('train_size'))} train / {fmt.whole(m.get('test_size'))} test"
         training = sum(r.summary()["train_seconds"] or 0 for r in runs if r.usable)
         rows.append([str(info.get("reference") or ""), Link(study.title, f"{entry['dir']}/report"),
                      str(info.get("profile") or fmt.DASH), data,
@@ -127,9 +127,6 @@ def _studies_section(entries: list[dict], loaded: dict) -> Section:
     s.add(Paragraph(STATISTICS_NOTE, note=True))
     return s
 
-
-def _count(n) -> str:
-    return f"{n:,}" if isinstance(n, int) else fmt.DASH
 
 
 def _question_section(entry: dict, study: StudyResults | None, why: str | None, profile: str) -> Section:
@@ -168,7 +165,7 @@ def build_suite_document(out_dir, suite: dict) -> Document:
     out_dir = Path(out_dir)
     entries = [{**e, "dir": f"studies/{e['name']}"} for e in suite["studies"]
                if isinstance(e, dict) and _STUDY_NAME.match(str(e.get("name", "")))]
-    loaded = {e["name"]: _load(out_dir, e) for e in entries}
+    loaded = {e["name"]: _study_results(out_dir, e) for e in entries}
     profile = str(suite.get("profile") or "")
     sections = [_studies_section(entries, loaded)]
     sections += [_question_section(e, *loaded[e["name"]], profile) for e in entries]

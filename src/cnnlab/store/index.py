@@ -9,9 +9,10 @@ WAL mode lets readers query while a study is writing. Only the study driver writ
 
 import shutil
 import sqlite3
-import sys
 import time
 from pathlib import Path
+
+from cnnlab.errors import say
 
 INDEX_FILE = "index.sqlite"
 RUNS_DIR = "runs"
@@ -42,12 +43,9 @@ COLUMNS = {
 }
 
 
-def _say(message: str):
-    print(message, file=sys.stderr, flush=True)
-
 
 class RunIndex:
-    def __init__(self, out_dir, on_message=_say):
+    def __init__(self, out_dir, on_message=say):
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / INDEX_FILE
         self.on_message = on_message
@@ -152,5 +150,5 @@ def finished_at(run_path: Path) -> str | None:
         return None
 
 
-def open_index(out_dir, on_message=_say) -> RunIndex:
+def open_index(out_dir, on_message=say) -> RunIndex:
     return RunIndex(out_dir, on_message=on_message)

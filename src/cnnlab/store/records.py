@@ -116,7 +116,7 @@ METRIC_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "epo
                "images_per_second", "lr")
 
 
-def _finite(x) -> bool:
+def _finite_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -139,7 +139,7 @@ def check_metrics(rows: list, epochs: int | None = None) -> list[dict]:
             raise RecordError(f"metrics.jsonl row {i} does not have the keys {', '.join(METRIC_KEYS)}")
         if row["epoch"] != i:
             raise RecordError(f"metrics.jsonl row {i} is epoch {row['epoch']!r}")
-        bad = [k for k in METRIC_KEYS if not _finite(row[k])]
+        bad = [k for k in METRIC_KEYS if not _finite_number(row[k])]
         if bad:
             raise RecordError(f"metrics.jsonl epoch {i}: {', '.join(bad)} not a finite number")
     return rows
@@ -175,7 +175,7 @@ ANALYSIS_SHAPES = {
     "params": _is_dict_with("total", "trainable"),
     "macs": lambda v: isinstance(v, int) and v >= 0,
     "flops": lambda v: isinstance(v, int) and v >= 0,
-    "train_seconds": lambda v: _finite(v) and v >= 0,
+    "train_seconds": lambda v: _finite_number(v) and v >= 0,
     "device": lambda v: isinstance(v, str),
     "precision": lambda v: v in RESOLVED_PRECISIONS,
     "diverged_epoch": lambda v: isinstance(v, int),
@@ -254,10 +254,10 @@ class RunRecord:
 
     def final(self, key: str):
         value = self.metrics[-1].get(key) if self.metrics else None
-        return float(value) if _finite(value) else None
+        return float(value) if _finite_number(value) else None
 
     def curve(self, key: str) -> list[float | None]:
-        return [float(r[key]) if _finite(r.get(key)) else None for r in self.metrics]
+        return [float(r[key]) if _finite_number(r.get(key)) else None for r in self.metrics]
 
     def overfitting(self) -> dict | None:
         """The stored overfitting analysis, else the same function applied to the metrics."""
@@ -280,7 +280,7 @@ class RunRecord:
         run_time = get("runtime") if isinstance(get("runtime"), dict) else {}
         train = get("train") if isinstance(get("train"), dict) else {}
         train_seconds = self.analysis.get("train_seconds")
-        if not _finite(train_seconds):
+        if not _finite_number(train_seconds):
             times = [t for t in self.curve("train_seconds") if t is not None]
             train_seconds = sum(times) if times else None
         return {

@@ -16,7 +16,7 @@ def _percent(x) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
 
-def _count(x) -> str:
+def _thousands(x) -> str:
     return "-" if x is None else f"{int(x):,}"
 
 
@@ -67,7 +67,7 @@ def format_run_line(i: int, n: int, s: dict) -> str:
     if s["status"] == "failed":
         return f"{head}: {s['error'] or 'see error.txt'} ({s['run_dir']})"
     figures = (f"test acc {_percent(s['test_acc'])}  train acc {_percent(s['train_acc'])}  "
-               f"params {_count(s['params'])}  train {_seconds(s['train_seconds'])}  epochs {s['epochs']}")
+               f"params {_thousands(s['params'])}  train {_seconds(s['train_seconds'])}  epochs {s['epochs']}")
     notes = []
     if s["cached"]:
         notes.append("cached")
@@ -264,7 +264,7 @@ def cmd_runs(args):
         seed = "-" if r["seed"] is None else r["seed"]
         print(f"{r['study'] or '-':{study_w}} {r['profile'] or '-':7} {r['label'] or r['model'] or '-':{model_w}} "
               f"{seed:>4} {r['status'] or '-':8} {_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} "
-              f"{_count(r['params']):>11} {_seconds(r['train_seconds']):>8} {epochs:>6} "
+              f"{_thousands(r['params']):>11} {_seconds(r['train_seconds']):>8} {epochs:>6} "
               f"{'stale' if r['stale'] else 'current':7}  {r['run_dir']}")
     stale = sum(r["stale"] for r in rows)
     if stale:

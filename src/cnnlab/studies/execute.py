@@ -14,12 +14,12 @@ study.json, from the summaries the executors hand back.
 
 import json
 import math
-import sys
 import traceback
 
 import torch
 
 from cnnlab import __version__
+from cnnlab.errors import say
 from cnnlab.fingerprint import git_provenance
 from cnnlab.store.records import FINAL_STATUSES, RunConfig, RunRecord
 from cnnlab.store.rundir import RunDir
@@ -68,7 +68,7 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     if problem is None:
         return {**record.summary(), "label": spec.label, "cached": True, "resumed_from": 0}
     if problem:
-        (on_message or _stderr)(f"{spec.name} ({run.key}): {problem}; running it again")
+        (on_message or say)(f"{spec.name} ({run.key}): {problem}; running it again")
     run.clear_status()
     run.write_config(spec, provenance())
     history, analysis, error = None, {}, None
@@ -86,9 +86,6 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
                      analysis=analysis, error=" ".join(error.split()) if error else None)
     return {**done.summary(), "cached": False, "resumed_from": history.resumed_from if history else 0}
 
-
-def _stderr(text: str):
-    print(text, file=sys.stderr, flush=True)
 
 
 def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats, sharing):

@@ -68,7 +68,8 @@ def mark_failed(job: dict, reason: str) -> dict:
     if run.status() not in FINAL_STATUSES:
         run.write_error(reason, reason)
         run.set_status("failed")
-    return {**run.load().summary(), "label": job["spec"]["label"], "cached": False, "resumed_from": 0}
+    spec = job["spec"]  # the config file may never have been written
+    return {**run.load().summary(), "label": spec["label"], "seed": spec["seed"], "cached": False, "resumed_from": 0}
 
 
 class LocalExecutor:

@@ -356,7 +356,7 @@ def _model_name(source, key, name) -> str:
     return name
 
 
-def _models(source, value) -> tuple[ModelSpec, ...]:
+def _model_specs(source, value) -> tuple[ModelSpec, ...]:
     _check_type(source, "models", value, list, STUDY_KEYS["models"][1])
     if not value:
         _fail(source, "models", "the list of models is empty; add at least one [[models]] table")
@@ -452,7 +452,7 @@ def parse_study(raw: dict, source: str) -> Study:
         subset=None if subset is None else _bounded_int(source, "subset", subset, 1, MAX_SUBSET),
         analyses=analyses,
         train=_train_table(source, "train", raw.get("train", {})),
-        models=_models(source, raw["models"]),
+        models=_model_specs(source, raw["models"]),
         source=source,
         test_subset=None if test_subset is None else _bounded_int(source, "test_subset", test_subset, 1, MAX_SUBSET),
         inference_repeats=_bounded_int(source, "inference_repeats",

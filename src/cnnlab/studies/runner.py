@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from cnnlab import __version__
-from cnnlab.errors import UserError
+from cnnlab.errors import UserError, say
 from cnnlab.fingerprint import code_fingerprint, git_provenance
 from cnnlab.io import atomic_write_json, remove_temp_files
 from cnnlab.store.index import RUNS_DIR, finished_at, open_index
@@ -92,14 +92,11 @@ def check_out_dir(out_dir, study_name: str):
         raise UserError(f"--out {out}: {existing} is not writable")
 
 
-def _stderr(text: str):
-    print(text, file=sys.stderr, flush=True)
-
 
 def run_study(study: Study, out_dir, device="auto", data_dir=None, download: bool = True,
               verbosity: str = "auto", inference_repeats: int | None = None, on_start=None, on_run=None,
               report: bool = True, executor: str = "local", workers: int | None = None, ray_address=None,
-              cpus_per_run: int | None = None, on_message=_stderr) -> dict:
+              cpus_per_run: int | None = None, on_message=say) -> dict:
     """Run (or resume, or reuse) every run of `study` under `out_dir`; return study.json's content.
 
     `executor`/`workers`/`ray_address` choose where runs execute (see executors.py); without

@@ -19,10 +19,10 @@ so once and the run goes on.
 """
 
 import re
-import sys
 from pathlib import Path
 
 from cnnlab.analysis.grad_flow import weight_layers
+from cnnlab.errors import say
 from cnnlab.store.records import TENSORBOARD_DIR
 from cnnlab.train.callbacks import Callback
 
@@ -32,9 +32,6 @@ EPOCH_TAGS = {"train_loss": "loss/train", "test_loss": "loss/test", "train_acc":
 
 _said_missing = False  # "tensorboard is not installed" is said once per process
 
-
-def _say(text: str):
-    print(text, file=sys.stderr, flush=True)
 
 
 def run_log_dir(run_dir, label: str, seed: int) -> Path:
@@ -62,7 +59,7 @@ class TensorBoardLogger(Callback):
     """Add after `grad_flow` (the GradFlowRecorder of the run, if any) in the trainer's
     callbacks, and `close()` it when training ends."""
 
-    def __init__(self, log_dir, steps_per_epoch: int, grad_flow=None, description: str = "", on_message=_say):
+    def __init__(self, log_dir, steps_per_epoch: int, grad_flow=None, description: str = "", on_message=say):
         self.log_dir = Path(log_dir)
         self.steps_per_epoch = steps_per_epoch
         self.grad_flow = grad_flow
