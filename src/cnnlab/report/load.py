@@ -219,16 +219,22 @@ def features_rf(rows: list[dict]) -> int | None:
     return inside[-1]["rf"] if inside else None
 
 
+def _stored_matrix(record, key: str) -> np.ndarray | None:
+    """record[key] as a non-empty 2-D float array, or None when it is missing or malformed."""
+    if not isinstance(record, dict) or not isinstance(record.get(key), list):
+        return None
+    try:
+        matrix = np.array(record[key], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return matrix if matrix.ndim == 2 and matrix.size else None
+
+
 def erf_view(e) -> dict | None:
     """{"map" (H x W array summing to 1), "side", "center", "unit", "fraction"} from
     `analysis.effective_receptive_field`, or None when nothing was measured (no feature map)."""
-    if not isinstance(e, dict) or not isinstance(e.get("map"), list):
-        return None
-    try:
-        heat = np.array(e["map"], dtype=float)
-    except (TypeError, ValueError):
-        return None
-    if heat.ndim != 2 or not heat.size:
+    heat = _stored_matrix(e, "map")
+    if heat is None:
         return None
     return {"map": heat, "side": _number(e.get("side")), "center": e.get("center"), "unit": e.get("unit"),
             "fraction": _number(e.get("fraction"))}
@@ -268,13 +274,8 @@ def grad_flow_view(gf) -> dict | None:
 
 
 def confusion_view(c) -> dict | None:
-    if not isinstance(c, dict) or not isinstance(c.get("matrix"), list):
-        return None
-    try:
-        matrix = np.array(c["matrix"], dtype=float)
-    except (TypeError, ValueError):
-        return None
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+    matrix = _stored_matrix(c, "matrix")
+    if matrix is None or matrix.shape[0] != matrix.shape[1]:
         return None
     classes = c.get("classes")
     if not isinstance(classes, list) or len(classes) != matrix.shape[0]:

@@ -187,10 +187,11 @@ def cmd_run_all(args, started: float):
     from cnnlab.studies.run_all import builtin_suite, run_suite
     from cnnlab.train.device import resolve_device
 
-    studies = builtin_suite(args.profile, _overrides(args))
+    overrides = _overrides(args)
+    studies = builtin_suite(args.profile, overrides)
     progress = RunProgress(quiet=args.quiet)
     options = _run_options(args, progress)
-    settings = {"profile": args.profile, "overrides": _overrides(args), "device": str(resolve_device(args.device)),
+    settings = {"profile": args.profile, "overrides": overrides, "device": str(resolve_device(args.device)),
                 "executor": args.executor, "workers": options["workers"], "cpus_per_run": options["cpus_per_run"]}
     print(f"cnnlab run all ({args.profile} profile): {len(studies)} studies, "
           f"{sum(s.run_count for s in studies)} runs, into {args.out}", flush=True)
@@ -343,7 +344,7 @@ def add_commands(sub, add_runtime_options, positive_int):
                                                   "`all` for every built-in study and the suite report")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
-                        "a 2-core CPU (all six studies in about 20 minutes). Explicit --epochs, --seeds, --dataset, "
+                        "a 2-core CPU (all six studies in about 23 minutes). Explicit --epochs, --seeds, --dataset, "
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     add_runtime_options(p)

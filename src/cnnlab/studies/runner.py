@@ -28,7 +28,7 @@ from cnnlab.store.records import SCHEMA_VERSION
 from cnnlab.store.rundir import RunDir
 from cnnlab.studies.execute import load_run_data, reuse_problem
 from cnnlab.studies.executors import default_threads, default_workers, make_executor, make_job, runs_per_device
-from cnnlab.studies.loader import MAX_INFERENCE_REPEATS, Study
+from cnnlab.studies.loader import Study
 from cnnlab.studies.plan import plan_runs, resolve_train
 from cnnlab.train.device import cpu_model, device_name, resolve_device
 
@@ -57,12 +57,10 @@ def check_models(study: Study, data):
                             f"for {data.name} images {'x'.join(map(str, data.in_shape))}: {e}") from None
 
 
-def check_run_options(executor: str, workers: int | None, cpus_per_run: int | None,
-                      inference_repeats: int | None):
+def check_run_options(executor: str, workers: int | None, cpus_per_run: int | None):
     """The options of `cnnlab run` that are not part of a study, for the command line and
-    the Python API alike."""
-    for flag, value, hi in (("--workers", workers, MAX_WORKERS), ("--cpus-per-run", cpus_per_run, MAX_CPUS_PER_RUN),
-                            ("--inference-repeats", inference_repeats, MAX_INFERENCE_REPEATS)):
+    the Python API alike (--inference-repeats is a study setting: `Study.with_overrides`)."""
+    for flag, value, hi in (("--workers", workers, MAX_WORKERS), ("--cpus-per-run", cpus_per_run, MAX_CPUS_PER_RUN)):
         if value is None:
             continue  # not given: the default
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:
@@ -92,7 +90,6 @@ def check_out_dir(out_dir, study_name: str):
         raise UserError(f"--out {out}: {existing} is not writable")
 
 
-
 def run_study(study: Study, out_dir, device="auto", data_dir=None, download: bool = True,
               verbosity: str = "auto", inference_repeats: int | None = None, on_start=None, on_run=None,
               report: bool = True, executor: str = "local", workers: int | None = None, ray_address=None,
@@ -109,10 +106,10 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
     hears why a finished run is run again (damaged records).
     """
     started = time.time()
-    check_run_options(executor, workers, cpus_per_run, inference_repeats)
-    check_out_dir(out_dir, study.name)
+    check_run_options(executor, workers, cpus_per_run)
     if inference_repeats is not None:
         study = study.with_overrides(inference_repeats=inference_repeats)
+    check_out_dir(out_dir, study.name)
     device = resolve_device(device)
     data = load_run_data(study.dataset, study.subset, study.test_subset, data_dir, download)
     check_models(study, data)
