@@ -20,7 +20,7 @@ A study file looks like this (every key is listed in STUDY_KEYS below):
 
     [profiles.quick]               # optional: what `--profile quick` changes (PROFILE_KEYS)
     epochs = 3
-    seeds = 2
+    seeds = 3
     subset = 2000
     train = { batch_size = 32 }
 
