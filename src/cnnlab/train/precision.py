@@ -43,9 +43,10 @@ class Precision:
 
 FP32 = Precision("fp32", channels_last=False)
 BF16 = Precision("bf16", channels_last=True)
-# oneDNN's fp32 convolutions and max-pooling are faster on NHWC tensors: 1.55x per training
-# step of simple-cnn on a 2-core EPYC, 1.05-1.5x for every conv model of the built-in
-# studies (benchmarks/layout_throughput.py). cuDNN's fp32 kernels gain nothing from it.
+# oneDNN's fp32 convolutions and max-pooling are faster on NHWC tensors: on a 2-core EPYC a
+# training step of the built-in studies' models is 1.15x faster in the median, simple-cnn's
+# 1.5-1.7x (benchmarks/layout_throughput.py); fully connected models are unaffected. On CUDA
+# channels-last pays off with bf16 tensor cores, so fp32 there keeps the default layout.
 FP32_CPU = Precision("fp32", channels_last=True)
 
 
