@@ -229,3 +229,15 @@ def test_summary_says_when_timed_runs_shared_their_device(make_study, sharing, e
         assert f"4 of 4 runs shared their device with other runs ({expected})" in summary
         assert "not comparable with times measured with the device to itself" in summary
     assert "| training steps | 4 runs: eager |" in sections_md(md)["Manifest"]
+
+
+@pytest.mark.parametrize("channels_last,details", [(False, "(Fake CPU 3000, 2 threads, fp32)"),
+                                                   (True, "(Fake CPU 3000, 2 threads, fp32, channels-last)")])
+def test_latency_note_names_hardware_threads_precision_and_layout(make_study, channels_last, details):
+    study_dir = make_study(analyses=["inference"])
+    for analysis in (study_dir.parent.parent / "runs").glob("*/analysis.json"):
+        stored = json.loads(analysis.read_text())
+        stored["inference"]["channels_last"] = channels_last
+        analysis.write_text(json.dumps(stored))
+    md, html = render(study_dir)
+    assert f"synchronised when on a GPU {details}; throughput" in sections_md(md)["Summary"]

@@ -73,7 +73,7 @@ def _step_modes(study: StudyResults) -> str | None:
 
 
 def _inference_setup(study: StudyResults) -> dict | None:
-    """How inference was timed (device, threads, precision, repeats), from the first run that did."""
+    """How inference was timed (device, threads, precision, layout, repeats), from the first run that did."""
     for run in study.all_runs:
         inf = run.analysis.get("inference")
         view = inference_view(inf)
@@ -127,7 +127,7 @@ def summary_section(study: StudyResults) -> Section:
     inf = _inference_setup(study)
     if inf:
         details = ", ".join(str(x) for x in (inf.get("device"), f"{inf['threads']} threads" if inf.get("threads")
-                                             else None, inf.get("precision")) if x)
+                                             else None, inf.get("precision"), inf.get("layout")) if x)
         notes.append(f"Latency: median of {inf.get('repeats') or 'repeated'} timed forward passes after warm-up, "
                      f"synchronised when on a GPU ({details}); throughput = batch size / median latency.")
     s.add(Paragraph(" ".join(notes), note=True))

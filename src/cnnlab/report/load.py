@@ -170,13 +170,14 @@ METRICS = {
 # ---- views of the stored analyses ----------------------------------------------------
 
 def inference_view(inf) -> dict:
-    """{"batches": {batch_size: row}, "device", "threads", "precision"} from `measure_inference`."""
+    """{"batches": {batch_size: row}, "device", "threads", "precision", "layout"} from `measure_inference`."""
     if not isinstance(inf, dict):
         return {}
     batches = {int(row["batch_size"]): row for row in inf.get("results") or []
                if isinstance(row, dict) and _number(row.get("batch_size")) is not None}
     return {"batches": batches, "device": inf.get("device_name") or inf.get("device"),
-            "threads": inf.get("threads"), "precision": inf.get("precision")}
+            "threads": inf.get("threads"), "precision": inf.get("precision"),
+            "layout": "channels-last" if inf.get("channels_last") else None}
 
 
 def _axis_value(v) -> int | None:
