@@ -344,7 +344,7 @@ def add_commands(sub, add_runtime_options, positive_int):
                                                   "`all` for every built-in study and the suite report")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
-                        "a 2-core CPU (all six studies in about 23 minutes). Explicit --epochs, --seeds, --dataset, "
+                        "a 2-core CPU (all six studies in about 17 minutes). Explicit --epochs, --seeds, --dataset, "
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     add_runtime_options(p)
