@@ -4,6 +4,7 @@ whole suite of studies.
 
     python benchmarks/step_throughput.py [--epochs 4] [--images 20000] [--shared 4]
     python benchmarks/step_throughput.py --suite quick --data-dir ../shared/datasets
+    python benchmarks/step_throughput.py --suite full --data-dir DATA --stand-in mnist=fashion-mnist  # offline
 
 Each model trains from the same seed on synthetic images of its study's input shape (the
 throughput of a step does not depend on pixel values) with the study's batch size, Adam and
@@ -65,10 +66,12 @@ def shared_throughput(model_name, batch, shape, device, epochs, images, processe
             return sum(pool.map(_shared_worker, jobs))
 
 
-def suite_wall_clock(profile: str, data_dir: str, device) -> None:
+def suite_wall_clock(profile: str, data_dir: str, device, stand_in=()) -> None:
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "cnnlab", "run", "all", "--profile", profile, "--out", out,
                    "--data-dir", data_dir, "--device", str(device), "--quiet"]
+        for swap in stand_in:
+            command += ["--stand-in", swap]
         print(f"\nsuite: {' '.join(command[1:])}", flush=True)
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
@@ -90,6 +93,8 @@ def main():
     parser.add_argument("--suite", choices=["quick", "full"], default=None,
                         help="also time `cnnlab run all --profile ...` end to end")
     parser.add_argument("--data-dir", default=None, help="dataset root for --suite")
+    parser.add_argument("--stand-in", action="append", default=[], metavar="OLD=NEW",
+                        help="passed to `cnnlab run all`, e.g. mnist=fashion-mnist where full MNIST is not at hand")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -115,7 +120,7 @@ def main():
     if args.suite:
         if not args.data_dir:
             parser.error("--suite needs --data-dir")
-        suite_wall_clock(args.suite, args.data_dir, device)
+        suite_wall_clock(args.suite, args.data_dir, device, args.stand_in)
 
 
 if __name__ == "__main__":

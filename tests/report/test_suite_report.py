@@ -115,3 +115,15 @@ def test_link_text_and_target_cannot_break_out():
     md, html = to_markdown(doc), to_html(doc)
     assert "[a\\](javascript:x) \\[b](studies/x%20y/report.md)" in md
     assert '<a href="studies/x%20y/report.html">a](javascript:x) [b</a>' in html
+
+
+def test_header_names_each_stand_in_dataset_escaped(tmp_path):
+    write_suite(tmp_path, [("mnist-fc-vs-cnn", "1.1", "MNIST")])
+    suite = json.loads((tmp_path / SUITE_FILE).read_text())
+    suite["settings"]["overrides"] = {"epochs": 2, "stand_in": {"mnist": "mnist-small", EVIL: "fashion-mnist"}}
+    (tmp_path / SUITE_FILE).write_text(json.dumps(suite))
+    md_path, html_path = render_suite_report(tmp_path)
+    head = md_path.read_text(encoding="utf-8").split("## Studies")[0]
+    assert ("overridden on the command line: epochs 2, fashion-mnist standing in for &lt;script>alert(1)&lt;/script>, "
+            "mnist-small standing in for mnist.") in head
+    assert EVIL not in html_path.read_text(encoding="utf-8")

@@ -1,6 +1,8 @@
 """Profiles: `--profile quick` applies a study's [profiles.quick] table, explicit flags win over
 it, and the profile is part of every run key, so quick and full results never mix."""
 
+import json
+
 import torch
 
 from cnnlab.choices import PROFILES
@@ -78,3 +80,25 @@ def test_quick_profile_on_a_cpu_runs_one_single_threaded_worker_per_core(monkeyp
     assert parallelism("quick", "cpu", "local", None, 2) == (None, 2)
     assert parallelism("full", "cpu", "local", None, None) == (None, None)
     assert parallelism("quick", "cpu", "ray", None, None) == (None, None)
+
+
+def test_stand_in_replaces_only_the_named_dataset_and_an_explicit_dataset_wins():
+    suite = builtin_suite("full", {"stand_in": {"mnist": "mnist-small"}})
+    assert {s.name: s.dataset for s in suite} == {s.name: "mnist-small" if s.name == "mnist-fc-vs-cnn" else "cifar10"
+                                                 for s in suite}
+    study = load_study("mnist-fc-vs-cnn").with_overrides(dataset="synthetic", stand_in={"mnist": "mnist-small"})
+    assert study.dataset == "synthetic"
+
+
+def test_stand_in_trains_on_the_new_dataset_and_the_report_says_so(cli, tmp_path):
+    out = tmp_path / "out"
+    code, stdout, stderr = cli("run", "mnist-fc-vs-cnn", "--stand-in", "mnist=mnist-small", "--epochs", 1,
+                               "--seeds", 1, "--subset", 64, "--test-subset", 50, "--analyses", "",
+                               "--device", "cpu", "--precision", "fp32", "--out", out, "--quiet")
+    assert code == 0, stderr
+    study = out / "studies" / "mnist-fc-vs-cnn"
+    info = json.loads((study / "study.json").read_text())
+    assert info["dataset"] == "mnist-small"
+    configs = [json.loads(p.read_text()) for p in (out / "runs").glob("*/config.json")]
+    assert len(configs) == 3 and {c["dataset"] for c in configs} == {"mnist-small"}
+    assert "dataset differs: theirs MNIST, ours mnist-small" in (study / "report.md").read_text()

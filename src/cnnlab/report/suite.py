@@ -87,10 +87,16 @@ def _wall_clock_lines(invocations: list[dict]) -> list[str]:
     return lines
 
 
+def _override_text(key: str, value) -> str:
+    if key == "stand_in" and isinstance(value, dict):  # --stand-in OLD=NEW
+        return ", ".join(f"{new} standing in for {old}" for old, new in sorted(value.items()))
+    return f"{key} {value}"
+
+
 def _header(suite: dict) -> list[str]:
     h = suite.get("hardware") or {}
     settings = suite.get("settings") or {}
-    overrides = ", ".join(f"{k} {v}" for k, v in sorted((settings.get("overrides") or {}).items()))
+    overrides = ", ".join(_override_text(k, v) for k, v in sorted((settings.get("overrides") or {}).items()))
     profile = (f"Profile: {suite.get('profile') or fmt.DASH} (each study's own settings)"
                if suite.get("profile") == "full" else
                f"Profile: {suite.get('profile') or fmt.DASH} (each study's [profiles.{suite.get('profile')}] settings)")

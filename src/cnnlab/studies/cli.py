@@ -1,6 +1,7 @@
 """`cnnlab studies`, `cnnlab run`, `cnnlab runs` and `cnnlab report`: added to the main parser
 by `cnnlab.cli` through `add_commands`."""
 
+import argparse
 import json
 import sys
 import time
@@ -120,7 +121,8 @@ def _overrides(args) -> dict:
     given = {"epochs": args.epochs, "seeds": args.seeds, "dataset": args.dataset, "subset": args.subset,
              "test_subset": args.test_subset, "precision": args.precision,
              "inference_repeats": args.inference_repeats, "analyses": args.analyses,
-             "cuda_graphs": None if args.cuda_graphs else False}
+             "cuda_graphs": None if args.cuda_graphs else False,
+             "stand_in": dict(args.stand_in) if args.stand_in else None}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -160,13 +162,16 @@ def _run_options(args, progress) -> dict:
 
 def cmd_run(args):
     started = time.time()  # `cnnlab run all` reports its wall-clock from here, imports included
-    from cnnlab.studies.loader import load_study
+    from cnnlab.studies.loader import check_stand_in, load_study
     from cnnlab.studies.run_all import ALL
     from cnnlab.studies.runner import run_study, study_dir
 
     if args.study == ALL:
         return cmd_run_all(args, started)
-    study = load_study(args.study).with_profile(args.profile).with_overrides(**_overrides(args))
+    overrides = _overrides(args)
+    study = load_study(args.study).with_profile(args.profile)
+    check_stand_in(overrides.get("stand_in"), [study])
+    study = study.with_overrides(**overrides)
     progress = RunProgress(quiet=args.quiet)
     options = _run_options(args, progress)
     try:
@@ -193,10 +198,13 @@ def cmd_run_all(args, started: float):
     options = _run_options(args, progress)
     settings = {"profile": args.profile, "overrides": overrides, "device": str(resolve_device(args.device)),
                 "executor": args.executor, "workers": options["workers"], "cpus_per_run": options["cpus_per_run"]}
-    print(f"cnnlab run all ({args.profile} profile): {len(studies)} studies, "
-          f"{sum(s.run_count for s in studies)} runs, into {args.out}", flush=True)
+    def announce():
+        print(f"cnnlab run all ({args.profile} profile): {len(studies)} studies, "
+              f"{sum(s.run_count for s in studies)} runs, into {args.out}", flush=True)
+
     try:
-        suite = run_suite(studies, args.out, args.profile, settings, report=not args.no_report, **options)
+        suite = run_suite(studies, args.out, args.profile, settings, report=not args.no_report,
+                          on_checked=announce, **options)
     finally:
         progress.close()
     last = suite["invocations"][-1]
@@ -327,6 +335,14 @@ def _name_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _stand_in(text: str) -> tuple[str, str]:
+    """"mnist=mnist-small" -> ("mnist", "mnist-small"); the study loader checks the new name."""
+    old, sep, new = (part.strip() for part in text.partition("="))
+    if not sep or not old or not new:
+        raise argparse.ArgumentTypeError(f"expected OLD=NEW (two dataset names), e.g. mnist=mnist-small; got {text!r}")
+    return old, new
+
+
 def add_commands(sub, add_runtime_options, positive_int):
     from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, EXECUTORS, PROFILES
 
@@ -352,6 +368,9 @@ def add_commands(sub, add_runtime_options, positive_int):
     p.add_argument("--epochs", type=positive_int, default=None, help="override the study's epochs")
     p.add_argument("--seeds", type=positive_int, default=None, metavar="N", help="run seeds 0..N-1")
     p.add_argument("--dataset", default=None, help="override the study's dataset (see `cnnlab datasets`)")
+    p.add_argument("--stand-in", type=_stand_in, action="append", default=None, metavar="OLD=NEW",
+                   help="train on dataset NEW wherever a study names OLD, e.g. mnist=mnist-small when MNIST is "
+                        "not at hand offline (repeatable; the reports name the dataset used)")
     p.add_argument("--subset", type=positive_int, default=None, metavar="N",
                    help="train on the first N training images only (quick CPU runs)")
     p.add_argument("--test-subset", type=positive_int, default=None, metavar="N",

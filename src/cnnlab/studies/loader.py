@@ -140,9 +140,12 @@ class Study:
         return dataclasses.replace(self, **changes, train=train, profile=name)
 
     def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None,
-                       cuda_graphs=None, test_subset=None, inference_repeats=None, analyses=None) -> "Study":
+                       cuda_graphs=None, test_subset=None, inference_repeats=None, analyses=None,
+                       stand_in=None) -> "Study":
         """The command line's --epochs/--seeds/--dataset/--subset/--test-subset/--precision/
-        --no-graphs/--inference-repeats/--analyses win over the file and its profile."""
+        --no-graphs/--inference-repeats/--analyses win over the file and its profile.
+        `stand_in` ({dataset: dataset}, --stand-in OLD=NEW) swaps the study's dataset only
+        where it is OLD, so one `cnnlab run all` can replace a dataset that is not at hand."""
         changes = {}
         if analyses is not None:
             changes["analyses"] = _analyses(self.source, "--analyses", list(analyses))
@@ -152,6 +155,8 @@ class Study:
             changes["seeds"] = _seeds(self.source, "--seeds", seeds)
         if dataset is not None:
             changes["dataset"] = _dataset(self.source, "--dataset", dataset)
+        elif stand_in and self.dataset in stand_in:
+            changes["dataset"] = _dataset(self.source, "--stand-in", stand_in[self.dataset])
         if subset is not None:
             changes["subset"] = _bounded_int(self.source, "--subset", subset, 1, MAX_SUBSET)
         if test_subset is not None:
@@ -212,6 +217,16 @@ def load_study(name_or_path) -> Study:
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: invalid TOML: {e}") from None
     return parse_study(raw, str(path))
+
+
+def check_stand_in(stand_in: dict | None, studies: list[Study]) -> None:
+    """--stand-in OLD=NEW where no study uses OLD would change nothing (a typo, or a profile
+    that already uses another dataset): say so instead of running something else."""
+    used = sorted({s.dataset for s in studies})
+    for old, new in (stand_in or {}).items():
+        if old not in used:
+            raise UserError(f"--stand-in {old}={new}: no study of this run uses dataset {old!r}; "
+                            f"they use: {', '.join(used)}")
 
 
 def load_builtin_studies() -> list[Study]:

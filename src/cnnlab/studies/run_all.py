@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 
 from cnnlab import __version__
+from cnnlab.errors import UserError
 from cnnlab.io import atomic_write_json, atomic_write_text
 from cnnlab.store.records import SCHEMA_VERSION, SUITE_FILE, stable_hash
 from cnnlab.studies.execute import load_run_data
-from cnnlab.studies.loader import Study, load_builtin_studies
+from cnnlab.studies.loader import Study, check_stand_in, load_builtin_studies
 from cnnlab.studies.runner import check_models, run_study, study_dir
 
 ALL = "all"  # the study name that means every built-in study
@@ -31,8 +32,9 @@ REPORT_STAMP = ".report-stamp"  # in a study directory: what its report was rend
 def builtin_suite(profile: str, overrides: dict) -> list[Study]:
     """The built-in studies in the course's order (1.1 ... 3.2), sized by `profile`, then
     by the command line's explicit `overrides` (cnnlab.studies.loader.Study.with_overrides)."""
-    studies = sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name))
-    return [s.with_profile(profile).with_overrides(**overrides) for s in studies]
+    studies = [s.with_profile(profile) for s in sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name))]
+    check_stand_in(overrides.get("stand_in"), studies)
+    return [s.with_overrides(**overrides) for s in studies]
 
 
 def check_suite(studies: list[Study], data_dir=None, download: bool = True):
@@ -41,7 +43,11 @@ def check_suite(studies: list[Study], data_dir=None, download: bool = True):
     for study in studies:
         key = (study.dataset, study.subset, study.test_subset)
         if key not in loaded:
-            loaded[key] = load_run_data(study.dataset, study.subset, study.test_subset, data_dir, download)
+            try:
+                loaded[key] = load_run_data(study.dataset, study.subset, study.test_subset, data_dir, download)
+            except UserError as e:
+                raise UserError(f"{e}; or train study {study.name} on another dataset: "
+                                f"--stand-in {study.dataset}=NEW") from None
         check_models(study, loaded[key])
 
 
@@ -90,13 +96,16 @@ def _render_study_report(directory: Path, info: dict) -> bool:
 
 
 def run_suite(studies: list[Study], out_dir, profile: str, settings: dict, report: bool = True,
-              **run_options) -> dict:
+              on_checked=None, **run_options) -> dict:
     """Run every study into `out_dir` (run_options go to `run_study`: device, data_dir,
     executor, workers, on_start, on_run, ...), then write the suite report. `settings`
     describe this suite (profile, overrides, runtime) for OUT/suite.json: invocations with
-    other settings are not counted in its wall-clock. Returns suite.json's content."""
+    other settings are not counted in its wall-clock. `on_checked()` is called once every
+    study passed its checks. Returns suite.json's content."""
     started = time.time()
     check_suite(studies, run_options.get("data_dir"), run_options.get("download", True))
+    if on_checked:
+        on_checked()
     out_dir = Path(out_dir)
     command = " ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None
     invocation = {"started": _when(started), "finished": None, "wall_clock_seconds": 0.0, "runs_trained": 0,
