@@ -8,20 +8,23 @@ from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Ta
 _ALWAYS = "\\`*|"  # characters that are markup anywhere in a line
 _WORD_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # intraword _ is literal on GitHub
 _ENTITY = re.compile(r"&(#?[A-Za-z0-9]+;)")
+# "<" opens raw HTML or an autolink only before a letter, "/", "!" or "?"; "p < 0.05" stays
+# as it reads. A "<" at the end is escaped too: the next fragment could begin with a letter.
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?]|$)")
 _LINE_START = re.compile(r"^([#>+=-]|\d{1,9}(?=[.)]))")  # block markup at a line's start: "# ", "- ", "1. "
 
 
 def escape(text, block: bool = True, brackets: bool = False) -> str:
     """Plain text -> Markdown that shows exactly that text, and stays readable as raw text.
 
-    `<` becomes an entity because GitHub passes raw HTML through: a model named
-    `<img onerror=...>` must stay text. Brackets are escaped only where they could form a
+    `<` that could open a tag becomes an entity because GitHub passes raw HTML through: a
+    model named `<img onerror=...>` must stay text. Brackets are escaped only where they could form a
     link, underscores only where they could start emphasis, and a leading "#", "-" or "1."
     only where text starts a block (`block`; not in table cells); `brackets` escapes them
     always (the text of a link).
     """
     text = " ".join(str(text).split())  # no newline may break a table row or a list item
-    text = _ENTITY.sub(r"&amp;\1", text).replace("<", "&lt;")
+    text = _TAG_OPEN.sub("&lt;", _ENTITY.sub(r"&amp;\1", text))
     text = "".join("\\" + ch if ch in _ALWAYS else ch for ch in text)
     text = _WORD_EDGE_UNDERSCORE.sub(r"\\_", text)
     if brackets or "](" in text or "][" in text or "[^" in text:
