@@ -301,6 +301,8 @@ CASES = {
     "run all: --stand-in for what the quick profile replaced": (
         ["run", "all", "--profile", "quick", "--out", "out", "--stand-in", "mnist=fashion-mnist"],
         "they use: cifar10, mnist-small", None),
+    "run: --stand-in with --dataset": (RUN + ["--dataset", "synthetic", "--stand-in", "synthetic=mnist-small"],
+                                       "give one of them", study_file()),
     "run all: MNIST missing offline": (["run", "all", "--out", "out", "--data-dir", "data", "--offline"],
                                        "or train study mnist-fc-vs-cnn on another dataset: --stand-in mnist=NEW",
                                        None),

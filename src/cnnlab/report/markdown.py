@@ -18,10 +18,10 @@ def escape(text, block: bool = True, brackets: bool = False) -> str:
     """Plain text -> Markdown that shows exactly that text, and stays readable as raw text.
 
     `<` that could open a tag becomes an entity because GitHub passes raw HTML through: a
-    model named `<img onerror=...>` must stay text. Brackets are escaped only where they could form a
-    link, underscores only where they could start emphasis, and a leading "#", "-" or "1."
-    only where text starts a block (`block`; not in table cells); `brackets` escapes them
-    always (the text of a link).
+    model named `<img onerror=...>` must stay text. Brackets are escaped only where they
+    could form a link, underscores only where they could start emphasis, and a leading "#",
+    "-" or "1." only where text starts a block (`block`; not in table cells); `brackets`
+    escapes them always (the text of a link).
     """
     text = " ".join(str(text).split())  # no newline may break a table row or a list item
     text = _TAG_OPEN.sub("&lt;", _ENTITY.sub(r"&amp;\1", text))

@@ -118,6 +118,8 @@ class RunProgress:
 
 def _overrides(args) -> dict:
     """The study settings given explicitly on the command line: they win over the profile."""
+    if args.dataset is not None and args.stand_in:
+        raise UserError("--dataset replaces every study's dataset and --stand-in OLD=NEW only OLD: give one of them")
     given = {"epochs": args.epochs, "seeds": args.seeds, "dataset": args.dataset, "subset": args.subset,
              "test_subset": args.test_subset, "precision": args.precision,
              "inference_repeats": args.inference_repeats, "analyses": args.analyses,
