@@ -92,3 +92,40 @@ def test_gzipped_idx_is_read(tmp_path):
     header = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
     (tmp_path / "x.gz").write_bytes(gzip.compress(header + array.tobytes()))
     assert read_idx(tmp_path / "x.gz", 3).tolist() == array.tolist()
+
+
+def _snapshot(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("existing_data_dir", [True, False])
+def test_a_failed_download_leaves_nothing_behind(tmp_path, monkeypatch, existing_data_dir):
+    """torchvision's own download code runs; the network fails after one file arrived and a
+    second was half-written, as on a machine that loses its connection."""
+    import urllib.error
+
+    import torchvision.datasets.mnist as tv_mnist
+
+    calls = []
+
+    def flaky_download(url, download_root, filename=None, md5=None, **_):
+        calls.append(url)
+        target = f"{download_root}/{filename}"
+        with open(target, "wb") as f:
+            f.write(gzip.compress(b"x" * 100) if len(calls) == 1 else b"\x1f\x8b partial")
+        if len(calls) > 1:
+            raise urllib.error.URLError("connection reset")
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", flaky_download)
+    data_dir = tmp_path / "data"
+    if existing_data_dir:
+        (data_dir / "FashionMNIST" / "processed").mkdir(parents=True)
+        (data_dir / "FashionMNIST" / "processed" / "keep.txt").write_text("mine")
+        (data_dir / "cifar10-jpeg.tar.gz").write_bytes(b"not touched")
+    before = _snapshot(tmp_path)
+    with pytest.raises(UserError, match="could not be downloaded"):
+        load_dataset("fashion-mnist", data_dir=data_dir, download=True)
+    assert len(calls) > 1  # the first file "arrived" before the failure
+    assert _snapshot(tmp_path) == before
+    if existing_data_dir:
+        assert (data_dir / "FashionMNIST" / "processed" / "keep.txt").read_text() == "mine"

@@ -7,6 +7,7 @@ where the python batches are absent.
 """
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -59,13 +60,37 @@ def locate(name: str, data_dir) -> tuple[str, str]:
     return "found", str(files[0].parent)
 
 
+def _paths_under(root: Path) -> set[Path]:
+    return {root, *root.rglob("*")} if root.is_dir() else ({root} if root.exists() else set())
+
+
+def _remove_new(before: set[Path], roots: list[Path]):
+    """Delete what a failed download created under `roots` (partial archives, half a
+    dataset's files, empty folders); what was there before stays."""
+    for root in roots:
+        for path in sorted(_paths_under(root) - before, key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
 def _download(name, data_dir, expected):
     cls = IDX_SETS.get(name, torchvision.datasets.CIFAR10)
+    # Where torchvision writes: the data dir itself (it may create it), and the dataset's own
+    # folder (MNIST/raw/...) or CIFAR-10's archive and its extracted folder.
+    roots = [data_dir / cls.__name__] if name in IDX_SETS else [data_dir / "cifar-10-python.tar.gz",
+                                                                 data_dir / "cifar-10-batches-py"]
+    before = set().union(*(_paths_under(r) for r in roots))
+    created_data_dir = not data_dir.exists()
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(15)  # offline machines should fail in seconds, not minutes
     try:
         cls(str(data_dir), train=True, download=True)
     except Exception as e:
+        _remove_new(before, roots)
+        if created_data_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
         raise UserError(
             f"dataset {name!r} is not in --data-dir {data_dir} and could not be downloaded ({first_line(e)}); "
             f"expected {expected}; pass --data-dir pointing at a copy"
