@@ -457,7 +457,6 @@ def test_the_case_list_covers_every_command():
     assert len(CASES) >= 150
 
 
-
 def test_datasets_lists_a_truncated_idx_set_as_unusable(cli, tmp_path):
     """`cnnlab datasets` reads the IDX headers: a truncated file is not reported as found."""
     damage_idx("train-images-idx3-ubyte", "truncate")(tmp_path)

@@ -134,7 +134,6 @@ def _studies_section(entries: list[dict], loaded: dict) -> Section:
     return s
 
 
-
 def _question_section(entry: dict, study: StudyResults | None, why: str | None, profile: str) -> Section:
     title = f"{entry.get('reference', '')} {study.title if study else entry.get('title', entry['name'])}".strip()
     s = Section(title)

@@ -43,7 +43,6 @@ COLUMNS = {
 }
 
 
-
 class RunIndex:
     def __init__(self, out_dir, on_message=say):
         self.out_dir = Path(out_dir)

@@ -87,7 +87,6 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     return {**done.summary(), "cached": False, "resumed_from": history.resumed_from if history else 0}
 
 
-
 def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats, sharing):
     from cnnlab.analysis.grad_flow import GradFlowRecorder
     from cnnlab.models import create_model

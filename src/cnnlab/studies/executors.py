@@ -218,8 +218,6 @@ def default_threads(executor: str, workers: int) -> int:
     return max(1, cores // max(1, workers)) if executor == "local" else 1
 
 
-
-
 RUNS_PER_GPU = 4  # beyond this, runs of the studies' small models stop adding throughput on one GPU
 GPU_HEADROOM = 2 * 2**30  # per run on top of its dataset: CUDA context, activations, graph pool
 

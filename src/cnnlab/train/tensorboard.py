@@ -33,7 +33,6 @@ EPOCH_TAGS = {"train_loss": "loss/train", "test_loss": "loss/test", "train_acc":
 _said_missing = False  # "tensorboard is not installed" is said once per process
 
 
-
 def run_log_dir(run_dir, label: str, seed: int) -> Path:
     """RUN_DIR/tensorboard/<label>-seed<N>: TensorBoard names a run by its directory, so the
     model's label and seed show next to the run key in its run list."""
