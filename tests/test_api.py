@@ -20,7 +20,7 @@ from cnnlab.errors import UserError
 from cnnlab.report import fmt, plots
 from cnnlab.report.stats import Summary
 from cnnlab.store.index import open_index
-from cnnlab.store.records import METRIC_KEYS
+from cnnlab.store.schema import METRIC_KEYS
 
 
 def _markdown_table(md: str, section: str) -> list[dict]:

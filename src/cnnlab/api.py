@@ -22,9 +22,9 @@ from cnnlab.models import create_model
 
 __all__ = ["StudyResult", "create_model", "load", "run", "train_model"]
 
-# The report's summary table, as numbers: mean and sample std over seeds (report/stats.py).
-SUMMARY_METRICS = ("train_acc", "test_acc", "test_loss", "train_seconds", "epoch_seconds", "latency_ms",
-                   "throughput", "peak_bytes")
+# The report's summary table, as numbers: mean and sample std over seeds (report/stats.py),
+# then the columns each analysis adds (cnnlab.plugins.Column).
+SUMMARY_METRICS = ("train_acc", "test_acc", "test_loss", "train_seconds", "epoch_seconds")
 
 
 class StudyResult:
@@ -45,7 +45,7 @@ class StudyResult:
 
     @property
     def name(self) -> str:
-        return str(self.results.info.get("name") or self.dir.name)
+        return self.results.info.name or self.dir.name
 
     @property
     def title(self) -> str:
@@ -65,12 +65,12 @@ class StudyResult:
         and the run's directory."""
         import pandas as pd
 
-        from cnnlab.store.index import COLUMNS
+        from cnnlab.store.schema import INDEX_COLUMNS
 
         rows = [{**run.summary(), "label": model.label, "usable": run.usable,
                  "run_dir": str(run.dir) if run.dir else None}
                 for model in self.results.models for run in model.runs]
-        columns = [c for c in COLUMNS if c not in ("updated_at", "run_dir")] + ["usable", "run_dir"]
+        columns = [c for c in INDEX_COLUMNS if c not in ("updated_at", "run_dir")] + ["usable", "run_dir"]
         return pd.DataFrame(rows, columns=columns)
 
     @property
@@ -78,25 +78,28 @@ class StudyResult:
         """One row per run and epoch: the content of results.csv (report/export.py)."""
         import pandas as pd
 
-        from cnnlab.report.export import EPOCH_COLUMNS, epoch_rows
+        from cnnlab.report.export import epoch_rows
+        from cnnlab.store.schema import RESULTS_COLUMNS
 
-        return pd.DataFrame(epoch_rows(self.results), columns=list(EPOCH_COLUMNS))
+        return pd.DataFrame(epoch_rows(self.results), columns=list(RESULTS_COLUMNS))
 
     @property
     def summary(self):
         """One row per model (index: its label), ordered like the report's summary table and
-        computed the same way (report.load.METRICS, report.stats.summarize): mean and std over
+        computed the same way (report.load.metrics, report.stats.summarize): mean and std over
         the finished seeds, the 95% CI of the test accuracy, and seeds done of runs."""
         import pandas as pd
 
+        from cnnlab.plugins import analyses
         from cnnlab.report.findings import by_test_accuracy
         from cnnlab.report.stats import summarize
 
+        metrics = [*SUMMARY_METRICS, *(c.metric for a in analyses() for c in a.summary_columns)]
         rows = []
         for model in by_test_accuracy(self.results.models):
             row = {"model": model.label, "name": model.name, "params": model.first("params"),
                    "macs": model.first("macs")}
-            for metric in SUMMARY_METRICS:
+            for metric in metrics:
                 stats = summarize(model.values(metric))
                 row[metric], row[f"{metric}_std"] = stats.mean, stats.std
                 if metric == "test_acc":

@@ -6,8 +6,6 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 PRECISIONS = ("fp32", "bf16", "auto")  # "auto": bf16 where the hardware has fast bf16 math
 RESOLVED_PRECISIONS = ("fp32", "bf16")  # what "auto" becomes on a given machine
 EXECUTORS = ("local", "ray")
-ANALYSES = ("confusion", "grad_flow", "receptive_field", "erf", "activations", "inference", "memory",
-            "overfitting", "stability")
 # "full": a study file's own settings; "quick": its [profiles.quick] table (a CPU-sized run).
 PROFILES = ("quick", "full")
 DEFAULT_PROFILE = "full"

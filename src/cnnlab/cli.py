@@ -119,7 +119,7 @@ def cmd_datasets(args):
 
 
 def cmd_models(args):
-    from cnnlab.models.summary import format_models_table, model_rows
+    from cnnlab.analysis.model_table import format_models_table, model_rows
 
     rows = model_rows()
     if args.json:

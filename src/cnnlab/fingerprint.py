@@ -3,7 +3,9 @@ the git commit of the checkout it ran from.
 
 A run's key hashes its config *and* this fingerprint, so editing a model, a layer, the
 training loop, the data pipeline or an analysis gives every affected run a new key: the
-next `cnnlab run` trains it again instead of serving numbers the old code produced.
+next `cnnlab run` trains it again instead of serving numbers the old code produced. An
+analysis plug-in (cnnlab.plugins) counts by what it runs to measure (`measure`,
+`train_settings`, `recorder`), for the runs that use it; its report section does not count.
 
 The fingerprint hashes each file's syntax tree with docstrings removed, so comments,
 docstrings and formatting can change freely; any change to what the code does cannot.
@@ -12,7 +14,10 @@ docstrings and formatting can change freely; any change to what the code does ca
 import ast
 import functools
 import hashlib
+import inspect
+import marshal
 import subprocess
+import textwrap
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -54,13 +59,46 @@ def result_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
 
 
 @functools.cache
-def code_fingerprint(package_dir: Path = PACKAGE_DIR) -> str:
-    """16 hex digits naming the code in RESULT_CODE (computed once per process)."""
+def _files_fingerprint(package_dir: Path) -> str:
     h = hashlib.sha256()
     for path in result_files(package_dir):
         rel = path.relative_to(package_dir).as_posix()
         h.update(f"{rel}:{source_digest(path.read_text(encoding='utf-8'))};".encode())
     return h.hexdigest()[:16]
+
+
+def function_digest(fn) -> str:
+    """Hash of what a function does, from its source like `source_digest`; for one whose
+    source cannot be read (defined in a console), of its compiled code."""
+    try:
+        return source_digest(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        code = getattr(fn, "__code__", None)
+        return hashlib.sha256(marshal.dumps(code) if code else repr(fn).encode()).hexdigest()
+
+
+def analysis_digest(name: str) -> str | None:
+    """What the analysis plug-in `name` runs to measure, hashed; None when no such plug-in is registered."""
+    from cnnlab.plugins import find_analysis
+
+    analysis = find_analysis(name)
+    if analysis is None:
+        return None
+    parts = [function_digest(f) for f in (analysis.measure, analysis.train_settings, analysis.recorder) if f]
+    return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
+
+
+def code_fingerprint(analyses=(), package_dir: Path = PACKAGE_DIR) -> str | None:
+    """16 hex digits naming the code that decides a run's numbers: RESULT_CODE, and each of
+    `analyses` (a run's analyses; the order does not count). None when one of them is not
+    a registered plug-in here, so what made the run cannot be told."""
+    files = _files_fingerprint(package_dir)
+    if not analyses:
+        return files
+    digests = [analysis_digest(name) for name in sorted(set(analyses))]
+    if None in digests:
+        return None
+    return hashlib.sha256(";".join([files, *digests]).encode()).hexdigest()[:16]
 
 
 @functools.cache

@@ -1,26 +1,27 @@
 """A fake but realistic results directory: what `cnnlab run` writes, without training.
 
-Everything is written through the run-record schema (`cnnlab.store.records`, `RunDir`), so
+Everything is written through the run-record schema (`cnnlab.store.schema`, `RunDir`), so
 the files have exactly the layout and keys the runner writes and the report reads; the
 analysis.json content is checked by `check_analysis` like a real run's. Overfitting comes
 from the real `cnnlab.analysis.overfitting`; the other measurements are made-up numbers in
 the shapes `cnnlab.analysis` returns.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cnnlab.analysis.history import overfitting
-from cnnlab.choices import ANALYSES
-from cnnlab.store.records import SCHEMA_VERSION, RunConfig, check_analysis, metrics_row
+from cnnlab.io import atomic_write_json
+from cnnlab.plugins import analysis_names
 from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import (STUDY_FILE, Manifest, RunConfig, RunEntry, StudyModel, StudyRecord, check_analysis,
+                                 metrics_row)
 from cnnlab.train import TrainConfig
 
 CLASSES = [str(d) for d in range(10)]
-ALL_ANALYSES = list(ANALYSES)
+ALL_ANALYSES = analysis_names()
 
 
 def _metrics(rng, epochs: int, final_acc: float, gap: float | None = None) -> list[dict]:
@@ -96,8 +97,8 @@ def _analysis(rng, params: int, final_acc: float, analyses, metrics, sharing=1) 
                             "spike_factor": 10.0, "window": 100}
     if "activations" in analyses:
         out["activations"] = {"first_conv": "conv1", "images": 8,
-                              "layers": {"conv1": {"type": "Conv2d", "shape": [8, 4, 8, 8]}}}
-        out["activations_file"] = "activations.npz"
+                              "layers": {"conv1": {"type": "Conv2d", "shape": [8, 4, 8, 8]}},
+                              "file": "activations.npz"}
     return out
 
 
@@ -124,8 +125,8 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                                subset=None, train={**train, "seed": seed}, analyses=tuple(analyses),
                                code="0" * 16, runtime={"device": "cpu", "threads": 2, "torch": "2.x"}, profile=profile)
             status = statuses.get((model_name, seed), "done")
-            runs.append({"run_key": config.key, "model": model_name, "label": label, "seed": seed,
-                         "status": status or "missing"})
+            runs.append(RunEntry(run_key=config.key, model=model_name, label=label, seed=seed,
+                                 status=status or "missing"))
             if status is None:
                 continue
             run = RunDir(root / "runs" / config.key)
@@ -140,12 +141,12 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
             if status == "diverged":
                 metrics = metrics[:1]
                 analysis["diverged_epoch"] = 2
-                analysis["overfitting"] = overfitting(metrics)
-                for key in ("confusion", "receptive_field", "inference", "memory", "activations",
-                            "activations_file"):
+                if "overfitting" in analyses:
+                    analysis["overfitting"] = overfitting(metrics)
+                for key in ("confusion", "receptive_field", "erf", "inference", "memory", "activations"):
                     analysis.pop(key, None)
             run.write_metrics(metrics)
-            run.write_analysis(check_analysis(analysis, analyses, status, len(metrics)))
+            run.write_analysis(check_analysis(analysis, analyses, status))
             if "activations" in analyses and status == "done":
                 np.savez_compressed(run.path / "activations.npz",
                                     images=rng.integers(0, 255, size=(8, 1, 8, 8), dtype=np.uint8),
@@ -154,18 +155,16 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
             run.set_status(status)
     study_dir = root / "studies" / name
     study_dir.mkdir(parents=True)
-    info = {"schema": SCHEMA_VERSION, "name": name, "title": title, "description": "A study made up for tests.",
-            "reference": reference, "profile": profile, "dataset": dataset, "epochs": epochs, "seeds": list(seeds),
-            "subset": None, "test_subset": None, "inference_repeats": 30,
-            "analyses": list(analyses), "train": {"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
-            "models": [{"name": n, "label": lab, "kwargs": {}, "train": {}} for n, lab in models],
-            "runs": runs,
-            "manifest": {"cnnlab_version": "0.1.0", "torch_version": "2.14.1", "device": "Fake CPU 3000",
-                         "cpu_model": "Fake CPU 3000", "threads": 2, "precision": "fp32", "dataset": dataset,
-                         "dataset_source": "bundled", "train_size": 5000, "test_size": 10000,
-                         "wall_clock_seconds": 75.5, "started": "2025-01-01T10:00:00",
-                         "finished": "2025-01-01T10:01:15"}}
-    (study_dir / "study.json").write_text(json.dumps(info))
+    record = StudyRecord(
+        name=name, title=title, description="A study made up for tests.", reference=reference, profile=profile,
+        dataset=dataset, epochs=epochs, seeds=tuple(seeds), inference_repeats=30, analyses=tuple(analyses),
+        train={"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
+        models=tuple(StudyModel(name=n, label=lab) for n, lab in models), runs=tuple(runs),
+        manifest=Manifest(cnnlab_version="0.1.0", torch_version="2.14.1", device="Fake CPU 3000",
+                          cpu_model="Fake CPU 3000", threads=2, precision="fp32", dataset=dataset,
+                          dataset_source="bundled", train_size=5000, test_size=10000, wall_clock_seconds=75.5,
+                          started="2025-01-01T10:00:00", finished="2025-01-01T10:01:15"))
+    atomic_write_json(study_dir / STUDY_FILE, record.to_json())
     return study_dir
 
 

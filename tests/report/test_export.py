@@ -8,14 +8,15 @@ import shutil
 import pandas as pd
 
 from cnnlab.cli import main
-from cnnlab.report.export import EPOCH_COLUMNS
-from cnnlab.store.index import COLUMNS, open_index
-from cnnlab.store.records import METRIC_KEYS
+from cnnlab.store.schema import RESULTS_COLUMNS
+from cnnlab.store.index import open_index
+from cnnlab.store.schema import INDEX_COLUMNS as COLUMNS
+from cnnlab.store.schema import METRIC_KEYS
 
 
 def test_results_csv_is_one_row_per_run_and_epoch(tiny_study):
     table = pd.read_csv(tiny_study.dir / "results.csv")
-    assert list(table.columns) == list(EPOCH_COLUMNS)  # no "Unnamed: 0" index column
+    assert list(table.columns) == list(RESULTS_COLUMNS)  # no "Unnamed: 0" index column
     assert len(table) == 4 and set(table.study) == {"tiny-api"} and set(table.status) == {"done"}
     for column in ("seed", "epoch"):
         assert table[column].dtype == "int64", column

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from cnnlab.report import SECTIONS
+from cnnlab.report import section_titles
 from cnnlab.report.document import slug
 
 WIDTH, HEIGHT = 1280, 900
@@ -93,13 +93,13 @@ def test_report_in_headless_chromium(tiny_study, tmp_path):
             browser.close()
 
     assert found["width"] == WIDTH
-    assert found["sections"] == [slug(s) for s in SECTIONS]
+    assert found["sections"] == [slug(s) for s in section_titles()]
     # Every plot decodes: the page has as many images as the report embeds, none broken.
     assert len(found["images"]) == expected_images >= 8
     broken = [i["alt"] for i in found["images"] if not (i["complete"] and i["naturalWidth"] > 0 and i["decoded"])]
     assert not broken, broken
     # Every contents link lands on a section.
-    assert len(found["links"]) == len(SECTIONS) and not found["unresolved"], found["unresolved"]
+    assert len(found["links"]) == len(section_titles()) and not found["unresolved"], found["unresolved"]
     # Nothing sticks out of the page; the summary and gradient-flow tables fit without scrolling.
     assert found["scrollWidth"] <= WIDTH
     assert not found["overflowing"], found["overflowing"][:5]

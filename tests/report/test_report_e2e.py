@@ -7,11 +7,11 @@ import torch
 
 from cnnlab.analysis.timing import measure_inference
 from cnnlab.cli import main
-from cnnlab.report import SECTIONS, plots
+from cnnlab.report import plots, section_titles
 from cnnlab.report.build import NOT_MEASURED
-from cnnlab.choices import ANALYSES
-from cnnlab.report.load import METRICS
-from cnnlab.store.records import RunRecord
+from cnnlab.plugins import analysis_names
+from cnnlab.report.load import get_metric
+from cnnlab.store.schema import RunRecord
 from cnnlab.studies.loader import parse_study
 from cnnlab.studies.runner import run_study
 
@@ -26,7 +26,7 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
         "name": "tiny", "title": TITLE, "reference": "1.1", "dataset": "synthetic", "subset": 128,
         # Every analysis but inference timing, the slowest on a busy CPU; its stored format is
         # checked against the real measure_inference below.
-        "epochs": 1, "seeds": 2, "analyses": [a for a in ANALYSES if a != "inference"],
+        "epochs": 1, "seeds": 2, "analyses": [a for a in analysis_names() if a != "inference"],
         "train": {"batch_size": 64, "precision": "fp32"},
         "models": [{"name": "fc", "label": "FC"}, {"name": "simple-cnn", "label": "Simple CNN"}]}, "test")
     info = run_study(study, tmp_path, device="cpu", verbosity="quiet", inference_repeats=2)
@@ -34,15 +34,15 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
     md_path, html_path = (Path(p) for p in info["report"])
     md, html = md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
     body = sections_md(md)
-    assert list(body) == list(SECTIONS)
-    for name in SECTIONS:  # every analysis ran, so no section is left unmeasured
+    assert list(body) == section_titles()
+    for name in section_titles():  # every analysis ran, so no section is left unmeasured
         assert NOT_MEASURED not in body[name].replace(f"Inference latency and throughput: {NOT_MEASURED}", ""), name
     assert re.search(r"^\| (FC|Simple CNN) \| \d", body["Summary"], flags=re.M)
     assert "Welch p" in body["Comparisons"]
     assert "98.96 %" in body["Claims in the course reports"]
 
     page = Page(html)
-    assert page.h2 == list(SECTIONS) and page.title == TITLE
+    assert page.h2 == section_titles() and page.title == TITLE
     assert TITLE not in html and "script" not in page.tags
     assert page.images and all(i["src"].startswith("data:image/png;base64,") for i in page.images)
 
@@ -60,5 +60,5 @@ def test_real_inference_measurements_reach_the_summary():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
     inference = measure_inference(model, (1, 4, 4), batch_sizes=(1, 256), repeats=3, warmup=0)
     run = RunRecord("k", "done", analysis={"inference": inference})
-    assert METRICS["latency_ms"](run) == inference["results"][0]["median_ms"] > 0
-    assert METRICS["throughput"](run) == inference["results"][1]["images_per_second"] > 0
+    assert get_metric("latency_ms").read(run) == inference["results"][0]["median_ms"] > 0
+    assert get_metric("throughput").read(run) == inference["results"][1]["images_per_second"] > 0

@@ -6,14 +6,15 @@ from html.parser import HTMLParser
 import pytest
 
 from cnnlab.errors import UserError
-from cnnlab.report import SECTIONS, render_report
+from cnnlab.report import render_report, section_titles
 from cnnlab.report.build import NOT_MEASURED
 from cnnlab.report.claims import claims_rows
 from cnnlab.report.load import load_results
 
 DPI = 30  # tests check structure, not looks
 PNG = b"\x89PNG\r\n\x1a\n"
-ANALYSIS_SECTIONS = ("Confusion matrices", "Gradient flow", "Training stability", "Receptive fields", "Activations")
+ANALYSIS_SECTIONS = ("Confusion matrices", "Gradient flow", "Training stability", "Receptive fields",
+                     "Effective receptive fields", "Activations")
 
 
 class Page(HTMLParser):
@@ -56,12 +57,12 @@ def test_report_has_every_section_with_inlined_plots(full_study):
     study_dir, md, html = full_study
 
     body = sections_md(md)
-    assert list(body) == list(SECTIONS)
-    for name in SECTIONS:
+    assert list(body) == section_titles()
+    for name in section_titles():
         assert NOT_MEASURED not in body[name], name  # every analysis was measured here
 
     page = Page(html)
-    assert page.h2 == list(SECTIONS)
+    assert page.h2 == section_titles()
     assert page.title == "Fake study"
     # Every plot is written to plots/, linked from the markdown and inlined in the HTML.
     plots = sorted((study_dir / "plots").glob("*.png"))
@@ -135,7 +136,7 @@ def test_unmeasured_sections_say_so(make_study):
     assert f"peak training memory: {NOT_MEASURED}" in body["Summary"]
     # Learning curves come from metrics.jsonl, which every run has.
     assert "plots/learning_curves.png" in body["Learning curves"]
-    assert Page(html).h2 == list(SECTIONS)
+    assert Page(html).h2 == section_titles()
 
 
 def test_failed_and_missing_runs_are_reported_not_fatal(make_study):
@@ -161,7 +162,7 @@ def test_a_study_without_finished_runs_still_renders(make_study):
     study_dir = make_study(statuses={(m, s): "failed" for m in ("fc", "simple-cnn") for s in (0, 1)}, analyses=[])
     md, html = render(study_dir)
     body = sections_md(md)
-    assert list(body) == list(SECTIONS) and Page(html).h2 == list(SECTIONS)
+    assert list(body) == section_titles() and Page(html).h2 == section_titles()
     assert "| 0/2 |" in body["Summary"]
     assert "nothing to compare" in body["Comparisons"]
     assert "No finished runs" in body["Findings"]

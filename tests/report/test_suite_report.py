@@ -11,8 +11,9 @@ from cnnlab.report.document import Link
 from cnnlab.report.html import to_html
 from cnnlab.report.markdown import to_markdown
 from cnnlab.report.document import Document, Section
-from cnnlab.report.suite import read_suite, render_suite_report
-from cnnlab.store.records import SCHEMA_VERSION, SUITE_FILE
+from cnnlab.report.suite import render_suite_report
+from cnnlab.store.schema import SUITE_FILE, read_suite
+from cnnlab.store.schema import SCHEMA_VERSION, SUITE_FILE
 
 from conftest import write_study
 from test_report_render import Page, sections_md
@@ -102,12 +103,12 @@ def test_report_command_renders_the_suite_report_too(tmp_path, monkeypatch, caps
 def test_a_damaged_suite_file_is_one_clear_error(tmp_path):
     (tmp_path / SUITE_FILE).write_text("{not json")
     with pytest.raises(UserError, match="not a suite file"):
-        read_suite(tmp_path)
+        read_suite(tmp_path / SUITE_FILE)
     write_suite(tmp_path, [])
     data = json.loads((tmp_path / SUITE_FILE).read_text())
     (tmp_path / SUITE_FILE).write_text(json.dumps({**data, "schema": 1}))
-    with pytest.raises(UserError, match="another cnnlab"):
-        read_suite(tmp_path)
+    with pytest.raises(UserError, match="an older cnnlab"):
+        read_suite(tmp_path / SUITE_FILE)
 
 
 def test_link_text_and_target_cannot_break_out():

@@ -1,7 +1,8 @@
 import sqlite3
 
-from cnnlab.store.index import INDEX_FILE, open_index
-from cnnlab.store.records import RunConfig
+from cnnlab.store.index import open_index
+from cnnlab.store.schema import INDEX_FILE
+from cnnlab.store.schema import RunConfig
 from cnnlab.store.rundir import RunDir
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from cnnlab.store.records import RunConfig, check_analysis, metrics_row
+from cnnlab.store.schema import RunConfig, check_analysis, metrics_row
 from cnnlab.store.rundir import RunDir
 
 
@@ -45,7 +45,7 @@ def _finished(tmp_path):
     analysis = {"params": {"total": 1, "trainable": 1}, "macs": 1, "flops": 2, "train_seconds": 2.0, "device": "cpu",
                 "precision": "fp32", "step_mode": "eager", "sharing": {"runs_per_device": 1},
                 "overfitting": overfitting(rows)}
-    run.write_analysis(check_analysis(analysis, ("overfitting",), "done", 2))
+    run.write_analysis(check_analysis(analysis, ("overfitting",), "done"))
     run.set_status("done")
     return run
 
@@ -77,7 +77,7 @@ def test_damaged_records_are_not_trusted(tmp_path, damage, problem):
 
 
 def test_write_metrics_refuses_rows_that_break_the_schema(tmp_path):
-    from cnnlab.store.records import RecordError
+    from cnnlab.store.schema import RecordError
 
     with pytest.raises(RecordError, match="row 1 is epoch 2"):
         RunDir(tmp_path).write_metrics([_row(2)])

@@ -1,9 +1,13 @@
 """Feature maps and first-layer filters for a fixed set of images, ready to plot as grids."""
 
+import io
+
+import numpy as np
 import torch
 import torch.nn as nn
 
 from cnnlab.data.core import ImageData
+from cnnlab.io import atomic_write_bytes
 from cnnlab.models.common import eval_mode
 from cnnlab.train.precision import FP32, Precision
 
@@ -83,3 +87,31 @@ def capture_activations(model: nn.Module, images: torch.Tensor, layers=None, max
     return {"first_conv": first, "filters": filters,
             "layers": {n: {"type": captured[n][0], "shape": captured[n][1], "maps": captured[n][2].tolist()}
                        for n in keep}}
+
+
+ACTIVATION_IMAGES = 8  # the first test image of each class, in class order
+
+
+def save_activations(model: nn.Module, data: ImageData, inputs, path) -> dict:
+    """Feature maps of the first conv layer and of the model's `features` output, and the
+    first layer's filters, as arrays in an .npz at `path` (keys "images", "labels",
+    "filters", "layer:<name>"); returns what is in it ({"first_conv", "images", "layers"},
+    and "file": the .npz's name when one was written). Only (N, C, H, W) maps are kept, so
+    nothing is written for a model without conv layers. `inputs`: the run's cnnlab.train.Inputs."""
+    images, labels = fixed_test_images(data, ACTIVATION_IMAGES)
+    layers = ["features"] if hasattr(model, "features") else None
+    captured = capture_activations(model, inputs(images), layers=layers, precision=inputs.precision)
+    maps = {name: layer for name, layer in captured["layers"].items() if len(layer["shape"]) == 4}
+    meta = {"first_conv": captured["first_conv"], "images": len(labels),
+            "layers": {name: {"type": layer["type"], "shape": layer["shape"]} for name, layer in maps.items()}}
+    if not maps:
+        return meta
+    arrays = {"images": images.cpu().numpy(), "labels": labels.cpu().numpy()}
+    if captured["filters"] is not None:
+        arrays["filters"] = np.asarray(captured["filters"], dtype=np.float32)
+    for name, layer in maps.items():
+        arrays[f"layer:{name}"] = np.asarray(layer["maps"], dtype=np.float32)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+    return {**meta, "file": path.name}

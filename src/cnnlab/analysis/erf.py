@@ -93,3 +93,15 @@ def effective_receptive_field(model: nn.Module, in_shape, layer="", batch_size: 
         center, side = [mass.shape[0] // 2, mass.shape[1] // 2], None
     return {"layer": name, "map": mass.float().tolist(), "center": center, "side": side,
             "fraction": fraction, "batch_size": batch_size, "unit": list(unit)}
+
+
+def features_erf(model: nn.Module, in_shape, precision: Precision = FP32) -> dict:
+    """Effective receptive field of the centre unit of the model's `features` output (the
+    last feature map, where the theoretical field is reported too). A model whose features
+    are not a feature map (a fully connected net) has none: its "map" is None and "note"
+    says why."""
+    try:
+        return effective_receptive_field(model, in_shape, layer="features", precision=precision)
+    except ValueError as e:  # features output is not (N, C, H, W)
+        return {"layer": "features", "map": None, "center": None, "side": None, "fraction": None,
+                "note": str(e)}

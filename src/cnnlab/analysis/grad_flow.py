@@ -15,6 +15,8 @@ import math
 import torch
 import torch.nn as nn
 
+from cnnlab.models.common import weight_layers
+from cnnlab.numeric import is_number
 from cnnlab.train.callbacks import Callback
 
 VANISHING_RATIO = 1e-3  # first-layer / last-layer gradient norm below this: vanishing
@@ -138,33 +140,22 @@ def record_norms(params: list[nn.Parameter]):
     return grad_norm, grad_abs_mean, weight_norm
 
 
-def _finite(x) -> bool:
-    return x is not None and math.isfinite(x)
-
-
 def _point(record: dict, i: int, layers: list[int]) -> dict:
     """Summary of logged step number `i`: values, first/last-layer ratio and the two flags."""
     grad_norm = record["grad_norm"][i]
     layer_norms = [grad_norm[j] for j in layers if grad_norm[j] is not None]
     first = layer_norms[0] if layer_norms else None
     last = layer_norms[-1] if layer_norms else None
-    ratio = first / last if _finite(first) and _finite(last) and last > 0 else None
+    ratio = first / last if is_number(first) and is_number(last) and last > 0 else None
     present = [g for g in grad_norm if g is not None]
     values = present + [w for w in record["weight_norm"][i] if w is not None]
     exploding = any(not math.isfinite(v) for v in values) or any(g > EXPLODING_NORM for g in present)
     vanishing = (ratio is not None and ratio < VANISHING_RATIO) or any(
-        _finite(g) and g < VANISHING_NORM for g in layer_norms)
+        is_number(g) and g < VANISHING_NORM for g in layer_norms)
     return {"step": record["steps"][i], "grad_norm": grad_norm, "grad_abs_mean": record["grad_abs_mean"][i],
             "weight_norm": record["weight_norm"][i], "first_layer_grad_norm": first,
             "last_layer_grad_norm": last, "ratio_first_last": ratio,
             "vanishing": bool(vanishing), "exploding": bool(exploding)}
-
-
-def weight_layers(shapes: list[list[int]]) -> list[int]:
-    """Positions of the weight tensors (2-D or more) among the recorded parameters; all of
-    them for a model of only 1-D parameters."""
-    layers = [j for j, shape in enumerate(shapes) if len(shape) >= 2]
-    return layers or list(range(len(shapes)))
 
 
 def grad_flow_summary(record: dict) -> dict:

@@ -62,3 +62,10 @@ def eval_mode(model: nn.Module):
         yield model
     finally:
         model.train(was_training)
+
+
+def weight_layers(shapes: list[list[int]]) -> list[int]:
+    """Positions of the weight tensors (2-D or more: conv kernels, linear matrices) among a
+    model's parameter shapes; all of them for a model of only 1-D parameters."""
+    layers = [j for j, shape in enumerate(shapes) if len(shape) >= 2]
+    return layers or list(range(len(shapes)))

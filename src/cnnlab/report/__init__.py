@@ -4,12 +4,13 @@ and results.csv (one row per run and epoch).
 It only reads results (study.json and the run directories), so it can be re-run at any
 time without training: `cnnlab report DIR`.
 
-    load.py      results on disk -> StudyResults / ModelResults / RunRecord
+    load.py      results on disk -> StudyResults / ModelResults / RunRecord; metrics by name
     stats.py     mean, std, t-based CI, Welch's test, Holm's correction
     findings.py  pairwise comparisons and the sentences they support
     claims.py    the course reports' numbers, mapped to our models
     plots.py     one function per plot -> a matplotlib Figure; png() -> PNG bytes
-    build.py     sections (plain text, tables, images)
+    sections.py  what every section uses (the analyses' own sections live in cnnlab.analyses)
+    build.py     the built-in sections, and every section in its place
     markdown.py, html.py   the two renderings of the same sections
     answers.py   one answer per course question, from a study's results
     suite.py     the suite report of `cnnlab run all`: the answers, linking the six study reports
@@ -20,13 +21,13 @@ from pathlib import Path
 
 from cnnlab.io import atomic_write_bytes, atomic_write_text
 from cnnlab.report import plots
-from cnnlab.report.build import SECTIONS, build_document
+from cnnlab.report.build import build_document, section_titles
 from cnnlab.report.export import write_results_csv
 from cnnlab.report.html import to_html
 from cnnlab.report.load import load_results
 from cnnlab.report.markdown import to_markdown
 
-__all__ = ["render_report", "write_document", "SECTIONS"]
+__all__ = ["render_report", "write_document", "section_titles"]
 
 
 def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Path, Path]:

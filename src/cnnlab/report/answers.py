@@ -16,7 +16,8 @@ from itertools import combinations
 
 from cnnlab.report import claims, findings, fmt
 from cnnlab.report.findings import Comparison
-from cnnlab.report.load import ModelResults, StudyResults, grad_flow_view
+from cnnlab.plugins import get_analysis
+from cnnlab.report.load import ModelResults, StudyResults
 from cnnlab.report.stats import summarize
 
 
@@ -111,7 +112,7 @@ def _costs(models: list[ModelResults], device: str | None, repeats=None) -> list
 
 
 def _repeats(study: StudyResults):
-    return study.info.get("inference_repeats")
+    return study.info.inference_repeats
 
 
 # ---- did the course report's claim replicate? ----------------------------------------------
@@ -121,7 +122,7 @@ def replication(study: StudyResults, comparisons: list[Comparison], only_pairs=N
     against our test of the same pair: replicated (significant, same direction),
     contradicted (significant, other direction) or not resolved (not significant).
     `only_pairs`: sets of two model names, the orderings the course report actually made."""
-    reference = str(study.info.get("reference") or "")
+    reference = study.info.reference
     stated = [c for c in claims.CLAIMS.get(reference, []) if c.metric == "test_acc"]
     tests = {frozenset((c.a.name, c.b.name)): c for c in comparisons}
     rows, verdicts = [], []
@@ -232,30 +233,6 @@ def _gap_effect(gap: Comparison, regularised: ModelResults) -> str:
     return "significantly " + ("narrows" if gap.b is regularised else "widens") + " the final train–test gap"
 
 
-def _fields(models: list[ModelResults]) -> tuple[str, str] | None:
-    """(summary, detail): the effective vs the theoretical receptive field at the output of
-    `features`, both measured (analyses "erf" and "receptive_field")."""
-    rows = [(m, summarize(m.values("features_rf")).mean, summarize(m.values("erf_side")).mean) for m in models]
-    rows = [(m, rf, erf) for m, rf, erf in rows if rf and erf]
-    if not rows:
-        return None
-    smaller = [m for m, rf, erf in rows if erf < rf]
-    if len(smaller) == len(rows):
-        summary = (f"The effective receptive field is smaller than the theoretical one in every model "
-                   f"({min(erf / rf for _, rf, erf in rows):.0%} to {max(erf / rf for _, rf, erf in rows):.0%} of "
-                   "its side): the pixels near the centre dominate.")
-    else:
-        summary = (f"The effective receptive field is smaller than the theoretical one in {len(smaller)} of "
-                   f"{len(rows)} models.")
-    same = [m for m, _, _ in sorted(rows, key=lambda r: r[1])] == [m for m, _, _ in sorted(rows, key=lambda r: r[2])]
-    detail = ("Receptive field of the centre unit of the last feature map, effective (side of the centred square "
-              "holding 95% of the input-gradient mass, mean over seeds) vs theoretical: "
-              + ", ".join(f"{m.label} {erf:.0f} vs {rf:.0f} px" for m, rf, erf in rows) + ". The effective fields "
-              + ("grow in the same order as the theoretical ones." if same else
-                 "do not follow the order of the theoretical ones."))
-    return summary, detail
-
-
 def answer_2_1(study: StudyResults) -> Answer:
     names = ("kernel-3x3", "kernel-5x5", "kernel-7x7", "kernel-1x1-3x3")
     models = _finished(study, *names)
@@ -267,32 +244,16 @@ def answer_2_1(study: StudyResults) -> Answer:
     if len(params) > 1:
         answer.evidence.append(f"The parameter counts are within {100 * (max(params) / min(params) - 1):.1f}% of "
                                "each other (widths solved by cnnlab.models.match_params).")
-    fields = _fields(models)
+    fields = get_analysis("erf").evidence(models)
     if fields:
         answer.claim += " " + fields[0]
-        answer.evidence.append(fields[1])
+        answer.evidence += fields[1:]
     answer.evidence += _costs(models, study.device, _repeats(study))
     answer.figures = [("effective_receptive_fields.png", "Effective receptive field per model"),
                       ("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
     answer.replication = replication(study, comparisons)
     answer.comparisons = comparisons
     return _with_missing(answer, study, *names)
-
-
-def _gradient_line(m: ModelResults) -> str | None:
-    runs = [grad_flow_view(r.analysis.get("grad_flow")) for r in m.done]
-    runs = [v for v in runs if v]
-    if not runs:
-        return None
-    v = runs[0]
-    first = v["first"][0] if v["first"] else None
-    last = v["last"][0] if v["last"] else None
-    flags = [f"{word} in {n} of {len(runs)} runs" for word, n in
-             (("vanishing", sum(bool(r.get("vanishing")) for r in runs)),
-              ("exploding", sum(bool(r.get("exploding")) for r in runs))) if n]
-    return (f"{m.label}: first-layer gradient norm {fmt.sci(first)} at step {v['first_step']} and "
-            f"{fmt.sci(last)} at step {v['last_step']}, first/last-layer ratio {fmt.sci(v['ratio_first'])} → "
-            f"{fmt.sci(v['ratio_last'])} ({'; '.join(flags) if flags else 'neither vanishing nor exploding'})")
 
 
 def answer_2_2(study: StudyResults) -> Answer:
@@ -305,10 +266,7 @@ def answer_2_2(study: StudyResults) -> Answer:
                            "connections change?", "Optimal depth (plain stacks): "
                     + _best(plain, among_plain, what="depth"))
     answer.evidence = [_accuracies(models), *_sentences(comparisons)]
-    lines = [line for line in (_gradient_line(m) for m in models) if line]
-    if lines:
-        answer.evidence.append("Gradient flow (lowest seed; vanishing: first/last-layer ratio below 1e-3 or a norm "
-                               "below 1e-7 at a logged step, exploding: a norm above 1e3): " + "; ".join(lines) + ".")
+    answer.evidence += get_analysis("grad_flow").evidence(models)
     residual = next((c for c in comparisons if {c.a.name, c.b.name} == {"depth-12", "depth-12-residual"}), None)
     if residual is not None:
         answer.claim += " Residual connections at 12 layers: " + findings.sentence(residual, len(comparisons))
@@ -375,20 +333,6 @@ def _per(models: list[ModelResults], metric: str, unit: float, unit_name: str) -
     return f"Test accuracy (%) per {unit_name} (ratio of the means): {', '.join(parts)}." if parts else None
 
 
-def _stability(models: list[ModelResults]) -> str | None:
-    parts = []
-    for m in models:
-        measured = [r.analysis["stability"] for r in m.done if isinstance(r.analysis.get("stability"), dict)]
-        diverged = sum(r.status == "diverged" for r in m.runs)
-        if not measured and not diverged:
-            continue
-        noise = summarize([x.get("loss_std_tail") for x in measured])
-        spikes = sum(x.get("grad_spikes") or 0 for x in measured)
-        parts.append(f"{m.label} loss std over the last 20% of steps {fmt.mean_std(noise, digits=4)}, "
-                     f"{spikes} gradient-norm spikes, {diverged} diverged runs")
-    return ("Training stability (measured): " + "; ".join(parts) + ".") if parts else None
-
-
 def answer_3_2(study: StudyResults) -> Answer:
     names = ("resnet-basic", "resnet-bottleneck", "resnet-wide")
     models = _finished(study, *names)
@@ -397,8 +341,9 @@ def answer_3_2(study: StudyResults) -> Answer:
                            "stability.", _best(models, comparisons, what="block design"))
     answer.evidence = [_accuracies(models), *_sentences(comparisons)]
     answer.evidence += [line for line in (_per(models, "params", 1e5, "100K parameters"),
-                                          _per(models, "peak_bytes", 2**20 * 100, "100 MiB of peak training memory"),
-                                          _stability(models)) if line]
+                                          _per(models, "peak_bytes", 2**20 * 100, "100 MiB of peak training memory"))
+                        if line]
+    answer.evidence += get_analysis("stability").evidence(models)
     answer.evidence += _costs(models, study.device, _repeats(study))
     answer.figures = [("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
     answer.replication = replication(study, comparisons)
@@ -419,5 +364,5 @@ ANSWERS = {"1.1": answer_1_1, "1.2": answer_1_2, "2.1": answer_2_1, "2.2": answe
 
 def answer(study: StudyResults) -> Answer | None:
     """The answer to the course question the study's `reference` names, or None."""
-    function = ANSWERS.get(str(study.info.get("reference") or ""))
+    function = ANSWERS.get(study.info.reference)
     return function(study) if function else None

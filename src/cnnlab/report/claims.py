@@ -23,7 +23,7 @@ DATASETS = {"MNIST": (("mnist",), 60000, 10000), "CIFAR-10": (("cifar10",), 5000
 class Claim:
     their_model: str  # as the course report names it
     model: str  # our model in the same role
-    metric: str  # a key of cnnlab.report.load.METRICS
+    metric: str  # a metric's name (cnnlab.report.load.metrics)
     value: float  # accuracies as fractions, times in seconds, counts as numbers
     dataset: str  # a key of DATASETS
     note: str = ""
@@ -130,13 +130,13 @@ def _measured(metric: str, values: list[float]) -> str:
 def dataset_note(study: StudyResults, claim_dataset: str) -> str:
     """Empty when we measured on the same data as the claim, else what differs."""
     names, full_size, full_test = DATASETS[claim_dataset]
-    ours = str(study.info.get("dataset") or study.manifest.get("dataset") or "?")
-    source = str(study.manifest.get("dataset_source") or "")
-    train_size, test_size = study.manifest.get("train_size"), study.manifest.get("test_size")
-    subset = study.info.get("subset")
+    ours = str(study.info.dataset or study.manifest.dataset or "?")
+    source = str(study.manifest.dataset_source or "")
+    train_size, test_size = study.manifest.train_size, study.manifest.test_size
+    subset = study.info.subset
     if ours.lower() not in names:
         size = f", {train_size:,} train images" if isinstance(train_size, int) else ""
-        if study.info.get("test_subset") and isinstance(test_size, int):
+        if study.info.test_subset and isinstance(test_size, int):
             size += f", {test_size:,} test images"
         return f"dataset differs: theirs {claim_dataset}, ours {ours}{size}"
     notes = []
@@ -154,7 +154,7 @@ def dataset_note(study: StudyResults, claim_dataset: str) -> str:
 def claims_rows(study: StudyResults) -> tuple[list[str], list[list[str]], str] | None:
     """Header, rows and a note shared by every row (the dataset difference when all claims
     share it), or None if the study names no known reference."""
-    claims = CLAIMS.get(str(study.info.get("reference") or ""))
+    claims = CLAIMS.get(study.info.reference)
     if not claims:
         return None
     models = {m.name: m for m in study.models}
@@ -178,7 +178,7 @@ def claims_rows(study: StudyResults) -> tuple[list[str], list[list[str]], str] |
 
 def ranking_sentences(study: StudyResults) -> list[str]:
     """Their ranking by test accuracy next to ours (by mean), for the models both have."""
-    claims = [c for c in CLAIMS.get(str(study.info.get("reference") or ""), []) if c.metric == "test_acc"]
+    claims = [c for c in CLAIMS.get(study.info.reference, []) if c.metric == "test_acc"]
     models = {m.name: m for m in study.models}
     seen, pairs = set(), []
     for c in claims:

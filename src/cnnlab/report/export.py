@@ -11,19 +11,15 @@ from pathlib import Path
 
 from cnnlab.io import atomic_write_csv
 from cnnlab.report.load import StudyResults
-from cnnlab.store.records import METRIC_KEYS
-
-RESULTS_CSV = "results.csv"
-RUN_COLUMNS = ("study", "profile", "model", "label", "seed", "run_key", "status", "usable")
-EPOCH_COLUMNS = RUN_COLUMNS + METRIC_KEYS
+from cnnlab.store.schema import METRIC_KEYS, RESULTS_COLUMNS, RESULTS_CSV
 
 
 def epoch_rows(study: StudyResults) -> list[dict]:
-    """One dict per (run, epoch) with EPOCH_COLUMNS, runs in study order (model, then seed)."""
+    """One dict per (run, epoch) with RESULTS_COLUMNS, runs in study order (model, then seed)."""
     rows = []
     for model in study.models:
         for run in model.runs:
-            head = {"study": study.info.get("name"), "profile": study.info.get("profile"), "model": model.name,
+            head = {"study": study.info.name, "profile": study.info.profile, "model": model.name,
                     "label": model.label, "seed": run.seed, "run_key": run.key, "status": run.status,
                     "usable": run.usable}
             rows += [{**head, **{k: epoch.get(k) for k in METRIC_KEYS}} for epoch in run.metrics]
@@ -32,5 +28,5 @@ def epoch_rows(study: StudyResults) -> list[dict]:
 
 def write_results_csv(study: StudyResults) -> Path:
     path = study.dir / RESULTS_CSV
-    atomic_write_csv(path, epoch_rows(study), EPOCH_COLUMNS)
+    atomic_write_csv(path, epoch_rows(study), RESULTS_COLUMNS)
     return path

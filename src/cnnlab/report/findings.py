@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from cnnlab.report import fmt
-from cnnlab.report.load import ModelResults, grad_flow_view
+from cnnlab.report.load import ModelResults
 from cnnlab.report.stats import ALPHA, Difference, holm, summarize, welch
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
@@ -88,7 +88,7 @@ def accuracy_findings(comparisons: list[Comparison]) -> list[str]:
     return out
 
 
-def _extremes(models: list[ModelResults], metric: str):
+def extremes(models: list[ModelResults], metric: str):
     """(model with the lowest mean, its mean, model with the highest, its mean) or None."""
     means = [(summarize(m.values(metric)).mean, m) for m in models if m.values(metric)]
     if len(means) < 2:
@@ -101,7 +101,7 @@ def _extremes(models: list[ModelResults], metric: str):
 def _range(models: list[ModelResults], metric: str, what: str, show) -> str | None:
     """"<what> ranges from <low> (model) to <high> (model)." or, when the shown values are
     equal, "<what> is <value> for every model." None with fewer than two measured models."""
-    ext = _extremes(models, metric)
+    ext = extremes(models, metric)
     if not ext:
         return None
     lo, lo_v, hi, hi_v = ext
@@ -116,38 +116,10 @@ def cost_findings(models: list[ModelResults], device: str | None) -> list[str]:
            _range(models, "epoch_seconds", f"Time per epoch (mean over seeds{where})", fmt.seconds),
            _range(models, "latency_ms", "Inference latency at batch size 1", lambda v: f"{v:.2f} ms"),
            _range(models, "peak_bytes", "Peak training memory", fmt.size)]
-    ext = _extremes(models, "params")
+    ext = extremes(models, "params")
     if ext and ext[1] > 0 and ext[3] / ext[1] >= 1.05:
         out.append(f"{ext[2].label} has {ext[3] / ext[1]:.1f}× the parameters of {ext[0].label}.")
     return [s for s in out if s]
-
-
-def overfitting_findings(models: list[ModelResults]) -> list[str]:
-    ext = _extremes(models, "gap")
-    if not ext:
-        return []
-    lo, lo_v, hi, hi_v = ext
-    return [f"At the last epoch the train–test accuracy gap (mean over seeds) ranges from {100 * lo_v:.2f} "
-            f"points ({lo.label}) to {100 * hi_v:.2f} points ({hi.label})."]
-
-
-def gradient_findings(models: list[ModelResults]) -> list[str]:
-    out = []
-    for m in models:
-        views = [grad_flow_view(r.analysis.get("grad_flow")) for r in m.done]
-        views = [v for v in views if v]
-        if not views:
-            continue
-        vanishing = sum(bool(v.get("vanishing")) for v in views)
-        exploding = sum(bool(v.get("exploding")) for v in views)
-        flags = []
-        if vanishing:
-            flags.append(f"vanishing gradients in {vanishing} of {len(views)} runs")
-        if exploding:
-            flags.append(f"exploding gradients in {exploding} of {len(views)} runs")
-        if flags:
-            out.append(f"{m.label}: " + " and ".join(flags) + " (thresholds in the Gradient flow section).")
-    return out
 
 
 def run_problems(models: list[ModelResults]) -> list[str]:

@@ -13,35 +13,7 @@ import time
 from pathlib import Path
 
 from cnnlab.errors import say
-
-INDEX_FILE = "index.sqlite"
-RUNS_DIR = "runs"
-
-# column -> SQL type; run_key is the primary key, so upserting a run never duplicates it.
-COLUMNS = {
-    "run_key": "TEXT PRIMARY KEY",
-    "study": "TEXT",
-    "profile": "TEXT",  # quick or full (cnnlab.choices.PROFILES)
-    "model": "TEXT",
-    "label": "TEXT",
-    "seed": "INTEGER",
-    "dataset": "TEXT",
-    "status": "TEXT",
-    "test_acc": "REAL",
-    "train_acc": "REAL",
-    "test_loss": "REAL",
-    "params": "INTEGER",
-    "macs": "INTEGER",
-    "train_seconds": "REAL",
-    "epochs": "INTEGER",
-    "code": "TEXT",  # fingerprint of the code that made the run (cnnlab.fingerprint)
-    "device": "TEXT",
-    "threads": "INTEGER",
-    "precision": "TEXT",
-    "updated_at": "TEXT",
-    "run_dir": "TEXT",
-}
-
+from cnnlab.store.schema import INDEX_COLUMNS, INDEX_FILE, RUNS_DIR, STATUS_FILE
 
 class RunIndex:
     def __init__(self, out_dir, on_message=say):
@@ -77,7 +49,7 @@ class RunIndex:
         if tables != {"runs"}:
             return False
         columns = [r[1] for r in self.conn.execute("PRAGMA table_info(runs)")]
-        return columns == list(COLUMNS)
+        return columns == list(INDEX_COLUMNS)
 
     def _set_aside(self, why: str):
         if self.conn is not None:
@@ -89,7 +61,7 @@ class RunIndex:
         self.on_message(f"{self.path} {why}; moved to {aside.name}, rebuilding it from the run directories")
 
     def _create(self):
-        columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+        columns = ", ".join(f"{name} {kind}" for name, kind in INDEX_COLUMNS.items())
         with self.conn:
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({columns})")
 
@@ -109,8 +81,8 @@ class RunIndex:
 
     # ---- reading and writing -----------------------------------------------------------
     def upsert(self, row: dict):
-        """Insert a run or replace its row; keys outside COLUMNS are ignored."""
-        values = {name: row.get(name) for name in COLUMNS}
+        """Insert a run or replace its row; keys outside INDEX_COLUMNS are ignored."""
+        values = {name: row.get(name) for name in INDEX_COLUMNS}
         values["updated_at"] = values["updated_at"] or time.strftime("%Y-%m-%dT%H:%M:%S")
         names = ", ".join(values)
         marks = ", ".join(f":{name}" for name in values)
@@ -144,7 +116,7 @@ class RunIndex:
 def finished_at(run_path: Path) -> str | None:
     """When the run's status was written (local time), so a reused run keeps its date."""
     try:
-        return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime((run_path / "status").stat().st_mtime))
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime((run_path / STATUS_FILE).stat().st_mtime))
     except OSError:
         return None
 

@@ -1,17 +1,17 @@
-"""One run's directory, keyed by its run key (see `cnnlab.store.records.RunConfig.key`).
+"""One run's directory, keyed by its run key (see `cnnlab.store.schema.RunConfig.key`).
 
     runs/<run_key>/config.json     what was run (written first)
                    checkpoint.pt   the last committed epoch: model, optimizer, metrics rows
                    metrics.jsonl   one row per finished epoch, derived from the checkpoint
                    analysis.json   measurements taken after training
-                   activations.npz optional arrays for feature-map grids
+                   ...             files an analysis writes beside (activations.npz)
                    tensorboard/    TensorBoard event files, written while it trains
                    status          done | failed | diverged; absent while running
                    error.txt       why a run failed, one line (traceback.txt has the rest)
 
 `status` is written last, so a directory with `status` = done holds a complete result,
 and every file is replaced atomically, so a killed run never leaves a torn one. Formats
-are those of `cnnlab.store.records`; reading never raises for damaged files, it notes
+are those of `cnnlab.store.schema`; reading never raises for damaged files, it notes
 the damage in the returned record's `problems`.
 """
 
@@ -19,9 +19,9 @@ import json
 from pathlib import Path
 
 from cnnlab.io import atomic_write_json, atomic_write_text
-from cnnlab.store.records import (ACTIVATIONS_FILE, ANALYSIS_FILE, CONFIG_FILE, ERROR_FILE, METRICS_FILE,
-                                  STATUS_FILE, STATUSES, TRACEBACK_FILE, RecordError, RunConfig, RunRecord,
-                                  check_analysis, check_metrics, metrics_text, parse_metrics)
+from cnnlab.store.schema import (ANALYSIS_FILE, CONFIG_FILE, DIVERGED_EPOCH, ERROR_FILE, METRICS_FILE, STATUS_FILE,
+                                 STATUSES, TRACEBACK_FILE, RecordError, RunConfig, RunRecord, check_analysis,
+                                 check_metrics, metrics_text, parse_metrics)
 
 
 class RunDir:
@@ -106,30 +106,13 @@ class RunDir:
         """Why a finished run's files cannot be trusted as its result ([] if they can)."""
         config = record.config
         epochs = int(config.train.get("epochs", 0))
-        trained = epochs if record.status == "done" else int(record.analysis.get("diverged_epoch", 1)) - 1
+        trained = epochs if record.status == "done" else int(record.analysis.get(DIVERGED_EPOCH, 1)) - 1
         try:
             check_metrics(record.metrics, trained)
-            check_analysis(record.analysis, config.analyses, record.status, trained)
-            if "activations_file" in record.analysis:
-                self._check_activations(record.analysis["activations"])
+            check_analysis(record.analysis, config.analyses, record.status, run_dir=self.path)
         except RecordError as e:
             return [str(e)]
         return []
-
-    def _check_activations(self, meta: dict):
-        """activations.npz reads back (every array, CRC-checked) with the layers analysis.json lists."""
-        import zipfile
-
-        import numpy as np
-
-        try:  # our own file object: np.load leaves its own open when the archive is damaged
-            with open(self.path / ACTIVATIONS_FILE, "rb") as f, np.load(f, allow_pickle=False) as npz:
-                names = {name for name in npz.files if npz[name] is not None}  # reading checks the CRC
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
-            raise RecordError(f"{ACTIVATIONS_FILE} is missing or unreadable") from None
-        missing = {"images", "labels", *(f"layer:{layer}" for layer in meta["layers"])} - names
-        if missing:
-            raise RecordError(f"{ACTIVATIONS_FILE} lacks {', '.join(sorted(missing))}")
 
 
 def _read_text(path: Path) -> str | None:

@@ -60,6 +60,21 @@ def _size_text(study) -> str:
             f"{len(study.seeds)} seeds" + (f", batch {batch}" if batch else ""))
 
 
+def cmd_analyses(args):
+    from cnnlab.plugins import analyses
+
+    rows = [{"name": a.name, "description": a.description, "after_divergence": a.after_divergence,
+             "metrics": [m.name for m in a.metrics], "section": a.title} for a in analyses()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['name']:{width}}  {r['description']}")
+    print("\nA study lists the ones it runs in `analyses = [...]`; `cnnlab run --analyses A,B` replaces them.")
+    return 0
+
+
 # ---------------------------------------------------------------- run
 
 
@@ -226,7 +241,8 @@ def cmd_run_all(args, started: float):
 
 
 def _open_results_index(out):
-    from cnnlab.store.index import INDEX_FILE, RUNS_DIR, open_index
+    from cnnlab.store.index import open_index
+    from cnnlab.store.schema import INDEX_FILE, RUNS_DIR
 
     if not str(out).strip():
         raise UserError("--out is empty; give the output directory of `cnnlab run`")
@@ -246,7 +262,8 @@ def cmd_runs(args):
     with _open_results_index(args.out) as index:
         rows = index.rows(study=args.study)
         for r in rows:
-            r["stale"] = r["code"] != current
+            expected = code_fingerprint(tuple(a for a in (r["analyses"] or "").split(",") if a))
+            r["stale"] = expected is not None and r["code"] != expected  # None: an analysis not registered here
         if args.stale or args.prune_stale:
             rows = [r for r in rows if r["stale"]]
         if args.prune_stale:
@@ -287,9 +304,9 @@ def cmd_runs(args):
 def _write_runs_csv(rows: list[dict], target: str) -> int:
     """The index rows as CSV (columns of the index, then `stale`): to stdout for "-"."""
     from cnnlab.io import atomic_write_csv, csv_text
-    from cnnlab.store.index import COLUMNS
+    from cnnlab.store.schema import INDEX_COLUMNS
 
-    columns = [*COLUMNS, "stale"]
+    columns = [*INDEX_COLUMNS, "stale"]
     if target == "-":
         sys.stdout.write(csv_text(rows, columns))
     else:
@@ -318,7 +335,7 @@ def report_dirs(path) -> list[Path]:
 def cmd_report(args):
     from cnnlab.report import render_report
     from cnnlab.report.suite import render_suite_report
-    from cnnlab.store.records import SUITE_FILE
+    from cnnlab.store.schema import SUITE_FILE
 
     for directory in report_dirs(args.dir):
         for path in render_report(directory):
@@ -346,12 +363,18 @@ def _stand_in(text: str) -> tuple[str, str]:
 
 
 def add_commands(sub, add_runtime_options, positive_int):
-    from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, EXECUTORS, PROFILES
+    from cnnlab.choices import DEFAULT_PROFILE, EXECUTORS, PROFILES
 
     p = sub.add_parser("studies", help="list the built-in studies: title, dataset, models, run count",
                        description="List the built-in studies with their title, dataset, models and run count.")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_studies)
+
+    p = sub.add_parser("analyses", help="list the analyses a study can run (built-in and plug-ins)",
+                       description="List every registered analysis: its name, as study files list it, and what "
+                                   "it measures.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_analyses)
 
     p = sub.add_parser("run", help="run a study (built-in name or .toml file), or `all` six, then write the report",
                        description="Train and analyse every (model, seed) of a study, skipping runs already done "
@@ -378,7 +401,7 @@ def add_commands(sub, add_runtime_options, positive_int):
     p.add_argument("--test-subset", type=positive_int, default=None, metavar="N",
                    help="evaluate on the first N test images only")
     p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
-                   help=f"run these analyses instead of the study's own ({', '.join(ANALYSES)}); "
+                   help="run these analyses instead of the study's own (`cnnlab analyses` lists them); "
                         "e.g. leave out inference timing for a fast look")
     p.add_argument("--inference-repeats", type=positive_int, default=None, metavar="N",
                    help="timed forward passes per batch size for inference timing (default: the study's, 30)")

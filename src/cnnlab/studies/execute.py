@@ -21,7 +21,7 @@ import torch
 from cnnlab import __version__
 from cnnlab.errors import say
 from cnnlab.fingerprint import git_provenance
-from cnnlab.store.records import FINAL_STATUSES, RunConfig, RunRecord
+from cnnlab.store.schema import FINAL_STATUSES, RunConfig, RunRecord
 from cnnlab.store.rundir import RunDir
 
 
@@ -88,9 +88,8 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
 
 
 def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats, sharing):
-    from cnnlab.analysis.grad_flow import GradFlowRecorder
     from cnnlab.models import create_model
-    from cnnlab.studies.analyse import run_analyses
+    from cnnlab.studies.analyse import run_analyses, training_recorders
     from cnnlab.train import TrainConfig, resolve_device, train
     from cnnlab.train.tensorboard import TensorBoardLogger, run_log_dir
 
@@ -100,17 +99,17 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     config = TrainConfig.from_dict(spec.train)
     torch.manual_seed(spec.seed)  # the same seed gives the same initial weights
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)
-    grad_flow = GradFlowRecorder(every=config.grad_flow_every) if "grad_flow" in spec.analyses else None
-    # After the recorder: at the end of each epoch it writes the norms the recorder took.
+    recorders = training_recorders(spec.analyses, config)
+    # After the recorders: at the end of each epoch it writes the gradient norms they took.
     tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.label or spec.model, spec.seed),
                                     steps_per_epoch=math.ceil(len(data.train_labels) / config.batch_size),
-                                    grad_flow=grad_flow, description=f"{spec.study}: {spec.name} (run {run.key})")
-    callbacks = [grad_flow, tensorboard] if grad_flow else [tensorboard]
+                                    grad_flow=recorders.get("grad_flow"),
+                                    description=f"{spec.study}: {spec.name} (run {run.key})")
     try:
-        history = train(model, data, config, out_dir=run.path, resume=True, callbacks=callbacks, device=device,
-                        verbosity=verbosity, label=spec.name)
+        history = train(model, data, config, out_dir=run.path, resume=True, callbacks=[*recorders.values(), tensorboard],
+                        device=device, verbosity=verbosity, label=spec.name)
     finally:
         tensorboard.close()
-    analysis = run_analyses(model, data, config, history, grad_flow, spec.analyses, device, run.path,
+    analysis = run_analyses(model, data, config, history, recorders, spec.analyses, device, run.path,
                             inference_repeats=inference_repeats, sharing=sharing)
     return history, analysis

@@ -25,7 +25,7 @@ import time
 
 from cnnlab.choices import EXECUTORS
 from cnnlab.errors import UserError, first_line
-from cnnlab.store.records import FINAL_STATUSES, RunConfig
+from cnnlab.store.schema import FINAL_STATUSES, RunConfig
 from cnnlab.store.rundir import RunDir
 
 MAX_ATTEMPTS = 2  # the first try and one retry

@@ -47,8 +47,9 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, PROFILES
+from cnnlab.choices import DEFAULT_PROFILE, PROFILES
 from cnnlab.errors import UserError
+from cnnlab.plugins import analysis_names
 from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
 
 # top-level key -> (python types accepted, what to say when the type is wrong)
@@ -398,8 +399,8 @@ def _model_specs(source, value) -> tuple[ModelSpec, ...]:
 def _analyses(source, key, analyses: list) -> tuple[str, ...]:
     for i, a in enumerate(analyses):
         _check_type(source, f"{key}[{i}]", a, str, "a string")
-        if a not in ANALYSES:
-            _fail(source, f"{key}[{i}]", f"unknown analysis {a!r}; valid: {', '.join(ANALYSES)}")
+        if a not in analysis_names():
+            _fail(source, f"{key}[{i}]", f"unknown analysis {a!r}; valid: {', '.join(analysis_names())}")
     if len(set(analyses)) != len(analyses):
         _fail(source, key, f"an analysis is listed twice in {analyses}")
     return tuple(analyses)

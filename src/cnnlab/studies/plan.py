@@ -14,24 +14,20 @@ import torch
 
 from cnnlab.errors import UserError
 from cnnlab.fingerprint import code_fingerprint
-from cnnlab.store.records import RunConfig
+from cnnlab.store.schema import RunConfig
+from cnnlab.studies.analyse import analysis_train_settings
 from cnnlab.studies.loader import Study
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.precision import resolve_precision
-
-GRAD_FLOW_POINTS = 100  # gradient-flow snapshots per run when the study does not set grad_flow_every
-
 
 def resolve_train(study: Study, model_train: dict, seed: int, device, n_train: int) -> dict:
     """The full TrainConfig of one run: shared settings, the model's regularisation
     overrides, epochs and seed, then what the analyses need."""
     config = TrainConfig.from_dict({**study.train, **model_train, "epochs": study.epochs, "seed": seed})
     config.precision = resolve_precision(config.precision, device).name
-    if "grad_flow" in study.analyses and not config.grad_flow_every:
-        total_steps = math.ceil(n_train / config.batch_size) * config.epochs
-        config.grad_flow_every = max(1, total_steps // GRAD_FLOW_POINTS)
-    if "stability" in study.analyses:
-        config.log_steps = True  # per-step loss and gradient norm
+    total_steps = math.ceil(n_train / config.batch_size) * config.epochs
+    for name, value in analysis_train_settings(study.analyses, config, total_steps).items():
+        setattr(config, name, value)
     return config.validate().to_dict()
 
 
@@ -45,7 +41,7 @@ def runtime(device: torch.device, threads: int) -> dict:
 def plan_runs(study: Study, device, n_train: int, threads: int) -> list[RunConfig]:
     """Every (model, seed) of the study in order: models as listed, seeds within each model."""
     specs, seen = [], {}
-    code, run_time = code_fingerprint(), runtime(device, threads)
+    code, run_time = code_fingerprint(study.analyses), runtime(device, threads)
     for i, model in enumerate(study.models):
         for seed in study.seeds:
             spec = RunConfig(study=study.name, model=model.name, label=model.label,

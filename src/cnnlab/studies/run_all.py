@@ -12,7 +12,6 @@ settings trains nothing; a study report whose results did not change is then lef
 is (its stamp file says what it was rendered from) and only the suite report is rewritten.
 """
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,13 +19,13 @@ from pathlib import Path
 from cnnlab import __version__
 from cnnlab.errors import UserError
 from cnnlab.io import atomic_write_json, atomic_write_text
-from cnnlab.store.records import SCHEMA_VERSION, SUITE_FILE, stable_hash
+from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, SUITE_FILE, Invocation, Manifest, SuiteRecord,
+                                 SuiteStudy, read_suite, stable_hash)
 from cnnlab.studies.execute import load_run_data
 from cnnlab.studies.loader import Study, check_stand_in, load_builtin_studies
 from cnnlab.studies.runner import check_models, run_study, study_dir
 
 ALL = "all"  # the study name that means every built-in study
-REPORT_STAMP = ".report-stamp"  # in a study directory: what its report was rendered from
 
 
 def builtin_suite(profile: str, overrides: dict) -> list[Study]:
@@ -55,22 +54,14 @@ def _when(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
 
 
-def _previous_invocations(out_dir: Path, settings: dict) -> list[dict]:
+def _previous_invocations(out_dir: Path, settings: dict) -> list[Invocation]:
     """The invocations recorded in OUT/suite.json when they had these settings (so their
     wall-clock made these results), else none."""
     try:
-        old = json.loads((out_dir / SUITE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        old = read_suite(out_dir / SUITE_FILE)
+    except UserError:
         return []
-    if not isinstance(old, dict) or old.get("schema") != SCHEMA_VERSION or old.get("settings") != settings:
-        return []
-    return [i for i in old.get("invocations") or [] if isinstance(i, dict)]
-
-
-def _hardware(manifest: dict) -> dict:
-    keys = ("device", "device_type", "cpu_model", "threads", "executor", "precision", "torch_version",
-            "python_version", "platform", "cnnlab_version", "code", "git")
-    return {k: manifest.get(k) for k in keys}
+    return old.invocations if old.settings == settings else []
 
 
 def _report_stamp(info: dict) -> str:
@@ -108,28 +99,27 @@ def run_suite(studies: list[Study], out_dir, profile: str, settings: dict, repor
         on_checked()
     out_dir = Path(out_dir)
     command = " ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None
-    invocation = {"started": _when(started), "finished": None, "wall_clock_seconds": 0.0, "runs_trained": 0,
-                  "runs_cached": 0, "runs_failed": 0, "command": command}
-    suite = {"schema": SCHEMA_VERSION, "profile": profile, "settings": settings,
-             "studies": [{"name": s.name, "reference": s.reference, "title": s.title,
-                          "dir": f"studies/{s.name}"} for s in studies],
-             "hardware": {}, "invocations": [*_previous_invocations(out_dir, settings), invocation]}
+    invocation = Invocation(started=_when(started), command=command)
+    suite = SuiteRecord(profile=profile, settings=settings,
+                        studies=[SuiteStudy(name=s.name, reference=s.reference, title=s.title) for s in studies],
+                        invocations=[*_previous_invocations(out_dir, settings), invocation])
     for study in studies:
         info = run_study(study, out_dir, report=False, **run_options)
         statuses = [r["status"] for r in info["runs"]]
-        invocation["runs_trained"] += info["manifest"]["runs_trained"]
-        invocation["runs_cached"] += info["manifest"]["runs_cached"]
-        invocation["runs_failed"] += statuses.count("failed")
-        suite["hardware"] = _hardware(info["manifest"])
+        invocation.runs_trained += info["manifest"]["runs_trained"]
+        invocation.runs_cached += info["manifest"]["runs_cached"]
+        invocation.runs_failed += statuses.count("failed")
+        suite.hardware = Manifest(**{k: info["manifest"].get(k) for k in HARDWARE_KEYS})
         if report:
             _render_study_report(study_dir(out_dir, study.name), info)
-        invocation["wall_clock_seconds"] = time.time() - started
-        atomic_write_json(out_dir / SUITE_FILE, suite)  # after every study: an interrupted suite still counts
-    invocation["finished"] = _when(time.time())
-    invocation["wall_clock_seconds"] = time.time() - started
-    atomic_write_json(out_dir / SUITE_FILE, suite)
+        invocation.wall_clock_seconds = time.time() - started
+        atomic_write_json(out_dir / SUITE_FILE, suite.to_json())  # after every study: an interrupted suite still counts
+    invocation.finished = _when(time.time())
+    invocation.wall_clock_seconds = time.time() - started
+    result = suite.to_json()
+    atomic_write_json(out_dir / SUITE_FILE, result)
     if report:
         from cnnlab.report.suite import render_suite_report
 
-        suite["report"] = [str(p) for p in render_suite_report(out_dir)]
-    return suite
+        result["report"] = [str(p) for p in render_suite_report(out_dir)]
+    return result

@@ -23,9 +23,9 @@ from cnnlab import __version__
 from cnnlab.errors import UserError, say
 from cnnlab.fingerprint import code_fingerprint, git_provenance
 from cnnlab.io import atomic_write_json, remove_temp_files
-from cnnlab.store.index import RUNS_DIR, finished_at, open_index
-from cnnlab.store.records import SCHEMA_VERSION
+from cnnlab.store.index import finished_at, open_index
 from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunEntry, StudyRecord
 from cnnlab.studies.execute import load_run_data, reuse_problem
 from cnnlab.studies.executors import default_threads, default_workers, make_executor, make_job, runs_per_device
 from cnnlab.studies.loader import Study
@@ -34,7 +34,7 @@ from cnnlab.train.device import cpu_model, device_name, resolve_device
 
 
 def study_dir(out_dir, name: str) -> Path:
-    return Path(out_dir) / "studies" / name
+    return Path(out_dir) / STUDIES_DIR / name
 
 
 # Bounds of the run options, far above real use: a typo fails here, not as a fork bomb,
@@ -80,7 +80,7 @@ def check_out_dir(out_dir, study_name: str):
     except UnicodeEncodeError:
         raise UserError(f"--out {text!r} is not valid UTF-8; choose a name of UTF-8 characters") from None
     out = Path(out_dir)
-    for path in (out, out / RUNS_DIR, out / "studies", study_dir(out, study_name)):
+    for path in (out, out / RUNS_DIR, out / STUDIES_DIR, study_dir(out, study_name)):
         if path.exists() and not path.is_dir():
             raise UserError(f"--out {out}: {path} exists and is not a directory")
     existing = next(p for p in (out, *out.absolute().parents) if p.exists())
@@ -134,12 +134,12 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
     def write_study_json(summaries, finished):
         """Rewritten after every run, so `cnnlab report` works on a study still running."""
         status = {summary["run_key"]: summary["status"] for summary in summaries}
-        runs = [{"run_key": spec.key, "model": spec.model, "label": spec.label, "seed": spec.seed,
-                 "status": status.get(spec.key, "pending")} for spec in specs]
-        info = {"schema": SCHEMA_VERSION, **study.to_dict(), "train": shared_train, "runs": runs,
-                "manifest": study_manifest(data, device, shared_train["precision"], started, summaries, finished,
-                                           threads=threads, executor=executor_label)}
-        atomic_write_json(directory / "study.json", info)
+        runs = [RunEntry(run_key=spec.key, model=spec.model, label=spec.label, seed=spec.seed,
+                         status=status.get(spec.key, "pending")) for spec in specs]
+        manifest = study_manifest(data, device, shared_train["precision"], started, summaries, finished,
+                                  threads=threads, executor=executor_label, code=specs[0].code)
+        info = StudyRecord.from_study(study.to_dict(), shared_train, runs, manifest).to_json()
+        atomic_write_json(directory / STUDY_FILE, info)
         return info
 
     summaries = []
@@ -180,32 +180,32 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
 
 
 def study_manifest(data, device, precision: str, started: float, summaries: list[dict], finished: bool,
-                   threads: int | None = None, executor: str = "local") -> dict:
+                   threads: int | None = None, executor: str = "local", code: str | None = None) -> Manifest:
     """What the numbers depend on: code, software versions, hardware, data, and when it ran."""
     now = time.time()
-    return {
-        "cnnlab_version": __version__,
-        "code": code_fingerprint(),
-        "git": git_provenance(),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "platform": platform.platform(),
-        "device": device_name(device),
-        "device_type": device.type,
-        "cpu_model": cpu_model(),
-        "threads": threads or torch.get_num_threads(),  # per run
-        "executor": executor,
-        "precision": precision,
-        "dataset": data.name,
-        "dataset_source": data.source,
-        "train_size": len(data.train_labels),
-        "test_size": len(data.test_labels),
-        "in_shape": list(data.in_shape),
-        "num_classes": data.num_classes,
-        "runs_trained": sum(not s["cached"] for s in summaries),
-        "runs_cached": sum(bool(s["cached"]) for s in summaries),
-        "wall_clock_seconds": now - started,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(now)) if finished else None,
-        "command": " ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None,
-    }
+    return Manifest(
+        cnnlab_version=__version__,
+        code=code or code_fingerprint(),
+        git=git_provenance(),
+        torch_version=torch.__version__,
+        python_version=platform.python_version(),
+        platform=platform.platform(),
+        device=device_name(device),
+        device_type=device.type,
+        cpu_model=cpu_model(),
+        threads=threads or torch.get_num_threads(),  # per run
+        executor=executor,
+        precision=precision,
+        dataset=data.name,
+        dataset_source=data.source,
+        train_size=len(data.train_labels),
+        test_size=len(data.test_labels),
+        in_shape=list(data.in_shape),
+        num_classes=data.num_classes,
+        runs_trained=sum(not s["cached"] for s in summaries),
+        runs_cached=sum(bool(s["cached"]) for s in summaries),
+        wall_clock_seconds=now - started,
+        started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(now)) if finished else None,
+        command=" ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None,
+    )

@@ -21,9 +21,9 @@ so once and the run goes on.
 import re
 from pathlib import Path
 
-from cnnlab.analysis.grad_flow import weight_layers
 from cnnlab.errors import say
-from cnnlab.store.records import TENSORBOARD_DIR
+from cnnlab.models.common import weight_layers
+from cnnlab.store.schema import TENSORBOARD_DIR
 from cnnlab.train.callbacks import Callback
 
 # metrics.jsonl column -> scalar tag

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from cnnlab.data.core import ImageData
 from cnnlab.io import atomic_torch_save, load_checkpoint, remove_temp_files
-from cnnlab.store.records import CHECKPOINT_FILE, METRICS_FILE, metrics_row, metrics_text, stable_hash
+from cnnlab.store.schema import CHECKPOINT_FILE, METRICS_FILE, metrics_row, metrics_text, stable_hash
 from cnnlab.store.rundir import RunDir
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.device import resolve_device, synchronize
