@@ -82,7 +82,7 @@ def test_cnnlab_datasets_lists_it(toy, tmp_path, capsys):
 
 
 def test_a_study_file_naming_it_trains_and_reports(toy, tmp_path):
-    entry, calls = toy
+    _, calls = toy
     study = tmp_path / "toy.toml"
     study.write_text(f'name = "toy-study"\ntitle = "A plugged-in dataset"\ndataset = "{TOY}"\nepochs = 3\nseeds = 3\n'
                      '[train]\nbatch_size = 16\nprecision = "fp32"\n\n[[models]]\nname = "simple-cnn"\n'
