@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from cnnlab.data.core import ImageData, channel_stats
+from cnnlab.data.registry import register_dataset
 from cnnlab.errors import UserError, first_line
 from cnnlab.io import atomic_torch_save, load_checkpoint
 
@@ -45,6 +46,11 @@ def load_imagefolder(path, cache_dir=None) -> ImageData:
     decoded = _decode_split_pair(files, class_dirs, path)
     atomic_torch_save(decoded, cache_file)
     return _to_image_data(path, decoded, "decoded")
+
+
+register_dataset("imagefolder:PATH", lambda path, data_dir, download: load_imagefolder(path),
+                 description="your images: PATH/train/<class>/*, PATH/test/<class>/*, or a .tar.gz",
+                 locate=lambda data_dir: ("found", "any path you give"))
 
 
 def _source_key(path: Path) -> str:

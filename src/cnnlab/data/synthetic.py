@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data.core import ImageData, channel_stats
+from cnnlab.data.registry import register_dataset
 
 
 def make_synthetic(n_train=2000, n_test=500, num_classes=10, shape=(1, 28, 28), seed=0) -> ImageData:
@@ -35,3 +36,8 @@ def make_synthetic(n_train=2000, n_test=500, num_classes=10, shape=(1, 28, 28), 
         train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
         mean=mean, std=std, source="generated in memory",
     )
+
+
+register_dataset("synthetic", lambda data_dir, download: make_synthetic(),
+                 description="generated patterns, for tests and smoke runs", in_shape=(1, 28, 28), num_classes=10,
+                 train_size=2000, test_size=500, locate=lambda data_dir: ("found", "generated"))

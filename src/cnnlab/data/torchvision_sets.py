@@ -9,6 +9,7 @@ where the python batches are absent.
 import os
 import shutil
 import socket
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -16,6 +17,7 @@ import torchvision
 
 from cnnlab.data.core import ImageData, channel_stats
 from cnnlab.data.idx import check_idx_file, read_idx
+from cnnlab.data.registry import register_dataset
 from cnnlab.errors import UserError, first_line
 
 IDX_SETS = {"mnist": torchvision.datasets.MNIST, "fashion-mnist": torchvision.datasets.FashionMNIST}
@@ -149,3 +151,14 @@ def _load_cifar(data_dir: Path) -> ImageData:
         test_images=splits[False][0], test_labels=splits[False][1],
         mean=mean, std=std, source=str(data_dir / "cifar-10-batches-py"),
     )
+
+
+
+def _register(name, in_shape, train_size, description):
+    register_dataset(name, partial(load_torchvision, name), description=description, in_shape=in_shape,
+                     num_classes=10, train_size=train_size, test_size=10000, locate=partial(locate, name))
+
+
+_register("mnist", (1, 28, 28), 60000, "MNIST via torchvision")
+_register("fashion-mnist", (1, 28, 28), 60000, "Fashion-MNIST via torchvision")
+_register("cifar10", (3, 32, 32), 50000, "CIFAR-10 via torchvision (or a JPEG image-folder copy)")

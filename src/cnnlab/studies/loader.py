@@ -289,15 +289,17 @@ def _text(source, key, value, max_length: int) -> str:
 
 
 def _dataset(source, key, value) -> str:
-    from cnnlab.data import DATASETS
+    from cnnlab.data import dataset_entry, list_datasets
 
     _check_type(source, key, value, str, "a string")
-    if value.startswith("imagefolder:") and len(value) > len("imagefolder:"):
-        if "\0" in value:
-            _fail(source, key, "the image folder path contains a NUL character")
-        return value
-    if value not in DATASETS or value == "imagefolder:PATH":
-        _fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(DATASETS)}")
+    if "\0" in value:
+        _fail(source, key, "the dataset name contains a NUL character")
+    try:
+        entry = dataset_entry(value)
+    except UserError as e:
+        _fail(source, key, str(e))
+    if entry.prefix and value == entry.name:  # a family's listed name, e.g. imagefolder:PATH itself
+        _fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(list_datasets())}")
     return value
 
 
