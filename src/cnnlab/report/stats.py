@@ -63,6 +63,17 @@ class Difference:
     p: float | None
 
 
+def welch_se_df(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
+    """Standard error of mean(a) - mean(b) and its Welch–Satterthwaite degrees of freedom, for
+    cleaned samples of at least two values each; (None, None) when neither side varies (up to rounding)."""
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se <= 1e-12 * max(abs(a).max(), abs(b).max(), 1e-300):
+        return None, None
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return se, float(df)
+
+
 def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
     a, b = _clean(a), _clean(b)
     n_a, n_b = len(a), len(b)
@@ -71,13 +82,9 @@ def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
     diff = float(a.mean() - b.mean())
     if n_a < 2 or n_b < 2:
         return Difference(n_a, n_b, diff, None, None, None, None)
-    va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
-    se = math.sqrt(va + vb)
-    scale = max(abs(a).max(), abs(b).max(), 1e-300)
-    if se <= 1e-12 * scale:  # both sides constant (up to rounding): the difference is exact, nothing to test
+    se, df = welch_se_df(a, b)
+    if se is None:  # both sides constant (up to rounding): the difference is exact, nothing to test
         return Difference(n_a, n_b, diff, diff, diff, None, None)
-    # Welch–Satterthwaite degrees of freedom.
-    df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
     half = float(sps.t.ppf(0.5 + confidence / 2, df=df)) * se
     with warnings.catch_warnings():
         # scipy warns about precision when one side is (nearly) constant; Welch's test is fine then.
