@@ -6,6 +6,17 @@ test, which does not assume equal variances; its degrees of freedom come from th
 Welch–Satterthwaite formula, the same ones scipy uses for the p-value, so the interval
 and the p-value always tell the same story. Nothing is computed from fewer than two
 values: one seed has no spread to test against.
+
+Accuracies are fractions in [0, 1], and a plain t interval of a few spread-out seeds can leave
+that range (two seeds at 0.99 and 0.60 give [-1.68, 3.27]). `accuracy_interval` therefore
+works on the logit scale, log(p / (1 - p)), which maps [0, 1] onto the whole real line: the t
+interval of the seeds' logits is mapped back with the logistic function, so its ends always
+lie inside [0, 1]. Values of exactly 0 or 1 (infinite logits) are first moved `eps` inside the
+range. For seeds close together, as they usually are, the logit is nearly straight over their
+span and the interval matches the plain t interval closely (four seeds around 98%: within 0.02
+points); it differs markedly only where the plain one would run out of range. In one sentence, for a report: "Accuracy
+intervals are 95% Student-t intervals computed on the logit scale and mapped back, so they
+always stay within 0–100%."
 """
 
 import math
@@ -63,6 +74,17 @@ class Difference:
     p: float | None
 
 
+def welch_se_df(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
+    """Standard error of mean(a) - mean(b) and its Welch–Satterthwaite degrees of freedom, for
+    cleaned samples of at least two values each; (None, None) when neither side varies (up to rounding)."""
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se <= 1e-12 * max(abs(a).max(), abs(b).max(), 1e-300):
+        return None, None
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return se, float(df)
+
+
 def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
     a, b = _clean(a), _clean(b)
     n_a, n_b = len(a), len(b)
@@ -71,13 +93,9 @@ def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
     diff = float(a.mean() - b.mean())
     if n_a < 2 or n_b < 2:
         return Difference(n_a, n_b, diff, None, None, None, None)
-    va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
-    se = math.sqrt(va + vb)
-    scale = max(abs(a).max(), abs(b).max(), 1e-300)
-    if se <= 1e-12 * scale:  # both sides constant (up to rounding): the difference is exact, nothing to test
+    se, df = welch_se_df(a, b)
+    if se is None:  # both sides constant (up to rounding): the difference is exact, nothing to test
         return Difference(n_a, n_b, diff, diff, diff, None, None)
-    # Welch–Satterthwaite degrees of freedom.
-    df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
     half = float(sps.t.ppf(0.5 + confidence / 2, df=df)) * se
     with warnings.catch_warnings():
         # scipy warns about precision when one side is (nearly) constant; Welch's test is fine then.
@@ -101,3 +119,37 @@ def holm(pvalues):
         running = max(running, min(1.0, (m - rank) * p))  # monotone: never below an earlier one
         adjusted[i] = running
     return adjusted
+
+
+ACCURACY_EPS = 1e-4  # how far inside [0, 1] an accuracy of exactly 0 or 1 is moved before taking its logit
+
+
+def accuracy_interval(values, confidence: float = 1 - ALPHA, eps: float = ACCURACY_EPS):
+    """(low, high): a t interval for accuracies (fractions) that never leaves [0, 1]; (None, None) for n < 2.
+
+    The t interval of logit(values) mapped back through the logistic function (see the module
+    docstring). `eps`: values are clipped to [eps, 1 - eps] first; 0.5 / (number of test
+    images) is the natural choice when it is known (half an image), the default 1e-4 otherwise.
+    Identical values give (value, value), like `summarize`. The interval is widened, if need be,
+    to contain the plain mean it is reported with: clipping at `eps` could otherwise leave a
+    mean of exactly 1.0 just outside an interval ending at 1 - eps.
+    """
+    x = _clean(values)
+    if ((x < 0) | (x > 1)).any():
+        raise ValueError(f"accuracies are fractions in [0, 1], got {x.min():g}..{x.max():g}")
+    if len(x) < 2:
+        return None, None
+    mean = float(x.mean())
+    if x.min() == x.max():
+        return mean, mean
+    logits = sps.logistic.ppf(np.clip(x, eps, 1 - eps))  # logit
+    s = summarize(logits, confidence)
+    low, high = float(sps.logistic.cdf(s.ci_low)), float(sps.logistic.cdf(s.ci_high))
+    return min(low, mean), max(high, mean)
+
+
+def summarize_accuracy(values, confidence: float = 1 - ALPHA, eps: float = ACCURACY_EPS) -> Summary:
+    """`summarize` for accuracies: the same n, mean and std, with the bounded `accuracy_interval`."""
+    s = summarize(values, confidence)
+    low, high = accuracy_interval(values, confidence, eps)
+    return Summary(s.n, s.mean, s.std, low, high)
