@@ -1,0 +1,70 @@
+"""The package's layers (README, "Architecture"): a module imports only from its own layer and
+the ones below it. Every `import` and `from ... import` counts, inside functions too."""
+
+import ast
+from pathlib import Path
+
+import cnnlab
+
+PACKAGE = Path(cnnlab.__file__).parent
+
+# Lowest first. A top-level module or package not listed here fails the test, so a new
+# one has to be given its place.
+LAYERS = (
+    ("errors", "io", "units", "choices", "numeric", "plugins", "fingerprint"),  # no torch, no cnnlab above
+    ("data", "models"),  # images as tensors; networks
+    ("store",),  # the schema of every file, run directories, the index
+    ("train",),  # the training loop
+    ("analysis",),  # measurements of a model or a run
+    ("report",),  # results on disk -> statistics, plots, Markdown and HTML
+    ("analyses",),  # the built-in analysis plug-ins: measure + schema + report section
+    ("studies",),  # study files, planning, executing and recording runs
+    ("api", "console", "cli", "__init__", "__main__"),  # what users call
+)
+LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
+
+
+def _top(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imports(path: Path):
+    """(line, imported module) for every import of a cnnlab module in the file."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "cnnlab":  # from cnnlab import x: x is the module imported
+                yield from ((node.lineno, f"cnnlab.{alias.name}") for alias in node.names)
+            elif node.module.startswith("cnnlab."):
+                yield node.lineno, node.module
+        elif isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names if alias.name.startswith("cnnlab."))
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        yield ".".join(rel.parts).removesuffix(".__init__"), path
+
+
+def test_every_module_has_a_layer():
+    unplaced = sorted({_top(module) for module, _ in _modules()} - set(LAYER))
+    assert not unplaced, f"give these a layer in LAYERS (and in the README): {unplaced}"
+
+
+def test_no_import_runs_up_a_layer():
+    upward = []
+    for module, path in _modules():
+        for line, target in _imports(path):
+            if target in ("cnnlab.__version__",):
+                continue
+            if LAYER[_top(target)] > LAYER[_top(module)]:
+                upward.append(f"{path.relative_to(PACKAGE)}:{line} {module} imports {target}")
+    assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
+
+
+def test_the_walk_sees_imports_inside_functions(tmp_path):
+    """The checker itself: an upward import hidden in a function body is found."""
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    from cnnlab.cli import main\n    return main\n")
+    assert list(_imports(source)) == [(2, "cnnlab.cli")]
