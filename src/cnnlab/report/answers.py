@@ -1,48 +1,57 @@
-"""One answer per course question (PRODUCT.md, sections 1.1 to 3.2), computed from a study's results.
+"""Answers to the questions a study file asks (`[[questions]]`, cnnlab.studies.questions).
 
-An answer is a claim, the evidence it rests on (means with 95% CIs, Holm-adjusted Welch
-tests, measured costs), the figures that show it, and whether the course report's claim
-replicated. The wording follows the statistics, through `findings`: "A is better than B"
-only when the Holm-adjusted Welch test says so; otherwise "no significant difference",
-with the interval. Costs (parameters, time, memory) are measured values, stated as such.
-
-Each question has one small function taking the study's `StudyResults`; ANSWERS maps the
-study's `reference` to it. Models are found by their registered names (the built-in study
-files'); a model without finished runs is named as not measured.
+One engine for every study: a question names models (by label) and a kind, and its answer is
+a claim, the evidence it rests on (means with bounded 95% intervals, each comparison's
+verdict, measured costs, what the analyses found), the figures that show it and whether the
+claims of other reports (`[[claims]]`) replicated. The wording follows the verdicts of
+`findings.decide`: "better" only when the Holm-adjusted Welch test says so, "within ±δ" only
+when the equivalence test does, and otherwise "inconclusive" with what more seeds would take.
+Costs are measured values, stated as such. Nothing here knows a model by name.
 """
 
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from cnnlab.plugins import get_analysis
 from cnnlab.report import claims, findings, fmt
 from cnnlab.report.findings import Comparison
-from cnnlab.plugins import get_analysis
-from cnnlab.report.load import ModelResults, StudyResults
-from cnnlab.report.stats import summarize
+from cnnlab.report.load import ModelResults, StudyResults, get_metric
+from cnnlab.report.stats import summarize, summarize_accuracy
+
+DEFAULT_COSTS = ("params", "epoch_seconds", "train_seconds", "latency_ms", "throughput", "peak_bytes")
+DEFAULT_FIGURES = ({"file": "accuracy_vs_cost.png", "caption": "Test accuracy against parameters and training time"},)
+TIMED_UNITS = ("seconds", "ms", "img/s")  # measured on the study's device: the sentence names it
+PER_UNIT = {"count": (1e5, "100K"), "bytes": (100 * 2**20, "100 MiB of"), "seconds": (60, "minute of")}
 
 
 @dataclass
 class Answer:
-    question: str  # "1.1"
-    asks: str  # the course question, in English
+    question: str  # its title: the question's own, else the study's reference
+    asks: str  # the question, in words
     claim: str
+    kind: str = "best"
     evidence: list[str] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)  # (file in the study's plots/, caption)
     replication: str = ""
     comparisons: list[Comparison] = field(default_factory=list)  # the tests the wording rests on
 
+    @property
+    def decided(self) -> int:
+        """Comparisons that ended "better" or "equivalent"."""
+        return sum(c.verdict in ("better", "equivalent") for c in self.comparisons)
+
 
 # ---- shared pieces ---------------------------------------------------------------------
 
-def _finished(study: StudyResults, *names: str) -> list[ModelResults]:
-    """The study's models with these registered names that have finished runs, in that order."""
-    by_name = {m.name: m for m in study.models}
-    return [by_name[n] for n in names if n in by_name and by_name[n].values("test_acc")]
+def _models(study: StudyResults, labels) -> list[ModelResults]:
+    """The study's models with these labels that have finished runs, in that order."""
+    by_label = {m.label: m for m in study.models}
+    return [by_label[x] for x in labels if x in by_label and by_label[x].values("test_acc")]
 
 
-def _missing(study: StudyResults, *names: str) -> str | None:
-    have = {m.name for m in _finished(study, *names)}
-    gone = [n for n in names if n not in have]
+def _missing(study: StudyResults, labels) -> str | None:
+    have = {m.label for m in _models(study, labels)}
+    gone = [x for x in labels if x not in have]
     return f"Not measured (no finished runs): {', '.join(gone)}." if gone else None
 
 
@@ -50,102 +59,139 @@ def _fewest_seeds(models: list[ModelResults]) -> int:
     return min((len(m.values("test_acc")) for m in models), default=0)
 
 
-def _accuracies(models: list[ModelResults]) -> str:
+def accuracies(models: list[ModelResults]) -> str:
     """"Test accuracy (mean, 95% CI over seeds): A 45.10 % [43.20, 47.00], ..." best first."""
     parts = []
     for m in findings.by_test_accuracy(models):
-        s = summarize(m.values("test_acc"))
+        s = summarize_accuracy(m.values("test_acc"))
         interval = f" [{fmt.ci(s, 100)[1:-1]}]" if s.ci_low is not None else " (one seed: no interval)"
         parts.append(f"{m.label} {fmt.pct(s.mean)}{interval}")
     return f"Test accuracy (mean over seeds, 95% CI): {'; '.join(parts)}."
 
 
-def _best(models: list[ModelResults], comparisons: list[Comparison], what: str = "model") -> str:
-    """The claim about the most accurate of `models`, as strong as the tests allow."""
+def _names(models) -> str:
+    return ", ".join(m.label for m in models)
+
+
+def _best(models: list[ModelResults], comparisons: list[Comparison], what: str) -> str:
+    """The claim about the most accurate of `models`, as strong as the verdicts allow."""
     ranked = [m for m in findings.by_test_accuracy(models) if m.values("test_acc")]
     if len(ranked) < 2:
         return f"Fewer than two {what}s have finished runs: nothing to compare."
     top, rest = ranked[0], ranked[1:]
-    against = {(c.b.name if c.a is top else c.a.name): c for c in comparisons if top in (c.a, c.b)}
-    better = [m for m in rest if m.name in against and against[m.name].significant and against[m.name].a is top]
-    unresolved = [m for m in rest if m not in better]
-    n = _fewest_seeds(ranked)
-
-    def names(ms):
-        return ", ".join(m.label for m in ms)
-
-    if n < 2:
+    if _fewest_seeds(ranked) < 2:
         return (f"Every {what} ran with fewer than two seeds: no significance test, so no {what} is called "
                 f"better (highest mean: {top.label}).")
-    if not unresolved:
+    n = _fewest_seeds(ranked)
+    against = {(c.b if c.a is top else c.a).label: c for c in comparisons if top in (c.a, c.b)}
+    better = [m for m in rest if against[m.label].verdict == "better" and against[m.label].a is top]
+    equivalent = [m for m in rest if against[m.label].verdict == "equivalent"]
+    open_ = [m for m in rest if m not in better and m not in equivalent]
+    if not equivalent and not open_:
         return (f"{top.label} is the most accurate {what}: its test accuracy is significantly higher than that of "
-                f"{names(rest)} (Holm-adjusted Welch tests, {n} seeds).")
+                f"{_names(rest)} (Holm-adjusted Welch tests, {n} seeds).")
+    margin = findings.points_text(comparisons[0].margin)
+    parts = []
     if better:
-        return (f"{top.label} has the highest mean test accuracy; it is significantly better than {names(better)}, "
-                f"but there is no significant difference between it and {names(unresolved)} with {n} seeds.")
-    return (f"No significant difference in test accuracy between {top.label} (highest mean) and "
-            f"{names(unresolved)} with {n} seeds: the ranking by mean is not established.")
+        parts.append(f"it is significantly better than {_names(better)}")
+    if equivalent:
+        parts.append(f"it is within ±{margin} of {_names(equivalent)} (equivalent by two one-sided tests)")
+    if open_:
+        needs = [against[m.label].needed for m in open_]
+        seeds = [x.n for x in needs if x is not None and x.n is not None]
+        more = f"; about {max(seeds)} seeds per model would decide it" if seeds else ""
+        parts.append(f"there is no significant difference between it and {_names(open_)} with {n} seeds, and no "
+                     f"equivalence either: inconclusive{more}")
+    if not better and not equivalent:
+        return (f"No significant difference in test accuracy between {top.label} (highest mean) and "
+                f"{_names(open_)} with {n} seeds: the ranking by mean is not established, and the seeds cannot "
+                f"show them equivalent within ±{margin} either" + (more if open_ else "") + ".")
+    return f"{top.label} has the highest mean test accuracy; " + "; ".join(parts) + "."
 
 
 def _sentences(comparisons: list[Comparison], what: str = "test accuracy") -> list[str]:
     return [findings.sentence(c, len(comparisons), what) for c in comparisons]
 
 
-def _values(models: list[ModelResults], metric: str, title: str, show) -> str | None:
-    """"<title>: A <value>, B <value>." with the mean over seeds; None if nothing was measured."""
-    parts = [f"{m.label} {show(summarize(m.values(metric)).mean)}" for m in models if m.values(metric)]
-    return f"{title}: {', '.join(parts)}." if parts else None
+def costs(models: list[ModelResults], metrics, device: str | None, repeats=None) -> list[str]:
+    """"<Metric title> (mean over seeds): A <value>, B <value>." per measured cost."""
+    lines = []
+    for name in metrics:
+        metric = get_metric(name)
+        parts = [f"{m.label} {fmt.by_unit(metric.unit, summarize(m.values(name)).mean)}" for m in models
+                 if m.values(name)]
+        if not parts:
+            continue
+        where = f" on {device}" if device and metric.unit in TIMED_UNITS else ""
+        passes = f", median of {repeats} timed passes" if repeats and metric.unit == "ms" else ""
+        lines.append(f"{metric.title[:1].upper() + metric.title[1:]}{where} (mean over seeds{passes}): "
+                     f"{', '.join(parts)}.")
+    return lines
 
 
-def _costs(models: list[ModelResults], device: str | None, repeats=None) -> list[str]:
-    on = f" on {device}" if device else ""
-    passes = (f"median of {repeats} timed pass{'es' if repeats != 1 else ''}" if repeats
-              else "median of the timed passes")
-    lines = [_values(models, "params", "Parameters (measured)", lambda v: f"{v:,.0f}"),
-             _values(models, "epoch_seconds", f"Training time per epoch{on} (median over epochs, mean over seeds)",
-                     fmt.seconds),
-             _values(models, "train_seconds", "Total training time (mean over seeds)", fmt.seconds),
-             _values(models, "latency_ms", f"Inference latency at batch size 1 ({passes})", lambda v: f"{v:.2f} ms"),
-             _values(models, "throughput", "Inference throughput at batch size 256", lambda v: f"{v:,.0f} img/s"),
-             _values(models, "peak_bytes", "Peak memory of one training step", fmt.size)]
-    return [line for line in lines if line]
+def _accuracy_per(models: list[ModelResults], name: str) -> str | None:
+    metric = get_metric(name)
+    scale, unit_name = PER_UNIT.get(metric.unit, (1, "unit of"))
+    parts = []
+    for m in models:
+        acc, cost = summarize(m.values("test_acc")).mean, summarize(m.values(name)).mean
+        if acc is not None and cost:
+            parts.append(f"{m.label} {100 * acc / (cost / scale):.2f}")
+    if not parts:
+        return None
+    return f"Test accuracy (%) per {unit_name} {metric.title} (ratio of the means): {', '.join(parts)}."
 
 
-def _repeats(study: StudyResults):
-    return study.info.inference_repeats
+def _cost_ratios(a: ModelResults, b: ModelResults, metrics) -> str:
+    parts = []
+    for name in metrics:
+        metric = get_metric(name)
+        x, y = summarize(a.values(name)).mean, summarize(b.values(name)).mean
+        if x is None or y is None:
+            continue
+        if metric.unit == "count":
+            parts.append(f"{metric.title} {x - y:+,.0f}")
+        elif y:
+            parts.append(f"{metric.title} {x / y:.2f}×")
+    return f"{a.label} vs {b.label}: " + ", ".join(parts) if parts else ""
 
 
-# ---- did the course report's claim replicate? ----------------------------------------------
+def _same_cost(models: list[ModelResults], name: str) -> str | None:
+    values = [v for v in (m.first(name) for m in models) if v]
+    if len(values) < 2:
+        return None
+    title = get_metric(name).title
+    return f"{title[:1].upper() + title[1:]}: within {100 * (max(values) / min(values) - 1):.1f}% of each other."
+
+
+# ---- did the other report's claim replicate? -----------------------------------------------
 
 def replication(study: StudyResults, comparisons: list[Comparison], only_pairs=None) -> str:
-    """The course report's test-accuracy orderings among the models we ran, each checked
-    against our test of the same pair: replicated (significant, same direction),
-    contradicted (significant, other direction) or not resolved (not significant).
-    `only_pairs`: sets of two model names, the orderings the course report actually made."""
-    reference = study.info.reference
-    stated = [c for c in claims.CLAIMS.get(reference, []) if c.metric == "test_acc"]
-    tests = {frozenset((c.a.name, c.b.name)): c for c in comparisons}
+    """The claimed test-accuracy orderings among the models compared, each checked against our
+    verdict on the same pair: replicated (better, same direction), contradicted (better, the
+    other way), not borne out (equivalent within the margin) or not resolved (inconclusive).
+    `only_pairs`: sets of two labels, the orderings the question is about."""
+    source = study.info.claims_source or "the reference report"
+    stated = [c for c in study.info.claims if c.get("metric") == "test_acc"]
+    tests = {frozenset((c.a.label, c.b.label)): c for c in comparisons}
     rows, verdicts = [], []
     for x, y in combinations(stated, 2):
-        pair = frozenset((x.model, y.model))
-        if x.dataset != y.dataset or len(pair) < 2 or x.value == y.value or pair not in tests:
+        pair = frozenset((x["model"], y["model"]))
+        if x["dataset"] != y["dataset"] or len(pair) < 2 or x["value"] == y["value"] or pair not in tests:
             continue
         if only_pairs is not None and pair not in only_pairs:
             continue
-        hi, lo = (x, y) if x.value > y.value else (y, x)
+        hi, lo = (x, y) if x["value"] > y["value"] else (y, x)
         test = tests[pair]
-        if not test.significant:
-            verdict = "not resolved (no significant difference)"
-        elif test.a.name == hi.model:
-            verdict = "replicated"
-        else:
-            verdict = "contradicted (significant the other way)"
+        verdict = {"better": "replicated" if test.a.label == hi["model"] else
+                   "contradicted (significant the other way)",
+                   "equivalent": f"not borne out (equivalent within ±{findings.points_text(test.margin)})",
+                   }.get(test.verdict, "not resolved (inconclusive)")
         verdicts.append(verdict.split(" ")[0])
-        ours = {c.name: c.label for c in (test.a, test.b)}
-        rows.append(f"their {hi.their_model} ({fmt.pct(hi.value, 1)}) > {lo.their_model} ({fmt.pct(lo.value, 1)}), "
-                    f"ours {ours[hi.model]} vs {ours[lo.model]}: {verdict}")
+        rows.append(f"their {hi['their_model']} ({fmt.pct(hi['value'], 1)}) > {lo['their_model']} "
+                    f"({fmt.pct(lo['value'], 1)}), ours {hi['model']} vs {lo['model']}: {verdict}")
     if not rows:
-        return f"The course report ({claims.SOURCE}) makes no test-accuracy ordering among the models measured here."
+        return f"The claims of {source} make no test-accuracy ordering among the models compared here."
     count = {v: verdicts.count(v) for v in ("replicated", "contradicted", "not")}
     if count["contradicted"]:
         overall = "Not replicated"
@@ -155,214 +201,160 @@ def replication(study: StudyResults, comparisons: list[Comparison], only_pairs=N
         overall = "Partly replicated"
     else:
         overall = f"Not confirmed with {_fewest_seeds([t.a for t in comparisons] + [t.b for t in comparisons])} seeds"
-    text = (f"{overall}: of the course report's {len(verdicts)} test-accuracy orderings ({claims.SOURCE}), "
-            f"{count['replicated']} replicated, {count['contradicted']} contradicted and {count['not']} not "
-            f"resolved by our Holm-adjusted tests. " + "; ".join(rows) + ".")
+    text = (f"{overall}: of {source}'s {len(verdicts)} test-accuracy orderings, {count['replicated']} replicated, "
+            f"{count['contradicted']} contradicted and {count['not']} not replicated or not resolved by our verdicts. "
+            + "; ".join(rows) + ".")
     order = _order(stated, comparisons)
     if order:
         text += " " + order
-    notes = sorted({claims.dataset_note(study, c.dataset) for c in stated} - {""})
+    notes = sorted({claims.dataset_note(study, c["dataset"]) for c in stated} - {""})
     if notes:
         text += f" Setups differ ({'; '.join(notes)}), so agreement in ranking is what to compare, not the numbers."
     return text
 
 
-def _order(stated: list, comparisons: list[Comparison]) -> str | None:
+def _order(stated: list[dict], comparisons: list[Comparison]) -> str | None:
     """Their ranking by claimed test accuracy next to ours by mean, for the models both have
     (only when all their claims are on one dataset)."""
-    ours = {m.name: m for c in comparisons for m in (c.a, c.b)}
+    ours = {m.label: m for c in comparisons for m in (c.a, c.b)}
     picked = {}
     for c in stated:
-        if c.model in ours and c.model not in picked:
-            picked[c.model] = c
-    if len(picked) < 3 or len({c.dataset for c in stated}) > 1:
+        if c["model"] in ours and c["model"] not in picked:
+            picked[c["model"]] = c
+    if len(picked) < 3 or len({c["dataset"] for c in stated}) > 1:
         return None  # two models: the pairwise verdict above already says it all
-    theirs = sorted(picked, key=lambda n: -picked[n].value)
-    mine = [m.name for m in findings.by_test_accuracy([ours[n] for n in picked])]
+    theirs = sorted(picked, key=lambda n: -picked[n]["value"])
+    mine = [m.label for m in findings.by_test_accuracy([ours[n] for n in picked])]
     same = "the same order" if theirs == mine else "a different order"
-    return (f"Ranking by mean: theirs {' > '.join(picked[n].their_model for n in theirs)}; ours "
-            f"{' > '.join(ours[n].label for n in mine)} ({same}; only the significant differences above are claims).")
+    return (f"Ranking by mean: theirs {' > '.join(picked[n]['their_model'] for n in theirs)}; ours "
+            f"{' > '.join(mine)} ({same}; only the verdicts above are claims).")
 
 
-# ---- the six questions -------------------------------------------------------------------
+# ---- the kinds -------------------------------------------------------------------------------
 
-def answer_1_1(study: StudyResults) -> Answer:
-    models = _finished(study, "fc", "simple-cnn", "residual-cnn")
-    comparisons = findings.compare(models)
-    answer = Answer("1.1", "Is a CNN more accurate than a fully connected net on MNIST, does a residual block "
-                           "help, and at what cost in time and parameters?", _best(models, comparisons))
-    answer.evidence = [_accuracies(models), *_sentences(comparisons), *_costs(models, study.device, _repeats(study))]
-    answer.figures = [("accuracy_vs_cost.png", "Test accuracy against parameters and training time"),
-                      ("learning_curves.png", "Learning curves")]
-    answer.replication = replication(study, comparisons)
-    answer.comparisons = comparisons
-    return _with_missing(answer, study, "fc", "simple-cnn", "residual-cnn")
-
-
-def _gap_sentence(plain: ModelResults, regularised: ModelResults) -> tuple[str, Comparison]:
-    (c,) = findings.compare_pairs([(plain, regularised)], metric="gap")
-    means = (f"final gap {fmt.points(summarize(plain.values('gap')).mean, signed=False)} for {plain.label}, "
-             f"{fmt.points(summarize(regularised.values('gap')).mean, signed=False)} for {regularised.label}")
-    return f"Train–test gap at the last epoch ({means}): {findings.sentence(c, 1, 'train–test gap')}", c
-
-
-def answer_1_2(study: StudyResults) -> Answer:
-    models = _finished(study, "fc-deep", "residual-cnn", "residual-cnn-reg")
-    comparisons = findings.compare(models)
-    answer = Answer("1.2", "On CIFAR-10: deep fully connected net vs residual CNN vs the same CNN with "
-                           "regularisation, and what does regularisation do to the train–test gap?",
-                    _best(models, comparisons))
-    answer.evidence = [_accuracies(models), *_sentences(comparisons)]
-    plain, regularised = _finished(study, "residual-cnn"), _finished(study, "residual-cnn-reg")
-    if plain and regularised and plain[0].values("gap") and regularised[0].values("gap"):
-        text, gap = _gap_sentence(plain[0], regularised[0])
-        answer.evidence.append(text)
-        answer.claim += (" Regularisation (BatchNorm, dropout, weight decay, augmentation) "
-                         + _gap_effect(gap, regularised[0]) + ".")
-    answer.evidence += _costs(models, study.device, _repeats(study))
-    answer.figures = [("train_test_gap.png", "Train–test accuracy gap per epoch"),
-                      ("learning_curves.png", "Learning curves")]
-    answer.replication = replication(study, comparisons)
-    answer.comparisons = comparisons
-    return _with_missing(answer, study, "fc-deep", "residual-cnn", "residual-cnn-reg")
+def _ordering_claim(order: list[ModelResults], comparisons: list[Comparison], what: str) -> str:
+    """Each neighbour step of the claimed order (lowest first) against its verdict."""
+    chain = " < ".join(m.label for m in order)
+    steps = []
+    for lo, hi, c in zip(order, order[1:], comparisons):
+        verdict = c.verdict
+        if verdict == "better":
+            steps.append(f"{lo.label} < {hi.label}: holds" if c.a is hi else f"{lo.label} < {hi.label}: reversed "
+                         "(significantly the other way)")
+        elif verdict == "equivalent":
+            steps.append(f"{lo.label} ≈ {hi.label}: equivalent within ±{findings.points_text(c.margin)}")
+        else:
+            steps.append(f"{lo.label} vs {hi.label}: {verdict}")
+    held = sum(s.endswith("holds") for s in steps)
+    head = (f"The ordering {chain} holds: every step is significant." if held == len(steps) else
+            f"The ordering {chain} holds for {held} of {len(steps)} steps.")
+    return head + " " + "; ".join(steps) + "."
 
 
-def _gap_effect(gap: Comparison, regularised: ModelResults) -> str:
-    if not gap.significant:
-        return "makes no significant difference to the final train–test gap"
-    return "significantly " + ("narrows" if gap.b is regularised else "widens") + " the final train–test gap"
-
-
-def answer_2_1(study: StudyResults) -> Answer:
-    names = ("kernel-3x3", "kernel-5x5", "kernel-7x7", "kernel-1x1-3x3")
-    models = _finished(study, *names)
-    comparisons = findings.compare(models)
-    answer = Answer("2.1", "Which kernel size is best at an equal parameter count, and how does the receptive "
-                           "field relate?", _best(models, comparisons, what="kernel size"))
-    answer.evidence = [_accuracies(models), *_sentences(comparisons)]
-    params = [p for p in (m.first("params") for m in models) if p]
-    if len(params) > 1:
-        answer.evidence.append(f"The parameter counts are within {100 * (max(params) / min(params) - 1):.1f}% of "
-                               "each other (widths solved by cnnlab.models.match_params).")
-    fields = get_analysis("erf").evidence(models)
-    if fields:
-        answer.claim += " " + fields[0]
-        answer.evidence += fields[1:]
-    answer.evidence += _costs(models, study.device, _repeats(study))
-    answer.figures = [("effective_receptive_fields.png", "Effective receptive field per model"),
-                      ("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
-    answer.replication = replication(study, comparisons)
-    answer.comparisons = comparisons
-    return _with_missing(answer, study, *names)
-
-
-def answer_2_2(study: StudyResults) -> Answer:
-    plain_names = ("depth-2", "depth-4", "depth-6", "depth-12")
-    models = _finished(study, *plain_names, "depth-12-residual")
-    comparisons = findings.compare(models)
-    plain = [m for m in models if m.name in plain_names]
-    among_plain = [c for c in comparisons if c.a in plain and c.b in plain]
-    answer = Answer("2.2", "What depth is optimal, where do gradients vanish or explode, and what do residual "
-                           "connections change?", "Optimal depth (plain stacks): "
-                    + _best(plain, among_plain, what="depth"))
-    answer.evidence = [_accuracies(models), *_sentences(comparisons)]
-    answer.evidence += get_analysis("grad_flow").evidence(models)
-    residual = next((c for c in comparisons if {c.a.name, c.b.name} == {"depth-12", "depth-12-residual"}), None)
-    if residual is not None:
-        answer.claim += " Residual connections at 12 layers: " + findings.sentence(residual, len(comparisons))
-    answer.evidence += _costs(models, study.device, _repeats(study))
-    answer.figures = [("grad_flow_layers.png", "Gradient norm per layer at the first and last logged step"),
-                      ("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
-    answer.replication = replication(study, comparisons)
-    answer.comparisons = comparisons
-    return _with_missing(answer, study, *plain_names, "depth-12-residual")
-
-
-# Each custom layer and its standard analog (3.1); Lp pooling has two analogs.
-CUSTOM_VS_STANDARD = (("cnn-custom-conv", "cnn-baseline"), ("cnn-se", "cnn-baseline"), ("cnn-cbam", "cnn-baseline"),
-                      ("cnn-swish", "cnn-baseline"), ("cnn-custom-act", "cnn-baseline"),
-                      ("cnn-lppool", "cnn-baseline"), ("cnn-lppool", "cnn-avgpool"))
-CUSTOM_LAYER_MODELS = tuple(dict.fromkeys(name for pair in CUSTOM_VS_STANDARD for name in pair))
-
-
-def _cost_delta(custom: ModelResults, standard: ModelResults) -> str:
-    def ratio(metric):
-        a, b = summarize(custom.values(metric)).mean, summarize(standard.values(metric)).mean
-        return f"{a / b:.2f}×" if a and b else fmt.DASH
-    params = custom.first("params"), standard.first("params")
-    extra = f"{params[0] - params[1]:+,.0f}" if None not in params else fmt.DASH
-    return (f"{custom.label} vs {standard.label}: time per epoch {ratio('epoch_seconds')}, "
-            f"parameters {extra}, peak training memory {ratio('peak_bytes')}")
-
-
-def answer_3_1(study: StudyResults) -> Answer:
-    by_name = {m.name: m for m in _finished(study, *CUSTOM_LAYER_MODELS)}
-    pairs = [(by_name[a], by_name[b]) for a, b in CUSTOM_VS_STANDARD if a in by_name and b in by_name]
-    comparisons = findings.compare_pairs(pairs)
-    significant = [c for c in comparisons if c.significant]
+def _pairs_claim(comparisons: list[Comparison], fewest: int, what: str) -> str:
     if not comparisons:
-        claim = "No custom layer and its standard analog both have finished runs: nothing to compare."
-    elif not significant:
-        claim = (f"No custom layer differs significantly from its standard analog in test accuracy "
-                 f"({len(comparisons)} planned comparisons, Holm-adjusted, {_fewest_seeds(list(by_name.values()))} seeds).")
-    else:
-        claim = (f"{len(significant)} of {len(comparisons)} planned comparisons are significant after Holm's "
-                 "correction: " + "; ".join(f"{c.a.label} is better than {c.b.label}" for c in significant)
-                 + "; the others show no significant difference.")
-    answer = Answer("3.1", "Does each custom layer (hand-written forward and backward) beat its standard analog "
-                           "in accuracy, time and parameters?", claim)
-    answer.evidence = [_accuracies(list(by_name.values())),
-                       "Planned comparisons (each custom layer vs its standard analog; Holm's correction over these "
-                       f"{len(comparisons)} only):", *_sentences(comparisons)]
-    if pairs:
-        answer.evidence.append("Measured costs, " + "; ".join(_cost_delta(a, b) for a, b in pairs) + ".")
-    answer.evidence += _costs(list(by_name.values()), study.device, _repeats(study))
-    answer.figures = [("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
-    answer.replication = replication(study, comparisons,
-                                     only_pairs={frozenset(p) for p in CUSTOM_VS_STANDARD})
-    answer.comparisons = comparisons
-    return _with_missing(answer, study, *CUSTOM_LAYER_MODELS)
-
-
-def _per(models: list[ModelResults], metric: str, unit: float, unit_name: str) -> str | None:
+        return "No pair has finished runs on both sides: nothing to compare."
+    better = [c for c in comparisons if c.verdict == "better"]
+    equivalent = [c for c in comparisons if c.verdict == "equivalent"]
+    rest = len(comparisons) - len(better) - len(equivalent)
+    if not better and not equivalent:
+        return (f"No {what} differs significantly from its counterpart in test accuracy ({len(comparisons)} planned "
+                f"comparisons, Holm-adjusted, {fewest} seeds), and none is shown equivalent: all "
+                f"{len(comparisons)} are inconclusive.")
     parts = []
-    for m in models:
-        acc, cost = summarize(m.values("test_acc")).mean, summarize(m.values(metric)).mean
-        if acc is not None and cost:
-            parts.append(f"{m.label} {100 * acc / (cost / unit):.2f}")
-    return f"Test accuracy (%) per {unit_name} (ratio of the means): {', '.join(parts)}." if parts else None
+    if better:
+        parts.append(f"{len(better)} of {len(comparisons)} planned comparisons are significant after Holm's correction: "
+                     + "; ".join(f"{c.a.label} is better than {c.b.label}" for c in better))
+    if equivalent:
+        parts.append(f"{len(equivalent)} are equivalent within ±{findings.points_text(comparisons[0].margin)}: "
+                     + "; ".join(f"{c.a.label} and {c.b.label}" for c in equivalent))
+    if rest:
+        parts.append(f"{rest} {'is' if rest == 1 else 'are'} inconclusive")
+    return ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
 
 
-def answer_3_2(study: StudyResults) -> Answer:
-    names = ("resnet-basic", "resnet-bottleneck", "resnet-wide")
-    models = _finished(study, *names)
-    comparisons = findings.compare(models)
-    answer = Answer("3.2", "Basic vs bottleneck vs wide residual blocks: accuracy per parameter, memory, training "
-                           "stability.", _best(models, comparisons, what="block design"))
-    answer.evidence = [_accuracies(models), *_sentences(comparisons)]
-    answer.evidence += [line for line in (_per(models, "params", 1e5, "100K parameters"),
-                                          _per(models, "peak_bytes", 2**20 * 100, "100 MiB of peak training memory"))
+def _gap_claim(c: Comparison, plain: ModelResults, regularised: ModelResults) -> str:
+    name = regularised.label
+    if c.verdict == "better":
+        return f"{name}'s regularisation significantly " + ("narrows" if c.b is regularised else "widens") + \
+            f" the final train–test gap compared with {plain.label}."
+    if c.verdict == "equivalent":
+        return (f"{name}'s regularisation leaves the final train–test gap within "
+                f"±{findings.points_text(c.margin)} of {plain.label}'s (equivalent).")
+    return (f"{name}'s regularisation makes no significant difference to the final train–test gap compared with "
+            f"{plain.label}, and no equivalence is shown: inconclusive with these seeds.")
+
+
+def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answer:
+    """The answer to one question of the study."""
+    kind, what = question["kind"], question.get("what") or "model"
+    margin = question.get("margin", study.info.margin) / 100
+    looks = max(1, len(study.info.looks))
+    if kind == "pairs":
+        labels = list(dict.fromkeys(x for pair in question["pairs"] for x in pair))
+    elif kind in ("pair", "gap"):
+        labels = [question["a"], question["b"]]
+    else:
+        labels = list(question["models"])
+    models = _models(study, labels)
+    by_label = {m.label: m for m in models}
+    only_pairs = None
+    if kind == "best":
+        comparisons = findings.compare(models, margin=margin, looks=looks)
+        claim = _best(models, comparisons, what)
+    elif kind == "ordering":
+        order = [by_label[x] for x in labels if x in by_label]
+        comparisons = findings.compare_pairs(list(zip(order, order[1:])), margin=margin, looks=looks)
+        claim = _ordering_claim(order, comparisons, what) if len(order) > 1 else "Fewer than two models finished."
+    elif kind == "pairs":
+        pairs = [(by_label[a], by_label[b]) for a, b in question["pairs"] if a in by_label and b in by_label]
+        comparisons = findings.compare_pairs(pairs, margin=margin, looks=looks)
+        claim = _pairs_claim(comparisons, _fewest_seeds(models), what)
+        only_pairs = {frozenset(p) for p in question["pairs"]}
+    else:
+        pair = [(by_label[question["a"]], by_label[question["b"]])] if len(models) == 2 else []
+        metric = "gap" if kind == "gap" else "test_acc"
+        if kind == "gap" and pair and not all(m.values("gap") for m in pair[0]):
+            pair = []
+        comparisons = findings.compare_pairs(pair, metric=metric, margin=margin, looks=looks)
+        if not comparisons:
+            claim = "The two models do not both have finished runs: nothing to compare."
+        elif kind == "gap":
+            claim = _gap_claim(comparisons[0], *pair[0])
+        else:
+            claim = findings.sentence(comparisons[0], 1)
+    answer = Answer(question=question.get("title") or study.info.reference or f"Q{index + 1}",
+                    asks=question.get("asks") or f"{kind} among {', '.join(labels)}", claim=claim, kind=kind,
+                    comparisons=comparisons)
+    metric_words = "train–test gap" if kind == "gap" else "test accuracy"
+    answer.evidence = [accuracies(models), *_sentences(comparisons, metric_words)]
+    if kind == "gap":
+        answer.evidence += [f"Final train–test gap (mean over seeds): " + ", ".join(
+            f"{m.label} {fmt.points(summarize(m.values('gap')).mean, signed=False)}" for m in models
+            if m.values("gap")) + "."]
+    if question.get("same_cost"):
+        answer.evidence += [line for line in [_same_cost(models, question["same_cost"])] if line]
+    answer.evidence += [line for name in question.get("accuracy_per", ()) for line in [_accuracy_per(models, name)]
                         if line]
-    answer.evidence += get_analysis("stability").evidence(models)
-    answer.evidence += _costs(models, study.device, _repeats(study))
-    answer.figures = [("accuracy_vs_cost.png", "Test accuracy against parameters and training time")]
-    answer.replication = replication(study, comparisons)
-    answer.comparisons = comparisons
-    return _with_missing(answer, study, *names)
-
-
-def _with_missing(answer: Answer, study: StudyResults, *names: str) -> Answer:
-    note = _missing(study, *names)
-    if note:
-        answer.evidence.insert(0, note)
+    for name in question.get("evidence", ()):
+        hook = get_analysis(name).evidence
+        answer.evidence += hook(models) if hook else []
+    cost_metrics = question.get("costs", DEFAULT_COSTS)
+    if question.get("cost_ratios") and kind == "pairs":
+        ratios = [_cost_ratios(c.a if c.a.label == p[0] else c.b, c.b if c.a.label == p[0] else c.a, cost_metrics)
+                  for c, p in zip(comparisons, [p for p in question["pairs"]
+                                                if p[0] in by_label and p[1] in by_label])]
+        if any(ratios):
+            answer.evidence.append("Measured costs, " + "; ".join(r for r in ratios if r) + ".")
+    answer.evidence += costs(models, cost_metrics, study.device, study.info.inference_repeats)
+    missing = _missing(study, labels)
+    if missing:
+        answer.evidence.insert(0, missing)
+    answer.figures = [(f["file"], f["caption"]) for f in question.get("figures", DEFAULT_FIGURES)]
+    answer.replication = replication(study, comparisons, only_pairs)
     return answer
 
 
-ANSWERS = {"1.1": answer_1_1, "1.2": answer_1_2, "2.1": answer_2_1, "2.2": answer_2_2, "3.1": answer_3_1,
-           "3.2": answer_3_2}
-
-
-def answer(study: StudyResults) -> Answer | None:
-    """The answer to the course question the study's `reference` names, or None."""
-    function = ANSWERS.get(study.info.reference)
-    return function(study) if function else None
+def answers(study: StudyResults) -> list[Answer]:
+    """One answer per question of the study, in the study file's order."""
+    return [answer_question(study, q, i) for i, q in enumerate(study.info.questions)]

@@ -10,11 +10,11 @@ not measured in this study says so instead of disappearing.
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import claims, findings, fmt, plots
+from cnnlab.report import answers, claims, findings, fmt, plots
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
-from cnnlab.report.stats import summarize
+from cnnlab.report.stats import summarize, summarize_accuracy
 from cnnlab.units import duration_text
 
 
@@ -50,7 +50,7 @@ def summary_section(study: StudyResults) -> Section:
               "Time/epoch", *(c.header for c in columns), "Seeds"]
     rows = []
     for m in ranked:
-        test = summarize(m.values("test_acc"))
+        test = summarize_accuracy(m.values("test_acc"))
         means = [summarize(m.values(c.metric)).mean for c in columns]
         rows.append([
             m.label, fmt.count(m.first("params")), fmt.count(m.first("macs")),
@@ -68,7 +68,8 @@ def summary_section(study: StudyResults) -> Section:
     if missing:
         s.add(Paragraph(f"{capital(', '.join(missing))}: {NOT_MEASURED}.", note=True))
     notes = ["Accuracies and losses are from the last epoch, as mean ± sample standard deviation over seeds; "
-             "the 95% CI of the mean uses Student's t distribution (none with one seed). "
+             "the 95% CI of the mean uses Student's t distribution on the logit scale, mapped back, so it stays "
+             "within 0–100% (none with one seed). "
              "Train accuracy is the running accuracy during the last training epoch "
              "(augmentation and dropout active), test accuracy is measured afterwards in eval mode.",
              "Train time sums the training loops of all epochs (evaluation excluded); time/epoch is the median "
@@ -107,21 +108,43 @@ def accuracy_vs_cost_section(study: StudyResults, dpi: int) -> Section:
     return s
 
 
+def how_to_read(study: StudyResults) -> str:
+    """What a verdict means, in the words every report and the suite page use."""
+    margin = findings.points_text(study.info.margin / 100)
+    looks = study.info.looks
+    seen = (f" This study's results have been looked at {len(looks)} times, with {', '.join(map(str, looks))} seeds "
+            f"per model: each look is tested at the 5% level divided by the looks ({100 * 0.05 / len(looks):.2g}%)."
+            if len(looks) > 1 else "")
+    return ("How to read the verdicts: accuracies are test accuracies at the last epoch, as means over seeds with a "
+            "95% interval computed with Student's t on the logit scale and mapped back, so it stays within 0–100%. "
+            "Every compared pair ends in one of three verdicts. Better: a two-sided Welch t-test, Holm-adjusted "
+            "over the comparisons of its question (or of the study), gives p < 0.05. Equivalent: two one-sided "
+            f"tests (TOST), Holm-adjusted the same way, show the difference lies within ±{margin}. Inconclusive: "
+            "neither; the report then gives the smallest difference these seeds could detect (80% power, from the "
+            "pooled seed-to-seed spread) and how many seeds per model would decide at that spread. Adding seeds "
+            "after looking at a verdict is another look and raises the chance of a false 'better' or 'equivalent' "
+            "if every look were tested at 5%, so cnnlab records the looks (study.json) and tests each at 5% divided "
+            "by their number (Bonferroni over looks)." + seen)
+
+
 def comparisons_section(study: StudyResults, pairs: list[findings.Comparison]) -> Section:
     s = Section("Comparisons")
     if not pairs:
         s.add(Paragraph("Fewer than two models have finished runs: nothing to compare."))
         return s
     rows = [[c.a.label, c.b.label, fmt.points(c.diff.diff), fmt.ci(c.diff, 100), fmt.pvalue(c.diff.p),
-             fmt.pvalue(c.p_holm), f"{c.diff.n_a} / {c.diff.n_b}",
-             "yes" if c.significant else ("no test" if c.diff.p is None else "no")] for c in pairs]
-    s.add(Table(["Model A", "Model B", "Δ test acc (A − B)", "95% CI (pts)", "Welch p", "Holm p", "Seeds",
-                 "Significant (5%)"], rows))
+             fmt.pvalue(c.p_holm), fmt.pvalue(c.p_equivalent_holm), c.verdict,
+             fmt.points(c.detectable, signed=False) if c.detectable else fmt.DASH,
+             str(c.needed.n) if c.needed and c.needed.n else (f"> {c.needed.max_seeds:,}" if c.needed else fmt.DASH),
+             f"{c.diff.n_a} / {c.diff.n_b}"] for c in pairs]
+    s.add(Table(["Model A", "Model B", "Δ test acc (A − B)", "95% CI (pts)", "Welch p", "Holm p",
+                 f"Equivalence p (±{findings.points_text(pairs[0].margin)}, Holm)", "Verdict",
+                 "Detectable Δ (80% power)", "Seeds per model to decide", "Seeds"], rows))
     s.add(Paragraph("For every pair: difference of mean test accuracy in percentage points with a 95% CI "
-                    "(Welch–Satterthwaite degrees of freedom) and the two-sided Welch t-test p-value "
-                    "(scipy.stats.ttest_ind, equal_var=False), computed only with at least two seeds per model. "
-                    "Holm's correction adjusts the p-values for the number of pairs; "
-                    "a difference counts as significant when the adjusted p is below 0.05.", note=True))
+                    "(Welch–Satterthwaite degrees of freedom), the two-sided Welch t-test p-value "
+                    "(scipy.stats.ttest_ind, equal_var=False) and the equivalence test's p-value, each Holm-adjusted "
+                    "over every pair of the study, computed only with at least two seeds per model. "
+                    + how_to_read(study), note=True))
     return s
 
 
@@ -140,11 +163,12 @@ def claims_section(study: StudyResults) -> Section:
     s = Section("Claims in the course reports")
     table = claims.claims_rows(study)
     if table is None:
-        s.add(Paragraph("This study names no reference claims from the course reports (no known `reference`)."))
+        s.add(Paragraph("This study states no claims of other reports ([[claims]] in its study file)."))
         return s
-    s.add(Paragraph(f"Numbers claimed in the course report ({claims.SOURCE}, PRODUCT.md) next to what this "
-                    "study measured. They are claims, not targets: their epochs, hyperparameters and hardware "
-                    "differ from ours, so agreement in ranking matters more than in the last digit."))
+    source = study.info.claims_source or "another report"
+    s.add(Paragraph(f"Numbers claimed in {source} next to what this study measured. They are claims, not targets: "
+                    "their epochs, hyperparameters and hardware differ from ours, so agreement in ranking matters "
+                    "more than in the last digit."))
     header, rows, shared_note = table
     if shared_note:
         s.add(Paragraph(f"Every claim below: {shared_note}.", note=True))
@@ -152,6 +176,53 @@ def claims_section(study: StudyResults) -> Section:
     sentences = claims.ranking_sentences(study)
     if sentences:
         s.add(Bullets(sentences))
+    return s
+
+
+def _study_argument(study: StudyResults) -> str:
+    """How `cnnlab run` names this study: a built-in one by its name, a user's by its file."""
+    source = study.info.source or ""
+    builtin = source.replace("\\", "/").endswith(f"/cnnlab/studies/{study.info.name}.toml")
+    return study.info.name if builtin or not source else source
+
+
+def more_seeds_command(study: StudyResults, seeds: int) -> str:
+    """The command that adds seeds to this study: finished runs are reused, only the new seeds train."""
+    words = (study.manifest.command or "").split()
+    if len(words) >= 3 and words[:2] == ["cnnlab", "run"]:
+        if words[2] == "all":  # one study of the suite
+            words[2] = _study_argument(study)
+        if "--seeds" in words[:-1]:
+            words[words.index("--seeds") + 1] = str(seeds)
+        else:
+            words += ["--seeds", str(seeds)]
+        return " ".join(words)
+    return (f"cnnlab run {_study_argument(study)} --profile {study.info.profile or 'full'} --seeds {seeds} "
+            f"--out {study.dir.parent.parent}")
+
+
+def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
+    s = Section("Answers")
+    if not study.info.questions:
+        s.add(Paragraph("This study asks no questions ([[questions]] in its study file): the Comparisons below "
+                        "test every pair of its models."))
+        return s
+    for result in answers.answers(study):
+        s.add(Paragraph(f"{result.question}: {result.asks}"))
+        s.add(Paragraph(f"Answer: {result.claim}"))
+        s.add(Bullets(result.evidence))
+        decided = result.decided
+        s.add(Paragraph(f"Decided: {decided} of {len(result.comparisons)} comparisons "
+                        f"({sum(c.verdict == 'better' for c in result.comparisons)} better, "
+                        f"{sum(c.verdict == 'equivalent' for c in result.comparisons)} equivalent).", note=True))
+        needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
+        if needs:
+            s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
+                            "seeds are reused; only the new ones train). Looking again after adding seeds counts as "
+                            "another look and is tested at a stricter level.", note=True))
+        if study.info.claims:
+            s.add(Paragraph(f"Claims: {result.replication}", note=True))
+    s.add(Paragraph(how_to_read(study), note=True))
     return s
 
 
@@ -218,13 +289,19 @@ def manifest_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
 
 # ---- the whole document -----------------------------------------------------------------
 
+def study_pairs(study: StudyResults) -> list[findings.Comparison]:
+    """Every pair of the study's models, one Holm family, at the study's margin and looks."""
+    return findings.compare(study.models, margin=study.info.margin / 100, looks=max(1, len(study.info.looks)))
+
+
 # The built-in sections and their places; an analysis's section goes by its `order`
 # (cnnlab.plugins: the built-in analyses use 110-180, others default to 500).
 CORE_SECTIONS = ((10, "Summary", lambda study, dpi: summary_section(study)),
+                 (15, "Answers", answers_section),
                  (20, "Learning curves", learning_curves_section),
                  (30, "Accuracy vs cost", accuracy_vs_cost_section),
-                 (40, "Comparisons", lambda study, dpi: comparisons_section(study, findings.compare(study.models))),
-                 (50, "Findings", lambda study, dpi: findings_section(study, findings.compare(study.models))),
+                 (40, "Comparisons", lambda study, dpi: comparisons_section(study, study_pairs(study))),
+                 (50, "Findings", lambda study, dpi: findings_section(study, study_pairs(study))),
                  (900, "Claims in the course reports", lambda study, dpi: claims_section(study)),
                  (950, "Manifest", manifest_section))
 

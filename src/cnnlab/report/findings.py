@@ -1,9 +1,19 @@
-"""Pairwise comparisons and the findings written from them.
+"""Pairwise comparisons, each ending in a verdict, and the findings written from them.
 
-The rule for every sentence: say only what the numbers support. A model is called more
-accurate than another only when Welch's test rejects "no difference" at the 5% level
-after Holm's correction for the number of pairs compared; otherwise the sentence says
-there is no significant difference, and with one seed it says no test was possible.
+The rule for every sentence: say only what the numbers support, and say what they decide.
+Every compared pair gets one of three verdicts (cnnlab.report.decide):
+
+- better: Welch's test rejects "no difference" after Holm's correction over the family of
+  comparisons (the pairs of one question, or every pair of a study);
+- equivalent: two one-sided tests (TOST) show the difference lies within ±margin (one
+  accuracy point unless the study sets another), Holm-corrected over the same family;
+- inconclusive: neither; then the sentence gives the difference and its interval, the
+  smallest difference these seeds could detect (80% power, 5% level, from the pooled
+  seed-to-seed spread) and the seeds per model that would decide it at that spread.
+
+Both tests run at a level corrected for the looks taken at the study's results
+(`decide.looks_alpha`): adding seeds after looking is a second look, and testing each look
+at 5% would raise the false-positive rate. With one seed there is nothing to test.
 Costs (parameters, time, memory) are reported as measured values, not ranked by a test.
 """
 
@@ -11,22 +21,50 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from cnnlab.report import fmt
+from cnnlab.report.decide import Equivalence, SeedsNeeded, detectable_difference, looks_alpha, pooled_sd, seeds_needed
+from cnnlab.report.decide import tost
 from cnnlab.report.load import ModelResults
 from cnnlab.report.stats import ALPHA, Difference, holm, summarize, welch
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
+DEFAULT_MARGIN = 0.01  # one accuracy point, as a fraction
+VERDICTS = ("better", "equivalent", "inconclusive", "untested")
 
 
 @dataclass
 class Comparison:
-    a: ModelResults  # the model with the higher mean (of test accuracy, unless compared on another metric)
+    a: ModelResults  # the model with the higher mean of `metric`
     b: ModelResults
-    diff: Difference  # the metric of a minus b, as fractions
-    p_holm: float | None
+    diff: Difference  # the metric of a minus b, as fractions (Welch)
+    p_holm: float | None  # Welch p, Holm-adjusted over the family
+    metric: str = "test_acc"
+    equivalence: Equivalence | None = None  # TOST within ±margin
+    p_equivalent_holm: float | None = None
+    margin: float = DEFAULT_MARGIN  # fraction
+    level: float = ALPHA  # both tests' level, corrected for the looks
+    looks: int = 1
+    family: int = 1  # comparisons in the Holm family
+    detectable: float | None = None  # smallest difference these seeds detect with 80% power
+    needed: SeedsNeeded | None = None  # seeds per model that would decide it, at the observed spread
 
     @property
     def significant(self) -> bool:
-        return self.p_holm is not None and self.p_holm < ALPHA
+        return self.p_holm is not None and self.p_holm < self.level
+
+    @property
+    def equivalent(self) -> bool:
+        return bool(self.equivalence and self.equivalence.equivalent(self.p_equivalent_holm, self.level))
+
+    @property
+    def verdict(self) -> str:
+        """"better" (a over b), "equivalent", "inconclusive" or "untested" (fewer than two seeds)."""
+        if self.significant:
+            return "better"
+        if self.equivalent:
+            return "equivalent"
+        if self.diff.n_a < 2 or self.diff.n_b < 2:
+            return "untested"
+        return "inconclusive"
 
 
 def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
@@ -37,45 +75,102 @@ def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
     return sorted(models, key=key)
 
 
-def compare(models: list[ModelResults], metric: str = "test_acc") -> list[Comparison]:
+def compare(models: list[ModelResults], metric: str = "test_acc", margin: float = DEFAULT_MARGIN,
+            looks: int = 1) -> list[Comparison]:
+    """Every pair of `models` that has values of `metric`, the higher mean test accuracy first."""
     ranked = [m for m in by_test_accuracy(models) if m.values(metric)]
-    pairs = [(a, b, welch(a.values(metric), b.values(metric))) for a, b in combinations(ranked, 2)]
-    adjusted = holm([d.p for _, _, d in pairs])
-    return [Comparison(a, b, d, p) for (a, b, d), p in zip(pairs, adjusted)]
+    return decide(list(combinations(ranked, 2)), metric, margin, looks)
 
 
-def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = "test_acc") -> list[Comparison]:
+def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = "test_acc",
+                  margin: float = DEFAULT_MARGIN, looks: int = 1) -> list[Comparison]:
     """Planned comparisons: only `pairs`, Holm-corrected over them alone (a smaller family
     than every pair of a study), each ordered so that `a` has the higher mean of `metric`."""
     ordered = []
     for x, y in pairs:
         mx, my = summarize(x.values(metric)).mean, summarize(y.values(metric)).mean
         ordered.append((y, x) if mx is not None and my is not None and my > mx else (x, y))
-    diffs = [welch(a.values(metric), b.values(metric)) for a, b in ordered]
-    adjusted = holm([d.p for d in diffs])
-    return [Comparison(a, b, d, p) for (a, b), d, p in zip(ordered, diffs, adjusted)]
+    return decide(ordered, metric, margin, looks)
+
+
+def decide(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin: float, looks: int) -> list[Comparison]:
+    """One family of comparisons: Welch and TOST per pair, both Holm-adjusted over the family at
+    the level for `looks` looks, and for each pair what more seeds would decide."""
+    level = looks_alpha(ALPHA, looks)
+    values = [(a.values(metric), b.values(metric)) for a, b in pairs]
+    diffs = [welch(x, y) for x, y in values]
+    equivalences = [tost(x, y, margin, alpha=level) for x, y in values]
+    p_holm = holm([d.p for d in diffs])
+    p_equivalent = holm([e.p for e in equivalences])
+    out = []
+    for (a, b), (x, y), d, e, p, q in zip(pairs, values, diffs, equivalences, p_holm, p_equivalent):
+        c = Comparison(a, b, d, p, metric=metric, equivalence=e, p_equivalent_holm=q, margin=margin, level=level,
+                       looks=looks, family=len(pairs))
+        sd = pooled_sd(x, y)
+        if c.verdict == "inconclusive" and sd:
+            c.detectable = detectable_difference(sd, d.n_a, d.n_b, alpha=level)
+            # The next look is tested at the level for one more look, shared by the family.
+            c.needed = seeds_needed(d.diff, sd, margin, alpha=looks_alpha(ALPHA, looks + 1) / len(pairs))
+        out.append(c)
+    return out
 
 
 def _seed_counts(d: Difference) -> str:
     return f"n = {d.n_a} seeds each" if d.n_a == d.n_b else f"n = {d.n_a} and {d.n_b} seeds"
 
 
-def sentence(c: Comparison, n_tests: int, what: str = "test accuracy") -> str:
-    """`what`: the compared metric (a fraction, shown in percentage points)."""
+def points_text(x) -> str:
+    """0.0123 -> "1.23 points"."""
+    return fmt.points(x, signed=False).replace(" pts", " points")
+
+
+def needed_text(c: Comparison) -> str:
+    """What would decide an inconclusive comparison, in one clause."""
+    detect = f"these seeds detect a difference of {points_text(c.detectable)} with 80% power" if c.detectable else ""
+    if c.needed is None:
+        more = ""
+    elif c.needed.n is None:
+        more = (f"even {c.needed.max_seeds:,} seeds per model would not decide it at this spread (the difference "
+                f"is about the ±{points_text(c.margin)} margin)")
+    else:
+        goal = {"better": "show a difference", "equivalent": f"show equivalence within ±{points_text(c.margin)}"}
+        more = f"about {c.needed.n} seeds per model would {goal[c.needed.verdict]} at this spread"
+    return "; ".join(x for x in (detect, more) if x)
+
+
+def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accuracy") -> str:
+    """The comparison's verdict in one sentence. `what`: the compared metric (a fraction,
+    shown in percentage points). `n_tests` defaults to the size of its Holm family."""
+    n_tests = c.family if n_tests is None else n_tests
     a, b, d = c.a.label, c.b.label, c.diff
-    size = fmt.points(d.diff, signed=False).replace(" pts", " points")
+    size = points_text(d.diff)
     if d.n_a < 2 or d.n_b < 2:
         return f"{a} vs {b}: {ONE_SEED} (measured difference {size} of {what})."
     if d.p is None:
+        if c.equivalent:
+            return (f"{a} and {b} are within ±{points_text(c.margin)} of each other in {what}: it did not vary across "
+                    f"seeds (difference {size}, {_seed_counts(d)}).")
         return (f"{a} vs {b}: {what} did not vary across seeds, so no test is possible "
                 f"(difference {size}, {_seed_counts(d)}).")
     stats = f"95% CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}], {fmt.p_clause('Welch p', d.p)}"
     if n_tests > 1:
         stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
     stats += f", {_seed_counts(d)}"
-    if c.significant:
+    if c.looks > 1:
+        stats += f", tested at the {100 * c.level:.2g}% level for {c.looks} looks"
+    if c.verdict == "better":
         return f"{a}'s {what} is higher than {b}'s by {size} ({stats})."
-    return f"No significant difference in {what} between {a} and {b}: {size} apart ({stats})."
+    e = c.equivalence
+    tost_text = (f"{100 * (1 - 2 * c.level):.0f}% CI [{100 * e.ci_low:+.2f}, {100 * e.ci_high:+.2f}], "
+                 f"{fmt.p_clause('TOST p', e.p)}" if e and e.p is not None else "")
+    if n_tests > 1 and e and e.p is not None:
+        tost_text += f", {fmt.p_clause('Holm-adjusted', c.p_equivalent_holm)}"
+    if c.verdict == "equivalent":
+        return (f"{a} and {b} are within ±{points_text(c.margin)} of each other in {what}: {size} apart "
+                f"({tost_text}, {_seed_counts(d)}).")
+    more = needed_text(c)
+    return (f"No significant difference in {what} between {a} and {b}, and no equivalence within "
+            f"±{points_text(c.margin)}: inconclusive, {size} apart ({stats})" + (f"; {more}" if more else "") + ".")
 
 
 def accuracy_findings(comparisons: list[Comparison]) -> list[str]:

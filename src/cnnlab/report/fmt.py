@@ -86,3 +86,12 @@ def p_clause(name: str, p) -> str:
 
 def sci(x) -> str:
     return f"{x:.1e}" if _ok(x) else DASH
+
+
+def by_unit(unit: str, x) -> str:
+    """A metric's value as its unit (cnnlab.plugins.Metric.unit) says to show it."""
+    if not _ok(x):
+        return DASH
+    shows = {"fraction": pct, "count": lambda v: f"{v:,.0f}", "seconds": seconds, "bytes": size,
+             "ms": lambda v: f"{v:.2f} ms", "img/s": lambda v: f"{v:,.0f} img/s", "px": lambda v: f"{v:.0f} px"}
+    return shows.get(unit, lambda v: f"{v:.4g}")(x)

@@ -98,8 +98,8 @@ CORE_METRICS = (
            lambda r: max((v for v in r.curve("test_acc") if v is not None), default=None), "fraction"),
     Metric("params", "parameters", _params, "count"),
     Metric("macs", "multiply-accumulates per image", lambda r: number(r.analysis.get("macs")), "count"),
-    Metric("train_seconds", "training time", _train_seconds, "seconds"),
-    Metric("epoch_seconds", "time per epoch", _epoch_seconds, "seconds"),
+    Metric("train_seconds", "total training time", _train_seconds, "seconds"),
+    Metric("epoch_seconds", "training time per epoch (median over epochs)", _epoch_seconds, "seconds"),
 )
 
 

@@ -454,9 +454,14 @@ class StudyRecord:
     models: tuple[StudyModel, ...] = ()
     profiles: dict = field(default_factory=dict)
     source: str | None = None  # the study file
+    margin: float = 1.0  # equivalence margin in accuracy points
+    questions: tuple[dict, ...] = ()  # cnnlab.studies.questions, model references as labels
+    claims: tuple[dict, ...] = ()  # numbers claimed elsewhere, accuracies as fractions
+    claims_source: str = ""
+    looks: tuple[int, ...] = ()  # seeds per model at each invocation that added seeds: how often results were seen
     runs: tuple[RunEntry, ...] = ()
     manifest: Manifest = field(default_factory=Manifest)
-    extra: dict = field(default_factory=dict)  # the study file's other tables (e.g. questions), as written
+    extra: dict = field(default_factory=dict)  # keys of the study this record does not type, as written
 
     def to_json(self) -> dict:
         out = {"schema": SCHEMA_VERSION, **self.extra}
@@ -464,8 +469,10 @@ class StudyRecord:
             if f.name == "extra":
                 continue
             value = getattr(self, f.name)
-            if f.name in ("seeds", "analyses"):
+            if f.name in ("seeds", "analyses", "looks"):
                 value = list(value)
+            elif f.name in ("questions", "claims"):
+                value = [dict(x) for x in value]
             elif f.name == "models":
                 value = [{"name": m.name, "label": m.label, "kwargs": dict(m.kwargs), "train": dict(m.train)}
                          for m in value]
@@ -478,10 +485,10 @@ class StudyRecord:
         return out
 
     @classmethod
-    def from_study(cls, study: dict, train: dict, runs, manifest: Manifest) -> "StudyRecord":
+    def from_study(cls, study: dict, train: dict, runs, manifest: Manifest, looks=()) -> "StudyRecord":
         """From `cnnlab.studies.loader.Study.to_dict()`; keys this record does not type go to `extra`."""
         typed = {f.name for f in fields(cls)}
-        return cls._build(study, train=train, runs=tuple(runs), manifest=manifest,
+        return cls._build(study, train=train, runs=tuple(runs), manifest=manifest, looks=tuple(looks),
                           extra={k: v for k, v in study.items() if k not in typed})
 
     @classmethod
@@ -495,7 +502,12 @@ class StudyRecord:
                   "seeds": tuple(d.get("seeds") or ()), "subset": d.get("subset"),
                   "test_subset": d.get("test_subset"), "inference_repeats": d.get("inference_repeats"),
                   "analyses": tuple(d.get("analyses") or ()), "train": dict(d.get("train") or {}),
-                  "models": models, "profiles": dict(d.get("profiles") or {}), "source": d.get("source")}
+                  "models": models, "profiles": dict(d.get("profiles") or {}), "source": d.get("source"),
+                  "margin": float(d["margin"]) if is_number(d.get("margin")) and d["margin"] > 0 else 1.0,
+                  "questions": tuple(q for q in d.get("questions") or () if isinstance(q, dict)),
+                  "claims": tuple(c for c in d.get("claims") or () if isinstance(c, dict)),
+                  "claims_source": str(d.get("claims_source") or ""),
+                  "looks": tuple(n for n in d.get("looks") or () if isinstance(n, int) and not isinstance(n, bool))}
         return cls(**{**values, **given})
 
 
@@ -522,7 +534,8 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
     for key, kinds, what in (("name", str, "a string"), ("title", str, "a string"), ("profile", str, "a string"),
                              ("dataset", str, "a string"), ("epochs", int, "an integer"),
                              ("seeds", list, "a list"), ("analyses", list, "a list"), ("train", dict, "an object"),
-                             ("profiles", dict, "an object"), ("reference", str, "a string")):
+                             ("profiles", dict, "an object"), ("reference", str, "a string"),
+                             ("questions", list, "a list"), ("claims", list, "a list"), ("looks", list, "a list")):
         _checked(path, d, key, kinds, what)
     for m in _list_of_objects(path, d, "models"):
         _checked(path, m, "name", str, "a string", optional=False)

@@ -50,6 +50,7 @@ from pathlib import Path
 from cnnlab.choices import DEFAULT_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names
+from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
 from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
 
 # top-level key -> (python types accepted, what to say when the type is wrong)
@@ -68,6 +69,10 @@ STUDY_KEYS = {
     "train": (dict, "a table"),
     "models": (list, "an array of tables ([[models]])"),
     "profiles": (dict, "a table of profiles ([profiles.quick])"),
+    "margin": ((int, float), "a number of accuracy points (the equivalence margin, default 1)"),
+    "questions": (list, "an array of tables ([[questions]], see cnnlab.studies.questions)"),
+    "claims": (list, "an array of tables ([[claims]], see cnnlab.studies.questions)"),
+    "claims_source": (str, "a string (where the claims come from)"),
 }
 REQUIRED = ("name", "dataset", "epochs", "models")
 MODEL_KEYS = ("name", "label", "kwargs", "train")
@@ -120,6 +125,10 @@ class Study:
     inference_repeats: int = DEFAULT_INFERENCE_REPEATS  # timed forward passes per batch size
     profiles: dict = field(default_factory=dict)  # profile name -> its validated overrides
     profile: str = DEFAULT_PROFILE  # the profile applied (with_profile)
+    margin: float = DEFAULT_MARGIN  # equivalence margin in accuracy points, for every question that sets none
+    questions: tuple[dict, ...] = ()  # what the study asks (cnnlab.studies.questions)
+    claims: tuple[dict, ...] = ()  # numbers claimed elsewhere for its models
+    claims_source: str = ""
 
     @property
     def run_count(self) -> int:
@@ -182,7 +191,8 @@ class Study:
                 "test_subset": self.test_subset, "inference_repeats": self.inference_repeats,
                 "analyses": list(self.analyses), "train": dict(self.train),
                 "models": [m.to_dict() for m in self.models], "profiles": dict(self.profiles),
-                "source": self.source}
+                "source": self.source, "margin": self.margin, "questions": [dict(q) for q in self.questions],
+                "claims": [dict(c) for c in self.claims], "claims_source": self.claims_source}
 
 
 # ---- finding study files ------------------------------------------------------------
@@ -459,6 +469,8 @@ def parse_study(raw: dict, source: str) -> Study:
     description, reference = raw.get("description", ""), raw.get("reference", "")
     if len(description) > MAX_DESCRIPTION_LENGTH:
         _fail(source, "description", f"is {len(description):,} characters long; at most {MAX_DESCRIPTION_LENGTH:,}")
+    models = _model_specs(source, raw["models"])
+    questions, claims = _questions_and_claims(source, raw, models)
     return Study(
         name=name,
         title=_text(source, "title", raw.get("title", name), MAX_TITLE_LENGTH),
@@ -470,14 +482,38 @@ def parse_study(raw: dict, source: str) -> Study:
         subset=None if subset is None else _bounded_int(source, "subset", subset, 1, MAX_SUBSET),
         analyses=analyses,
         train=_train_table(source, "train", raw.get("train", {})),
-        models=_model_specs(source, raw["models"]),
+        models=models,
         source=source,
         test_subset=None if test_subset is None else _bounded_int(source, "test_subset", test_subset, 1, MAX_SUBSET),
         inference_repeats=_bounded_int(source, "inference_repeats",
                                        raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS),
                                        1, MAX_INFERENCE_REPEATS),
         profiles=_profiles(source, raw.get("profiles", {})),
+        margin=check_margin(source, "margin", raw.get("margin", DEFAULT_MARGIN)),
+        questions=questions,
+        claims=claims,
+        claims_source=raw.get("claims_source") and _text(source, "claims_source", raw["claims_source"],
+                                                         MAX_TITLE_LENGTH) or "",
     )
+
+
+def _questions_and_claims(source, raw, models):
+    from cnnlab.report.load import metrics
+
+    known = metrics()
+    questions = parse_questions(source, raw.get("questions"), models, list(known), analysis_names())
+    claims = parse_claims(source, raw.get("claims"), models, {name: m.unit for name, m in known.items()},
+                          lambda src, key, name: _dataset(src, key, name))
+    return questions, tuple(_with_full_size(c) for c in claims)
+
+
+def _with_full_size(claim: dict) -> dict:
+    """A claim with the full train/test sizes of its dataset, so a report can say when ours
+    is a subset of what they used."""
+    from cnnlab.data import dataset_entry
+
+    entry = dataset_entry(claim["dataset"])
+    return {**claim, "train_size": entry.train_size, "test_size": entry.test_size}
 
 
 SINGLE_RUN_ANALYSES = ("overfitting", "confusion")  # cheap; a study file for more

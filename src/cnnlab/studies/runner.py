@@ -25,7 +25,7 @@ from cnnlab.fingerprint import code_fingerprint, git_provenance
 from cnnlab.io import atomic_write_json, remove_temp_files
 from cnnlab.store.index import finished_at, open_index
 from cnnlab.store.rundir import RunDir
-from cnnlab.store.schema import RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunEntry, StudyRecord
+from cnnlab.store.schema import RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunEntry, StudyRecord, read_study
 from cnnlab.studies.execute import load_run_data, reuse_problem
 from cnnlab.studies.executors import default_threads, default_workers, make_executor, make_job, runs_per_device
 from cnnlab.studies.loader import Study
@@ -138,11 +138,12 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
                          status=status.get(spec.key, "pending")) for spec in specs]
         manifest = study_manifest(data, device, shared_train["precision"], started, summaries, finished,
                                   threads=threads, executor=executor_label, code=specs[0].code)
-        info = StudyRecord.from_study(study.to_dict(), shared_train, runs, manifest).to_json()
+        info = StudyRecord.from_study(study.to_dict(), shared_train, runs, manifest, looks=looks).to_json()
         atomic_write_json(directory / STUDY_FILE, info)
         return info
 
     summaries = []
+    looks = seed_looks(directory / STUDY_FILE, study, shared_train)
     remove_temp_files(directory)  # of writes a kill interrupted; the real files are whole
     with open_index(out_dir, on_message=on_message) as index:
         write_study_json(summaries, finished=False)
@@ -177,6 +178,24 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
 
         info["report"] = [str(p) for p in render_report(directory)]
     return info
+
+
+def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[int, ...]:
+    """Seeds per model at each look at this study's results: the earlier study.json's looks when
+    it is the same study with fewer seeds (seeds were added after looking), plus this one.
+    The verdicts test at a level corrected for the number of looks (cnnlab.report.decide)."""
+    seeds = len(study.seeds)
+    try:
+        old = read_study(path)
+    except UserError:
+        return (seeds,)
+    same = (old.profile, old.dataset, old.epochs, old.subset, old.test_subset, old.train, list(old.analyses),
+            [(m.name, m.label) for m in old.models]) == (
+        study.profile, study.dataset, study.epochs, study.subset, study.test_subset, shared_train,
+        list(study.analyses), [(m.name, m.label) for m in study.models])
+    if not same or not old.looks:
+        return (seeds,)
+    return old.looks if seeds <= old.looks[-1] else (*old.looks, seeds)
 
 
 def study_manifest(data, device, precision: str, started: float, summaries: list[dict], finished: bool,
