@@ -169,7 +169,8 @@ BAD_CALLS = [
     (cnnlab.run, ("mnist-fc-vs-cnn",), {"epoch": 2},
      "cnnlab.run() takes no argument epoch= (did you mean epochs=?); valid: study, out, profile, epochs, seeds, "),
     (cnnlab.run, ("nope",), {}, "unknown study 'nope'"),
-    (cnnlab.run, ("mnist-fc-vs-cnn", Path("study.toml")), {}, "study.toml exists and is not a directory (out='study.toml')"),
+    (cnnlab.run, ("mnist-fc-vs-cnn", Path("study.toml")), {},
+     "study.toml exists and is not a directory (out='study.toml')"),
 ]
 
 
