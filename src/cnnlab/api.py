@@ -24,6 +24,7 @@ from functools import cached_property
 from html import escape
 from pathlib import Path
 
+from cnnlab.errors import UserError
 from cnnlab.models import create_model
 
 __all__ = ["StudyResult", "create_model", "load", "run", "train_model"]
@@ -164,13 +165,11 @@ def _boundary(function):
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        from cnnlab.errors import UserError
-
         try:
             signature.bind(*args, **kwargs)
         except TypeError as e:
             unknown = [k for k in kwargs if k not in signature.parameters]
-            raise UserError(unknown_keyword(function.__name__, unknown[0], accepts) if unknown
+            raise UserError(_unknown_keyword(function.__name__, unknown[0], accepts) if unknown
                             else f"cnnlab.{function.__name__}(): {e}") from None
         try:
             return function(*args, **kwargs)
@@ -180,7 +179,7 @@ def _boundary(function):
     return call
 
 
-def unknown_keyword(function: str, name: str, valid) -> str:
+def _unknown_keyword(function: str, name: str, valid) -> str:
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f" (did you mean {close[0]}=?)" if close else ""
     return f"cnnlab.{function}() takes no argument {name}={hint}; valid: {', '.join(valid)}"
@@ -190,8 +189,6 @@ def _progress(progress) -> tuple[str, bool | None]:
     """`progress`: True (a bar where someone watches, else lines), "lines", or False (silent)
     -> the runs' verbosity, and whether RunProgress shows lines only (None: no RunProgress)."""
     if progress not in (True, False, "lines"):
-        from cnnlab.errors import UserError
-
         raise UserError(f"expected True, False or 'lines', got {progress!r} (progress=)")
     return {True: ("auto", False), "lines": ("lines", True), False: ("none", None)}[progress]
 
@@ -246,9 +243,7 @@ def train_model(model: str, dataset: str = "mnist-small", *, epochs: int = 5, se
     own = [n for n in inspect.signature(train_model).parameters if n != "train_options"]
     for name in train_options:
         if name not in train_option_names():
-            from cnnlab.errors import UserError
-
-            raise UserError(unknown_keyword("train_model", name, own + [n for n in train_option_names()
+            raise UserError(_unknown_keyword("train_model", name, own + [n for n in train_option_names()
                                                                          if n not in own]))
     verbosity, quiet = _progress(progress)
     size = StudyOptions(epochs=epochs, subset=subset, test_subset=test_subset, precision=precision,
