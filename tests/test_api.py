@@ -2,11 +2,13 @@
 `tiny_study`), and what it returns says exactly what the report and the run files say."""
 
 import base64
+import inspect
 import io
 import json
 import re
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import cnnlab
-from cnnlab.cli import main
+from cnnlab.cli import build_parser, main
 from cnnlab.errors import UserError
 from cnnlab.report import fmt, plots
 from cnnlab.report.stats import Summary
@@ -135,17 +137,77 @@ def test_train_model_is_cnnlab_train(tmp_path, capsys):
                  "--batch-size", "32", "--precision", "fp32", "--device", "cpu", "--quiet", "--out", str(out)])
     assert code == 0 and key in capsys.readouterr().out
     assert (out / "runs" / key / "metrics.jsonl").stat().st_mtime_ns == mtime
-    with pytest.raises(UserError, match="unknown training option"):
-        cnnlab.train_model("fc", "synthetic", out=tmp_path / "bad", learning_rate=0.1)
-    assert not (tmp_path / "bad").exists()
 
 
-def test_bad_overrides_raise_before_anything_is_written(tmp_path):
-    with pytest.raises(UserError, match="--epochs"):
-        cnnlab.run("mnist-fc-vs-cnn", out=tmp_path / "out", epochs=0)
-    with pytest.raises(UserError, match="unknown study 'nope'"):
-        cnnlab.run("nope", out=tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+# (function, positional arguments, keywords, what the message says): each names the argument
+# as a Python caller wrote it, never a command-line flag.
+BAD_CALLS = [
+    (cnnlab.train_model, ("simple-cnnn",), {}, "unknown model 'simple-cnnn' (model=); valid models: cnn-avgpool, "),
+    (cnnlab.train_model, ("fc", "imagenet"), {}, "unknown dataset 'imagenet' (dataset=); valid datasets: "),
+    (cnnlab.train_model, ("fc", "synthetic"), {"seed": -1}, "must be an integer in [0, 2,147,483,647], got -1 (seed=)"),
+    (cnnlab.train_model, ("fc", "synthetic"), {"lr": 100.0}, "lr must be a number in (0, 10], got 100.0 (lr=)"),
+    (cnnlab.train_model, ("fc", "synthetic"), {"epochs": 0},
+     "must be a positive integer up to 100,000, got 0 (epochs=)"),
+    (cnnlab.train_model, ("fc", "synthetic"), {"learning_rate": 0.1},
+     "cnnlab.train_model() takes no argument learning_rate=; valid: model, dataset, epochs, seed, out, "),
+    (cnnlab.train_model, ("fc", "synthetic"), {"epoch": 2}, "takes no argument epoch= (did you mean epochs=?)"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"epochs": 0}, "must be a positive integer up to 100,000, got 0 (epochs=)"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"seeds": [0, 0]}, "repeated seed in [0, 0] (seeds=)"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"precision": "fp8"}, "unknown precision 'fp8' (precision=); valid: "),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"analyses": ["confusoin"]}, "unknown analysis 'confusoin' (analyses=); valid"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"analyses": "confusion"}, "expected a list of strings, got a string"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"stand_in": {"minst": "mnist-small"}},
+     "no study of this run uses dataset 'minst' (stand_in={'minst': 'mnist-small'}); they use: mnist"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"dataset": "synthetic", "stand_in": {"mnist": "mnist-small"}},
+     "dataset= replaces every study's dataset and stand_in={'OLD': 'NEW'} only OLD: give one of them"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"profile": "tiny"}, "unknown profile 'tiny' (profile=); valid: quick, full"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"workers": 0}, "must be an integer in [1, 256], got 0 (workers=)"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"executor": "ray", "workers": 2},
+     "is for executor='local' (workers=); Ray schedules"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"progress": "loud"}, "expected True, False or 'lines', got 'loud' (progress=)"),
+    (cnnlab.run, ("mnist-fc-vs-cnn", ""), {}, "is empty (out=); give a directory (e.g. out='runs', or out='.' "),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"epoch": 2},
+     "cnnlab.run() takes no argument epoch= (did you mean epochs=?); valid: study, out, profile, epochs, seeds, "),
+    (cnnlab.run, ("nope",), {}, "unknown study 'nope'"),
+    (cnnlab.run, ("mnist-fc-vs-cnn", Path("study.toml")), {},
+     "study.toml exists and is not a directory (out='study.toml')"),
+]
+
+
+@pytest.mark.parametrize("function,args,kwargs,message", BAD_CALLS)
+def test_a_mistake_names_the_python_argument_and_ends_at_the_call(function, args, kwargs, message, tmp_path,
+                                                                   monkeypatch):
+    """Issue 21: in a notebook a mistake is one line under a traceback of the call itself (no
+    frames inside cnnlab, no chained exception), worded for Python."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.toml").write_text("")
+    out = {} if len(args) > 1 and function is cnnlab.run else {"out": tmp_path / "out"}
+    with pytest.raises(UserError) as caught:
+        function(*args, **out, **kwargs)
+    text = str(caught.value)
+    assert message in text and "--" not in text and "key '" not in text
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert len(frames) == 2 and Path(frames[-1].filename).name == "api.py"  # this test, then the API function
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert len(traceback.format_exception(caught.value)) == 4  # "Traceback", two frames, the error
+    assert [p.name for p in tmp_path.iterdir()] == ["study.toml"]  # nothing written
+
+
+def _options(parser, command: str) -> set[str]:
+    """The options of `cnnlab COMMAND`, by the name the Python API gives them."""
+    as_python = {"offline": "download", "no_report": "report", "quiet": "progress"}
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    return {as_python.get(a.dest, a.dest) for a in sub._actions if a.dest != "help"}
+
+
+def test_every_option_of_run_and_train_is_a_keyword_of_the_api_and_the_other_way_round():
+    from cnnlab.studies.loader import train_option_names
+
+    parser = build_parser()
+    assert _options(parser, "run") == set(inspect.signature(cnnlab.run).parameters)
+    api_train = set(inspect.signature(cnnlab.train_model).parameters) - {"train_options"}
+    # Every training setting too, but log_steps, which the stability analysis sets.
+    assert _options(parser, "train") == api_train | set(train_option_names()) - {"log_steps"}
 
 
 def test_import_cnnlab_and_help_do_not_import_torch_or_pandas():

@@ -83,3 +83,25 @@ def test_datasets_lists_where_each_was_found(tmp_path, capsys):
     assert "NOT FOUND" in out and str(tmp_path) in out
     code, out, _ = run_cli(["datasets", "--json"], tmp_path, capsys)
     assert {row["name"] for row in json.loads(out)} >= {"mnist", "fashion-mnist", "cifar10", "synthetic"}
+
+
+def test_train_takes_the_study_size_runtime_and_every_training_option(tmp_path, capsys):
+    """`cnnlab train` options reach the run as they would through `cnnlab.train_model`."""
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(["train", "--model", "fc", "--dataset", "synthetic", "--subset", "64", "--epochs", "1",
+                              "--test-subset", "100", "--optimizer", "sgd", "--momentum", "0.5", "--nesterov",
+                              "--eval-batch-size", "50", "--no-flip", "--crop-padding", "2", "--analyses", "confusion",
+                              "--cpus-per-run", "1", "--device", "cpu", "--precision", "fp32", "--quiet",
+                              "--no-report", "--out", str(out_dir)], tmp_path, capsys)
+    assert code == 0, err
+    (run,) = (out_dir / "runs").iterdir()
+    config = json.loads((run / "config.json").read_text())
+    assert {k: config["train"][k] for k in ("optimizer", "momentum", "nesterov", "eval_batch_size", "flip",
+                                            "crop_padding", "precision")} == {
+        "optimizer": "sgd", "momentum": 0.5, "nesterov": True, "eval_batch_size": 50, "flip": False,
+        "crop_padding": 2, "precision": "fp32"}
+    assert (config["subset"], config["test_subset"], config["analyses"]) == (64, 100, ["confusion"])
+    assert config["runtime"]["threads"] == 1
+    analysis = json.loads((run / "analysis.json").read_text())
+    assert "confusion" in analysis and "overfitting" not in analysis
+    assert sum(sum(row) for row in analysis["confusion"]["matrix"]) == 100  # the test subset, evaluated

@@ -8,16 +8,23 @@
     result.figure("learning_curves").savefig("curves.pdf")
     cnnlab.load("runs/studies/mnist-fc-vs-cnn")    # the same, from results on disk
 
-`run` and `train_model` go through `cnnlab.studies.runner.run_study`, like `cnnlab run` and
-`cnnlab train`: the same checks, cache, resume, run directories, TensorBoard files and
-report. Mistakes raise `cnnlab.errors.UserError` with the one-line message the command line
-prints. (`train_model`, not `train`: `cnnlab.train` is the training package.)
+`run` and `train_model` take the options of `cnnlab run` and `cnnlab train` and go the same
+way (cnnlab.studies.options, then `cnnlab.studies.runner.run_study`): the same checks, run
+policy, run keys, cache, resume, run directories, TensorBoard files and report, so a study
+run from the command line is reused here and the other way round. Mistakes raise
+`cnnlab.errors.UserError` from the function called, one line that names the argument as
+written in Python (`epochs=`). (`train_model`, not `train`: `cnnlab.train` is the training
+package.)
 """
 
+import difflib
+import functools
+import inspect
 from functools import cached_property
 from html import escape
 from pathlib import Path
 
+from cnnlab.errors import UserError
 from cnnlab.models import create_model
 
 __all__ = ["StudyResult", "create_model", "load", "run", "train_model"]
@@ -152,52 +159,114 @@ def load(study_dir) -> StudyResult:
     return StudyResult(study_dir)
 
 
+def _boundary(function):
+    """A mistake ends at the API: the UserError is raised again from here, without the calls
+    inside cnnlab behind it (a notebook shows three lines, not fifty), and a keyword the
+    function does not take is a UserError that lists the ones it does."""
+    signature = inspect.signature(function)
+    accepts = [name for name, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD]
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as e:
+            unknown = [k for k in kwargs if k not in signature.parameters]
+            raise UserError(_unknown_keyword(function.__name__, unknown[0], accepts) if unknown
+                            else f"cnnlab.{function.__name__}(): {e}") from None
+        try:
+            return function(*args, **kwargs)
+        except UserError as mistake:
+            raise UserError(*mistake.args) from None
+
+    return call
+
+
+def _unknown_keyword(function: str, name: str, valid) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" (did you mean {close[0]}=?)" if close else ""
+    return f"cnnlab.{function}() takes no argument {name}={hint}; valid: {', '.join(valid)}"
+
+
+def _progress(progress) -> tuple[str, bool | None]:
+    """`progress`: True (a bar where someone watches, else lines), "lines", or False (silent)
+    -> the runs' verbosity, and whether RunProgress shows lines only (None: no RunProgress)."""
+    if progress not in (True, False, "lines"):
+        raise UserError(f"expected True, False or 'lines', got {progress!r} (progress=)")
+    return {True: ("auto", False), "lines": ("lines", True), False: ("none", None)}[progress]
+
+
+@_boundary
 def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, dataset=None, subset=None,
-        precision=None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
-        workers: int | None = None, ray_address=None, cpus_per_run=None, inference_repeats: int | None = None,
-        report: bool = True, progress: bool = True) -> StudyResult:
+        test_subset=None, precision=None, inference_repeats: int | None = None, analyses=None, cuda_graphs=None,
+        stand_in: dict | None = None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
+        workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
+        progress=True) -> StudyResult:
     """Run a study like `cnnlab run` and return its results.
 
     `study`: a built-in study's name (`cnnlab studies`), the path of a .toml study file, or a
     loaded `cnnlab.studies.Study`. `profile`: "full" (the study's own settings) or "quick"
     (its [profiles.quick] table). `epochs`, `seeds` (a count, or a list of seeds), `dataset`,
-    `subset` and `precision` override the profile; the rest are `cnnlab run`'s options.
-    Finished runs are reused and interrupted ones resumed, as on the command line.
+    `subset`, `test_subset`, `precision`, `inference_repeats`, `analyses` (a list of names),
+    `cuda_graphs` and `stand_in` ({"mnist": "mnist-small"}: replace one dataset) override the
+    profile; the rest are `cnnlab run`'s options (`download=False` is --offline, `progress`
+    True, "lines" or False). Finished runs are reused and interrupted ones resumed, as on the
+    command line, and workers and threads per run follow the same policy, so the two share runs.
     """
     from cnnlab.studies.loader import Study, load_study
+    from cnnlab.studies.naming import PYTHON
+    from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
 
+    verbosity, quiet = _progress(progress)
+    size = StudyOptions(profile=profile, epochs=epochs, seeds=seeds, dataset=dataset, subset=subset,
+                        test_subset=test_subset, precision=precision, inference_repeats=inference_repeats,
+                        analyses=analyses, cuda_graphs=cuda_graphs, stand_in=stand_in)
+    options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
+                         ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
     loaded = study if isinstance(study, Study) else load_study(study)
-    loaded = loaded.with_profile(profile).with_overrides(epochs=epochs, seeds=seeds, dataset=dataset, subset=subset,
-                                                         precision=precision)
-    return _run_study(loaded, out, progress, device=device, data_dir=data_dir, download=download,
-                      executor=executor, workers=workers, ray_address=ray_address, cpus_per_run=cpus_per_run,
-                      inference_repeats=inference_repeats, report=report)
+    return _run_study(sized_study(loaded, size, PYTHON), out, options, quiet)
 
 
+@_boundary
 def train_model(model: str, dataset: str = "mnist-small", *, epochs: int = 5, seed: int = 0, out="runs",
-                subset=None, analyses=None, device="auto", data_dir=None, download: bool = True,
-                report: bool = True, progress: bool = True, **train_options) -> StudyResult:
+                subset=None, test_subset=None, precision=None, inference_repeats: int | None = None, analyses=None,
+                cuda_graphs=None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
+                workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
+                progress=True, **train_options) -> StudyResult:
     """Train one model on one dataset, like `cnnlab train`: a one-run study.
 
     `train_options` are TrainConfig fields (batch_size, lr, optimizer, schedule, weight_decay,
-    augment, precision, grad_flow_every, ...); `analyses` default to the cheap ones `cnnlab
-    train` runs (plus grad_flow with grad_flow_every).
+    label_smoothing, augment, grad_flow_every, momentum, ...); `analyses` default to the cheap
+    ones `cnnlab train` runs (plus grad_flow with grad_flow_every); the rest are as in `run`.
     """
-    from cnnlab.studies.loader import single_run_study
+    from cnnlab.studies.loader import single_run_study, train_option_names
+    from cnnlab.studies.naming import PYTHON
+    from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
 
-    study = single_run_study(model, dataset, seed, epochs, train_options, analyses, subset=subset)
-    return _run_study(study, out, progress, device=device, data_dir=data_dir, download=download, report=report)
+    own = [n for n in inspect.signature(train_model).parameters if n != "train_options"]
+    for name in train_options:
+        if name not in train_option_names():
+            raise UserError(_unknown_keyword("train_model", name, own + [n for n in train_option_names()
+                                                                         if n not in own]))
+    verbosity, quiet = _progress(progress)
+    size = StudyOptions(epochs=epochs, subset=subset, test_subset=test_subset, precision=precision,
+                        inference_repeats=inference_repeats, analyses=analyses, cuda_graphs=cuda_graphs)
+    options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
+                         ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
+    study = single_run_study(model, dataset, seed, train_options, PYTHON)
+    return _run_study(sized_study(study, size, PYTHON), out, options, quiet)
 
 
-def _run_study(study, out, progress: bool, **options) -> StudyResult:
-    from cnnlab.studies.cli import RunProgress
+def _run_study(study, out, options, quiet: bool | None) -> StudyResult:
+    """Run a sized study as the command line does; a RunProgress shows its runs unless `quiet` is None."""
+    from cnnlab.console import RunProgress
+    from cnnlab.studies.naming import PYTHON
     from cnnlab.studies.runner import run_study, study_dir
 
-    bar = RunProgress(quiet=False) if progress else None
+    bar = RunProgress(quiet=quiet) if quiet is not None else None
     try:
-        run_study(study, out, verbosity="auto" if progress else "none",
-                  on_start=(lambda specs, data: bar.start(len(specs))) if bar else None,
-                  on_run=bar.run_done if bar else None, **options)
+        run_study(study, out, options, names=PYTHON, on_run=bar.run_done if bar else None,
+                  on_start=(lambda specs, data: bar.start(len(specs))) if bar else None)
     finally:
         if bar:
             bar.close()

@@ -29,7 +29,7 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
         "epochs": 1, "seeds": 2, "analyses": [a for a in analysis_names() if a != "inference"],
         "train": {"batch_size": 64, "precision": "fp32"},
         "models": [{"name": "fc", "label": "FC"}, {"name": "simple-cnn", "label": "Simple CNN"}]}, "test")
-    info = run_study(study, tmp_path, device="cpu", verbosity="quiet", inference_repeats=2)
+    info = run_study(study.with_overrides(inference_repeats=2), tmp_path, device="cpu", verbosity="quiet")
 
     md_path, html_path = (Path(p) for p in info["report"])
     md, html = md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")

@@ -131,7 +131,7 @@ def test_default_workers_and_device_sharing_on_the_cpu():
     import torch
 
     from cnnlab.data.synthetic import make_synthetic
-    from cnnlab.studies.executors import default_workers, runs_per_device
+    from cnnlab.studies.policy import default_workers, runs_per_device
 
     data = make_synthetic(n_train=10, n_test=10)
     assert default_workers("local", torch.device("cpu"), data, runs=12) == 1  # one run gets all the cores

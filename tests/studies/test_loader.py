@@ -81,3 +81,25 @@ def test_analyses_switch_on_what_they_need(write_study):
 def test_unknown_builtin_names_the_valid_ones():
     with pytest.raises(UserError, match="mnist-fc-vs-cnn"):
         load_study("no-such-study")
+
+
+@pytest.mark.parametrize("overrides,cli,python", [
+    ({"test_subset": 0}, "key '--test-subset': must be a positive integer up to 1,000,000,000, got 0",
+     "must be a positive integer up to 1,000,000,000, got 0 (test_subset=)"),
+    ({"analyses": ["confusion", "confusoin"]}, "key '--analyses[1]': unknown analysis 'confusoin'; valid: ",
+     "unknown analysis 'confusoin' (analyses=); valid: "),
+    ({"stand_in": {"mnist": "imagenet"}}, "key '--stand-in': unknown dataset 'imagenet'; valid datasets: ",
+     "unknown dataset 'imagenet' (stand_in=); valid datasets: "),
+    ({"precision": "fp8"}, "key '--precision': unknown precision 'fp8'; valid: ",
+     "unknown precision 'fp8' (precision=); valid: "),
+])
+def test_an_override_error_names_the_option_as_the_caller_wrote_it(overrides, cli, python):
+    from cnnlab.studies.naming import PYTHON
+
+    study = load_study("mnist-fc-vs-cnn")
+    with pytest.raises(UserError) as caught:
+        study.with_overrides(**overrides)  # the command line's names by default
+    assert str(caught.value).startswith(f"{study.source}: {cli}")
+    with pytest.raises(UserError) as caught:
+        study.with_overrides(**overrides, names=PYTHON)
+    assert str(caught.value).startswith(python)

@@ -15,7 +15,7 @@ def test_confusion_accuracy_equals_final_test_accuracy_for_every_bf16_run(tmp_pa
         "analyses": ["confusion", "memory", "activations", "inference"],
         "train": {"batch_size": 64, "precision": "bf16", "augment": True},
         "models": [{"name": "simple-cnn"}, {"name": "cnn-custom-act", "kwargs": {"widths": [8, 8, 8]}}]}, "test")
-    info = run_study(study, tmp_path, device="cpu", verbosity="none", inference_repeats=1, report=False)
+    info = run_study(study.with_overrides(inference_repeats=1), tmp_path, device="cpu", verbosity="none", report=False)
     assert [r["status"] for r in info["runs"]] == ["done"] * 4
     for entry in info["runs"]:
         run = tmp_path / "runs" / entry["run_key"]

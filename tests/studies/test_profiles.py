@@ -5,10 +5,13 @@ import json
 
 import torch
 
+from cnnlab.data.synthetic import make_synthetic
+
 from cnnlab.choices import PROFILES
-from cnnlab.studies.cli import parallelism
 from cnnlab.studies.loader import builtin_names, load_study
 from cnnlab.studies.plan import plan_runs
+from cnnlab.studies.options import StudyOptions
+from cnnlab.studies.policy import requested
 from cnnlab.studies.run_all import builtin_suite
 
 from .conftest import study_toml
@@ -44,7 +47,7 @@ def test_explicit_flags_win_over_the_profile():
                                                                                test_subset=50, dataset="synthetic")
     assert (study.profile, study.epochs, study.seeds, study.subset, study.test_subset, study.dataset) == (
         "quick", 1, (0, 1, 2, 3), 100, 50, "synthetic")
-    suite = builtin_suite("quick", {"epochs": 2})
+    suite = builtin_suite(StudyOptions(profile="quick", epochs=2))
     assert [s.reference for s in suite] == ["1.1", "1.2", "2.1", "2.2", "3.1", "3.2"]
     assert all(s.epochs == 2 and s.profile == "quick" for s in suite)
 
@@ -71,19 +74,64 @@ def test_quick_profile_on_a_study_without_one_is_a_clear_error(write_study, cli,
 
 
 def test_quick_profile_on_a_cpu_runs_one_single_threaded_worker_per_core(monkeypatch):
-    from cnnlab.studies import executors
+    from cnnlab.studies import policy
 
-    monkeypatch.setattr(executors, "default_threads", lambda executor, workers: 2)
-    assert parallelism("quick", "cpu", "local", None, None) == (2, 1)
-    assert parallelism("quick", "cpu", "local", 1, None) == (1, None)  # explicit flags win
+    monkeypatch.setattr(policy, "cpu_cores", lambda: 2)
+    assert requested("quick", CPU, "local", None, None) == (2, 1)
+    assert requested("quick", CPU, "local", 1, None) == (1, None)  # explicit flags win
     # Otherwise the runner's own defaults (None): one worker on a CPU, several runs per GPU.
-    assert parallelism("quick", "cpu", "local", None, 2) == (None, 2)
-    assert parallelism("full", "cpu", "local", None, None) == (None, None)
-    assert parallelism("quick", "cpu", "ray", None, None) == (None, None)
+    assert requested("quick", CPU, "local", None, 2) == (None, 2)
+    assert requested("full", CPU, "local", None, None) == (None, None)
+    assert requested("quick", CPU, "ray", None, None) == (None, None)
+    assert requested("quick", torch.device("cuda"), "local", None, None) == (None, None)
+    data = make_synthetic(n_train=10, n_test=10)
+    assert policy.decide("quick", CPU, "local", None, None, data, runs=6) == policy.Parallelism(2, 1, 2)
+    assert policy.decide("full", CPU, "local", None, None, data, runs=6) == policy.Parallelism(1, 2, 1)
+
+
+QUICK_STUDY = study_toml(models=["fc"], seeds=2, analyses=[]).replace(
+    "[[models]]", "[profiles.quick]\nepochs = 1\nseeds = 2\nsubset = 64\n\n[[models]]", 1)
+
+
+def _metrics_mtimes(out):
+    return {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/metrics.jsonl")}
+
+
+def test_a_study_run_from_the_command_line_is_reused_by_the_api_and_the_other_way_round(write_study, cli, tmp_path,
+                                                                                         monkeypatch):
+    """Threads per run are part of a run's key and the quick profile changes them on a CPU:
+    the policy is the runner's, so `cnnlab run --profile quick` and `cnnlab.run(profile="quick")`
+    compute the same keys and neither retrains what the other did."""
+    import cnnlab
+    from cnnlab.studies import policy
+
+    monkeypatch.setattr(policy, "cpu_cores", lambda: 2)  # the quick policy differs from the default here
+    path = write_study(QUICK_STUDY)
+    api = {"profile": "quick", "device": "cpu", "report": False, "progress": False}
+
+    out = tmp_path / "cli-first"
+    code, stdout, stderr = cli("run", path, "--profile", "quick", "--device", "cpu", "--no-report", "--quiet",
+                               "--out", out)
+    assert code == 0, stderr
+    trained = _metrics_mtimes(out)
+    configs = [json.loads(p.read_text()) for p in (out / "runs").glob("*/config.json")]
+    assert len(trained) == 2 and {c["runtime"]["threads"] for c in configs} == {1}  # one thread per run
+    result = cnnlab.run(path, out, **api)
+    assert set(result.runs.run_key) == set(trained) and _metrics_mtimes(out) == trained  # nothing retrained
+    assert json.loads((result.dir / "study.json").read_text())["manifest"]["runs_cached"] == 2
+
+    out = tmp_path / "api-first"
+    result = cnnlab.run(path, out, **api)
+    trained = _metrics_mtimes(out)
+    assert set(result.runs.run_key) == set(trained) and len(trained) == 2
+    code, stdout, stderr = cli("run", path, "--profile", "quick", "--device", "cpu", "--no-report", "--quiet",
+                               "--out", out)
+    assert code == 0 and "2 done, 0 diverged, 0 failed (2 cached)" in stdout, stderr
+    assert _metrics_mtimes(out) == trained
 
 
 def test_stand_in_replaces_only_the_named_dataset_and_an_explicit_dataset_wins():
-    suite = builtin_suite("full", {"stand_in": {"mnist": "mnist-small"}})
+    suite = builtin_suite(StudyOptions(stand_in={"mnist": "mnist-small"}))
     assert {s.name: s.dataset for s in suite} == {s.name: "mnist-small" if s.name == "mnist-fc-vs-cnn" else "cifar10"
                                                  for s in suite}
     study = load_study("mnist-fc-vs-cnn").with_overrides(dataset="synthetic", stand_in={"mnist": "mnist-small"})

@@ -1,5 +1,5 @@
 """On a GPU: the graph-captured step trains as well as the eager one. Skipped without CUDA
-(the CPU suite checks everything but the capture itself in test_steps.py)."""
+(the CPU suite checks everything but the capture itself in test_step_runner.py)."""
 
 import pytest
 import torch

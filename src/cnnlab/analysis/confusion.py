@@ -1,6 +1,6 @@
 """Confusion matrix on the test set, and the per-class accuracy it implies.
 
-The matrix comes from `cnnlab.train.step.evaluate`, the function that measures test
+The matrix comes from `cnnlab.train.passes.evaluate`, the function that measures test
 accuracy during training, with the run's precision: its accuracy is the run's final test
 accuracy, exactly.
 """
@@ -11,7 +11,7 @@ import torch.nn as nn
 from cnnlab.data.core import ImageData
 from cnnlab.train.inputs import Inputs
 from cnnlab.train.precision import FP32
-from cnnlab.train.step import evaluate
+from cnnlab.train.passes import evaluate
 
 
 def per_class_accuracy(matrix) -> list[float | None]:

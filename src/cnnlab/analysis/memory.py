@@ -27,7 +27,7 @@ from cnnlab.train.device import resolve_device
 from cnnlab.train.inputs import Inputs
 from cnnlab.train.optim import make_optimizer
 from cnnlab.train.precision import resolve_precision
-from cnnlab.train.step import train_step
+from cnnlab.train.passes import train_step
 
 
 def _tensor_bytes(tensors) -> int:

@@ -5,8 +5,9 @@ worker processes as they are; the study driver (runner.py) alone writes the inde
 study.json, from the summaries the executors hand back.
 
 - A run whose directory holds a finished result of the same config, whose records load
-  and check against the schema, is reused. A finished run with damaged records is run
-  again (resuming from its checkpoint when that is intact), with one line saying why.
+  and check against the schema, is reused (`reused_summary`, the one place that decides).
+  A finished run with damaged records is run again (resuming from its checkpoint when that
+  is intact), with one line saying why.
 - An interrupted run resumes: the trainer reloads checkpoint.pt (its last complete epoch).
 - A run that raises is marked `failed` with the reason in error.txt; it never stops the others.
 - Every run writes TensorBoard event files as it trains (cnnlab.train.tensorboard).
@@ -52,6 +53,20 @@ def reuse_problem(spec: RunConfig, record: RunRecord) -> str | None:
     return record.problems[0] if record.problems else None
 
 
+def reused_summary(spec: RunConfig, run: RunDir, on_message=say) -> dict | None:
+    """The one reuse decision, made by the study driver before it hands out a run and again
+    by the run itself as it starts (another invocation may have finished it meanwhile): the
+    summary of `spec`'s finished, intact result in `run`, or None. A finished-looking result
+    that cannot be reused is run again, and `on_message(text)` hears why."""
+    record = run.load()
+    problem = reuse_problem(spec, record)
+    if problem is None:
+        return {**record.summary(), "label": spec.label, "cached": True, "resumed_from": 0}
+    if problem:
+        on_message(f"{spec.name} ({run.key}): {problem}; running it again")
+    return None
+
+
 def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
                 verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
@@ -63,12 +78,9 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     comparable with times measured alone).
     """
     run = RunDir(run_dir)
-    record = run.load()
-    problem = reuse_problem(spec, record)
-    if problem is None:
-        return {**record.summary(), "label": spec.label, "cached": True, "resumed_from": 0}
-    if problem:
-        (on_message or say)(f"{spec.name} ({run.key}): {problem}; running it again")
+    reused = reused_summary(spec, run, on_message or say)
+    if reused is not None:
+        return reused
     run.clear_status()
     run.write_config(spec, provenance())
     history, analysis, error = None, {}, None

@@ -210,39 +210,3 @@ def make_executor(name: str, workers: int = 1, ray_address=None, cpus_per_run: i
         gpus = torch.cuda.device_count() if device is not None and str(device).startswith("cuda") else 0
         return ProcessExecutor(workers, gpus)
     return LocalExecutor(data, verbosity)
-
-
-def default_threads(executor: str, workers: int) -> int:
-    """Threads per run when --cpus-per-run is not given: the machine's cores shared evenly."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, workers)) if executor == "local" else 1
-
-
-RUNS_PER_GPU = 4  # beyond this, runs of the studies' small models stop adding throughput on one GPU
-GPU_HEADROOM = 2 * 2**30  # per run on top of its dataset: CUDA context, activations, graph pool
-
-
-def default_workers(executor: str, device, data, runs: int) -> int:
-    """Runs at once when the user does not say: one on the CPU (its cores go to one run's
-    threads); on GPUs, small runs share each GPU, up to RUNS_PER_GPU and what its free
-    memory holds (each run keeps its own copy of the dataset on the GPU)."""
-    import torch
-
-    if executor != "local" or str(device).split(":")[0] != "cuda":
-        return 1
-    data_bytes = sum(t.numel() * t.element_size() for t in (data.train_images, data.train_labels,
-                                                             data.test_images, data.test_labels))
-    free, _ = torch.cuda.mem_get_info()
-    per_gpu = max(1, min(RUNS_PER_GPU, free // (data_bytes + GPU_HEADROOM)))
-    return max(1, min(runs, per_gpu * torch.cuda.device_count()))
-
-
-def runs_per_device(executor: str, workers: int, device) -> int | None:
-    """How many runs may train on one device at the same time (None: unknown, as under Ray)."""
-    if executor == "ray":
-        return None
-    if str(device).split(":")[0] == "cuda" and workers > 1:
-        import torch
-
-        return -(-workers // max(1, torch.cuda.device_count()))
-    return workers

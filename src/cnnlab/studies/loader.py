@@ -50,6 +50,7 @@ from pathlib import Path
 from cnnlab.choices import DEFAULT_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names
+from cnnlab.studies.naming import CLI, Given, Names
 from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
 from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
 
@@ -151,28 +152,32 @@ class Study:
 
     def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None,
                        cuda_graphs=None, test_subset=None, inference_repeats=None, analyses=None,
-                       stand_in=None) -> "Study":
-        """The command line's --epochs/--seeds/--dataset/--subset/--test-subset/--precision/
-        --no-graphs/--inference-repeats/--analyses win over the file and its profile.
-        `stand_in` ({dataset: dataset}, --stand-in OLD=NEW) swaps the study's dataset only
-        where it is OLD, so one `cnnlab run all` can replace a dataset that is not at hand."""
+                       stand_in=None, names: Names = CLI) -> "Study":
+        """Settings given explicitly (the command line's --epochs/--seeds/--dataset/--subset/
+        --test-subset/--precision/--no-graphs/--inference-repeats/--analyses, or the same
+        keywords in Python) win over the file and its profile; an error names the option as
+        `names` writes it. `stand_in` ({dataset: dataset}, --stand-in OLD=NEW) swaps the study's
+        dataset only where it is OLD, so one `cnnlab run all` can replace a dataset that is not
+        at hand."""
+        given = Given(self.source, names)
         changes = {}
         if analyses is not None:
-            changes["analyses"] = _analyses(self.source, "--analyses", list(analyses))
+            _check_type(given, "analyses", analyses, (list, tuple), STUDY_KEYS["analyses"][1])
+            changes["analyses"] = _analyses(given, "analyses", list(analyses))
         if epochs is not None:
-            changes["epochs"] = _bounded_int(self.source, "--epochs", epochs, 1, MAX_EPOCHS)
+            changes["epochs"] = _bounded_int(given, "epochs", epochs, 1, MAX_EPOCHS)
         if seeds is not None:
-            changes["seeds"] = _seeds(self.source, "--seeds", seeds)
+            changes["seeds"] = _seeds(given, "seeds", seeds)
         if dataset is not None:
-            changes["dataset"] = _dataset(self.source, "--dataset", dataset)
+            changes["dataset"] = _dataset(given, "dataset", dataset)
         elif stand_in and self.dataset in stand_in:
-            changes["dataset"] = _dataset(self.source, "--stand-in", stand_in[self.dataset])
+            changes["dataset"] = _dataset(given, "stand_in", stand_in[self.dataset])
         if subset is not None:
-            changes["subset"] = _bounded_int(self.source, "--subset", subset, 1, MAX_SUBSET)
+            changes["subset"] = _bounded_int(given, "subset", subset, 1, MAX_SUBSET)
         if test_subset is not None:
-            changes["test_subset"] = _bounded_int(self.source, "--test-subset", test_subset, 1, MAX_SUBSET)
+            changes["test_subset"] = _bounded_int(given, "test_subset", test_subset, 1, MAX_SUBSET)
         if inference_repeats is not None:
-            changes["inference_repeats"] = _bounded_int(self.source, "--inference-repeats", inference_repeats,
+            changes["inference_repeats"] = _bounded_int(given, "inference_repeats", inference_repeats,
                                                         1, MAX_INFERENCE_REPEATS)
         train = dict(self.train)
         if precision is not None:
@@ -180,7 +185,7 @@ class Study:
         if cuda_graphs is not None:
             train["cuda_graphs"] = cuda_graphs
         if train != self.train:
-            _train_table(self.source, "train", train)
+            _train_table(given, "train", train)
             changes["train"] = train
         return dataclasses.replace(self, **changes)
 
@@ -230,14 +235,14 @@ def load_study(name_or_path) -> Study:
     return parse_study(raw, str(path))
 
 
-def check_stand_in(stand_in: dict | None, studies: list[Study]) -> None:
+def check_stand_in(stand_in: dict | None, studies: list[Study], names: Names = CLI) -> None:
     """--stand-in OLD=NEW where no study uses OLD would change nothing (a typo, or a profile
     that already uses another dataset): say so instead of running something else."""
     used = sorted({s.dataset for s in studies})
     for old, new in (stand_in or {}).items():
         if old not in used:
-            raise UserError(f"--stand-in {old}={new}: no study of this run uses dataset {old!r}; "
-                            f"they use: {', '.join(used)}")
+            raise UserError(names.explain("stand_in", f"no study of this run uses dataset {old!r}; they use: "
+                                          f"{', '.join(used)}", value={old: new} if names.python else f"{old}={new}"))
 
 
 def load_builtin_studies() -> list[Study]:
@@ -246,7 +251,10 @@ def load_builtin_studies() -> list[Study]:
 
 # ---- validation -----------------------------------------------------------------------
 
-def _fail(source: str, key: str, reason: str):
+def _fail(source: "str | Given", key: str, reason: str):
+    """`source`: the study file's name, or `Given` for settings a caller gave (named as they wrote them)."""
+    if isinstance(source, Given):
+        raise UserError(source.message(key, reason))
     raise UserError(f"{source}: key '{key}': {reason}")
 
 
@@ -315,6 +323,11 @@ def _dataset(source, key, value) -> str:
 
 _TRAIN_TYPES = typing.get_type_hints(TrainConfig)  # field name -> int, float, bool or str
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def train_option_names() -> list[str]:
+    """The training settings a [train] table (and `cnnlab.train_model`'s keywords) may set."""
+    return [name for name in _TRAIN_TYPES if name not in RUN_LEVEL]
 
 
 def _train_value(source, key, name, value):
@@ -517,24 +530,28 @@ def _with_full_size(claim: dict) -> dict:
 
 
 SINGLE_RUN_ANALYSES = ("overfitting", "confusion")  # cheap; a study file for more
+SINGLE_RUN_SOURCE = "cnnlab train"  # what the command line's errors about a one-run study start with
 
 
-def single_run_study(model: str, dataset: str, seed: int, epochs: int, train: dict, analyses=None,
-                     subset: int | None = None) -> Study:
+def single_run_study(model: str, dataset: str = "mnist-small", seed: int = 0, train: dict | None = None,
+                     names: Names = CLI) -> Study:
     """The one-model, one-seed study behind `cnnlab train` and `cnnlab.train_model`, validated
-    like a study file, so its run is an ordinary run directory that `cnnlab runs` and
-    `cnnlab report` read. `analyses` default: SINGLE_RUN_ANALYSES, and grad_flow when
-    `train` sets grad_flow_every."""
-    if analyses is None:
-        analyses = SINGLE_RUN_ANALYSES + (("grad_flow",) if train.get("grad_flow_every") else ())
-    _model_name("cnnlab train", "--model", model)  # before the study name, which is made from it
+    like a study file (errors name the caller's options), so its run is an ordinary run
+    directory that `cnnlab runs` and `cnnlab report` read. `train`: TrainConfig fields.
+    Epochs are TrainConfig's default and the analyses SINGLE_RUN_ANALYSES (and grad_flow
+    when `train` sets grad_flow_every) until the caller sizes it like any study
+    (cnnlab.studies.options.sized_study)."""
+    given = Given(SINGLE_RUN_SOURCE, names)
+    _model_name(given, "model", model)  # before the study name, which is made from it
+    dataset = _dataset(given, "dataset", dataset)
+    seed = _bounded_int(given, "seed", seed, 0, MAX_SEED)
+    train = _train_table(given, "train", {} if train is None else train)
+    analyses = SINGLE_RUN_ANALYSES + (("grad_flow",) if train.get("grad_flow_every") else ())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", dataset).strip("_")[:80] or "data"
     title = f"{model} on {dataset}"
     if len(title) > MAX_TITLE_LENGTH or not title.isprintable():  # an odd image-folder path
         title = f"{model} on {slug}"
     raw = {"name": f"train-{model}-{slug}", "title": title, "dataset": dataset,
-           "epochs": epochs, "seeds": [seed], "analyses": list(analyses), "train": dict(train),
+           "epochs": TrainConfig.epochs, "seeds": [seed], "analyses": list(analyses), "train": train,
            "models": [{"name": model}]}
-    if subset is not None:
-        raw["subset"] = subset
-    return parse_study(raw, "cnnlab train")
+    return parse_study(raw, SINGLE_RUN_SOURCE)

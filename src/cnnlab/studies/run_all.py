@@ -6,48 +6,64 @@ then the suite report that answers the course questions (cnnlab.report.suite).
     OUT/report.md|html     the suite report (plots in OUT/plots/)
     OUT/studies/<name>/    each study, exactly as `cnnlab run NAME` writes it
 
-Every study's settings, dataset and models are checked before the first run, so a mistake
-costs no training. Finished runs are reused, so a second `cnnlab run all` with the same
+Every study is planned (its settings, dataset and models checked, its runs decided) before
+the first run, so a mistake costs no training. Finished runs are reused, so a second `cnnlab run all` with the same
 settings trains nothing; a study report whose results did not change is then left as it
 is (its stamp file says what it was rendered from) and only the suite report is rewritten.
 """
 
-import sys
+import dataclasses
 import time
 from pathlib import Path
 
 from cnnlab import __version__
-from cnnlab.errors import UserError
+from cnnlab.errors import UserError, say
 from cnnlab.io import atomic_write_json, atomic_write_text
 from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, SUITE_FILE, Invocation, Manifest, SuiteRecord,
                                  SuiteStudy, read_suite, stable_hash)
 from cnnlab.studies.execute import load_run_data
-from cnnlab.studies.loader import Study, check_stand_in, load_builtin_studies
-from cnnlab.studies.runner import check_models, run_study, study_dir
+from cnnlab.studies.loader import Study, load_builtin_studies
+from cnnlab.studies.naming import CLI, Names
+from cnnlab.studies.options import RunOptions, StudyOptions, sized_studies
+from cnnlab.studies.policy import requested
+from cnnlab.studies.runner import StudyPlan, invocation_command, plan_study, run_plan
 
 ALL = "all"  # the study name that means every built-in study
 
 
-def builtin_suite(profile: str, overrides: dict) -> list[Study]:
-    """The built-in studies in the course's order (1.1 ... 3.2), sized by `profile`, then
-    by the command line's explicit `overrides` (cnnlab.studies.loader.Study.with_overrides)."""
-    studies = [s.with_profile(profile) for s in sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name))]
-    check_stand_in(overrides.get("stand_in"), studies)
-    return [s.with_overrides(**overrides) for s in studies]
+def builtin_suite(options: StudyOptions = StudyOptions(), names: Names = CLI) -> list[Study]:
+    """The built-in studies in the course's order (1.1 ... 3.2), at the size `options` ask
+    for (cnnlab.studies.options.sized_studies)."""
+    return sized_studies(sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name)), options, names)
 
 
-def check_suite(studies: list[Study], data_dir=None, download: bool = True):
-    """Load each distinct dataset once and build every model for it, before any run."""
-    loaded = {}
+def suite_settings(study_options: StudyOptions, run_options: RunOptions) -> dict:
+    """What OUT/suite.json records as this suite's settings: invocations with other settings
+    made other results, so their wall-clock is not counted with these."""
+    from cnnlab.train.device import resolve_device
+
+    device = resolve_device(run_options.device)
+    workers, cpus_per_run = requested(study_options.profile, device, run_options.executor, run_options.workers,
+                                      run_options.cpus_per_run)
+    return {"profile": study_options.profile, "overrides": study_options.overrides(), "device": str(device),
+            "executor": run_options.executor, "workers": workers, "cpus_per_run": cpus_per_run}
+
+
+def plan_suite(studies: list[Study], out_dir, options: RunOptions, names: Names = CLI) -> list[StudyPlan]:
+    """Every study checked and planned before any run (cnnlab.studies.runner.plan_study),
+    each distinct dataset loaded once."""
+    loaded, plans = {}, []
     for study in studies:
         key = (study.dataset, study.subset, study.test_subset)
         if key not in loaded:
             try:
-                loaded[key] = load_run_data(study.dataset, study.subset, study.test_subset, data_dir, download)
+                loaded[key] = load_run_data(study.dataset, study.subset, study.test_subset, options.data_dir,
+                                            options.download)
             except UserError as e:
-                raise UserError(f"{e}; or train study {study.name} on another dataset: "
-                                f"--stand-in {study.dataset}=NEW") from None
-        check_models(study, loaded[key])
+                other = names.given("stand_in", {study.dataset: "NEW"} if names.python else f"{study.dataset}=NEW")
+                raise UserError(f"{e}; or train study {study.name} on another dataset: {other}") from None
+        plans.append(plan_study(study, out_dir, options, names, data=loaded[key]))
+    return plans
 
 
 def _when(t: float) -> str:
@@ -86,39 +102,38 @@ def _render_study_report(directory: Path, info: dict) -> bool:
     return True
 
 
-def run_suite(studies: list[Study], out_dir, profile: str, settings: dict, report: bool = True,
-              on_checked=None, **run_options) -> dict:
-    """Run every study into `out_dir` (run_options go to `run_study`: device, data_dir,
-    executor, workers, on_start, on_run, ...), then write the suite report. `settings`
-    describe this suite (profile, overrides, runtime) for OUT/suite.json: invocations with
-    other settings are not counted in its wall-clock. `on_checked()` is called once every
-    study passed its checks. Returns suite.json's content."""
+def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions = RunOptions(), *,
+              names: Names = CLI, on_checked=None, on_start=None, on_run=None, on_message=say) -> dict:
+    """Run every study into `out_dir` (`options` as for `run_study`; `on_start`, `on_run`,
+    `on_message` are called for each study as `run_study` calls them), then write the suite
+    report when `options.report`. `settings` describe this suite (`suite_settings`) for
+    OUT/suite.json: invocations with other settings are not counted in its wall-clock.
+    `on_checked()` is called once every study is planned. Returns suite.json's content."""
     started = time.time()
-    check_suite(studies, run_options.get("data_dir"), run_options.get("download", True))
+    plans = plan_suite(studies, out_dir, dataclasses.replace(options, report=False), names)
     if on_checked:
         on_checked()
     out_dir = Path(out_dir)
-    command = " ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None
-    invocation = Invocation(started=_when(started), command=command)
-    suite = SuiteRecord(profile=profile, settings=settings,
+    invocation = Invocation(started=_when(started), command=invocation_command())
+    suite = SuiteRecord(profile=settings["profile"], settings=settings,
                         studies=[SuiteStudy(name=s.name, reference=s.reference, title=s.title) for s in studies],
                         invocations=[*_previous_invocations(out_dir, settings), invocation])
-    for study in studies:
-        info = run_study(study, out_dir, report=False, **run_options)
+    for plan in plans:
+        info = run_plan(dataclasses.replace(plan, started=time.time()), on_start, on_run, on_message)
         statuses = [r["status"] for r in info["runs"]]
         invocation.runs_trained += info["manifest"]["runs_trained"]
         invocation.runs_cached += info["manifest"]["runs_cached"]
         invocation.runs_failed += statuses.count("failed")
         suite.hardware = Manifest(**{k: info["manifest"].get(k) for k in HARDWARE_KEYS})
-        if report:
-            _render_study_report(study_dir(out_dir, study.name), info)
+        if options.report:
+            _render_study_report(plan.directory, info)
         invocation.wall_clock_seconds = time.time() - started
         atomic_write_json(out_dir / SUITE_FILE, suite.to_json())  # after every study: an interrupted suite still counts
     invocation.finished = _when(time.time())
     invocation.wall_clock_seconds = time.time() - started
     result = suite.to_json()
     atomic_write_json(out_dir / SUITE_FILE, result)
-    if report:
+    if options.report:
         from cnnlab.report.suite import render_suite_report
 
         result["report"] = [str(p) for p in render_suite_report(out_dir)]

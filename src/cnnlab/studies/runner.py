@@ -5,12 +5,23 @@
     OUT/studies/<name>/study.json     the resolved study, its run keys and a manifest
     OUT/studies/<name>/report.md|html
 
-Nothing is written until the study, its dataset and every model have been checked, so a
-mistake costs no training and leaves no half-made output directory. Runs go to an
-executor, which hands back each run's summary; this driver is the only writer of the
-index and of study.json.
+`run_study` goes in steps, each a function of its own:
+
+    plan_study      check the options, output directory, dataset and every model, and decide
+                    the runs, their keys and how they execute (cnnlab.studies.policy): a
+                    `StudyPlan`. Nothing is written, so a mistake costs no training and
+                    leaves no half-made output directory.
+    start_executor  the executor, reachable (a Ray cluster answers) before anything is written
+    check_runs      the one reuse decision: finished runs are served, the others become jobs
+    execute         every run's summary, reused ones first, then as the executor's runs finish
+    record          index a run and rewrite study.json (whose content `study_json` alone builds)
+
+Runs go to an executor, which hands back each run's summary; this driver is the only writer
+of the index and of study.json. `cnnlab run all` (run_all.py) plans every study first, then
+runs each plan through the same steps (`run_plan`).
 """
 
+import dataclasses
 import os
 import platform
 import sys
@@ -20,16 +31,21 @@ from pathlib import Path
 import torch
 
 from cnnlab import __version__
+from cnnlab.choices import EXECUTORS
 from cnnlab.errors import UserError, say
 from cnnlab.fingerprint import code_fingerprint, git_provenance
 from cnnlab.io import atomic_write_json, remove_temp_files
 from cnnlab.store.index import finished_at, open_index
 from cnnlab.store.rundir import RunDir
-from cnnlab.store.schema import RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunEntry, StudyRecord, read_study
-from cnnlab.studies.execute import load_run_data, reuse_problem
-from cnnlab.studies.executors import default_threads, default_workers, make_executor, make_job, runs_per_device
+from cnnlab.store.schema import (RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunConfig, RunEntry, StudyRecord,
+                                 read_study)
+from cnnlab.studies.execute import load_run_data, reused_summary
+from cnnlab.studies.executors import make_executor, make_job
 from cnnlab.studies.loader import Study
+from cnnlab.studies.naming import CLI, Names
+from cnnlab.studies.options import RunOptions
 from cnnlab.studies.plan import plan_runs, resolve_train
+from cnnlab.studies.policy import Parallelism, decide
 from cnnlab.train.device import cpu_model, device_name, resolve_device
 
 
@@ -57,127 +73,196 @@ def check_models(study: Study, data):
                             f"for {data.name} images {'x'.join(map(str, data.in_shape))}: {e}") from None
 
 
-def check_run_options(executor: str, workers: int | None, cpus_per_run: int | None):
-    """The options of `cnnlab run` that are not part of a study, for the command line and
-    the Python API alike (--inference-repeats is a study setting: `Study.with_overrides`)."""
-    for flag, value, hi in (("--workers", workers, MAX_WORKERS), ("--cpus-per-run", cpus_per_run, MAX_CPUS_PER_RUN)):
+def check_run_options(options: RunOptions, names: Names = CLI):
+    """The options of a run that are not part of a study, whoever gives them (the study's
+    size is checked by `Study.with_overrides`)."""
+    if options.executor not in EXECUTORS:
+        raise UserError(names.explain("executor", f"unknown executor {options.executor!r}; valid: "
+                                                  f"{', '.join(EXECUTORS)}"))
+    for option, hi in (("workers", MAX_WORKERS), ("cpus_per_run", MAX_CPUS_PER_RUN)):
+        value = getattr(options, option)
         if value is None:
-            continue  # not given: the default
+            continue  # not given: the policy's
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:
-            raise UserError(f"{flag} must be an integer in [1, {hi:,}], got {value!r}")
-    if executor == "ray" and workers is not None and workers > 1:
-        raise UserError("--workers is for --executor local; Ray schedules as many runs as the cluster has room for")
+            raise UserError(names.explain(option, f"must be an integer in [1, {hi:,}], got {value!r}"))
+    if options.executor == "ray" and options.workers is not None and options.workers > 1:
+        raise UserError(names.explain("workers", f"is for {names.given('executor', 'local')}; Ray schedules as "
+                                                 "many runs as the cluster has room for"))
 
 
-def check_out_dir(out_dir, study_name: str):
+def check_out_dir(out_dir, study_name: str, names: Names = CLI):
     """The output directory can be created and written, and what the run will write into
     it is not blocked by a file of the same name."""
     text = str(out_dir)
     if not text.strip():
-        raise UserError("--out is empty; give a directory (e.g. --out runs, or --out . for this one)")
+        raise UserError(names.explain("out", f"is empty; give a directory (e.g. {names.given('out', 'runs')}, or "
+                                             f"{names.given('out', '.')} for this one)"))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise UserError(f"--out {text!r} is not valid UTF-8; choose a name of UTF-8 characters") from None
+        raise UserError(names.explain("out", f"{text!r} is not valid UTF-8; choose a name of UTF-8 "
+                                             "characters")) from None
     out = Path(out_dir)
     for path in (out, out / RUNS_DIR, out / STUDIES_DIR, study_dir(out, study_name)):
         if path.exists() and not path.is_dir():
-            raise UserError(f"--out {out}: {path} exists and is not a directory")
+            raise UserError(names.explain("out", f"{path} exists and is not a directory", value=out))
     existing = next(p for p in (out, *out.absolute().parents) if p.exists())
     if not existing.is_dir():
-        raise UserError(f"--out {out}: {existing} is a file, not a directory")
+        raise UserError(names.explain("out", f"{existing} is a file, not a directory", value=out))
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"--out {out}: {existing} is not writable")
+        raise UserError(names.explain("out", f"{existing} is not writable", value=out))
 
 
-def run_study(study: Study, out_dir, device="auto", data_dir=None, download: bool = True,
-              verbosity: str = "auto", inference_repeats: int | None = None, on_start=None, on_run=None,
-              report: bool = True, executor: str = "local", workers: int | None = None, ray_address=None,
-              cpus_per_run: int | None = None, on_message=say) -> dict:
+@dataclasses.dataclass
+class StudyPlan:
+    """A study checked and decided: everything needed to run it, nothing written yet."""
+
+    study: Study
+    out_dir: Path
+    options: RunOptions
+    device: torch.device
+    data: object  # the run's dataset (cnnlab.data.ImageData), subsets applied
+    specs: list[RunConfig]  # one per (model, seed), in study order
+    parallel: Parallelism  # runs at once, threads each, runs sharing a device
+    shared_train: dict  # the resolved training settings every run shares (study.json's "train")
+    started: float  # when the study started, for its wall-clock
+    looks: tuple[int, ...] = ()  # seeds per model at each look at the study's results (seed_looks)
+
+    @property
+    def directory(self) -> Path:
+        return study_dir(self.out_dir, self.study.name)
+
+    @property
+    def executor_label(self) -> str:
+        if self.options.executor == "ray":
+            return "ray"
+        return f"local, {self.parallel.workers} workers" if self.parallel.workers > 1 else "local"
+
+
+def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names: Names = CLI,
+               data=None) -> StudyPlan:
+    """Check everything that can be checked before writing (options, output directory,
+    device, dataset, every model) and decide the runs: their configs and keys, workers and
+    threads per run (cnnlab.studies.policy). `data`: the study's dataset if the caller
+    loaded it already (subsets applied). Writes nothing."""
+    started = time.time()
+    check_run_options(options, names)
+    check_out_dir(out_dir, study.name, names)
+    device = resolve_device(options.device)
+    if data is None:
+        data = load_run_data(study.dataset, study.subset, study.test_subset, options.data_dir, options.download)
+    check_models(study, data)
+    parallel = decide(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
+                      study.run_count)
+    specs = plan_runs(study, device, n_train=len(data.train_labels), threads=parallel.threads)
+    shared_train = resolve_train(study, {}, study.seeds[0], device, len(data.train_labels))
+    shared_train.pop("seed")
+    looks = seed_looks(study_dir(out_dir, study.name) / STUDY_FILE, study, shared_train)
+    return StudyPlan(study=study, out_dir=Path(out_dir), options=options, device=device, data=data, specs=specs,
+                     parallel=parallel, shared_train=shared_train, started=started, looks=looks)
+
+
+def start_executor(plan: StudyPlan):
+    """The executor for the plan's runs; a Ray cluster is joined here, so one that does not
+    answer fails the study before anything is written."""
+    in_process = plan.options.executor == "local" and plan.parallel.workers == 1
+    return make_executor(plan.options.executor, plan.parallel.workers, plan.options.ray_address,
+                         plan.parallel.threads, plan.device, data=plan.data.to(plan.device) if in_process else None,
+                         verbosity=plan.options.verbosity)
+
+
+def check_runs(plan: StudyPlan, on_message=say) -> tuple[list[dict], list[dict]]:
+    """The one reuse decision (cnnlab.studies.execute.reused_summary) for every run of the
+    plan: the summaries of runs already finished, and a job for each of the others (a
+    finished run whose records are damaged is run again, and `on_message` hears why)."""
+    reused, jobs = [], []
+    for spec in plan.specs:
+        run = RunDir(plan.out_dir / RUNS_DIR / spec.key)
+        summary = reused_summary(spec, run, on_message)
+        if summary is not None:
+            reused.append(summary)
+            continue
+        jobs.append(make_job(spec, run.path, plan.device, plan.options.data_dir, plan.options.download,
+                             plan.study.inference_repeats, plan.parallel.threads, plan.parallel.sharing))
+    return reused, jobs
+
+
+def execute(plan: StudyPlan, executor, on_message=say):
+    """Every run's summary: the reused ones first, then each executed run's as it finishes."""
+    reused, jobs = check_runs(plan, on_message)
+    yield from reused
+    yield from executor.run(jobs)
+
+
+def study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
+    """study.json's content: the resolved study, every run's key and status so far, and the
+    manifest of this invocation."""
+    status = {summary["run_key"]: summary["status"] for summary in summaries}
+    runs = [RunEntry(run_key=spec.key, model=spec.model, label=spec.label, seed=spec.seed,
+                     status=status.get(spec.key, "pending")) for spec in plan.specs]
+    manifest = study_manifest(plan.data, plan.device, plan.shared_train["precision"], plan.started, summaries,
+                              finished, threads=plan.parallel.threads, executor=plan.executor_label,
+                              code=plan.specs[0].code)
+    return StudyRecord.from_study(plan.study.to_dict(), plan.shared_train, runs, manifest, plan.looks).to_json()
+
+
+def write_study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
+    info = study_json(plan, summaries, finished)
+    atomic_write_json(plan.directory / STUDY_FILE, info)
+    return info
+
+
+def record(plan: StudyPlan, index, summaries: list[dict], summary: dict) -> dict:
+    """Index one finished run and rewrite study.json with it, so that `cnnlab report` works
+    on a study still running; returns study.json's content."""
+    summary["run_dir"] = f"{RUNS_DIR}/{summary['run_key']}"  # relative: the output directory can move
+    summary["updated_at"] = finished_at(plan.out_dir / RUNS_DIR / summary["run_key"])
+    index.upsert(summary)
+    summaries.append(summary)
+    return write_study_json(plan, summaries, finished=False)
+
+
+def run_plan(plan: StudyPlan, on_start=None, on_run=None, on_message=say) -> dict:
+    """Run (or resume, or reuse) every run of a plan; return study.json's content (with
+    "report": its paths, when the plan's options ask for the report)."""
+    executor = start_executor(plan)
+    if on_start:
+        on_start(plan.specs, plan.data)
+    summaries = []
+    remove_temp_files(plan.directory)  # of writes a kill interrupted; the real files are whole
+    with open_index(plan.out_dir, on_message=on_message) as index:
+        write_study_json(plan, summaries, finished=False)
+        for summary in execute(plan, executor, on_message):
+            record(plan, index, summaries, summary)
+            if on_run:
+                on_run(len(summaries), len(plan.specs), summary)
+    info = write_study_json(plan, summaries, finished=True)
+    if plan.options.report:
+        from cnnlab.report import render_report
+
+        info["report"] = [str(p) for p in render_report(plan.directory)]
+    return info
+
+
+def run_study(study: Study, out_dir, options: RunOptions | None = None, *, names: Names = CLI, on_start=None,
+              on_run=None, on_message=say, **fields) -> dict:
     """Run (or resume, or reuse) every run of `study` under `out_dir`; return study.json's content.
 
-    `executor`/`workers`/`ray_address` choose where runs execute (see executors.py); without
-    `workers`, runs go one at a time on the CPU and several share each GPU
-    (`executors.default_workers`). `cpus_per_run` fixes each run's CPU threads (default: the
-    cores shared among workers); `inference_repeats` (default: the study's own) sets the
-    timed passes of inference timing.
+    `options` (or its fields as keywords: device, data_dir, download, executor, workers,
+    ray_address, cpus_per_run, report, verbosity; cnnlab.studies.options.RunOptions) say
+    where and how runs execute; what they leave open, the policy fills in
+    (cnnlab.studies.policy). `names` words errors for the caller (naming.CLI or PYTHON).
     `on_start(specs, data)` is called once everything is validated, before the first run;
     `on_run(i, n, summary)` after each run, in the order runs finish; `on_message(text)`
     hears why a finished run is run again (damaged records).
     """
-    started = time.time()
-    check_run_options(executor, workers, cpus_per_run)
-    if inference_repeats is not None:
-        study = study.with_overrides(inference_repeats=inference_repeats)
-    check_out_dir(out_dir, study.name)
-    device = resolve_device(device)
-    data = load_run_data(study.dataset, study.subset, study.test_subset, data_dir, download)
-    check_models(study, data)
-    if workers is None:
-        workers = default_workers(executor, device, data, study.run_count)
-    threads = cpus_per_run or default_threads(executor, workers)
-    specs = plan_runs(study, device, n_train=len(data.train_labels), threads=threads)
-    sharing = runs_per_device(executor, workers, device)
-    in_process = executor == "local" and workers == 1
-    executor_label = "ray" if executor == "ray" else (f"local, {workers} workers" if workers > 1 else "local")
-    # Validated, and the executor is reachable, before anything is written.
-    runner = make_executor(executor, workers, ray_address, threads, device,
-                           data=data.to(device) if in_process else None, verbosity=verbosity)
-    if on_start:
-        on_start(specs, data)
+    options = RunOptions(**fields) if options is None else dataclasses.replace(options, **fields)
+    return run_plan(plan_study(study, out_dir, options, names), on_start, on_run, on_message)
 
-    out_dir = Path(out_dir)
-    directory = study_dir(out_dir, study.name)
-    shared_train = resolve_train(study, {}, study.seeds[0], device, len(data.train_labels))
-    shared_train.pop("seed")
 
-    def write_study_json(summaries, finished):
-        """Rewritten after every run, so `cnnlab report` works on a study still running."""
-        status = {summary["run_key"]: summary["status"] for summary in summaries}
-        runs = [RunEntry(run_key=spec.key, model=spec.model, label=spec.label, seed=spec.seed,
-                         status=status.get(spec.key, "pending")) for spec in specs]
-        manifest = study_manifest(data, device, shared_train["precision"], started, summaries, finished,
-                                  threads=threads, executor=executor_label, code=specs[0].code)
-        info = StudyRecord.from_study(study.to_dict(), shared_train, runs, manifest, looks=looks).to_json()
-        atomic_write_json(directory / STUDY_FILE, info)
-        return info
-
-    summaries = []
-    looks = seed_looks(directory / STUDY_FILE, study, shared_train)
-    remove_temp_files(directory)  # of writes a kill interrupted; the real files are whole
-    with open_index(out_dir, on_message=on_message) as index:
-        write_study_json(summaries, finished=False)
-
-        def record(summary):
-            run_path = out_dir / RUNS_DIR / summary["run_key"]
-            summary["run_dir"] = f"{RUNS_DIR}/{summary['run_key']}"  # relative: the output directory can move
-            summary["updated_at"] = finished_at(run_path)
-            index.upsert(summary)
-            summaries.append(summary)
-            write_study_json(summaries, finished=False)
-            if on_run:
-                on_run(len(summaries), len(specs), summary)
-
-        jobs = []
-        for spec in specs:
-            run = RunDir(out_dir / RUNS_DIR / spec.key)
-            record_on_disk = run.load()
-            problem = reuse_problem(spec, record_on_disk)
-            if problem is None:
-                record({**record_on_disk.summary(), "label": spec.label, "cached": True, "resumed_from": 0})
-                continue
-            if problem:
-                on_message(f"{spec.name} ({spec.key}): {problem}; running it again")
-            jobs.append(make_job(spec, run.path, device, data_dir, download, study.inference_repeats, threads,
-                                 sharing))
-        for summary in runner.run(jobs):
-            record(summary)
-    info = write_study_json(summaries, finished=True)
-    if report:
-        from cnnlab.report import render_report
-
-        info["report"] = [str(p) for p in render_report(directory)]
-    return info
+def invocation_command() -> str | None:
+    """The command line of this invocation, when it is `cnnlab` (not Python calling in)."""
+    return " ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None
 
 
 def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[int, ...]:
@@ -226,5 +311,5 @@ def study_manifest(data, device, precision: str, started: float, summaries: list
         wall_clock_seconds=now - started,
         started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(now)) if finished else None,
-        command=" ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None,
+        command=invocation_command(),
     )

@@ -6,7 +6,7 @@ from cnnlab.train.device import resolve_device
 from cnnlab.train.inputs import Inputs
 from cnnlab.train.optim import make_optimizer, make_scheduler, parameter_groups
 from cnnlab.train.precision import Precision, resolve_precision
-from cnnlab.train.step import Evaluation, evaluate, train_step
+from cnnlab.train.passes import Evaluation, evaluate, train_step
 from cnnlab.train.trainer import History, train
 
 __all__ = ["Callback", "Evaluation", "History", "Inputs", "Precision", "TrainConfig", "evaluate", "make_optimizer", "make_scheduler", "parameter_groups", "resolve_device",

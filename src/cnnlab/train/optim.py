@@ -37,7 +37,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig, capturable: bool = Fal
 
 
 def make_scheduler(optimizer, config: TrainConfig, total_steps: int):
-    """The learning-rate schedule (the trainer tabulates it per step, see train/steps.py).
+    """The learning-rate schedule (the trainer tabulates it per step, see train/step_runner.py).
     One-cycle schedules the learning rate only: momentum stays fixed."""
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)

@@ -5,7 +5,7 @@ Every epoch draws its shuffling, augmentation and dropout randomness from genera
 seeded by (seed, epoch), so a run resumed from a checkpoint replays exactly the epochs
 that an uninterrupted run would.
 
-The steps of an epoch run in `cnnlab.train.steps.StepRunner`: eagerly on the CPU, replayed
+The steps of an epoch run in `cnnlab.train.step_runner.StepRunner`: eagerly on the CPU, replayed
 from a CUDA graph on a GPU.
 
 Crash consistency: an epoch is committed by one atomic rename of checkpoint.pt, which
@@ -33,8 +33,8 @@ from cnnlab.train.inputs import Inputs
 from cnnlab.train.optim import make_optimizer, make_scheduler
 from cnnlab.train.precision import resolve_precision
 from cnnlab.train.progress import Progress
-from cnnlab.train.step import evaluate
-from cnnlab.train.steps import StepRunner, lr_schedule
+from cnnlab.train.passes import evaluate
+from cnnlab.train.step_runner import StepRunner, lr_schedule
 
 
 @dataclass

@@ -12,7 +12,7 @@ from cnnlab.models import create_model
 from cnnlab.train import Callback, Inputs, TrainConfig, evaluate, make_optimizer, make_scheduler, train, train_step
 from cnnlab.train.precision import FP32
 from cnnlab.train.progress import Progress
-from cnnlab.train.steps import WARMUP_STEPS, StepRunner, lr_schedule
+from cnnlab.train.step_runner import WARMUP_STEPS, StepRunner, lr_schedule
 
 LEARNED = ("train_loss", "train_acc", "test_loss", "test_acc", "lr")
 

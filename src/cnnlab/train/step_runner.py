@@ -19,7 +19,7 @@ A model that cannot be captured trains eagerly, with one line saying why.
 
 import torch
 
-from cnnlab.train.step import train_step
+from cnnlab.train.passes import train_step
 
 WARMUP_STEPS = 3  # eager steps before capture; the PyTorch docs ask for a few on a side stream
 

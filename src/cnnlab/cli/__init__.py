@@ -1,0 +1,27 @@
+"""The `cnnlab` command line: the parser (every command and option, parser.py), one module per
+group of commands (train.py, run.py, results.py, catalog.py), and the translation of options
+into the settings the Python API shares (options.py). User mistakes become one line on
+stderr and exit code 2, never a traceback."""
+
+import sys
+
+from cnnlab.cli.parser import build_parser
+from cnnlab.errors import UserError
+
+__all__ = ["build_parser", "main"]
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return args.func(args) or 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,81 @@
+"""`cnnlab studies`, `cnnlab models`, `cnnlab datasets` and `cnnlab inspect`: what there is to run."""
+
+import json
+
+from cnnlab.errors import UserError
+
+
+def _print_json(obj):
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def cmd_studies(args):
+    from cnnlab.console import studies_table
+    from cnnlab.studies.loader import load_builtin_studies
+
+    studies = sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name))
+    if args.json:
+        print(json.dumps([{**s.to_dict(), "runs": s.run_count} for s in studies], indent=2))
+        return 0
+    for line in studies_table(studies):
+        print(line)
+    return 0
+
+
+def cmd_datasets(args):
+    from cnnlab.console import datasets_table
+    from cnnlab.data import dataset_rows
+
+    rows = dataset_rows(args.data_dir)
+    if args.json:
+        _print_json(rows)
+        return 0
+    for line in datasets_table(rows):
+        print(line)
+    return 0
+
+
+def cmd_analyses(args):
+    from cnnlab.plugins import analyses
+
+    rows = [{"name": a.name, "description": a.description, "after_divergence": a.after_divergence,
+             "metrics": [m.name for m in a.metrics], "section": a.title} for a in analyses()]
+    if args.json:
+        _print_json(rows)
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['name']:{width}}  {r['description']}")
+    print("\nA study lists the ones it runs in `analyses = [...]`; `cnnlab run --analyses A,B` replaces them.")
+    return 0
+
+
+def cmd_models(args):
+    from cnnlab.analysis.model_table import format_models_table, model_rows
+
+    rows = model_rows()
+    if args.json:
+        _print_json(rows)
+    else:
+        print(format_models_table(rows))
+    return 0
+
+
+def cmd_inspect(args):
+    from cnnlab.analysis.inspect import format_inspect_table, inspect_model
+    from cnnlab.models import check_model, create_model, list_models
+
+    if args.model not in list_models():
+        raise UserError(f"unknown model {args.model!r}; valid models: {', '.join(list_models())}")
+    try:
+        check_model(args.model, args.in_shape, args.num_classes)  # shapes only: no memory, no time
+    except ValueError as e:
+        raise UserError(f"{args.model} for {'x'.join(map(str, args.in_shape))} inputs and {args.num_classes} "
+                        f"classes: {e}") from None
+    model = create_model(args.model, in_shape=args.in_shape, num_classes=args.num_classes)
+    info = inspect_model(model, args.in_shape)
+    if args.json:
+        _print_json(info)
+    else:
+        print(format_inspect_table(info["rows"], info["total_params"], info["total_macs"]))
+    return 0

@@ -1,0 +1,31 @@
+"""The parsed command line as the settings every entry point shares (cnnlab.studies.options):
+what `cnnlab run` and `cnnlab train` pass on is what `cnnlab.run` and `cnnlab.train_model`
+pass on for the same options."""
+
+from cnnlab.studies.options import RunOptions, StudyOptions
+
+# `cnnlab train`'s training settings: TrainConfig fields, as given (argparse's defaults included).
+TRAIN_SETTINGS = ("batch_size", "lr", "optimizer", "schedule", "weight_decay", "label_smoothing", "augment",
+                  "grad_flow_every", "momentum", "nesterov", "crop_padding", "flip", "eval_batch_size")
+
+
+def study_options(args) -> StudyOptions:
+    """The study's size: the profile and what the command line gives explicitly (each
+    command has some of these options)."""
+    stand_in = getattr(args, "stand_in", None)
+    return StudyOptions(profile=getattr(args, "profile", StudyOptions.profile), epochs=args.epochs,
+                        seeds=getattr(args, "seeds", None), dataset=getattr(args, "dataset", None),
+                        subset=args.subset, test_subset=args.test_subset, precision=args.precision,
+                        inference_repeats=args.inference_repeats, analyses=args.analyses,
+                        cuda_graphs=None if args.cuda_graphs else False,
+                        stand_in=dict(stand_in) if stand_in else None)
+
+
+def run_options(args) -> RunOptions:
+    return RunOptions(device=args.device, data_dir=args.data_dir, download=not args.offline, executor=args.executor,
+                      workers=args.workers, ray_address=args.ray_address, cpus_per_run=args.cpus_per_run,
+                      report=not args.no_report, verbosity="lines" if args.quiet else "auto")
+
+
+def train_settings(args) -> dict:
+    return {name: getattr(args, name) for name in TRAIN_SETTINGS}

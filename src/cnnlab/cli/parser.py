@@ -1,0 +1,263 @@
+"""Every command and option of `cnnlab`, in one parser. The commands themselves live in
+train.py, run.py, results.py and catalog.py beside this file; cli/options.py turns the
+parsed options into the settings the Python API takes too."""
+
+import argparse
+import math
+
+from cnnlab import __version__
+from cnnlab.cli import catalog, results, run, train
+from cnnlab.errors import UserError
+
+DEFAULT_OUT = "runs"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UserError(f"{self.prog}: {message}")
+
+
+# ---------------------------------------------------------------- value types
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _float_above(minimum: float, inclusive: bool):
+    """argparse type: a finite number > minimum (or >= with inclusive)."""
+    relation = ">=" if inclusive else ">"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number {relation} {minimum:g}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number {relation} {minimum:g}, got {text}")
+        if not (value >= minimum if inclusive else value > minimum):
+            raise argparse.ArgumentTypeError(f"must be {relation} {minimum:g}, got {text}")
+        return value
+
+    return parse
+
+
+_positive_float = _float_above(0, inclusive=False)
+_non_negative_float = _float_above(0, inclusive=True)
+
+
+def _in_shape(text):
+    try:
+        shape = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected C,H,W like 3,32,32, got {text!r}")
+    return shape
+
+
+def _name_list(text: str) -> list[str]:
+    """"a,b" -> ["a", "b"]; the study loader checks the names (an empty text: no analyses)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _stand_in(text: str) -> tuple[str, str]:
+    """"mnist=mnist-small" -> ("mnist", "mnist-small"); the study loader checks the new name."""
+    old, sep, new = (part.strip() for part in text.partition("="))
+    if not sep or not old or not new:
+        raise argparse.ArgumentTypeError(f"expected OLD=NEW (two dataset names), e.g. mnist=mnist-small; got {text!r}")
+    return old, new
+
+
+# ---------------------------------------------------------------- option groups
+
+
+def _add_train_options(p):
+    """The training settings of `cnnlab train` (a study file's [train] table)."""
+    from cnnlab.choices import OPTIMIZERS, SCHEDULES
+
+    p.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
+    p.add_argument("--batch-size", type=_positive_int, default=128, help="batch size (default 128)")
+    p.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--schedule", choices=SCHEDULES, default="constant")
+    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
+                   help="weight decay of conv and linear weights (biases, norm and custom-layer scalars are "
+                        "never decayed)")
+    p.add_argument("--label-smoothing", type=_non_negative_float, default=0.0)
+    p.add_argument("--augment", action="store_true", help="random crop with padding + horizontal flip")
+    p.add_argument("--seed", type=_non_negative_int, default=0)
+    p.add_argument("--grad-flow-every", type=_non_negative_int, default=0, metavar="N",
+                   help="record per-layer gradient norms every N steps (0 = off)")
+    p.add_argument("--momentum", type=_non_negative_float, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--nesterov", action="store_true", help="SGD with Nesterov momentum")
+    p.add_argument("--crop-padding", type=_non_negative_int, default=4, metavar="N",
+                   help="padding of --augment's random crop (default 4)")
+    p.add_argument("--no-flip", dest="flip", action="store_false", help="--augment without the horizontal flip")
+    p.add_argument("--eval-batch-size", type=_positive_int, default=1000, metavar="N",
+                   help="batch size of evaluation (default 1000)")
+
+
+def _add_runtime_options(p):
+    from cnnlab.choices import PRECISIONS
+
+    p.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
+    p.add_argument("--no-graphs", dest="cuda_graphs", action="store_false",
+                   help="on a GPU, run every training step eagerly instead of replaying it from a CUDA graph")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto = bf16 autocast + channels-last where the hardware supports it")
+    p.add_argument("--data-dir", default=None, help="dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)")
+    p.add_argument("--offline", action="store_true", help="never try to download datasets")
+
+
+def _add_executor_options(p):
+    from cnnlab.choices import EXECUTORS
+
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local (this machine; default) or ray (each run a Ray task)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="with --executor local: N worker processes. Default: 1 on the CPU (with --profile quick, "
+                        "one single-threaded worker per core); on GPUs, several runs share each GPU (up to 4, as "
+                        "its free memory allows)")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join, e.g. 10.0.0.1:6379 or auto (default: start a local one)")
+    p.add_argument("--cpus-per-run", type=_positive_int, default=None, metavar="N",
+                   help="CPU threads of each run (Ray: CPUs reserved per task when there is no GPU); "
+                        "default: the cores shared among workers, 1 under Ray")
+
+
+# ---------------------------------------------------------------- the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cnnlab.choices import DEFAULT_PROFILE, PROFILES
+
+    parser = _Parser(prog="cnnlab", description="Controlled, reproducible experiments comparing image-classification "
+                                                "architectures. Run `cnnlab COMMAND --help` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train one model on one dataset", description="Train one model on one dataset.")
+    p.add_argument("--model", default="simple-cnn", help="model name (see `cnnlab models`)")
+    p.add_argument("--dataset", default="mnist-small", help="dataset name (see `cnnlab datasets`)")
+    _add_train_options(p)
+    _add_runtime_options(p)
+    p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
+                   help="train on the first N training images only")
+    p.add_argument("--test-subset", type=_positive_int, default=None, metavar="N",
+                   help="evaluate on the first N test images only")
+    p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
+                   help="run these analyses (`cnnlab analyses` lists them) instead of the default: overfitting, "
+                        "confusion, and grad_flow with --grad-flow-every")
+    p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
+                   help="timed forward passes per batch size for inference timing (default 30)")
+    _add_executor_options(p)
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}): the run goes to "
+                   "OUT/runs/KEY like a study's; an interrupted run resumes and a finished one is reused")
+    p.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip the one-run report")
+    p.set_defaults(func=train.cmd_train)
+
+    p = sub.add_parser("datasets", help="list datasets with shape, classes, size and where each was found",
+                       description="List datasets and where each was found (or why not).")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=catalog.cmd_datasets)
+
+    p = sub.add_parser("analyses", help="list the analyses a study can run (built-in and plug-ins)",
+                       description="List every registered analysis: its name, as study files list it, and what "
+                                   "it measures.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=catalog.cmd_analyses)
+
+    p = sub.add_parser("models", help="list every model with parameters and MACs",
+                       description="List every registered model with its study, parameter count and MACs.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=catalog.cmd_models)
+
+    p = sub.add_parser("inspect", help="layer table of a model: shapes, params, MACs, receptive field",
+                       description="Per-layer output shape, parameters, MACs, receptive field and jump.")
+    p.add_argument("model")
+    p.add_argument("--in-shape", type=_in_shape, default=(3, 32, 32), help="C,H,W (default 3,32,32)")
+    p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=catalog.cmd_inspect)
+
+    p = sub.add_parser("studies", help="list the built-in studies: title, dataset, models, run count",
+                       description="List the built-in studies with their title, dataset, models and run count.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=catalog.cmd_studies)
+
+    p = sub.add_parser("run", help="run a study (built-in name or .toml file), or `all` six, then write the report",
+                       description="Train and analyse every (model, seed) of a study, skipping runs already done "
+                                   "and resuming interrupted ones, then write its report. `cnnlab run all` runs the "
+                                   "six built-in studies into one OUT and writes OUT/report.md and report.html, "
+                                   "which answer each course question.")
+    p.add_argument("study", metavar="STUDY", help="built-in study name (see `cnnlab studies`), a .toml file, or "
+                                                  "`all` for every built-in study and the suite report")
+    p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
+                   help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
+                        "a 2-core CPU (all six studies in about 17 minutes). Explicit --epochs, --seeds, --dataset, "
+                        "--subset, --test-subset win over the profile")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    _add_runtime_options(p)
+    p.set_defaults(precision=None)  # not given: keep the study's own setting (default auto)
+    p.add_argument("--epochs", type=_positive_int, default=None, help="override the study's epochs")
+    p.add_argument("--seeds", type=_positive_int, default=None, metavar="N", help="run seeds 0..N-1")
+    p.add_argument("--dataset", default=None, help="override the study's dataset (see `cnnlab datasets`)")
+    p.add_argument("--stand-in", type=_stand_in, action="append", default=None, metavar="OLD=NEW",
+                   help="train on dataset NEW wherever a study names OLD, e.g. mnist=mnist-small when MNIST is "
+                        "not at hand offline (repeatable; the reports name the dataset used)")
+    p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
+                   help="train on the first N training images only (quick CPU runs)")
+    p.add_argument("--test-subset", type=_positive_int, default=None, metavar="N",
+                   help="evaluate on the first N test images only")
+    p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
+                   help="run these analyses instead of the study's own (`cnnlab analyses` lists them); "
+                        "e.g. leave out inference timing for a fast look")
+    p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
+                   help="timed forward passes per batch size for inference timing (default: the study's, 30)")
+    _add_executor_options(p)
+    p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
+    p.add_argument("--no-report", action="store_true",
+                   help="write results only; render the report later with `cnnlab report OUT`")
+    p.set_defaults(func=run.cmd_run)
+
+    p = sub.add_parser("runs", help="list finished runs from the results index",
+                       description="List runs recorded in OUT/index.sqlite, across studies. A run is 'stale' when "
+                                   "other code (models, training, data pipeline, analyses) made it than the "
+                                   "installed cnnlab's: it is never reused as a result of the current code.")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    p.add_argument("--study", default=None, help="only this study's runs")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", nargs="?", const="-", default=None, metavar="FILE",
+                        help="one CSV row per run (pandas.read_csv reads it as is), to FILE or to stdout")
+    p.add_argument("--stale", action="store_true", help="only runs made by other code than the installed cnnlab's")
+    p.add_argument("--prune-stale", action="store_true",
+                   help="delete the run directories and index rows of stale runs")
+    p.set_defaults(func=results.cmd_runs)
+
+    p = sub.add_parser("report", help="re-render a study's report from its results, without training",
+                       description="Re-render report.md and report.html from saved results (no training); for "
+                                   "the output directory of `cnnlab run all`, its suite report too.")
+    p.add_argument("dir", metavar="DIR", help="OUT/studies/<name>, or OUT to re-render every study in it (and the "
+                                              "suite report when OUT has one)")
+    p.set_defaults(func=results.cmd_report)
+    return parser

@@ -1,0 +1,189 @@
+"""What cnnlab prints for people, for the command line and the notebook API alike: a line per
+finished run and a bar over a study (`RunProgress`), the tables of `cnnlab studies`,
+`cnnlab runs` and `cnnlab datasets`, and the summary lines that end a run. Functions return
+text; the caller prints it (results on stdout, the bar on stderr)."""
+
+import sys
+import time
+
+from cnnlab.units import duration_text
+
+
+def _percent(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def _thousands(x) -> str:
+    return "-" if x is None else f"{int(x):,}"
+
+
+def _seconds(x) -> str:
+    return "-" if x is None else f"{x:.1f}s"
+
+
+# ---------------------------------------------------------------- a study as it runs
+
+
+def study_header(specs, data) -> str:
+    """The line that opens a study's runs: its size and data."""
+    first = specs[0]
+    models, seeds = len({s.label for s in specs}), len({s.seed for s in specs})
+    return (f"study {first.study} ({first.profile} profile): {models} models x {seeds} seeds = {len(specs)} runs, "
+            f"{first.train['epochs']} epochs each, on {first.dataset} ({len(data.train_labels):,} training / "
+            f"{len(data.test_labels):,} test images)")
+
+
+def format_run_line(i: int, n: int, s: dict) -> str:
+    head = f"[{i}/{n}] {s['label']} seed {s['seed']}: {s['status']}"
+    if s["status"] == "failed":
+        return f"{head}: {s['error'] or 'see error.txt'} ({s['run_dir']})"
+    figures = (f"test acc {_percent(s['test_acc'])}  train acc {_percent(s['train_acc'])}  "
+               f"params {_thousands(s['params'])}  train {_seconds(s['train_seconds'])}  epochs {s['epochs']}")
+    notes = []
+    if s["cached"]:
+        notes.append("cached")
+    elif s["resumed_from"]:
+        notes.append(f"resumed after epoch {s['resumed_from']}")
+    return f"{head}  {figures}" + (f"  ({', '.join(notes)})" if notes else "")
+
+
+class RunProgress:
+    """One line per finished run with its figures, and an overall bar (runs done / total,
+    ETA) on a terminal or in Jupyter; without one, the ETA goes at the end of each line.
+    `quiet`: the lines only, never a bar."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        self.started = time.time()
+        self.trained = 0
+
+    def start(self, total: int):
+        self.close()  # `cnnlab run all` starts one bar per study
+        self.started = time.time()
+        self.trained = 0
+        from cnnlab.train.progress import interactive
+
+        if not self.quiet and interactive():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="run", desc="study", position=0, dynamic_ncols=True, file=sys.stderr)
+
+    def run_done(self, i: int, n: int, summary: dict):
+        line = format_run_line(i, n, summary)
+        self.trained += not summary["cached"]
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.write(line, file=sys.stdout)
+            return
+        if i < n and self.trained:  # cached runs take no time, so they do not count towards the pace
+            eta = (time.time() - self.started) / self.trained * (n - i)
+            line += f"  [ETA {duration_text(eta)}]"
+        print(line, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+# ---------------------------------------------------------------- the lines that end a run
+
+
+def study_summary(info: dict, results_dir) -> list[str]:
+    """After `cnnlab run STUDY`: statuses, cache, wall-clock and device; where results and report are."""
+    statuses = [r["status"] for r in info["runs"]]
+    m = info["manifest"]
+    lines = [f"{statuses.count('done')} done, {statuses.count('diverged')} diverged, {statuses.count('failed')} "
+             f"failed ({m['runs_cached']} cached) in {m['wall_clock_seconds']:.0f}s on {m['device']}",
+             f"results: {results_dir}"]
+    return lines + [f"report:  {path}" for path in info.get("report", [])]
+
+
+def suite_announcement(profile: str, studies, out) -> str:
+    return (f"cnnlab run all ({profile} profile): {len(studies)} studies, {sum(s.run_count for s in studies)} runs, "
+            f"into {out}")
+
+
+def suite_summary(suite: dict, studies: int, seconds: float) -> list[str]:
+    """After `cnnlab run all`: runs trained, reused and failed; the report; wall-clock and hardware."""
+    last = suite["invocations"][-1]
+    hardware = suite["hardware"]
+    threads = hardware.get("threads")
+    lines = [f"all {studies} studies: {last['runs_trained']} runs trained, {last['runs_cached']} reused, "
+             f"{last['runs_failed']} failed"]
+    lines += [f"report:  {path}" for path in suite.get("report", [])]
+    lines.append(f"total wall-clock {duration_text(seconds)} on {hardware.get('device')}"
+                 + (f" ({threads} thread{'s' if threads != 1 else ''} per run, {hardware.get('executor')})"
+                    if threads else ""))
+    return lines
+
+
+def train_summary(model: str, dataset: str, record, where: str) -> str:
+    """After `cnnlab train`: the run's test accuracy, or why it has none."""
+    if record.status != "done":
+        why = f"diverged in epoch {record.analysis.get('diverged_epoch')}" if record.status == "diverged" else (
+            f"failed: {record.error}")
+        return f"{model} on {dataset} {why}; {where}"
+    summary = record.summary()
+    return (f"{model} on {dataset}: test accuracy {100 * summary['test_acc']:.2f}% after "
+            f"{summary['epochs']} epochs ({summary['device']}, {summary['precision']}); {where}")
+
+
+# ---------------------------------------------------------------- tables
+
+
+def size_text(study) -> str:
+    """How big a study is: dataset, images, epochs, seeds, batch size."""
+    images = []
+    if study.subset:
+        images.append(f"{study.subset:,} training")
+    if study.test_subset:
+        images.append(f"{study.test_subset:,} test")
+    batch = study.train.get("batch_size")
+    return (f"{study.dataset}{' (' + ' / '.join(images) + ' images)' if images else ''}, {study.epochs} epochs x "
+            f"{len(study.seeds)} seeds" + (f", batch {batch}" if batch else ""))
+
+
+def studies_table(studies) -> list[str]:
+    """`cnnlab studies`: each study with its models and the size of each profile."""
+    lines = [f"{'name':24} {'ref':4} {'dataset':10} {'runs':>13} {'epochs':>6}  title"]
+    for s in studies:
+        runs = f"{len(s.models)}x{len(s.seeds)} = {s.run_count}"
+        lines.append(f"{s.name:24} {s.reference:4} {s.dataset:10} {runs:>13} {s.epochs:>6}  {s.title}")
+        lines.append(f"{'':24} models: {', '.join(m.label for m in s.models)}")
+        for name in s.profiles:
+            lines.append(f"{'':24} --profile {name}: {size_text(s.with_profile(name))}")
+    lines.append("\nRun one with `cnnlab run NAME`, all six with `cnnlab run all` (options: --profile, --epochs, "
+                 "--seeds, --dataset, --subset; see --help).")
+    return lines
+
+
+def runs_table(rows: list[dict]) -> list[str]:
+    """`cnnlab runs`: one line per index row (with its `stale` flag)."""
+    study_w = max(len("study"), *(len(r["study"] or "") for r in rows))
+    model_w = max(len("model"), *(len(r["label"] or r["model"] or "") for r in rows))
+    lines = [f"{'study':{study_w}} {'profile':7} {'model':{model_w}} {'seed':>4} {'status':8} {'test acc':>8} "
+             f"{'train acc':>9} {'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run"]
+    for r in rows:
+        epochs = "-" if r["epochs"] is None else r["epochs"]
+        seed = "-" if r["seed"] is None else r["seed"]
+        lines.append(f"{r['study'] or '-':{study_w}} {r['profile'] or '-':7} "
+                     f"{r['label'] or r['model'] or '-':{model_w}} {seed:>4} {r['status'] or '-':8} "
+                     f"{_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} {_thousands(r['params']):>11} "
+                     f"{_seconds(r['train_seconds']):>8} {epochs:>6} {'stale' if r['stale'] else 'current':7}  "
+                     f"{r['run_dir']}")
+    return lines
+
+
+def datasets_table(rows: list[dict]) -> list[str]:
+    """`cnnlab datasets`: each dataset with its shape, size and where it was found (or why not)."""
+    def num(v):
+        return "-" if v is None else f"{v:,}"
+
+    lines = [f"{'name':18} {'shape':9} {'classes':>7} {'train':>7} {'test':>7}  where"]
+    for r in rows:
+        status = {"found": "", "missing": "NOT FOUND: ", "corrupt": "UNUSABLE: "}[r["state"]] + r["where"]
+        lines.append(f"{r['name']:18} {r['shape']:9} {num(r['classes']):>7} {num(r['train']):>7} "
+                     f"{num(r['test']):>7}  {status}")
+    return lines

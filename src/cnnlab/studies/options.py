@@ -1,0 +1,82 @@
+"""What a caller asks for, in one form for every way in: `cnnlab run`, `cnnlab run all`,
+`cnnlab train`, `cnnlab.run` and `cnnlab.train_model` each turn their arguments into a
+`StudyOptions` (how big the study runs) and a `RunOptions` (where and how it runs), then go
+the same way:
+
+    study = sized_study(load_study("mnist-fc-vs-cnn"), StudyOptions(profile="quick", epochs=1), PYTHON)
+    run_study(study, "runs", RunOptions(device="cpu"), names=PYTHON)
+
+so an option means the same everywhere, is checked once, and an error names it as the caller
+wrote it (`names`: cnnlab.studies.naming). The run policy that fills in what the caller
+left open (workers, threads per run) is the runner's (cnnlab.studies.policy), whoever calls.
+"""
+
+from dataclasses import dataclass, fields
+
+from cnnlab.choices import DEFAULT_PROFILE, PROFILES
+from cnnlab.errors import UserError
+from cnnlab.studies.loader import Study, check_stand_in
+from cnnlab.studies.naming import CLI, Names
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """How big a study runs: a profile ("full": the study file's settings; "quick": its
+    [profiles.quick] table), then the settings given explicitly, which win over it. None
+    keeps the study's (or the profile's) own."""
+
+    profile: str = DEFAULT_PROFILE
+    epochs: int | None = None
+    seeds: int | list[int] | None = None  # a count (seeds 0..N-1) or the seeds themselves
+    dataset: str | None = None  # replaces every study's dataset
+    subset: int | None = None  # the first N training images
+    test_subset: int | None = None  # the first N test images
+    precision: str | None = None  # fp32, bf16 or auto
+    inference_repeats: int | None = None  # timed forward passes per batch size
+    analyses: list[str] | None = None  # instead of the study's own
+    cuda_graphs: bool | None = None  # False: every GPU step eagerly
+    stand_in: dict[str, str] | None = None  # {OLD: NEW}: replaces dataset OLD only
+
+    def overrides(self) -> dict:
+        """The explicit settings, as `Study.with_overrides` takes them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "profile" and getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where and how a study's runs execute, and what is shown and written besides results.
+    None of it changes a result, except the CPU threads per run (`cpus_per_run`, part of a
+    run's key on a CPU): left open, the runner's policy picks it (cnnlab.studies.policy)."""
+
+    device: str = "auto"  # auto (GPU if present), cpu, cuda, cuda:N
+    data_dir: str | None = None  # dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)
+    download: bool = True  # False: never try to download datasets
+    executor: str = "local"  # local or ray
+    workers: int | None = None  # local: runs at once in worker processes
+    ray_address: str | None = None  # Ray cluster to join (default: start a local one)
+    cpus_per_run: int | None = None  # CPU threads of each run
+    report: bool = True  # render the study's report after its runs
+    verbosity: str = "auto"  # per-epoch progress of a run: auto (a bar where someone watches), lines, none
+
+
+def sized_studies(studies: list[Study], options: StudyOptions, names: Names = CLI) -> list[Study]:
+    """Each study at the size asked for: its profile, then the explicit settings, checked
+    (an unknown profile, a bad number, a stand-in no study uses) before anything runs."""
+    if options.profile not in PROFILES:
+        raise UserError(names.explain("profile", f"unknown profile {options.profile!r}; valid: {', '.join(PROFILES)}"))
+    if options.stand_in is not None and not (isinstance(options.stand_in, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in options.stand_in.items())):
+        raise UserError(names.explain("stand_in", f"expected {{OLD: NEW}} (dataset names), got {options.stand_in!r}"))
+    if options.dataset is not None and options.stand_in:
+        raise UserError(f"{names('dataset')} replaces every study's dataset and "
+                        f"{names.given('stand_in', {'OLD': 'NEW'}) if names.python else '--stand-in OLD=NEW'} "
+                        "only OLD: give one of them")
+    profiled = [study.with_profile(options.profile) for study in studies]
+    check_stand_in(options.stand_in, profiled, names)
+    return [study.with_overrides(**options.overrides(), names=names) for study in profiled]
+
+
+def sized_study(study: Study, options: StudyOptions, names: Names = CLI) -> Study:
+    """One study at the size asked for (see `sized_studies`)."""
+    return sized_studies([study], options, names)[0]
