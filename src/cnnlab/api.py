@@ -99,7 +99,7 @@ class StudyResult:
 
         from cnnlab.plugins import analyses
         from cnnlab.report.findings import by_test_accuracy
-        from cnnlab.report.stats import summarize
+        from cnnlab.report.stats import summarize, summarize_accuracy
 
         metrics = [*SUMMARY_METRICS, *(c.metric for a in analyses() for c in a.summary_columns)]
         rows = []
@@ -107,7 +107,8 @@ class StudyResult:
             row = {"model": model.label, "name": model.name, "params": model.first("params"),
                    "macs": model.first("macs")}
             for metric in metrics:
-                stats = summarize(model.values(metric))
+                # Accuracies get the report's bounded interval (never outside 0-100 %).
+                stats = (summarize_accuracy if metric.endswith("_acc") else summarize)(model.values(metric))
                 row[metric], row[f"{metric}_std"] = stats.mean, stats.std
                 if metric == "test_acc":
                     row["test_acc_ci_low"], row["test_acc_ci_high"] = stats.ci_low, stats.ci_high
@@ -119,6 +120,34 @@ class StudyResult:
         measured = table.columns.drop(["name", *counts])
         table[measured] = table[measured].astype(float)  # NaN when not measured
         return table
+
+    @property
+    def tests(self):
+        """One row per comparison the report makes: each question's (column `question`), then
+        every pair of the study ("every pair"). Columns: report.findings.COMPARISON_COLUMNS
+        (a, b, metric, diff and its 95% CI, Welch p and Holm p, equivalence p, verdict, margin,
+        detectable difference, seeds needed, ...), differences as fractions."""
+        import pandas as pd
+
+        from cnnlab.report.answers import answers
+        from cnnlab.report.build import study_pairs
+        from cnnlab.report.findings import COMPARISON_COLUMNS, comparison_row
+
+        rows = [{"question": a.question, **comparison_row(c)} for a in answers(self.results) for c in a.comparisons]
+        rows += [{"question": "every pair", **comparison_row(c)} for c in study_pairs(self.results)]
+        return pd.DataFrame(rows, columns=["question", *COMPARISON_COLUMNS])
+
+    def compare(self, other: "StudyResult", metrics=("test_acc", "train_acc"), margin: float = 1.0,
+                names: tuple[str, str] = ("A", "B")):
+        """The same models here (A) and in `other` (B), per model and metric, with the report's
+        statistics and verdicts (`cnnlab compare`): a DataFrame, one row per (model, metric).
+        `margin`: accuracy points for accuracies, else percent of A's mean."""
+        import pandas as pd
+
+        from cnnlab.report.compare import compare_results
+
+        rows = compare_results(self.results, other.results, metrics, margin, names)
+        return pd.DataFrame(rows)
 
     # ---- figures --------------------------------------------------------------------
     @cached_property

@@ -106,13 +106,20 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 accuracies=(0.80, 0.95), seeds=(0, 1), epochs: int = 3, reference: str = "1.1",
                 dataset: str = "mnist-small", analyses=ALL_ANALYSES, noise: float = 0.002,
                 statuses: dict | None = None, profile: str = "full", name: str = "fake",
-                gaps: dict | None = None, sharing: int | None = 1) -> Path:
+                gaps: dict | None = None, sharing: int | None = 1, questions=(), claims=(), claims_source: str = "",
+                margin: float = 1.0, looks=(), source: str | None = None) -> Path:
     """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
 
     `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
     metrics, only error.txt; None means the run directory is missing). `accuracies`: one per
-    model, or a dict by model name; `gaps`: the final train-test gap by model name."""
+    model, or a dict by model name; `gaps`: the final train-test gap by model name.
+    `questions`, `claims` (as cnnlab.studies.questions returns them), `claims_source`,
+    `margin` and `looks` go into study.json as the runner writes them; by default those of the
+    built-in study with this `reference` (`builtin_parts`)."""
     statuses = statuses or {}
+    if reference and not questions and not claims:
+        parts = builtin_parts(reference, models)
+        questions, claims, claims_source = parts["questions"], parts["claims"], parts["claims_source"]
     accuracies = accuracies if isinstance(accuracies, dict) else dict(zip((n for n, _ in models), accuracies))
     rng = np.random.default_rng(0)
     train = TrainConfig(epochs=epochs, optimizer="adam", lr=1e-3, precision="fp32").to_dict()
@@ -160,12 +167,41 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
         dataset=dataset, epochs=epochs, seeds=tuple(seeds), inference_repeats=30, analyses=tuple(analyses),
         train={"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
         models=tuple(StudyModel(name=n, label=lab) for n, lab in models), runs=tuple(runs),
+        questions=tuple(questions), claims=tuple(claims), claims_source=claims_source, margin=margin,
+        looks=tuple(looks) or (len(seeds),), source=source,
         manifest=Manifest(cnnlab_version="0.1.0", torch_version="2.14.1", device="Fake CPU 3000",
                           cpu_model="Fake CPU 3000", threads=2, precision="fp32", dataset=dataset,
                           dataset_source="bundled", train_size=5000, test_size=10000, wall_clock_seconds=75.5,
                           started="2025-01-01T10:00:00", finished="2025-01-01T10:01:15"))
     atomic_write_json(study_dir / STUDY_FILE, record.to_json())
     return study_dir
+
+
+def builtin_parts(reference: str, models) -> dict:
+    """The questions, claims and claims_source of the built-in study for `reference` ("1.1"),
+    as the study loader resolves them against `models` ((registered name, label) pairs): what
+    it asks about models a fake study lacks is left out, as if its file named only these."""
+    import tomllib
+
+    from cnnlab.studies.loader import load_builtin_studies, parse_study
+
+    source = next(s.source for s in load_builtin_studies() if s.reference == reference)
+    raw = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+    names = {n for n, _ in models}
+    raw["models"] = [{"name": n, "label": label} for n, label in models]
+    raw["claims"] = [c for c in raw.get("claims", []) if c["model"] in names]
+    questions = []
+    for q in raw.get("questions", []):
+        q = dict(q)
+        if "models" in q:
+            q["models"] = [m for m in q["models"] if m in names]
+        if "pairs" in q:
+            q["pairs"] = [p for p in q["pairs"] if set(p) <= names]
+        if len(q.get("models", [0, 0])) >= 2 and q.get("pairs", [0]) and {q.get("a"), q.get("b")} - {None} <= names:
+            questions.append(q)
+    raw["questions"] = questions
+    study = parse_study(raw, source)
+    return {"questions": study.questions, "claims": study.claims, "claims_source": study.claims_source}
 
 
 @pytest.fixture

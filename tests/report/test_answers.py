@@ -1,124 +1,193 @@
-"""The answer to each course question, on fake but schema-valid results with controlled
-accuracies: the wording must follow the statistics in both directions."""
+"""The answers to the built-in studies' questions, on fake but schema-valid results with controlled
+accuracies (no training): the wording must follow the verdicts, every verdict its statistics."""
+
+import math
+import re
+from pathlib import Path
 
 import pytest
 
+import cnnlab
 from cnnlab.report import findings
-from cnnlab.report.answers import ANSWERS, CUSTOM_LAYER_MODELS, CUSTOM_VS_STANDARD, answer
+from cnnlab.report.answers import answers
+from cnnlab.report.decide import looks_alpha
 from cnnlab.report.load import load_results
+from cnnlab.studies.loader import load_builtin_studies
 
-MODELS = {
-    "1.1": (("fc", "FC"), ("simple-cnn", "Simple CNN"), ("residual-cnn", "Residual CNN")),
-    "1.2": (("fc-deep", "Deep FC"), ("residual-cnn", "Residual CNN"), ("residual-cnn-reg", "Regularised CNN")),
-    "2.1": (("kernel-3x3", "3x3"), ("kernel-5x5", "5x5"), ("kernel-7x7", "7x7"), ("kernel-1x1-3x3", "1x1+3x3")),
-    "2.2": (("depth-2", "2 layers"), ("depth-4", "4 layers"), ("depth-6", "6 layers"), ("depth-12", "12 layers"),
-            ("depth-12-residual", "12 layers, residual")),
-    "3.1": tuple((n, n.replace("cnn-", "")) for n in CUSTOM_LAYER_MODELS),
-    "3.2": (("resnet-basic", "Basic"), ("resnet-bottleneck", "Bottleneck"), ("resnet-wide", "Wide")),
-}
+BUILTIN = {s.reference: s for s in load_builtin_studies()}
+MODELS = {ref: tuple((m.name, m.label) for m in s.models) for ref, s in BUILTIN.items()}
 
 
-def study(make_study, question, accuracies=None, seeds=(0, 1, 2), noise=0.002, **kw):
-    models = MODELS[question]
+def results(make_study, reference, accuracies=None, seeds=(0, 1, 2), noise=0.002, **kw):
+    models = MODELS[reference]
     if accuracies is None:  # far apart: every difference is significant
         accuracies = [0.5 + 0.06 * i for i in range(len(models))]
     return load_results(make_study(models=models, accuracies=accuracies, seeds=seeds, noise=noise,
-                                   reference=question, **kw))
+                                   reference=reference, **kw))
 
 
-def assert_follows_statistics(result):
+def assert_follows_verdicts(result):
     text = " ".join(result.evidence)
     for c in result.comparisons:
-        sentence = findings.sentence(c, len(result.comparisons))
+        sentence = findings.sentence(c, len(result.comparisons), "train–test gap" if c.metric == "gap" else
+                                     "test accuracy")
         assert sentence in text
-        assert (f"{c.a.label}'s test accuracy is higher than {c.b.label}'s" in sentence) == c.significant
-        if not c.significant:
-            assert sentence.startswith("No significant difference") and "95% CI [" in sentence
-    if any(c.significant for c in result.comparisons):
-        assert "significant" in result.claim
-    else:
-        assert "better than" not in result.claim and "higher than" not in result.claim
+        assert (" is higher than " in sentence) == (c.verdict == "better")
+        assert ("are within ±" in sentence) == (c.verdict == "equivalent")
+        assert ("inconclusive" in sentence) == (c.verdict == "inconclusive")
 
 
-@pytest.mark.parametrize("question", list(ANSWERS))
-def test_significant_differences_are_claimed(make_study, question):
-    result = answer(study(make_study, question))
-    assert result.question == question and result.asks and result.figures
-    assert result.comparisons and all(c.significant for c in result.comparisons)
-    assert_follows_statistics(result)
-    assert "Test accuracy (mean over seeds, 95% CI)" in result.evidence[0]
-    assert "Parameters (measured)" in " ".join(result.evidence)
-    if question != "3.1":  # accuracies rise in study order; 2.2's claim is about the plain stacks
-        best = MODELS[question][-2 if question == "2.2" else -1][1]
-        assert f"{best} is the most accurate" in result.claim
+@pytest.mark.parametrize("reference", sorted(BUILTIN))
+def test_clear_differences_are_better(make_study, reference):
+    study = results(make_study, reference)
+    found = answers(study)
+    assert len(found) == len(BUILTIN[reference].questions)
+    for result in found:
+        assert result.asks and result.question.startswith(reference)
+        if result.kind == "gap":
+            continue  # the gap has its own test below
+        assert result.comparisons and all(c.verdict == "better" for c in result.comparisons)
+        assert result.decided == len(result.comparisons)
+        assert_follows_verdicts(result)
+        assert "Test accuracy (mean over seeds, 95% CI)" in result.evidence[0]
+    first = found[0]
+    if first.kind == "best":  # accuracies rise in study order: the last model listed wins
+        labels = [label for _, label in MODELS[reference] if label in {m.label for c in first.comparisons
+                                                                      for m in (c.a, c.b)}]
+        assert f"{labels[-1]} is the most accurate" in first.claim
 
 
-@pytest.mark.parametrize("question", list(ANSWERS))
-def test_no_significant_difference_means_no_claim(make_study, question):
-    result = answer(study(make_study, question, accuracies=[0.9] * len(MODELS[question]), seeds=(0, 1),
-                          noise=0.01))
-    assert result.comparisons and not any(c.significant for c in result.comparisons)
-    assert_follows_statistics(result)
-    assert "No significant difference" in result.claim or "differs significantly" in result.claim
-    assert "not resolved" in result.replication and "replicated" not in result.replication.split(":")[0].lower()
+@pytest.mark.parametrize("reference", sorted(BUILTIN))
+def test_seeds_within_a_fraction_of_a_point_are_equivalent(make_study, reference):
+    """Models whose seeds lie within ±0.3 points of each other, margin 1 point: equivalent."""
+    study = results(make_study, reference, accuracies=[0.9] * len(MODELS[reference]), seeds=(0, 1, 2, 3),
+                    noise=0.001)
+    for result in answers(study):
+        if result.kind == "gap":
+            continue  # the gap has its own spread (conftest: 0.02 per epoch, the same for every seed)
+        assert result.comparisons and all(c.verdict == "equivalent" for c in result.comparisons), result.claim
+        assert_follows_verdicts(result)
+        assert "within ±1.00 points" in result.claim or "equivalent" in result.claim
+        assert "better than" not in result.claim
+
+
+def test_a_noisy_pair_is_inconclusive_with_the_seeds_that_would_decide(make_study):
+    """A large seed-to-seed spread: neither verdict; the seeds needed agree with statsmodels."""
+    from statsmodels.stats.power import TTestIndPower
+
+    study = results(make_study, "1.1", accuracies=[0.80, 0.84, 0.82], seeds=(0, 1, 2), noise=0.03)
+    (result,) = answers(study)
+    open_ = [c for c in result.comparisons if c.verdict == "inconclusive"]
+    assert open_, [c.verdict for c in result.comparisons]
+    for c in open_:
+        x, y = c.a.values("test_acc"), c.b.values("test_acc")
+        sd = math.sqrt(((len(x) - 1) * _var(x) + (len(y) - 1) * _var(y)) / (len(x) + len(y) - 2))
+        assert c.detectable == pytest.approx(TTestIndPower().solve_power(
+            nobs1=len(x), ratio=1, alpha=c.level, power=0.8) * sd, rel=1e-3)
+        if c.needed.verdict == "better":
+            alpha = looks_alpha(0.05, 2) / c.family
+            n = TTestIndPower().solve_power(effect_size=abs(c.diff.diff) / sd, alpha=alpha, power=0.8, ratio=1)
+            assert c.needed.n == math.ceil(n)
+        sentence = findings.sentence(c)
+        assert "inconclusive" in sentence and f"about {c.needed.n} seeds per model" in sentence
+    assert "inconclusive" in result.claim
+
+
+def _var(values):
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
 
 
 def test_one_seed_is_never_a_claim(make_study):
-    result = answer(study(make_study, "1.1", seeds=(0,)))
+    (result,) = answers(results(make_study, "1.1", seeds=(0,)))
     assert "fewer than two seeds" in result.claim and "better than" not in result.claim
-    assert all(not c.significant for c in result.comparisons)
+    assert all(c.verdict == "untested" for c in result.comparisons)
 
 
-def test_replication_checks_each_ordering_of_the_course_report(make_study):
+def test_intervals_of_accuracies_stay_within_0_and_100(make_study):
+    """Two seeds far apart near 100 %: the t-interval would pass 100 %, the reported one does not."""
+    study = results(make_study, "1.1", accuracies=[0.90, 0.93, 0.95], seeds=(0, 1), noise=0.02)
+    text = answers(study)[0].evidence[0]
+    bounds = [float(x) for x in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", text) for x in x]
+    assert bounds and all(0 <= b <= 100 for b in bounds), text
+
+
+def test_replication_checks_each_claimed_ordering(make_study):
     # Their claim: 1x1+3x3 > 3x3 > 5x5 > 7x7.
-    same = answer(study(make_study, "2.1", accuracies={"kernel-1x1-3x3": 0.8, "kernel-3x3": 0.74,
-                                                        "kernel-5x5": 0.68, "kernel-7x7": 0.62}))
-    assert same.replication.startswith("Replicated: of the course report's 6 test-accuracy orderings")
+    same = answers(results(make_study, "2.1", accuracies={"kernel-1x1-3x3": 0.8, "kernel-3x3": 0.74,
+                                                         "kernel-5x5": 0.68, "kernel-7x7": 0.62}))[0]
+    assert same.replication.startswith("Replicated: of seed report 000's 6 test-accuracy orderings")
     assert "6 replicated, 0 contradicted" in same.replication and "(the same order;" in same.replication
-    reversed_ = answer(study(make_study, "2.1", accuracies={"kernel-1x1-3x3": 0.62, "kernel-3x3": 0.68,
-                                                             "kernel-5x5": 0.74, "kernel-7x7": 0.8}))
+    reversed_ = answers(results(make_study, "2.1", accuracies={"kernel-1x1-3x3": 0.62, "kernel-3x3": 0.68,
+                                                              "kernel-5x5": 0.74, "kernel-7x7": 0.8}))[0]
     assert reversed_.replication.startswith("Not replicated") and "6 contradicted" in reversed_.replication
     assert "a different order" in reversed_.replication
+    alike = answers(results(make_study, "2.1", accuracies=[0.8] * 4, seeds=(0, 1, 2, 3), noise=0.001))[0]
+    assert "not borne out (equivalent within ±1.00 points)" in alike.replication
 
 
 @pytest.mark.parametrize("reg_gap, effect", [(0.02, "significantly narrows"), (0.15, "significantly widens"),
-                                             (0.08, "makes no significant difference to")])
-def test_regularisation_effect_on_the_gap_follows_its_test(make_study, reg_gap, effect):
-    result = answer(study(make_study, "1.2", gaps={"residual-cnn": 0.08, "residual-cnn-reg": reg_gap}))
-    gap = next(e for e in result.evidence if e.startswith("Train–test gap at the last epoch"))
-    assert ("train–test gap is higher than" in gap) == effect.startswith("significantly")
-    assert f"Regularisation (BatchNorm, dropout, weight decay, augmentation) {effect} the final" in result.claim
+                                             (0.08, "within ±1.00 points")])
+def test_regularisation_effect_on_the_gap_follows_its_verdict(make_study, reg_gap, effect):
+    study = results(make_study, "1.2", gaps={"residual-cnn": 0.08, "residual-cnn-reg": reg_gap})
+    gap = next(a for a in answers(study) if a.kind == "gap")
+    assert effect in gap.claim
+    assert_follows_verdicts(gap)
 
 
 def test_kernel_answer_compares_effective_and_theoretical_fields(make_study):
-    result = answer(study(make_study, "2.1"))
+    result = answers(results(make_study, "2.1"))[0]
     # fake records: theoretical field 8 px at features.conv2, effective 5 px
-    assert "3x3 5 vs 8 px" in " ".join(result.evidence)
-    assert "smaller than the theoretical one in every model" in result.claim
+    text = " ".join(result.evidence)
+    assert "3x3 5 vs 8 px" in text and "smaller than the theoretical one in every model" in text
+    assert "within 0." in text or "within" in text  # the parameter counts, compared
     assert result.figures[0][0] == "effective_receptive_fields.png"
 
 
-def test_depth_answer_reports_gradients_and_residual_connections(make_study):
-    result = answer(study(make_study, "2.2"))
+def test_depth_answers_report_gradients_the_ordering_and_residual_connections(make_study):
+    best, ordering, residual = answers(results(make_study, "2.2"))
+    assert "first-layer gradient norm" in " ".join(best.evidence) and "first/last-layer ratio" in " ".join(best.evidence)
+    assert ordering.kind == "ordering" and "The ordering 2 layers < 4 layers < 6 layers < 12 layers holds" in ordering.claim
+    assert residual.kind == "pair" and len(residual.comparisons) == 1
+    reversed_ = answers(results(make_study, "2.2", accuracies=[0.8, 0.74, 0.68, 0.62, 0.5]))[1]
+    assert "holds for 0 of 3 steps" in reversed_.claim and "reversed" in reversed_.claim
+
+
+def test_custom_layers_use_their_planned_pairs(make_study):
+    (result,) = answers(results(make_study, "3.1"))
+    planned = BUILTIN["3.1"].questions[0]["pairs"]
+    assert {frozenset((c.a.label, c.b.label)) for c in result.comparisons} == {frozenset(p) for p in planned}
+    assert all(c.family == len(planned) for c in result.comparisons)
     text = " ".join(result.evidence)
-    assert "12 layers: first-layer gradient norm" in text and "first/last-layer ratio" in text
-    assert "Residual connections at 12 layers:" in result.claim
-
-
-def test_custom_layers_use_planned_comparisons(make_study):
-    result = answer(study(make_study, "3.1"))
-    assert len(result.comparisons) == len(CUSTOM_VS_STANDARD)
-    assert {frozenset((c.a.name, c.b.name)) for c in result.comparisons} == {frozenset(p) for p in CUSTOM_VS_STANDARD}
-    assert f"Holm's correction over these {len(CUSTOM_VS_STANDARD)} only" in " ".join(result.evidence)
-    assert "time per epoch" in " ".join(result.evidence)
+    assert "Measured costs, Custom conv vs Baseline" in text and "training time per epoch" in text
 
 
 def test_residual_blocks_report_accuracy_per_parameter_memory_and_stability(make_study):
-    text = " ".join(answer(study(make_study, "3.2")).evidence)
-    assert "per 100K parameters" in text and "per 100 MiB of peak training memory" in text
+    text = " ".join(answers(results(make_study, "3.2"))[0].evidence)
+    assert "per 100K parameters" in text and "per 100 MiB of peak memory" in text
     assert "Training stability (measured)" in text and "gradient-norm spikes" in text
 
 
 def test_a_model_without_runs_is_named(make_study):
-    result = answer(load_results(make_study(models=MODELS["1.1"][:2], accuracies=(0.8, 0.9), reference="1.1")))
-    assert result.evidence[0] == "Not measured (no finished runs): residual-cnn."
+    models = MODELS["1.1"]
+    study = load_results(make_study(models=models, accuracies=(0.8, 0.9, 0.85), reference="1.1",
+                                    statuses={(models[2][0], s): None for s in (0, 1)}))
+    result = answers(study)[0]
+    assert result.evidence[0] == f"Not measured (no finished runs): {models[2][1]}."
+
+
+def test_a_later_look_is_tested_at_a_stricter_level(make_study):
+    study = results(make_study, "1.1", looks=(3, 6))
+    c = answers(study)[0].comparisons[0]
+    assert c.looks == 2 and c.level == pytest.approx(0.025)
+    assert "tested at the 2.5% level for 2 looks" in findings.sentence(c)
+
+
+def test_the_engine_knows_no_model_by_name():
+    """Questions and claims live in the study files: no built-in model name in the engine."""
+    names = {m.name for s in BUILTIN.values() for m in s.models}
+    package = Path(cnnlab.__file__).parent
+    for module in ("answers.py", "claims.py", "findings.py", "decide.py", "build.py", "suite.py"):
+        text = (package / "report" / module).read_text(encoding="utf-8")
+        found = [n for n in names if re.search(rf"[\"'`]{re.escape(n)}[\"'`]", text)]
+        assert not found, f"report/{module} names models {found}"

@@ -105,3 +105,65 @@ def cmd_report(args):
         for path in render_suite_report(args.dir):
             print(path)
     return 0
+
+
+# ---------------------------------------------------------------- compare
+
+
+def _pairs_of_studies(dir_a, dir_b) -> list[tuple[Path, Path]]:
+    """Study directories to compare: two study directories, or the studies two output
+    directories have in common (by name)."""
+    a, b = report_dirs(dir_a), report_dirs(dir_b)
+    if len(a) == 1 and len(b) == 1 and (Path(dir_a) / "study.json").is_file():
+        return [(a[0], b[0])]
+    by_name = {p.name: p for p in b}
+    common = [(p, by_name[p.name]) for p in a if p.name in by_name]
+    if not common:
+        raise UserError(f"{dir_a} and {dir_b} have no study in common; studies: {', '.join(p.name for p in a)} vs "
+                        f"{', '.join(p.name for p in b)}")
+    return common
+
+
+def cmd_compare(args):
+    from cnnlab.io import atomic_write_csv, csv_text
+    from cnnlab.report import write_document
+    from cnnlab.report.compare import compare_document, compare_results, table
+    from cnnlab.report.load import load_results, metrics
+
+    known = metrics()
+    for name in args.metrics:
+        if name not in known:
+            raise UserError(f"--metrics: unknown metric {name!r}; valid: {', '.join(known)}")
+    if not (0 < args.margin <= 100):
+        raise UserError(f"--margin must be > 0 and at most 100, got {args.margin:g}")
+    names = tuple(args.names) if args.names else ("A", "B")
+    args.name_a, args.name_b = names
+    rows = []
+    for dir_a, dir_b in _pairs_of_studies(args.dir_a, args.dir_b):
+        study_rows = compare_results(load_results(dir_a), load_results(dir_b), args.metrics, args.margin, names)
+        rows += [{"study": dir_a.name, **row} for row in study_rows]
+    if args.csv:
+        columns = ["study", "model", "mean_a", "mean_b", *[k for k in (rows[0] if rows else {}) if k not in
+                                                           ("study", "model", "mean_a", "mean_b")]]
+        if args.csv == "-":
+            sys.stdout.write(csv_text(rows, columns))
+        else:
+            atomic_write_csv(args.csv, rows, columns)
+            print(f"{len(rows)} comparison(s) written to {args.csv}")
+        return 0
+    header, body = table(rows, names)
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+    studies = [r["study"] for r in rows]
+    print("  ".join(["study".ljust(max([5, *map(len, studies)])), *(h.ljust(w) for h, w in zip(header, widths))]))
+    for study, r in zip(studies, body):
+        print("  ".join([study.ljust(max([5, *map(len, studies)])), *(c.ljust(w) for c, w in zip(r, widths))]))
+    if not rows:
+        print("no model has finished runs of these metrics in both result sets")
+    decided = sum(r["verdict"] in ("better", "equivalent") for r in rows)
+    print(f"\n{decided} of {len(rows)} comparisons decided (better or equivalent within ±{args.margin:g}); "
+          f"{args.name_a} = {args.dir_a}, {args.name_b} = {args.dir_b}")
+    if args.out:
+        doc = compare_document(rows, (Path(args.dir_a), Path(args.dir_b)), names, args.margin)
+        for path in write_document(doc, Path(args.out)):
+            print(f"page:   {path}")
+    return 0

@@ -96,17 +96,25 @@ def _best(models: list[ModelResults], comparisons: list[Comparison], what: str) 
         parts.append(f"it is significantly better than {_names(better)}")
     if equivalent:
         parts.append(f"it is within ±{margin} of {_names(equivalent)} (equivalent by two one-sided tests)")
+    more = _seeds_to_decide([against[m.label] for m in open_])
     if open_:
-        needs = [against[m.label].needed for m in open_]
-        seeds = [x.n for x in needs if x is not None and x.n is not None]
-        more = f"; about {max(seeds)} seeds per model would decide it" if seeds else ""
         parts.append(f"there is no significant difference between it and {_names(open_)} with {n} seeds, and no "
                      f"equivalence either: inconclusive{more}")
     if not better and not equivalent:
         return (f"No significant difference in test accuracy between {top.label} (highest mean) and "
                 f"{_names(open_)} with {n} seeds: the ranking by mean is not established, and the seeds cannot "
-                f"show them equivalent within ±{margin} either" + (more if open_ else "") + ".")
+                f"show them equivalent within ±{margin} either, so the comparisons are inconclusive{more}.")
     return f"{top.label} has the highest mean test accuracy; " + "; ".join(parts) + "."
+
+
+def _seeds_to_decide(comparisons: list[Comparison]) -> str:
+    """"; about N seeds per model would decide it" (or "from N to M ... them"), from the comparisons' plans."""
+    seeds = sorted(c.needed.n for c in comparisons if c.needed is not None and c.needed.n is not None)
+    if not seeds:
+        return ""
+    if seeds[0] == seeds[-1]:
+        return f"; about {seeds[0]} seeds per model would decide {'it' if len(seeds) == 1 else 'them'}"
+    return f"; from about {seeds[0]} to {seeds[-1]} seeds per model would decide them"
 
 
 def _sentences(comparisons: list[Comparison], what: str = "test accuracy") -> list[str]:

@@ -160,7 +160,7 @@ def findings_section(study: StudyResults, pairs: list[findings.Comparison]) -> S
 
 
 def claims_section(study: StudyResults) -> Section:
-    s = Section("Claims in the course reports")
+    s = Section("Claims of other reports")
     table = claims.claims_rows(study)
     if table is None:
         s.add(Paragraph("This study states no claims of other reports ([[claims]] in its study file)."))
@@ -302,7 +302,7 @@ CORE_SECTIONS = ((10, "Summary", lambda study, dpi: summary_section(study)),
                  (30, "Accuracy vs cost", accuracy_vs_cost_section),
                  (40, "Comparisons", lambda study, dpi: comparisons_section(study, study_pairs(study))),
                  (50, "Findings", lambda study, dpi: findings_section(study, study_pairs(study))),
-                 (900, "Claims in the course reports", lambda study, dpi: claims_section(study)),
+                 (900, "Claims of other reports", lambda study, dpi: claims_section(study)),
                  (950, "Manifest", manifest_section))
 
 

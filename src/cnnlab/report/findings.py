@@ -159,7 +159,8 @@ def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accura
     if c.looks > 1:
         stats += f", tested at the {100 * c.level:.2g}% level for {c.looks} looks"
     if c.verdict == "better":
-        return f"{a}'s {what} is higher than {b}'s by {size} ({stats})."
+        small = f", less than the ±{points_text(c.margin)} margin (equivalent too)" if c.equivalent else ""
+        return f"{a}'s {what} is higher than {b}'s by {size} ({stats}){small}."
     e = c.equivalence
     tost_text = (f"{100 * (1 - 2 * c.level):.0f}% CI [{100 * e.ci_low:+.2f}, {100 * e.ci_high:+.2f}], "
                  f"{fmt.p_clause('TOST p', e.p)}" if e and e.p is not None else "")
@@ -228,3 +229,18 @@ def run_problems(models: list[ModelResults]) -> list[str]:
                 out.append(f"{m.label}, seed {r.seed}: damaged records: {r.problems[0]} (excluded from the "
                            "statistics; `cnnlab run` trains it again).")
     return out
+
+
+COMPARISON_COLUMNS = ("a", "b", "metric", "n_a", "n_b", "diff", "ci_low", "ci_high", "p", "p_holm", "p_equivalent",
+                      "p_equivalent_holm", "verdict", "margin", "detectable", "seeds_needed", "looks", "level")
+
+
+def comparison_row(c: Comparison) -> dict:
+    """One comparison as numbers (fractions for accuracies): a row of `StudyResult.tests` and
+    of `cnnlab compare --csv`."""
+    e = c.equivalence
+    return {"a": c.a.label, "b": c.b.label, "metric": c.metric, "n_a": c.diff.n_a, "n_b": c.diff.n_b,
+            "diff": c.diff.diff, "ci_low": c.diff.ci_low, "ci_high": c.diff.ci_high, "p": c.diff.p,
+            "p_holm": c.p_holm, "p_equivalent": e.p if e else None, "p_equivalent_holm": c.p_equivalent_holm,
+            "verdict": c.verdict, "margin": c.margin, "detectable": c.detectable,
+            "seeds_needed": c.needed.n if c.needed else None, "looks": c.looks, "level": c.level}

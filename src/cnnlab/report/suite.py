@@ -1,9 +1,10 @@
 """The suite report of `cnnlab run all`: OUT/report.md and a self-contained OUT/report.html.
 
 A header with the profile, hardware, wall-clock and runs trained vs reused (from
-OUT/suite.json), a table linking the six study reports, then one section per course
-question: the answer (cnnlab.report.answers), its evidence, the figures it rests on and
-whether the course report's claim replicated. Figures are the study reports' own PNGs,
+OUT/suite.json), a table linking the study reports, then one section per study: the
+answer to each of its questions (cnnlab.report.answers) with how many of its comparisons
+are decided, its evidence, the figures it rests on and whether other reports' claims
+replicated. Figures are the study reports' own PNGs,
 copied, never drawn again; the same Markdown and HTML renderers as the study reports
 write it, so every user string is escaped the same way.
 """
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.report import fmt, write_document
-from cnnlab.report.answers import answer
+from cnnlab.report.answers import answers
+from cnnlab.report.build import how_to_read, more_seeds_command
 from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, load_results
 from cnnlab.store.schema import STUDIES_DIR, SUITE_FILE, Invocation, Manifest, SuiteRecord, SuiteStudy, read_suite
@@ -21,13 +23,9 @@ from cnnlab.units import duration_text
 
 TITLE = "The course assignment, answered"
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # as study files require: never a path
-STATISTICS_NOTE = (
-    "How to read the answers: accuracies are test accuracies at the last epoch, as means over seeds with a 95% "
-    "confidence interval (Student's t). \"A is better than B\" is said only when a two-sided Welch t-test, "
-    "Holm-adjusted for the comparisons of the study, gives p < 0.05; otherwise the answer says there is no "
-    "significant difference and gives the interval of the difference. Costs (parameters, time, memory) are "
-    "measured values on the hardware above, not tested. \"Replicated\" means our test agrees, significantly, with "
-    "the ordering the course report claims; \"not resolved\" means our seeds cannot tell.")
+COSTS_NOTE = ("Costs (parameters, time, memory) are measured values on the hardware above, not tested. "
+              "\"Replicated\" means our verdict agrees, significantly, with the ordering a claim makes; \"not "
+              "resolved\" means our seeds cannot tell.")
 
 
 def _study_results(out_dir: Path, entry: SuiteStudy) -> tuple[StudyResults | None, str | None]:
@@ -110,7 +108,9 @@ def _studies_section(entries: list[SuiteStudy], loaded: dict) -> Section:
                      f"{sum(r.usable for r in runs)} of {len(runs)}", duration_text(training)])
     s.add(Table(["Question", "Study report", "Profile", "Data (images)", "Epochs × seeds", "Runs done",
                  "Training loops (sum over runs)"], rows))
-    s.add(Paragraph(STATISTICS_NOTE, note=True))
+    first = next((study for study, _ in loaded.values() if study is not None), None)
+    if first is not None:
+        s.add(Paragraph(how_to_read(first) + " " + COSTS_NOTE, note=True))
     return s
 
 
@@ -125,24 +125,41 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
                         f"another profile); run `cnnlab run all --profile {profile}` to answer with matching results."))
         s.add(Link(f"Report of the {study.info.profile} results", f"{entry.dir}/report"))
         return s
-    result = answer(study)
-    if result is None:
-        s.add(Paragraph("This study names no course question that cnnlab answers."))
-        return s
-    s.add(Paragraph(f"Question: {result.asks}"))
-    s.add(Paragraph(f"Answer: {result.claim}"))
-    s.add(Bullets(result.evidence))
-    for name, caption in result.figures:
-        png = study.dir / "plots" / name
-        if png.is_file():
-            s.add(Image(f"{entry.reference or entry.name}-{name}".lower(), png.read_bytes(),
-                        f"{study.title}: {caption}"))
-        else:
-            s.add(Paragraph(f"Figure not available: {caption} (render the study report with `cnnlab report`).",
+    results = answers(study)
+    if not results:
+        s.add(Paragraph("This study asks no questions ([[questions]] in its study file); its report compares every "
+                        "pair of its models."))
+    for result in results:
+        s.add(Paragraph(f"Question {result.question}: {result.asks}"))
+        s.add(Paragraph(f"Answer: {result.claim}"))
+        s.add(Paragraph(_decided_text(result), note=True))
+        s.add(Bullets(result.evidence))
+        needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
+        if needs:
+            s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
+                            "seeds are reused; only the new ones train; a new look is tested at a stricter level).",
                             note=True))
-    s.add(Paragraph(f"Course report: {result.replication}"))
+        for name, caption in result.figures:
+            png = study.dir / "plots" / name
+            if png.is_file():
+                s.add(Image(f"{entry.reference or entry.name}-{name}".lower(), png.read_bytes(),
+                            f"{study.title}: {caption}"))
+            else:
+                s.add(Paragraph(f"Figure not available: {caption} (render the study report with `cnnlab report`).",
+                                note=True))
+        if study.info.claims:
+            s.add(Paragraph(f"Claims of {study.info.claims_source or 'other reports'}: {result.replication}"))
     s.add(Link(f"Full report: {study.title}", f"{entry.dir}/report"))
     return s
+
+
+def _decided_text(result) -> str:
+    verdicts = [c.verdict for c in result.comparisons]
+    if not verdicts:
+        return "Decided: no comparison could be made."
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("better", "equivalent", "inconclusive", "untested")
+                       if verdicts.count(v))
+    return f"Decided: {result.decided} of {len(verdicts)} comparisons ({counts})."
 
 
 def build_suite_document(out_dir, suite: SuiteRecord) -> Document:

@@ -1,0 +1,84 @@
+"""The same models in two result sets: quick vs full, CPU vs GPU, before vs after a code change,
+shared vs tuned settings. `cnnlab compare DIR_A DIR_B` and `StudyResult.compare(other)`.
+
+For every model (matched by label) present in both and every metric asked for, the seeds of A
+against the seeds of B with the statistics of the study reports (cnnlab.report.findings):
+Welch's test and the equivalence test, Holm-adjusted over the models of one metric, and a
+verdict: "better" (A's mean is higher, or B's: the row says which), "equivalent" within the
+margin, or "inconclusive" with the seeds that would decide. The margin is in accuracy points
+for accuracies and, for other metrics (times, memory), a percentage of A's mean.
+"""
+
+import dataclasses
+from pathlib import Path
+
+from cnnlab.report import findings, fmt
+from cnnlab.report.document import Document, Paragraph, Section, Table
+from cnnlab.report.load import StudyResults, get_metric
+from cnnlab.report.stats import summarize
+
+DEFAULT_METRICS = ("test_acc", "train_acc")
+
+
+def _margin(metric: str, a_values, margin: float) -> float:
+    """`margin` (points or percent) as an absolute difference of `metric`."""
+    if get_metric(metric).unit == "fraction":
+        return margin / 100
+    mean = summarize(a_values).mean
+    return abs(mean) * margin / 100 if mean else margin / 100
+
+
+def compare_results(a: StudyResults, b: StudyResults, metrics=DEFAULT_METRICS, margin: float = 1.0,
+                    names: tuple[str, str] = ("A", "B")) -> list[dict]:
+    """One row per (model, metric) measured in both: the model, the means of A and B, and the
+    comparison's numbers (`findings.comparison_row`), `a`/`b` naming the set with the higher mean."""
+    b_models = {m.label: m for m in b.models}
+    shared = [(m, b_models[m.label]) for m in a.models if m.label in b_models]
+    rows = []
+    for metric in metrics:
+        get_metric(metric)  # unknown metric: KeyError naming the valid ones
+        pairs = [(dataclasses.replace(x, label=names[0]), dataclasses.replace(y, label=names[1]), x.label)
+                 for x, y in shared if x.values(metric) and y.values(metric)]
+        if not pairs:
+            continue
+        delta = _margin(metric, pairs[0][0].values(metric), margin)
+        decided = findings.compare_pairs([(x, y) for x, y, _ in pairs], metric=metric, margin=delta)
+        for (x, y, label), c in zip(pairs, decided):
+            rows.append({"model": label, "mean_a": summarize(x.values(metric)).mean,
+                         "mean_b": summarize(y.values(metric)).mean, **findings.comparison_row(c)})
+    return rows
+
+
+def _show(metric: str, value) -> str:
+    unit = get_metric(metric).unit
+    return fmt.by_unit(unit, value)
+
+
+def table(rows: list[dict], names: tuple[str, str]) -> tuple[list[str], list[list[str]]]:
+    header = ["Model", "Metric", names[0], names[1], "Higher", "Δ (95% CI)", "Holm p", "Equivalence p (Holm)",
+              "Verdict", "Seeds to decide"]
+    body = []
+    for r in rows:
+        points = get_metric(r["metric"]).unit == "fraction"
+        scale = 100 if points else 1
+        diff = (f"{scale * r['diff']:+.2f}" + (f" [{scale * r['ci_low']:+.2f}, {scale * r['ci_high']:+.2f}]"
+                                              if r["ci_low"] is not None else "")) if r["diff"] is not None else fmt.DASH
+        body.append([r["model"], r["metric"], _show(r["metric"], r["mean_a"]), _show(r["metric"], r["mean_b"]),
+                     r["a"], diff, fmt.pvalue(r["p_holm"]), fmt.pvalue(r["p_equivalent_holm"]), r["verdict"],
+                     str(r["seeds_needed"]) if r["seeds_needed"] else fmt.DASH])
+    return header, body
+
+
+def compare_document(rows: list[dict], dirs: tuple[Path, Path], names: tuple[str, str], margin: float) -> Document:
+    s = Section("Comparison")
+    header, body = table(rows, names)
+    s.add(Table(header, body, caption=f"{names[0]}: {dirs[0]}; {names[1]}: {dirs[1]}."))
+    s.add(Paragraph(f"Per model and metric, the seeds of {names[0]} against those of {names[1]}: Welch's test and "
+                    f"two one-sided tests of equivalence within ±{margin:g} accuracy points (other metrics: "
+                    f"±{margin:g}% of {names[0]}'s mean), both Holm-adjusted over the models of each metric. "
+                    "Better: the set in 'Higher' is significantly higher. Equivalent: the two are within the margin. "
+                    "Inconclusive: neither; 'Seeds to decide' is the number of seeds per set that would decide at "
+                    "the observed spread.", note=True))
+    if not rows:
+        s.add(Paragraph("No model has finished runs of these metrics in both result sets."))
+    return Document(title=f"{names[0]} vs {names[1]}", subtitle=[f"{dirs[0]} vs {dirs[1]}"], sections=[s])
