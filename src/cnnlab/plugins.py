@@ -13,8 +13,9 @@ Every layer reads analyses from this registry (the schema checks analysis.json w
 `check`, the runner measures with `measure`, the report draws `section`), so this module
 sits at the bottom and holds only records and callables. The built-in analyses
 (`cnnlab.analyses`) and those of installed packages (entry point group "cnnlab.plugins")
-are loaded by name the first time the registry is read; a notebook or a test registers
-its own by calling `register_analysis`.
+are loaded by name the first time the registry is read, and so are the modules named in
+$CNNLAB_PLUGINS (worker processes inherit it); a notebook or a test registers its own by
+calling `register_analysis`. A plug-in module may register datasets too.
 
 What decides a run's numbers is part of its key: `code_digest(analysis)` hashes the source
 of `measure`, `train_settings` and `recorder` (cnnlab.fingerprint), so editing how an
@@ -22,12 +23,16 @@ analysis measures retrains the runs that use it, while editing its report sectio
 """
 
 import importlib
+import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
+from cnnlab.errors import UserError
+
 BUILTIN_PLUGINS = ("cnnlab.analyses",)
 ENTRY_POINT_GROUP = "cnnlab.plugins"
+PLUGINS_ENV = "CNNLAB_PLUGINS"  # comma-separated modules that register plug-ins, imported by every process
 DEFAULT_ORDER = 500  # report position of a plug-in that does not choose one: after the built-in sections
 
 
@@ -90,8 +95,9 @@ def unregister_analysis(name: str):
     _ANALYSES.pop(name, None)
 
 
-def _load_plugins():
-    """Import the built-in analyses and the installed packages' plug-ins, once."""
+def load_plugins():
+    """Import the built-in analyses, the installed packages' plug-ins and the modules named in
+    $CNNLAB_PLUGINS, once per process."""
     global _loaded
     if _loaded:
         return
@@ -100,11 +106,16 @@ def _load_plugins():
         importlib.import_module(module)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         entry.load()
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            raise UserError(f"{PLUGINS_ENV}: cannot import plug-in module {module!r} ({e})") from None
 
 
 def analyses() -> list[Analysis]:
     """Every registered analysis, in report order (ties: registration order)."""
-    _load_plugins()
+    load_plugins()
     return sorted(_ANALYSES.values(), key=lambda a: a.order)
 
 
@@ -113,12 +124,12 @@ def analysis_names() -> list[str]:
 
 
 def get_analysis(name: str) -> Analysis:
-    _load_plugins()
+    load_plugins()
     if name not in _ANALYSES:
         raise KeyError(f"unknown analysis {name!r}; valid: {', '.join(analysis_names())}")
     return _ANALYSES[name]
 
 
 def find_analysis(name: str) -> Analysis | None:
-    _load_plugins()
+    load_plugins()
     return _ANALYSES.get(name)

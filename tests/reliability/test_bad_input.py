@@ -172,6 +172,9 @@ FOLDER = ["train", "--model", "fc", "--dataset", "imagefolder:imgs", "--epochs",
 ARCHIVE = ["train", "--model", "fc", "--dataset", "imagefolder:imgs.tar.gz", "--epochs", "1", "--out", "out"]
 
 
+TWO_MODELS = [BASE_STUDY["models"][0], {"name": "fc", "label": "FC", "kwargs": {"hidden": [8]}}]
+
+
 def study_case(expect, **changes):
     return RUN, expect, study_file(study_text(**changes))
 
@@ -181,6 +184,29 @@ CASES = {
     "toml: syntax error": (RUN, "invalid TOML", study_file('name = "bad\n')),
     "toml: not UTF-8": (RUN, "not a UTF-8 text file", study_file(raw=b'name = "\xff\xfe"\n')),
     "toml: unknown top-level key": study_case("unknown key", learning_rate=0.1),
+    "toml: question of an unknown kind": study_case("unknown kind 'biggest'; valid: best, pair",
+                                                    questions=[{"kind": "biggest", "models": ["simple-cnn"]}]),
+    "toml: question names an unknown model": study_case("unknown model 'resnet-9'; this study's models: simple-cnn",
+                                                        questions=[{"kind": "pair", "a": "simple-cnn",
+                                                                    "b": "resnet-9"}]),
+    "toml: question without its models": study_case("'questions[0].models': missing", questions=[{"kind": "best"}]),
+    "toml: question compares a model with itself": study_case("must differ", questions=[
+        {"kind": "pair", "a": "simple-cnn", "b": "simple-cnn"}]),
+    "toml: question with an unknown key": study_case("'questions[0].modles': unknown key", questions=[
+        {"kind": "best", "modles": ["simple-cnn"]}]),
+    "toml: question margin of zero": study_case("'questions[0].margin': must be > 0", models=TWO_MODELS,
+                                                questions=[{"kind": "pair", "a": "simple-cnn", "b": "FC",
+                                                            "margin": 0}]),
+    "toml: margin negative": study_case("'margin': must be > 0", margin=-1.0),
+    "toml: margin not a number": study_case("'margin': expected a number", margin="one"),
+    "toml: question cost of an unknown metric": study_case("unknown metric 'speed'", models=TWO_MODELS, questions=[
+        {"kind": "best", "models": ["simple-cnn", "FC"], "costs": ["speed"]}]),
+    "toml: claim of an unknown metric": study_case("'claims[0].metric': unknown metric 'speed'", claims=[
+        {"their_model": "x", "model": "simple-cnn", "metric": "speed", "value": 1, "dataset": "mnist"}]),
+    "toml: claimed accuracy above 100 %": study_case("in percent (0 to 100)", claims=[
+        {"their_model": "x", "model": "simple-cnn", "metric": "test_acc", "value": 150, "dataset": "mnist"}]),
+    "toml: claim on an unknown dataset": study_case("unknown dataset 'mnistt'", claims=[
+        {"their_model": "x", "model": "simple-cnn", "metric": "test_acc", "value": 90, "dataset": "mnistt"}]),
     "toml: name missing": study_case("'name': missing", name=None),
     "toml: dataset missing": study_case("'dataset': missing", dataset=None),
     "toml: epochs missing": study_case("'epochs': missing", epochs=None),

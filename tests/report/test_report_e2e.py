@@ -39,7 +39,7 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
         assert NOT_MEASURED not in body[name].replace(f"Inference latency and throughput: {NOT_MEASURED}", ""), name
     assert re.search(r"^\| (FC|Simple CNN) \| \d", body["Summary"], flags=re.M)
     assert "Welch p" in body["Comparisons"]
-    assert "98.96 %" in body["Claims in the course reports"]
+    assert "98.96 %" in body["Claims of other reports"]
 
     page = Page(html)
     assert page.h2 == section_titles() and page.title == TITLE

@@ -149,4 +149,4 @@ def test_stand_in_trains_on_the_new_dataset_and_the_report_says_so(cli, tmp_path
     assert info["dataset"] == "mnist-small"
     configs = [json.loads(p.read_text()) for p in (out / "runs").glob("*/config.json")]
     assert len(configs) == 3 and {c["dataset"] for c in configs} == {"mnist-small"}
-    assert "dataset differs: theirs MNIST, ours mnist-small" in (study / "report.md").read_text()
+    assert "dataset differs: theirs mnist, ours mnist-small" in (study / "report.md").read_text()

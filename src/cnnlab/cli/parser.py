@@ -209,8 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and resuming interrupted ones, then write its report. `cnnlab run all` runs the "
                                    "six built-in studies into one OUT and writes OUT/report.md and report.html, "
                                    "which answer each course question.")
-    p.add_argument("study", metavar="STUDY", help="built-in study name (see `cnnlab studies`), a .toml file, or "
-                                                  "`all` for every built-in study and the suite report")
+    p.add_argument("study", metavar="STUDY", nargs="+",
+                   help="built-in study name (see `cnnlab studies`), a .toml file, `all` for every built-in study "
+                        "and the suite report, or several studies: your own suite, with a suite report of their "
+                        "answers")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
                         "a 2-core CPU (all six studies in about 17 minutes). Explicit --epochs, --seeds, --dataset, "

@@ -23,9 +23,9 @@ def cmd_run(args):
     from cnnlab.studies.run_all import ALL
     from cnnlab.studies.runner import run_study, study_dir
 
-    if args.study == ALL:
+    if len(args.study) > 1 or args.study == [ALL]:
         return cmd_run_all(args, started)
-    study = sized_study(load_study(args.study), study_options(args))
+    study = sized_study(load_study(args.study[0]), study_options(args))
     progress = RunProgress(quiet=args.quiet)
     try:
         info = run_study(study, args.out, run_options(args), **_callbacks(progress))
@@ -37,17 +37,19 @@ def cmd_run(args):
 
 
 def cmd_run_all(args, started: float):
+    """`cnnlab run all` (the built-in studies) or `cnnlab run A B ...` (a suite of your own)."""
     from cnnlab.cli.options import run_options, study_options
     from cnnlab.console import RunProgress, suite_announcement, suite_summary
-    from cnnlab.studies.run_all import builtin_suite, run_suite, suite_settings
+    from cnnlab.studies.run_all import builtin_suite, run_suite, study_suite, suite_settings
 
     size, options = study_options(args), run_options(args)
-    studies = builtin_suite(size)
+    builtin = args.study == ["all"]
+    studies = builtin_suite(size) if builtin else study_suite(args.study, size)
     progress = RunProgress(quiet=args.quiet)
     try:
         suite = run_suite(studies, args.out, suite_settings(size, options), options,
                           on_checked=lambda: print(suite_announcement(args.profile, studies, args.out), flush=True),
-                          **_callbacks(progress))
+                          title="" if builtin else f"Answers of {len(studies)} studies", **_callbacks(progress))
     finally:
         progress.close()
     for line in suite_summary(suite, len(studies), time.time() - started):

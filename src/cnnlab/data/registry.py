@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from cnnlab.errors import UserError
+from cnnlab.plugins import load_plugins
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,15 @@ def register_dataset(name: str, load: Callable | None = None, *, description: st
 
 def list_datasets() -> list[str]:
     """Every registered name, in registration order (the bundled default first)."""
+    load_plugins()
     return list(_REGISTRY)
 
 
 def dataset_entry(name: str) -> DatasetEntry:
     """The entry for a listed name (`imagefolder:PATH` included) or for one of a family's
     datasets (`imagefolder:photos`). Raises UserError naming the valid datasets otherwise."""
+    if name not in _REGISTRY:
+        load_plugins()  # a plug-in module may register it ($CNNLAB_PLUGINS, entry points)
     if name in _REGISTRY:
         return _REGISTRY[name]
     for entry in _REGISTRY.values():

@@ -16,6 +16,7 @@ from cnnlab.plugins import get_analysis
 from cnnlab.report import claims, findings, fmt
 from cnnlab.report.findings import Comparison
 from cnnlab.report.load import ModelResults, StudyResults, get_metric
+from cnnlab.report.load import metrics as all_metrics
 from cnnlab.report.stats import summarize, summarize_accuracy
 
 DEFAULT_COSTS = ("params", "epoch_seconds", "train_seconds", "latency_ms", "throughput", "peak_bytes")
@@ -39,6 +40,14 @@ class Answer:
     def decided(self) -> int:
         """Comparisons that ended "better" or "equivalent"."""
         return sum(c.verdict in ("better", "equivalent") for c in self.comparisons)
+
+    def decided_text(self) -> str:
+        """How many comparisons are decided, and each verdict's count, in one line."""
+        verdicts = [c.verdict for c in self.comparisons]
+        if not verdicts:
+            return "Decided: no comparison could be made."
+        counts = ", ".join(f"{verdicts.count(v)} {v}" for v in findings.VERDICTS if verdicts.count(v))
+        return f"Decided: {self.decided} of {len(verdicts)} comparisons ({counts})."
 
 
 # ---- shared pieces ---------------------------------------------------------------------
@@ -80,8 +89,8 @@ def _best(models: list[ModelResults], comparisons: list[Comparison], what: str) 
         return f"Fewer than two {what}s have finished runs: nothing to compare."
     top, rest = ranked[0], ranked[1:]
     if _fewest_seeds(ranked) < 2:
-        return (f"Every {what} ran with fewer than two seeds: no significance test, so no {what} is called "
-                f"better (highest mean: {top.label}).")
+        return (f"Every {what} ran with fewer than two seeds: no significance test, so no ranking is claimed "
+                f"(highest mean: {top.label}).")
     n = _fewest_seeds(ranked)
     against = {(c.b if c.a is top else c.a).label: c for c in comparisons if top in (c.a, c.b)}
     better = [m for m in rest if against[m.label].verdict == "better" and against[m.label].a is top]
@@ -124,8 +133,11 @@ def _sentences(comparisons: list[Comparison], what: str = "test accuracy") -> li
 def costs(models: list[ModelResults], metrics, device: str | None, repeats=None) -> list[str]:
     """"<Metric title> (mean over seeds): A <value>, B <value>." per measured cost."""
     lines = []
+    known = all_metrics()
     for name in metrics:
-        metric = get_metric(name)
+        metric = known.get(name)
+        if metric is None:  # a plug-in's metric, and the plug-in is not registered here
+            continue
         parts = [f"{m.label} {fmt.by_unit(metric.unit, summarize(m.values(name)).mean)}" for m in models
                  if m.values(name)]
         if not parts:
@@ -138,7 +150,9 @@ def costs(models: list[ModelResults], metrics, device: str | None, repeats=None)
 
 
 def _accuracy_per(models: list[ModelResults], name: str) -> str | None:
-    metric = get_metric(name)
+    metric = all_metrics().get(name)
+    if metric is None:
+        return None
     scale, unit_name = PER_UNIT.get(metric.unit, (1, "unit of"))
     parts = []
     for m in models:

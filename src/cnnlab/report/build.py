@@ -211,10 +211,7 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
         s.add(Paragraph(f"{result.question}: {result.asks}"))
         s.add(Paragraph(f"Answer: {result.claim}"))
         s.add(Bullets(result.evidence))
-        decided = result.decided
-        s.add(Paragraph(f"Decided: {decided} of {len(result.comparisons)} comparisons "
-                        f"({sum(c.verdict == 'better' for c in result.comparisons)} better, "
-                        f"{sum(c.verdict == 'equivalent' for c in result.comparisons)} equivalent).", note=True))
+        s.add(Paragraph(result.decided_text(), note=True))
         needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
         if needs:
             s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "

@@ -132,7 +132,7 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
     for result in results:
         s.add(Paragraph(f"Question {result.question}: {result.asks}"))
         s.add(Paragraph(f"Answer: {result.claim}"))
-        s.add(Paragraph(_decided_text(result), note=True))
+        s.add(Paragraph(result.decided_text(), note=True))
         s.add(Bullets(result.evidence))
         needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
         if needs:
@@ -153,15 +153,6 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
     return s
 
 
-def _decided_text(result) -> str:
-    verdicts = [c.verdict for c in result.comparisons]
-    if not verdicts:
-        return "Decided: no comparison could be made."
-    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("better", "equivalent", "inconclusive", "untested")
-                       if verdicts.count(v))
-    return f"Decided: {result.decided} of {len(verdicts)} comparisons ({counts})."
-
-
 def build_suite_document(out_dir, suite: SuiteRecord) -> Document:
     out_dir = Path(out_dir)
     entries = [e for e in suite.studies if _STUDY_NAME.match(e.name)]
@@ -169,7 +160,7 @@ def build_suite_document(out_dir, suite: SuiteRecord) -> Document:
     profile = suite.profile
     sections = [_studies_section(entries, loaded)]
     sections += [_question_section(e, *loaded[e.name], profile) for e in entries]
-    return Document(title=f"{TITLE} (profile {profile})", subtitle=_header(suite), sections=sections)
+    return Document(title=f"{suite.title or TITLE} (profile {profile})", subtitle=_header(suite), sections=sections)
 
 
 def render_suite_report(out_dir) -> tuple[Path, Path]:

@@ -593,9 +593,10 @@ class SuiteRecord:
     studies: list[SuiteStudy]
     hardware: Manifest = field(default_factory=Manifest)  # its HARDWARE_KEYS only
     invocations: list[Invocation] = field(default_factory=list)
+    title: str = ""  # of the suite report; "" for the built-in suite's own
 
     def to_json(self) -> dict:
-        return {"schema": SCHEMA_VERSION, "profile": self.profile, "settings": self.settings,
+        return {"schema": SCHEMA_VERSION, "title": self.title, "profile": self.profile, "settings": self.settings,
                 "studies": [{"name": s.name, "reference": s.reference, "title": s.title, "dir": s.dir}
                             for s in self.studies],
                 "hardware": {k: getattr(self.hardware, k) for k in HARDWARE_KEYS},
@@ -622,7 +623,8 @@ def _suite_v3(path: Path, d: dict) -> SuiteRecord:
         invocations.append(Invocation(**{"started": "", **known}))
     return SuiteRecord(profile=str(_checked(path, d, "profile", str, "a string") or ""),
                        settings=_checked(path, d, "settings", dict, "an object") or {}, studies=studies,
-                       hardware=Manifest.from_json(d.get("hardware")), invocations=invocations)
+                       hardware=Manifest.from_json(d.get("hardware")), invocations=invocations,
+                       title=str(_checked(path, d, "title", str, "a string") or ""))
 
 
 _SUITE_READERS = {3: _suite_v3}

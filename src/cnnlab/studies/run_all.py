@@ -22,7 +22,7 @@ from cnnlab.io import atomic_write_json, atomic_write_text
 from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, SUITE_FILE, Invocation, Manifest, SuiteRecord,
                                  SuiteStudy, read_suite, stable_hash)
 from cnnlab.studies.execute import load_run_data
-from cnnlab.studies.loader import Study, load_builtin_studies
+from cnnlab.studies.loader import Study, load_builtin_studies, load_study
 from cnnlab.studies.naming import CLI, Names
 from cnnlab.studies.options import RunOptions, StudyOptions, sized_studies
 from cnnlab.studies.policy import requested
@@ -35,6 +35,21 @@ def builtin_suite(options: StudyOptions = StudyOptions(), names: Names = CLI) ->
     """The built-in studies in the course's order (1.1 ... 3.2), at the size `options` ask
     for (cnnlab.studies.options.sized_studies)."""
     return sized_studies(sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name)), options, names)
+
+
+def study_suite(names_or_paths: list[str], options: StudyOptions = StudyOptions(), names: Names = CLI) -> list[Study]:
+    """A suite of the user's own: these studies (built-in names or .toml files) in the order
+    given, sized like `builtin_suite`. Two studies of one name would share their directory."""
+    if ALL in names_or_paths:
+        raise UserError(f"`{ALL}` runs every built-in study; give it alone, or list the studies of your suite")
+    studies = [load_study(x) for x in names_or_paths]
+    seen = {}
+    for study in studies:
+        if study.name in seen:
+            raise UserError(f"{study.source} and {seen[study.name]} are both named {study.name!r}: the studies of "
+                            "one suite need distinct names (each writes OUT/studies/<name>)")
+        seen[study.name] = study.source
+    return sized_studies(studies, options, names)
 
 
 def suite_settings(study_options: StudyOptions, run_options: RunOptions) -> dict:
@@ -103,12 +118,14 @@ def _render_study_report(directory: Path, info: dict) -> bool:
 
 
 def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions = RunOptions(), *,
-              names: Names = CLI, on_checked=None, on_start=None, on_run=None, on_message=say) -> dict:
+              names: Names = CLI, on_checked=None, on_start=None, on_run=None, on_message=say,
+              title: str = "") -> dict:
     """Run every study into `out_dir` (`options` as for `run_study`; `on_start`, `on_run`,
     `on_message` are called for each study as `run_study` calls them), then write the suite
     report when `options.report`. `settings` describe this suite (`suite_settings`) for
     OUT/suite.json: invocations with other settings are not counted in its wall-clock.
-    `on_checked()` is called once every study is planned. Returns suite.json's content."""
+    `on_checked()` is called once every study is planned; `title` heads the suite report ("":
+    the built-in suite's). Returns suite.json's content."""
     started = time.time()
     plans = plan_suite(studies, out_dir, dataclasses.replace(options, report=False), names)
     if on_checked:
@@ -117,7 +134,7 @@ def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions
     invocation = Invocation(started=_when(started), command=invocation_command())
     suite = SuiteRecord(profile=settings["profile"], settings=settings,
                         studies=[SuiteStudy(name=s.name, reference=s.reference, title=s.title) for s in studies],
-                        invocations=[*_previous_invocations(out_dir, settings), invocation])
+                        invocations=[*_previous_invocations(out_dir, settings), invocation], title=title)
     for plan in plans:
         info = run_plan(dataclasses.replace(plan, started=time.time()), on_start, on_run, on_message)
         statuses = [r["status"] for r in info["runs"]]

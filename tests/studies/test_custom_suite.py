@@ -1,0 +1,93 @@
+"""A user's own suite: `cnnlab run A.toml B.toml` runs both studies and writes a suite page of
+their answers; adding seeds later is a second look, recorded and tested at a stricter level."""
+
+import re
+
+import pytest
+
+from cnnlab.cli import main
+from cnnlab.report import plots
+from cnnlab.store.schema import STUDY_FILE, SUITE_FILE, read_study, read_suite
+
+STUDY = """
+name = "{name}"
+title = "{title}"
+dataset = "synthetic"
+subset = 96
+test_subset = 64
+epochs = 1
+seeds = 2
+analyses = ["overfitting"]
+
+[train]
+batch_size = 32
+precision = "fp32"
+
+[[models]]
+name = "fc"
+label = "FC"
+kwargs = {{ hidden = [16] }}
+
+[[models]]
+name = "simple-cnn"
+label = "CNN"
+kwargs = {{ width = 4, hidden = 16 }}
+
+[[questions]]
+title = "{name}: which"
+kind = "best"
+asks = "Which is more accurate on synthetic images?"
+models = ["FC", "CNN"]
+costs = ["params"]
+"""
+
+ARGS = ("--device", "cpu", "--workers", "1", "--cpus-per-run", "1", "--quiet")
+
+
+@pytest.fixture
+def two_studies(tmp_path):
+    paths = []
+    for name, title in (("first", "First study"), ("second", "Second study")):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(STUDY.format(name=name, title=title), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_a_suite_of_the_users_studies_answers_each(two_studies, tmp_path, monkeypatch):
+    monkeypatch.setattr(plots, "DPI", 30)
+    out = tmp_path / "out"
+    assert main(["run", *two_studies, "--out", str(out), *ARGS]) == 0
+    suite = read_suite(out / SUITE_FILE)
+    assert [s.name for s in suite.studies] == ["first", "second"] and suite.title == "Answers of 2 studies"
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# Answers of 2 studies (profile full)")
+    for name in ("first", "second"):
+        assert f"Question {name}: which: Which is more accurate on synthetic images?" in md
+    assert len(re.findall(r"Decided: \d of 1 comparisons", md)) == 2
+
+
+def test_a_suite_of_two_studies_with_one_name_is_refused(two_studies, tmp_path, capsys):
+    assert main(["run", two_studies[0], two_studies[0], "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "are both named 'first'" in err and not (tmp_path / "out").exists()
+    assert main(["run", "all", two_studies[0], "--out", str(tmp_path / "out")]) == 2
+    assert "give it alone" in capsys.readouterr().err
+
+
+def test_adding_seeds_after_looking_is_a_second_look(two_studies, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(plots, "DPI", 30)
+    out = tmp_path / "out"
+    assert main(["run", two_studies[0], "--out", str(out), *ARGS]) == 0
+    study_json = out / "studies" / "first" / STUDY_FILE
+    assert read_study(study_json).looks == (2,)
+    capsys.readouterr()
+    assert main(["run", two_studies[0], "--out", str(out), "--seeds", "3", *ARGS]) == 0
+    assert "(4 cached)" in capsys.readouterr().out  # seeds 0 and 1 of both models are reused: only seed 2 trains
+    assert read_study(study_json).looks == (2, 3)
+    md = (out / "studies" / "first" / "report.md").read_text(encoding="utf-8")
+    assert "looked at 2 times, with 2, 3 seeds per model" in md and "tested at the 2.5% level for 2 looks" in md
+    assert main(["run", two_studies[0], "--out", str(out), "--seeds", "3", *ARGS]) == 0  # no new seeds: no new look
+    assert read_study(study_json).looks == (2, 3)
+    assert main(["run", two_studies[0], "--out", str(out), "--seeds", "3", "--epochs", "2", *ARGS]) == 0
+    assert read_study(study_json).looks == (3,)  # another study now: its looks start again

@@ -1,0 +1,168 @@
+"""An analysis and a dataset plug in from outside the package: registered in this test, a study
+file that names both (and asks two questions) trains, measures, reports and answers, touching no
+cnnlab file. The analysis's measurement is part of its runs' keys; its report section is not."""
+
+import pytest
+import torch
+
+import cnnlab
+from cnnlab.data import ImageData, channel_stats, register_dataset, unregister_dataset
+from cnnlab.fingerprint import code_fingerprint
+from cnnlab.plugins import Analysis, Metric, analysis_names, register_analysis, unregister_analysis
+from cnnlab.report.document import Paragraph, Section, Table
+from cnnlab.store.rundir import RunDir
+
+TOY_DATA = "toy-bars"
+TOY_ANALYSIS = "weight_norm"
+
+
+def toy_data() -> ImageData:
+    """Two classes: a bright horizontal or vertical bar over noise, 12x12 grey."""
+    gen = torch.Generator().manual_seed(0)
+
+    def sample(n):
+        labels = torch.arange(n) % 2
+        x = 30 * torch.rand(n, 1, 12, 12, generator=gen)
+        x[labels == 0, :, 5:7, :] += 200
+        x[labels == 1, :, :, 5:7] += 200
+        return x.round().to(torch.uint8), labels
+
+    (train_x, train_y), (test_x, test_y) = sample(96), sample(48)
+    mean, std = channel_stats(train_x)
+    return ImageData(TOY_DATA, ["horizontal", "vertical"], train_x, train_y, test_x, test_y, mean, std, "a test")
+
+
+def measure_weight_norm(run) -> dict:
+    """The L2 norm of all weights of the trained model."""
+    return {"norm": float(torch.sqrt(sum((p.detach().float() ** 2).sum() for p in run.model.parameters())))}
+
+
+def weight_norm_section(study, dpi) -> Section:
+    s = Section("Weight norms")
+    rows = [[m.label, f"{v:.3f}"] for m in study.models for v in m.values("weight_norm")[:1]]
+    s.add(Table(["Model", "Weight norm (lowest seed)"], rows))
+    s.add(Paragraph("Measured by a plug-in registered in a test.", note=True))
+    return s
+
+
+@pytest.fixture
+def plugins():
+    register_dataset(TOY_DATA, lambda data_dir, download: toy_data(), description="bars, from a test",
+                     in_shape=(1, 12, 12), num_classes=2, train_size=96, test_size=48)
+    register_analysis(Analysis(
+        name=TOY_ANALYSIS, description="L2 norm of all weights", measure=measure_weight_norm,
+        check=lambda v: isinstance(v, dict) and isinstance(v.get("norm"), float),
+        metrics=(Metric("weight_norm", "weight norm", lambda r: (r.analysis.get(TOY_ANALYSIS) or {}).get("norm")),),
+        title="Weight norms", section=weight_norm_section, order=300))
+    yield
+    unregister_analysis(TOY_ANALYSIS)
+    unregister_dataset(TOY_DATA)
+
+
+STUDY = f"""
+name = "plugged"
+title = "A study of plug-ins"
+dataset = "{TOY_DATA}"
+epochs = 2
+seeds = 2
+analyses = ["{TOY_ANALYSIS}", "overfitting"]
+margin = 5.0
+
+[train]
+batch_size = 16
+lr = 3e-3
+precision = "fp32"
+
+[[models]]
+name = "fc"
+label = "FC"
+kwargs = {{ hidden = [32] }}
+
+[[models]]
+name = "simple-cnn"
+label = "CNN"
+
+[[models]]
+name = "fc"
+label = "Wide FC"
+kwargs = {{ hidden = [128] }}
+
+[[questions]]
+title = "Q1"
+kind = "best"
+asks = "Which net sees bars best?"
+models = ["FC", "CNN", "Wide FC"]
+costs = ["params", "weight_norm"]
+
+[[questions]]
+title = "Q2"
+kind = "pair"
+asks = "Does width help a fully connected net?"
+a = "Wide FC"
+b = "FC"
+"""
+
+
+def test_a_study_of_a_plugged_dataset_and_analysis_runs_reports_and_answers(plugins, tmp_path):
+    path = tmp_path / "plugged.toml"
+    path.write_text(STUDY, encoding="utf-8")
+    result = cnnlab.run(path, out=tmp_path / "out", device="cpu", progress=False)
+
+    runs = result.runs
+    assert len(runs) == 6 and runs.status.eq("done").all()
+    for run_dir in runs.run_dir:
+        record = RunDir(run_dir).load()
+        assert record.usable and record.analysis[TOY_ANALYSIS]["norm"] > 0
+        assert record.config.code == code_fingerprint((TOY_ANALYSIS, "overfitting")) != code_fingerprint()
+
+    md = (result.dir / "report.md").read_text(encoding="utf-8")
+    assert "## Weight norms" in md and "Measured by a plug-in registered in a test." in md
+    assert md.index("## Weight norms") > md.index("## Findings")  # its place: order 300
+    assert "## Answers" in md and "Q1: Which net sees bars best?" in md and "Q2: Does width help" in md
+    assert "Weight norm (mean over seeds)" in md  # a plug-in metric as a cost statement
+
+    tests = result.tests
+    assert set(tests.question) == {"Q1", "Q2", "every pair"}
+    assert len(tests[tests.question == "Q1"]) == 3 and len(tests[tests.question == "Q2"]) == 1
+    assert set(tests.verdict) <= {"better", "equivalent", "inconclusive"}
+    assert (tests.margin == 0.05).all()  # the study's margin, 5 points
+    html = (result.dir / "report.html").read_text(encoding="utf-8")
+    assert "Weight norms" in html and "Which net sees bars best?" in html
+
+
+def test_the_report_section_does_not_key_runs_but_the_measurement_does(plugins):
+    before = code_fingerprint((TOY_ANALYSIS,))
+    unregister_analysis(TOY_ANALYSIS)
+    register_analysis(Analysis(name=TOY_ANALYSIS, description="same measurement, another section",
+                               measure=measure_weight_norm, check=lambda v: True, title="Other", section=None))
+    assert code_fingerprint((TOY_ANALYSIS,)) == before
+    unregister_analysis(TOY_ANALYSIS)
+
+    def measure_differently(run):
+        return {"norm": 0.0}
+
+    register_analysis(Analysis(name=TOY_ANALYSIS, description="another measurement", measure=measure_differently,
+                               check=lambda v: True))
+    assert code_fingerprint((TOY_ANALYSIS,)) != before
+    assert TOY_ANALYSIS in analysis_names()
+
+
+def test_an_analysis_registered_twice_is_an_error(plugins):
+    with pytest.raises(ValueError, match="registered twice"):
+        register_analysis(Analysis(name=TOY_ANALYSIS, description="", measure=measure_weight_norm,
+                                   check=lambda v: True))
+
+
+def test_the_report_of_a_study_whose_plugin_is_gone_still_renders(plugins, tmp_path):
+    """Results outlive plug-ins: a report rendered without the plug-in lists its runs as damaged
+    (an unknown key in analysis.json) instead of failing."""
+    path = tmp_path / "plugged.toml"
+    path.write_text(STUDY.replace("seeds = 2", "seeds = 1"), encoding="utf-8")
+    result = cnnlab.run(path, out=tmp_path / "out", device="cpu", progress=False, report=False)
+    unregister_analysis(TOY_ANALYSIS)
+    from cnnlab.report import render_report
+
+    md_path, _ = render_report(result.dir)
+    md = md_path.read_text(encoding="utf-8")
+    assert "## Weight norms" not in md and "analysis.json has an unknown key 'weight_norm'" in md
+    register_analysis(Analysis(name=TOY_ANALYSIS, description="", measure=measure_weight_norm, check=lambda v: True))
