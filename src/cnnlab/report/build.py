@@ -12,7 +12,7 @@ import numpy as np
 from cnnlab.report import claims, findings, fmt, plots
 from cnnlab.report.document import Bullets, Document, Image, Paragraph, Section, Table, slug
 from cnnlab.report.load import (ModelResults, StudyResults, confusion_view, erf_view, features_rf, grad_flow_view,
-                                inference_view, load_activations, receptive_field_view)
+                                inference_view, last_spatial_layer, load_activations, receptive_field_view)
 from cnnlab.report.stats import summarize
 from cnnlab.units import duration_text
 
@@ -324,9 +324,8 @@ def receptive_fields_section(study: StudyResults, dpi: int) -> Section:
             continue
         items.append((m.label, m.index, rows))
         window = [r for r in rows if any(t in r["type"].lower() for t in _WINDOW_TYPES)]
-        spatial = [r for r in rows if r["rf"] is not None and r["jump_text"] != "mixed"]
-        if spatial:
-            last = spatial[-1]
+        last = last_spatial_layer(rows)
+        if last is not None:
             summary_rows.append([m.label, last["rf_text"], last["jump_text"], last["layer"]])
         else:  # a fully connected net: its first layer already sees every pixel
             whole = next((r["rf_text"] for r in rows if r["rf"] is not None), fmt.DASH)

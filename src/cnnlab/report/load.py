@@ -220,6 +220,21 @@ def features_rf(rows: list[dict]) -> int | None:
     return inside[-1]["rf"] if inside else None
 
 
+def last_spatial_layer(rows: list[dict]) -> dict | None:
+    """The last layer in execution order whose units still have positions (a jump): where the
+    theoretical field stops growing by windows, before flatten or global pooling mixes
+    positions. None for a net without one (a fully connected net)."""
+    spatial = [r for r in rows if r["rf"] is not None and r["jump_text"] != "mixed" and not _global_pool(r)]
+    return spatial[-1] if spatial else None
+
+
+def _global_pool(row: dict) -> bool:
+    """A pooling layer with a single output position. Records from before the tracer marked
+    global pooling as mixing positions still give it a jump."""
+    grid = row["out_shape"].split("×")[1:]
+    return "pool" in row["type"].lower() and bool(grid) and all(g == "1" for g in grid)
+
+
 def _stored_matrix(record, key: str) -> np.ndarray | None:
     """record[key] as a non-empty 2-D float array, or None when it is missing or malformed."""
     if not isinstance(record, dict) or not isinstance(record.get(key), list):
