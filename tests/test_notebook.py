@@ -1,0 +1,93 @@
+"""The notebook API in a real Jupyter kernel: a notebook executed by nbclient in a fresh
+ipykernel (this interpreter, ipywidgets installed) trains a tiny study with `cnnlab.run` and
+uses what it returns. Nothing here runs `%matplotlib inline` or imports pyplot."""
+
+import json
+import sys
+import textwrap
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+pytest.importorskip("ipywidgets")
+
+STUDY = """\
+name = "notebook"
+title = "Tiny study in a notebook"
+dataset = "synthetic"
+epochs = 2
+seeds = 1
+subset = 128
+analyses = ["confusion"]
+
+[train]
+batch_size = 32
+precision = "fp32"
+
+[[models]]
+name = "simple-cnn"
+label = "Simple CNN"
+"""
+
+CELLS = {
+    "run": """\
+        import sys
+        import cnnlab
+        result = cnnlab.run("study.toml", out="out", device="cpu", inference_repeats=2)
+        print("pyplot imported:", "matplotlib.pyplot" in sys.modules)""",
+    "figure": """result.figure("learning_curves")""",  # a cell's last value
+    "display": """display(result.figure("accuracy_vs_cost"))""",
+}
+
+
+def _outputs(cell) -> list[dict]:
+    return cell["outputs"]
+
+
+def _stderr(cell) -> str:
+    return "".join(o["text"] for o in _outputs(cell) if o["output_type"] == "stream" and o["name"] == "stderr")
+
+
+def _stdout(cell) -> str:
+    return "".join(o["text"] for o in _outputs(cell) if o["output_type"] == "stream" and o["name"] == "stdout")
+
+
+def _data(cell, mime: str) -> list:
+    return [o["data"][mime] for o in _outputs(cell) if o["output_type"] in ("execute_result", "display_data")
+            and mime in o.get("data", {})]
+
+
+@pytest.fixture(scope="module")
+def notebook(tmp_path_factory):
+    """The executed notebook's cells by name. The kernel is this interpreter (a kernelspec of
+    our own on JUPYTER_PATH), with this process's environment (PYTHONPATH, CNNLAB_*)."""
+    root = tmp_path_factory.mktemp("notebook")
+    spec = root / "jupyter" / "kernels" / "cnnlab-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "cnnlab test", "language": "python"}))
+    (root / "study.toml").write_text(STUDY, encoding="utf-8")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(code), metadata={"name": name})
+                for name, code in CELLS.items()]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", str(root / "jupyter"))
+        mp.setenv("CNNLAB_CACHE", str(root / "cache"))
+        mp.setenv("CNNLAB_DATA", str(root / "data"))
+        mp.delenv("MPLBACKEND", raising=False)
+        client = nbclient.NotebookClient(nb, timeout=600, kernel_name="cnnlab-test",
+                                         resources={"metadata": {"path": str(root)}})
+        client.execute()
+    return {cell["metadata"]["name"]: cell for cell in nb.cells}
+
+
+def test_figures_render_inline_in_a_fresh_kernel(notebook):
+    assert "pyplot imported: False" in _stdout(notebook["run"])  # no inline backend hook was ever set up
+    for name in ("figure", "display"):
+        pngs = _data(notebook[name], "image/png")
+        assert len(pngs) == 1, f"cell {name!r}: {_outputs(notebook[name])}"
+        assert pngs[0].startswith("iVBORw0KGgo")  # base64 of the PNG signature
+
