@@ -91,3 +91,9 @@ def test_figures_render_inline_in_a_fresh_kernel(notebook):
         assert len(pngs) == 1, f"cell {name!r}: {_outputs(notebook[name])}"
         assert pngs[0].startswith("iVBORw0KGgo")  # base64 of the PNG signature
 
+
+def test_widget_bars_and_no_per_epoch_lines_on_stderr(notebook):
+    run = notebook["run"]
+    assert _data(run, "application/vnd.jupyter.widget-view+json")  # progress shown as widgets
+    assert "epoch 1/2" not in _stderr(run) and "train loss" not in _stderr(run)
+    assert "[1/1] Simple CNN seed 0: done" in _stdout(run)  # the one line per run stays
