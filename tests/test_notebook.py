@@ -39,6 +39,26 @@ CELLS = {
         print("pyplot imported:", "matplotlib.pyplot" in sys.modules)""",
     "figure": """result.figure("learning_curves")""",  # a cell's last value
     "display": """display(result.figure("accuracy_vs_cost"))""",
+    # The trained model back, evaluated the way the trainer evaluated its last epoch.
+    "model": """\
+        import json
+        import torch
+        from cnnlab.store.rundir import RunDir
+        from cnnlab.studies.execute import load_run_data
+        from cnnlab.train import Inputs, TrainConfig, evaluate, resolve_precision
+        model = result.model("Simple CNN", seed=0)
+        run = result.runs.set_index(["label", "seed"]).loc[("Simple CNN", 0)]
+        spec = RunDir(run.run_dir).load().config
+        data = load_run_data(spec.dataset, spec.subset, spec.test_subset)
+        config, cpu = TrainConfig.from_dict(spec.train), torch.device("cpu")
+        precision = resolve_precision(config.precision, cpu)
+        ev = evaluate(precision.apply_to_model(model), data.test_images, data.test_labels,
+                      Inputs(data, precision, cpu, config), data.num_classes, config.eval_batch_size)
+        recorded = json.load(open(f"{run.run_dir}/analysis.json"))["confusion"]["matrix"]
+        print(json.dumps({"training": model.training, "accuracy": ev.accuracy, "recorded": run.test_acc,
+                          "confusion": ev.confusion.tolist(), "recorded_confusion": recorded,
+                          "same_as_load_model": all(torch.equal(a, b) for a, b in zip(
+                              model.state_dict().values(), cnnlab.load_model(run.run_dir).state_dict().values()))}))""",
 }
 
 
@@ -97,3 +117,12 @@ def test_widget_bars_and_no_per_epoch_lines_on_stderr(notebook):
     assert _data(run, "application/vnd.jupyter.widget-view+json")  # progress shown as widgets
     assert "epoch 1/2" not in _stderr(run) and "train loss" not in _stderr(run)
     assert "[1/1] Simple CNN seed 0: done" in _stdout(run)  # the one line per run stays
+
+
+def test_model_accessor_returns_the_trained_model(notebook):
+    got = json.loads(_stdout(notebook["model"]))
+    assert got["training"] is False  # ready for inference
+    assert got["accuracy"] == got["recorded"]  # the last epoch's test accuracy, evaluated again
+    assert got["confusion"] == got["recorded_confusion"]  # every prediction, as the confusion analysis counted them
+    assert 0.3 < got["accuracy"] < 1  # trained: well above chance on the synthetic task's classes
+    assert got["same_as_load_model"]
