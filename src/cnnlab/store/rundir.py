@@ -5,7 +5,6 @@
                    metrics.jsonl   one row per finished epoch, derived from the checkpoint
                    analysis.json   measurements taken after training
                    activations.npz optional arrays for feature-map grids
-                   tensorboard/    TensorBoard event files, written while it trains
                    status          done | failed | diverged; absent while running
                    error.txt       why a run failed, one line (traceback.txt has the rest)
 

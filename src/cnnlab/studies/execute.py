@@ -102,7 +102,7 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)
     grad_flow = GradFlowRecorder(every=config.grad_flow_every) if "grad_flow" in spec.analyses else None
     # After the recorder: at the end of each epoch it writes the norms the recorder took.
-    tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.label or spec.model, spec.seed),
+    tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.study, spec.label or spec.model, spec.seed),
                                     steps_per_epoch=math.ceil(len(data.train_labels) / config.batch_size),
                                     grad_flow=grad_flow, description=f"{spec.study}: {spec.name} (run {run.key})")
     callbacks = [grad_flow, tensorboard] if grad_flow else [tensorboard]
