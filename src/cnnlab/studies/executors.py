@@ -16,6 +16,7 @@ differently, so `--cpus-per-run` fixes it for every executor alike.
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -167,11 +168,22 @@ class RayExecutor:
 
 
 def _connect_ray(ray, address):
-    """ray.init, bounded in time: Ray retries an address where nothing answers for ever.
-    A host:port is first probed with a plain TCP connection (refused: fail at once), then
-    ray.init gets RAY_CONNECT_SECONDS in a helper thread before the study gives up."""
-    where = address or "a new local cluster"
-    if address not in (None, "auto", "local"):
+    """ray.init. Without an address (nor RAY_ADDRESS) Ray starts a local cluster, or joins the
+    one last started on this machine: that runs in this thread, because the processes Ray
+    starts die with the thread that started them (their parent-death signal is tied to
+    it), so a cluster started from a short-lived helper thread stops a second later.
+    Connecting to an address starts no process and is bounded in time, as Ray retries an
+    address where nothing answers for ever: a host:port is first probed with a plain TCP
+    connection (refused: fail at once), then ray.init gets RAY_CONNECT_SECONDS in a helper
+    thread before the study gives up."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address in (None, "local"):
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except Exception as e:
+            raise UserError(f"cannot start a local Ray cluster: {_ray_reason(e)}") from None
+        return
+    if address != "auto":
         host, _, port = address.removeprefix("ray://").rpartition(":")
         if not host or not port.isdigit():
             raise UserError(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
@@ -192,10 +204,20 @@ def _connect_ray(ray, address):
     thread.start()
     thread.join(RAY_CONNECT_SECONDS)
     if thread.is_alive():
-        raise UserError(f"cannot connect to Ray at {where}: no answer within {RAY_CONNECT_SECONDS} s "
+        raise UserError(f"cannot connect to Ray at {address}: no answer within {RAY_CONNECT_SECONDS} s "
                         "(is it a Ray cluster's address?)")
     if failure:
-        raise UserError(f"cannot connect to Ray at {where}: {first_line(failure[0])}")
+        hint = ""
+        if "RAY_AUTH_MODE" not in os.environ and isinstance(failure[0], ConnectionError):
+            hint = ("; if the cluster uses token authentication (Ray's default for `ray start` since 2.59), "
+                    "set RAY_AUTH_MODE=token here too")
+        raise UserError(f"cannot connect to Ray at {address}: {_ray_reason(failure[0])}{hint}")
+
+
+def _ray_reason(e: Exception) -> str:
+    """Ray's message, naming cnnlab's option where it names ray.init's ("`--address` flag");
+    a `ray start --address=...` it suggests stays as it is."""
+    return re.sub(r"`--address`( flag)?|(?<![\w-])--address flag", "--ray-address", first_line(e))
 
 
 def make_executor(name: str, workers: int = 1, ray_address=None, cpus_per_run: int = 1, device=None,
