@@ -18,9 +18,12 @@ import json
 from pathlib import Path
 
 from cnnlab.io import atomic_write_json, atomic_write_text
-from cnnlab.store.records import (ACTIVATIONS_FILE, ANALYSIS_FILE, CONFIG_FILE, ERROR_FILE, METRICS_FILE,
-                                  STATUS_FILE, STATUSES, TRACEBACK_FILE, RecordError, RunConfig, RunRecord,
-                                  check_analysis, check_metrics, metrics_text, parse_metrics)
+from cnnlab.store.records import (ACTIVATIONS_FILE, ANALYSIS_FILE, CHECKPOINT_FILE, CONFIG_FILE, ERROR_FILE,
+                                  METRICS_FILE, STATUS_FILE, STATUSES, TRACEBACK_FILE, RecordError, RunConfig,
+                                  RunRecord, check_analysis, check_metrics, metrics_text, parse_metrics)
+
+RECORD_FILES = (CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE, ANALYSIS_FILE, ACTIVATIONS_FILE, STATUS_FILE, ERROR_FILE,
+                TRACEBACK_FILE)
 
 
 class RunDir:
@@ -67,6 +70,18 @@ class RunDir:
 
     def write_analysis(self, analysis: dict):
         atomic_write_json(self.path / ANALYSIS_FILE, analysis)
+
+    def blocked(self) -> str | None:
+        """Why no run can write this directory's records, when something that is not a file
+        sits where one goes (a folder named metrics.jsonl): cnnlab never deletes what it did
+        not write, so such a run fails until that is moved away. None otherwise."""
+        if self.path.exists() and not self.path.is_dir():
+            return f"{self.path} is a file, not a run directory"
+        for name in RECORD_FILES:
+            path = self.path / name
+            if path.exists() and not path.is_file():
+                return f"{name} is a {'directory' if path.is_dir() else 'special file'}, not a file"
+        return None
 
     # ---- reading back ----------------------------------------------------------------
     def load(self) -> RunRecord:

@@ -9,6 +9,8 @@ study.json, from the summaries the executors hand back.
   again (resuming from its checkpoint when that is intact), with one line saying why.
 - An interrupted run resumes: the trainer reloads checkpoint.pt (its last complete epoch).
 - A run that raises is marked `failed` with the reason in error.txt; it never stops the others.
+- A run whose record files cannot be written (a folder where metrics.jsonl goes) is marked
+  `failed` without training, with the reason.
 - Every run writes TensorBoard event files as it trains (cnnlab.train.tensorboard).
 """
 
@@ -52,6 +54,24 @@ def reuse_problem(spec: RunConfig, record: RunRecord) -> str | None:
     return record.problems[0] if record.problems else None
 
 
+def blocked_reason(run: RunDir) -> str | None:
+    """Why this run cannot be (re)run at all, said once by the driver and recorded as its failure."""
+    blocked = run.blocked()
+    return f"{blocked}; move it away to run it again" if blocked else None
+
+
+def _fail_blocked(spec: RunConfig, run: RunDir, reason: str) -> dict:
+    """The run is failed without training: its reason in error.txt and status, where those
+    can be written (one of them may be what blocks it)."""
+    for write in (lambda: run.write_error(reason), lambda: run.set_status("failed")):
+        try:
+            write()
+        except OSError:
+            pass
+    failed = RunRecord(key=run.key, status="failed", config=spec, error=reason)
+    return {**failed.summary(), "cached": False, "resumed_from": 0}
+
+
 def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
                 verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
@@ -67,6 +87,9 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     problem = reuse_problem(spec, record)
     if problem is None:
         return {**record.summary(), "label": spec.label, "cached": True, "resumed_from": 0}
+    blocked = blocked_reason(run)
+    if blocked:
+        return _fail_blocked(spec, run, blocked)
     if problem:
         (on_message or say)(f"{spec.name} ({run.key}): {problem}; running it again")
     run.clear_status()

@@ -26,7 +26,7 @@ from cnnlab.io import atomic_write_json, remove_temp_files
 from cnnlab.store.index import RUNS_DIR, finished_at, open_index
 from cnnlab.store.records import SCHEMA_VERSION
 from cnnlab.store.rundir import RunDir
-from cnnlab.studies.execute import load_run_data, reuse_problem
+from cnnlab.studies.execute import blocked_reason, load_run_data, reuse_problem
 from cnnlab.studies.executors import default_threads, default_workers, make_executor, make_job, runs_per_device
 from cnnlab.studies.loader import Study
 from cnnlab.studies.plan import plan_runs, resolve_train
@@ -165,8 +165,9 @@ def run_study(study: Study, out_dir, device="auto", data_dir=None, download: boo
             if problem is None:
                 record({**record_on_disk.summary(), "label": spec.label, "cached": True, "resumed_from": 0})
                 continue
-            if problem:
-                on_message(f"{spec.name} ({spec.key}): {problem}; running it again")
+            blocked = blocked_reason(run)
+            if problem or blocked:
+                on_message(f"{spec.name} ({spec.key}): {blocked or problem + '; running it again'}")
             jobs.append(make_job(spec, run.path, device, data_dir, download, study.inference_repeats, threads,
                                  sharing))
         for summary in runner.run(jobs):
