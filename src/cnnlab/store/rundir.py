@@ -7,6 +7,7 @@
                    activations.npz optional arrays for feature-map grids
                    status          done | failed | diverged; absent while running
                    error.txt       why a run failed, one line (traceback.txt has the rest)
+                   .lock           held (flock) by the process running it: see RunDir.claim
 
 `status` is written last, so a directory with `status` = done holds a complete result,
 and every file is replaced atomically, so a killed run never leaves a torn one. Formats
@@ -15,6 +16,9 @@ the damage in the returned record's `problems`.
 """
 
 import json
+import os
+import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 from cnnlab.io import atomic_write_json, atomic_write_text
@@ -22,8 +26,13 @@ from cnnlab.store.records import (ACTIVATIONS_FILE, ANALYSIS_FILE, CHECKPOINT_FI
                                   METRICS_FILE, STATUS_FILE, STATUSES, TRACEBACK_FILE, RecordError, RunConfig,
                                   RunRecord, check_analysis, check_metrics, metrics_text, parse_metrics)
 
+LOCK_FILE = ".lock"
 RECORD_FILES = (CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE, ANALYSIS_FILE, ACTIVATIONS_FILE, STATUS_FILE, ERROR_FILE,
-                TRACEBACK_FILE)
+                TRACEBACK_FILE, LOCK_FILE)
+
+
+class RunBusy(Exception):
+    """Another process holds the run (RunDir.claim); the message says which, if known."""
 
 
 class RunDir:
@@ -70,6 +79,36 @@ class RunDir:
 
     def write_analysis(self, analysis: dict):
         atomic_write_json(self.path / ANALYSIS_FILE, analysis)
+
+    # ---- one process at a time -------------------------------------------------------
+    @contextmanager
+    def claim(self, wait: bool = True):
+        """Hold this run for this process while the block runs: an exclusive flock on
+        RUN_DIR/.lock, so two `cnnlab run` on one OUT (two terminals, two nodes of a shared
+        disk) never train the same run at once. The kernel drops the lock when the process
+        dies, however it dies. Busy: wait for it, or with wait=False raise RunBusy naming
+        the holder. Needs a filesystem with flock (local disks; NFS on Linux maps it to
+        NFS locks; some network filesystems do not lock at all, and then nothing is held)."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / LOCK_FILE, "a+", encoding="utf-8") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                raise RunBusy(self.holder() or "another process") from None
+            f.truncate(0)  # who holds it, for the message of whoever waits
+            f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            f.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def holder(self) -> str | None:
+        """Who last claimed the run ("pid N on HOST"), as its lock file says."""
+        text = _read_text(self.path / LOCK_FILE)
+        return text.strip() or None if text else None
 
     def blocked(self) -> str | None:
         """Why no run can write this directory's records, when something that is not a file

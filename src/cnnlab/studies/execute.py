@@ -9,6 +9,8 @@ study.json, from the summaries the executors hand back.
   again (resuming from its checkpoint when that is intact), with one line saying why.
 - An interrupted run resumes: the trainer reloads checkpoint.pt (its last complete epoch).
 - A run that raises is marked `failed` with the reason in error.txt; it never stops the others.
+- Each run is claimed while it executes (RunDir.claim): a second `cnnlab run` on the same
+  OUT waits for it and reuses its result instead of training it twice.
 - A run whose record files cannot be written (a folder where metrics.jsonl goes) is marked
   `failed` without training, with the reason.
 - Every run writes TensorBoard event files as it trains (cnnlab.train.tensorboard).
@@ -24,7 +26,7 @@ from cnnlab import __version__
 from cnnlab.errors import say
 from cnnlab.fingerprint import git_provenance
 from cnnlab.store.records import FINAL_STATUSES, RunConfig, RunRecord
-from cnnlab.store.rundir import RunDir
+from cnnlab.store.rundir import RunBusy, RunDir
 
 
 def load_run_data(dataset: str, subset: int | None, test_subset: int | None = None, data_dir=None,
@@ -73,7 +75,8 @@ def _fail_blocked(spec: RunConfig, run: RunDir, reason: str) -> dict:
 
 
 def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
-                verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1) -> dict:
+                verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1,
+                wait: bool = True) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
 
     `data`: the run's dataset (subset applied) if the caller has it loaded; otherwise it is
@@ -81,6 +84,9 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     why a finished-looking run is being run again (default: stderr). `sharing`: how many
     runs may share the device meanwhile (recorded: times measured while sharing are not
     comparable with times measured alone).
+    The run is claimed first (RunDir.claim): when another process holds it, this waits and
+    then reuses its result, or with wait=False returns at once {"busy": who holds it,
+    "run_key", "name", "label", "seed"} for the caller to come back to it later.
     """
     run = RunDir(run_dir)
     record = run.load()
@@ -90,6 +96,19 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     blocked = blocked_reason(run)
     if blocked:
         return _fail_blocked(spec, run, blocked)
+    try:
+        with run.claim(wait=wait):
+            return _execute_claimed(spec, run, device, data, data_dir, download, verbosity, inference_repeats,
+                                    on_message, sharing)
+    except RunBusy as holder:
+        return {"busy": str(holder), "run_key": run.key, "name": spec.name, "label": spec.label, "seed": spec.seed}
+
+
+def _execute_claimed(spec, run, device, data, data_dir, download, verbosity, inference_repeats, on_message, sharing):
+    record = run.load()  # again: whoever held the claim before may have finished the run
+    problem = reuse_problem(spec, record)
+    if problem is None:
+        return {**record.summary(), "label": spec.label, "cached": True, "resumed_from": 0}
     if problem:
         (on_message or say)(f"{spec.name} ({run.key}): {problem}; running it again")
     run.clear_status()

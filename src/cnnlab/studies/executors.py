@@ -9,6 +9,10 @@ alone writes the SQLite index, so concurrent runs never touch it.
 A worker that dies (killed, out of memory) is retried once; the retry resumes from the
 run's last checkpoint. If it dies again the run is marked failed and the study goes on.
 
+A run that another process is running (another `cnnlab run` on the same OUT holds its
+claim, see RunDir.claim) is put back after the others, with one line saying so; then the
+executor waits for it and takes its result.
+
 Results do not depend on the executor as long as each run gets the same number of CPU
 threads (`threads`): float reductions split across a different number of threads round
 differently, so `--cpus-per-run` fixes it for every executor alike.
@@ -25,7 +29,7 @@ import threading
 import time
 
 from cnnlab.choices import EXECUTORS
-from cnnlab.errors import UserError, first_line
+from cnnlab.errors import UserError, first_line, say
 from cnnlab.store.records import FINAL_STATUSES, RunConfig
 from cnnlab.store.rundir import RunDir
 
@@ -59,7 +63,16 @@ def run_job(job: dict, data=None) -> dict:
     return execute_run(spec, job["run_dir"], job["device"], data=data, data_dir=job["data_dir"],
                        download=job["download"], verbosity=job.get("verbosity", "none"),
                        inference_repeats=job["inference_repeats"], sharing=job.get("sharing", 1),
-                       on_message=lambda text: None)  # the driver already said why a run is redone
+                       on_message=lambda text: None,  # the driver already said why a run is redone
+                       wait=job.get("wait", True))
+
+
+def later(job: dict, summary: dict) -> dict:
+    """`summary` says another process holds the run: say so, and return the job to run
+    after the others, waiting for that process this time."""
+    say(f"{summary['name']} ({summary['run_key']}): another cnnlab is running it ({summary['busy']}); "
+        "waiting for it after the other runs, to use its result")
+    return {**job, "wait": True}
 
 
 def mark_failed(job: dict, reason: str) -> dict:
@@ -80,7 +93,14 @@ class LocalExecutor:
         self.data, self.verbosity = data, verbosity
 
     def run(self, jobs):
+        held = []
         for job in jobs:
+            summary = run_job({**job, "verbosity": self.verbosity, "wait": False}, data=self.data)
+            if "busy" in summary:
+                held.append(later(job, summary))
+                continue
+            yield summary
+        for job in held:
             yield run_job({**job, "verbosity": self.verbosity}, data=self.data)
 
 
@@ -107,7 +127,7 @@ class ProcessExecutor:
         return proc
 
     def run(self, jobs):
-        pending = [(job, 1) for job in jobs]
+        pending = [({**job, "wait": False}, 1) for job in jobs]
         running = {}  # slot -> (proc, job, attempt)
         while pending or running:
             for slot in range(self.workers):
@@ -126,7 +146,11 @@ class ProcessExecutor:
                 proc.out.close()
                 proc.log.close()
                 if proc.returncode == 0 and summary:
-                    yield json.loads(summary.splitlines()[-1])
+                    result = json.loads(summary.splitlines()[-1])
+                    if "busy" in result:
+                        pending.append((later(job, result), attempt))
+                        continue
+                    yield result
                 elif attempt < MAX_ATTEMPTS:
                     pending.insert(0, (job, attempt + 1))  # resumes from its checkpoint
                 else:
@@ -157,14 +181,21 @@ class RayExecutor:
         for job in jobs:
             if gpus:
                 job = {**job, "device": "cuda"}
+            job = {**job, "wait": False}
             refs[task.remote(job)] = job
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)
             job = refs.pop(done[0])
             try:
-                yield ray.get(done[0])
+                result = ray.get(done[0])
             except Exception as e:  # the task's worker died on every attempt
                 yield mark_failed(job, f"Ray task failed {MAX_ATTEMPTS} times: {first_line(e)}")
+                continue
+            if "busy" in result:
+                job = later(job, result)
+                refs[task.remote(job)] = job
+                continue
+            yield result
 
 
 def _connect_ray(ray, address):
