@@ -11,3 +11,4 @@ ANALYSES = ("confusion", "grad_flow", "receptive_field", "erf", "activations", "
 # "full": a study file's own settings; "quick": its [profiles.quick] table (a CPU-sized run).
 PROFILES = ("quick", "full")
 DEFAULT_PROFILE = "full"
+NO_PROFILE = ""  # a one-run study (`cnnlab train`): sized by its own options; shown as "-"

@@ -3,7 +3,7 @@ accuracies: the wording must follow the statistics in both directions."""
 
 import pytest
 
-from cnnlab.report import findings
+from cnnlab.report import findings, fmt
 from cnnlab.report.answers import ANSWERS, CUSTOM_LAYER_MODELS, CUSTOM_VS_STANDARD, answer
 from cnnlab.report.load import load_results
 
@@ -31,7 +31,8 @@ def assert_follows_statistics(result):
     for c in result.comparisons:
         sentence = findings.sentence(c, len(result.comparisons))
         assert sentence in text
-        assert (f"{c.a.label}'s test accuracy is higher than {c.b.label}'s" in sentence) == c.significant
+        said = f"{fmt.possessive(c.a.label)} test accuracy is higher than {fmt.possessive(c.b.label)}"
+        assert (said in sentence) == c.significant
         if not c.significant:
             assert sentence.startswith("No significant difference") and "95% CI [" in sentence
     if any(c.significant for c in result.comparisons):

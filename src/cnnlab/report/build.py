@@ -475,7 +475,7 @@ def manifest_section(study: StudyResults) -> Section:
             ["executor", m.get("executor")], ["training steps", _step_modes(study)],
             ["precision", m.get("precision")], ["dataset", m.get("dataset") or study.info.get("dataset")],
             ["dataset source", m.get("dataset_source")], ["train images", size(m.get("train_size"))],
-            ["test images", size(m.get("test_size"))], ["profile", study.info.get("profile")],
+            ["test images", size(m.get("test_size"))], ["profile", study.info.get("profile") or fmt.DASH],
             ["subset", study.info.get("subset")], ["test subset", study.info.get("test_subset")],
             ["inference timing repeats", study.info.get("inference_repeats")],
             ["epochs", study.info.get("epochs")], ["seeds", ", ".join(str(x) for x in study.info.get("seeds") or [])],

@@ -74,7 +74,7 @@ def sentence(c: Comparison, n_tests: int, what: str = "test accuracy") -> str:
         stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
     stats += f", {_seed_counts(d)}"
     if c.significant:
-        return f"{a}'s {what} is higher than {b}'s by {size} ({stats})."
+        return f"{fmt.possessive(a)} {what} is higher than {fmt.possessive(b)} by {size} ({stats})."
     return f"No significant difference in {what} between {a} and {b}: {size} apart ({stats})."
 
 

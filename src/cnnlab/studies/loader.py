@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, PROFILES
+from cnnlab.choices import ANALYSES, DEFAULT_PROFILE, NO_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
 
@@ -118,7 +118,7 @@ class Study:
     test_subset: int | None = None
     inference_repeats: int = DEFAULT_INFERENCE_REPEATS  # timed forward passes per batch size
     profiles: dict = field(default_factory=dict)  # profile name -> its validated overrides
-    profile: str = DEFAULT_PROFILE  # the profile applied (with_profile)
+    profile: str = DEFAULT_PROFILE  # the profile applied (with_profile); NO_PROFILE for `cnnlab train`
 
     @property
     def run_count(self) -> int:
@@ -498,4 +498,5 @@ def single_run_study(model: str, dataset: str, seed: int, epochs: int, train: di
            "models": [{"name": model}]}
     if subset is not None:
         raw["subset"] = subset
-    return parse_study(raw, "cnnlab train")
+    # No profile: its size is what the call says, not a study file's "full" or "quick" (shown as "-").
+    return dataclasses.replace(parse_study(raw, "cnnlab train"), profile=NO_PROFILE)
