@@ -64,7 +64,8 @@ def test_report_where_plots_is_a_file(finished, cli):
     before = files(out)
     code, stdout, stderr = cli("report", study_dir)
     assert code == 2 and "Traceback" not in stderr
-    assert one_message(stderr) == f"error: cannot write the report in {study_dir}: Not a directory ({study_dir / 'plots'})"
+    plots = study_dir / "plots"
+    assert one_message(stderr) == f"error: cannot write the report in {study_dir}: Not a directory ({plots})"
     assert files(out) == before
 
 

@@ -69,8 +69,8 @@ def test_tensorboard_lists_runs_as_study_label_seed(tiny_study):
 def test_log_dir_names_are_one_safe_folder_each(tmp_path):
     log_dir = run_log_dir(tmp_path / "out" / "runs" / "abc123", "../study", "a/b\\c: ..", 2)
     assert log_dir == tmp_path / "out" / "tensorboard" / "study" / "a_b_c" / "seed2-abc123"
-    assert run_log_dir(tmp_path / "elsewhere", "s", "CNN", 0) == tmp_path / "elsewhere" / "tensorboard" / "s" / "CNN" / \
-        "seed0-elsewhere"
+    elsewhere = tmp_path / "elsewhere"
+    assert run_log_dir(elsewhere, "s", "CNN", 0) == elsewhere / "tensorboard" / "s" / "CNN" / "seed0-elsewhere"
 
 
 def _study(epochs: int):
