@@ -233,7 +233,7 @@ def _add_study_commands(sub):
 
 
 def main(argv=None) -> int:
-    from cnnlab.interrupts import Terminated, handled
+    from cnnlab.interrupts import handled, terminated
 
     parser = build_parser()
     try:
@@ -246,9 +246,9 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("terminated", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        if terminated(e):
+            print("terminated", file=sys.stderr)
+            return 143
         print("interrupted", file=sys.stderr)
         return 130

@@ -18,10 +18,18 @@ class Terminated(KeyboardInterrupt):
 
 _depth = 0  # writes in flight that a signal waits for
 _pending = None  # the exception a signal raised inside them
+_received = None  # the last signal handled: libraries that catch an interrupt may re-raise a plain one
+
+
+def terminated(error: KeyboardInterrupt) -> bool:
+    """Did this interrupt come from SIGTERM (also when a library turned it into a plain
+    KeyboardInterrupt on its way up, as Ray's waits do)?"""
+    return isinstance(error, Terminated) or _received == signal.SIGTERM
 
 
 def _raise(signum, frame):
-    global _pending
+    global _pending, _received
+    _received = signum
     error = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
     if _depth:
         _pending = error
@@ -47,6 +55,8 @@ def handled():
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
+    global _received
+    _received = None
     old = {sig: signal.signal(sig, _raise) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

@@ -135,3 +135,25 @@ def test_ray_address_errors_name_cnnlabs_option(write_study, tmp_path, ray_env, 
                           "--ray-address", "auto")
     assert code == 2 and stderr.startswith("error: cannot connect to Ray at auto: ") and stderr.count("\n") == 1
     assert "--ray-address" in stderr and "`--address`" not in stderr and " --address " not in stderr
+
+
+def test_sigterm_stops_a_study_on_a_local_ray_cluster(write_study, tmp_path, ray_env):
+    """ray.init sets a SIGTERM handler of its own (a bare exit 15); cnnlab keeps its meaning:
+    one line, exit 143, and the cluster goes with the process."""
+    study = write_study(models=("simple-cnn",), seeds=1, epochs=4, subset=1000, analyses=())
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "run", str(study), "--out", str(out), "--executor", "ray",
+                             "--cpus-per-run", "1", "--no-report"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=ray_env)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("runs/*/checkpoint.pt")):  # the Ray task is training
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert "terminated" in stderr.splitlines() and "Traceback" not in stderr
+    deadline = time.monotonic() + 60
+    while _processes_of(ray_env["RAY_TMPDIR"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _processes_of(ray_env["RAY_TMPDIR"])

@@ -21,6 +21,7 @@ differently, so `--cpus-per-run` fixes it for every executor alike.
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -209,10 +210,14 @@ def _connect_ray(ray, address):
     thread before the study gives up."""
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address in (None, "local"):
+        sigterm = signal.getsignal(signal.SIGTERM)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         except Exception as e:
             raise UserError(f"cannot start a local Ray cluster: {_ray_reason(e)}") from None
+        finally:  # ray.init sets its own (a bare exit); SIGTERM keeps cnnlab's meaning (cnnlab.interrupts)
+            if sigterm is not None and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, sigterm)
         return
     if address != "auto":
         host, _, port = address.removeprefix("ray://").rpartition(":")
