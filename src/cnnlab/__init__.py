@@ -6,6 +6,7 @@ command line's `--help` do not pay for importing torch:
     cnnlab.run(study, out="runs", epochs=..., seeds=...) -> StudyResult
     cnnlab.load("runs/studies/<name>") -> StudyResult
     cnnlab.train_model("simple-cnn", "mnist-small", epochs=3) -> StudyResult
+    cnnlab.load_model("runs/runs/<run key>") -> torch.nn.Module (trained, eval mode)
     cnnlab.create_model(name, in_shape, num_classes, **kwargs) -> torch.nn.Module
 """
 
@@ -16,7 +17,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0+src"
 
-API = ("run", "load", "train_model", "create_model", "StudyResult")
+API = ("run", "load", "train_model", "create_model", "load_model", "StudyResult")
 __all__ = ["__version__", *API]
 
 

@@ -6,7 +6,9 @@
     result.summary               # pandas DataFrame, one row per model: the report's numbers
     result.runs, result.epochs   # one row per run; one row per run and epoch
     result.figure("learning_curves").savefig("curves.pdf")
+    result.model("Simple CNN", seed=0)  # the trained model (torch.nn.Module, eval mode)
     cnnlab.load("runs/studies/mnist-fc-vs-cnn")    # the same, from results on disk
+    cnnlab.load_model("runs/runs/<run key>")       # one run's trained model
 
 `run` and `train_model` take the options of `cnnlab run` and `cnnlab train` and go the same
 way (cnnlab.studies.options, then `cnnlab.studies.runner.run_study`): the same checks, run
@@ -26,8 +28,9 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.models import create_model
+from cnnlab.store.trained import load_model
 
-__all__ = ["StudyResult", "create_model", "load", "run", "train_model"]
+__all__ = ["StudyResult", "create_model", "load", "load_model", "run", "train_model"]
 
 # The report's summary table, as numbers: mean and sample std over seeds (report/stats.py),
 # then the columns each analysis adds (cnnlab.plugins.Column).
@@ -148,6 +151,25 @@ class StudyResult:
 
         rows = compare_results(self.results, other.results, metrics, margin, names)
         return pd.DataFrame(rows)
+
+    # ---- trained models -------------------------------------------------------------
+    def model(self, label: str, seed: int = 0, device="cpu"):
+        """The trained model of one run (`label`: a model's label, or its name when no two
+        models share it), with the weights of its last epoch, on `device`, in eval mode."""
+        from cnnlab.errors import UserError
+
+        models = self.results.models
+        matches = ([m for m in models if m.label == label]
+                   or [m for m in models if m.name == label and sum(n.name == label for n in models) == 1])
+        if not matches:
+            raise UserError(f"no model {label!r} in this study; labels: {', '.join(m.label for m in models)}")
+        runs = [r for r in matches[0].runs if r.seed == seed]
+        if not runs:
+            seeds = ", ".join(str(r.seed) for r in matches[0].runs)
+            raise UserError(f"no run of {label!r} with seed {seed!r} in this study; seeds: {seeds or '(none)'}")
+        if runs[0].dir is None:
+            raise UserError(f"the run of {label!r} with seed {seed!r} is missing: {', '.join(runs[0].problems)}")
+        return load_model(runs[0].dir, device=device)
 
     # ---- figures --------------------------------------------------------------------
     @cached_property

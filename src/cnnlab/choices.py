@@ -9,3 +9,4 @@ EXECUTORS = ("local", "ray")
 # "full": a study file's own settings; "quick": its [profiles.quick] table (a CPU-sized run).
 PROFILES = ("quick", "full")
 DEFAULT_PROFILE = "full"
+NO_PROFILE = ""  # a one-run study (`cnnlab train`): sized by its own options; shown as "-"

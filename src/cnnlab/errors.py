@@ -21,3 +21,10 @@ def first_line(e: BaseException) -> str:
     """An exception as one short line for a user-facing message (its type if it has no text)."""
     text = str(e).strip()
     return text.splitlines()[0][:300] if text else type(e).__name__
+
+
+def one_line(e: BaseException, limit: int = 600) -> str:
+    """All of an exception's message on one line, for errors whose reason comes after the
+    first line (torchvision's "Error downloading X:" lists each mirror's error below it)."""
+    text = " ".join(str(e).split())
+    return (text[:limit - 3] + "..." if len(text) > limit else text) or type(e).__name__

@@ -78,8 +78,8 @@ def test_padding_modes_and_same_padding_do_not_change_the_field():
 def test_global_pooling_and_flatten_mix_all_positions():
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3))
     layers = receptive_field(model, (1, 8, 8))["layers"]
-    # Global pool over 8 positions of field 3, jump 1: 3 + 7 = 10.
-    assert layers[1]["rf"] == [10, 10]
+    # Global pool over 8 positions of field 3, jump 1: 3 + 7 = 10; one output position: no jump.
+    assert layers[1]["rf"] == [10, 10] and layers[1]["jump"] is None
     assert layers[2]["jump"] is None and layers[3]["rf"] == [10, 10]
 
 
@@ -106,3 +106,10 @@ def test_model_state_is_restored():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)).train()
     receptive_field(model, (1, 8, 8))
     assert model.training
+
+
+def test_adaptive_pooling_that_keeps_a_grid_keeps_the_jump():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AdaptiveAvgPool2d(4), nn.MaxPool2d(4))
+    layers = receptive_field(model, (1, 8, 8))["layers"]
+    assert layers[1]["rf"] == [4, 4] and layers[1]["jump"] == [2, 2]  # 8 -> 4: windows of 2, stride 2
+    assert layers[2]["jump"] is None  # a window pool over the whole 4x4 grid is global pooling too

@@ -1,4 +1,5 @@
 import gzip
+import socket
 
 import numpy as np
 import pytest
@@ -129,3 +130,21 @@ def test_a_failed_download_leaves_nothing_behind(tmp_path, monkeypatch, existing
     assert _snapshot(tmp_path) == before
     if existing_data_dir:
         assert (data_dir / "FashionMNIST" / "processed" / "keep.txt").read_text() == "mine"
+
+
+def test_a_failed_download_says_why_in_full(tmp_path, monkeypatch):
+    """torchvision's real download code against a mirror where nothing listens: its error
+    lists each mirror's failure below "Error downloading <file>:", all of it on one line."""
+    import torchvision
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", [f"http://127.0.0.1:{port}/"])
+    with pytest.raises(UserError) as e:
+        load_dataset("fashion-mnist", data_dir=tmp_path / "data", download=True)
+    message = str(e.value)
+    assert "\n" not in message
+    assert (f"could not be downloaded (Error downloading train-images-idx3-ubyte.gz: Tried http://127.0.0.1:{port}/, "
+            "got: <urlopen error [Errno 111] Connection refused>); expected ") in message
+    assert not (tmp_path / "data").exists()

@@ -1,5 +1,5 @@
 """The HTML report of a real study, opened in a real browser: headless Chromium (Debian's
-`chromium` package) driven by Playwright, at a 1280 x 900 viewport.
+`chromium` package) driven by Playwright, at a 1280 x 900 viewport and a phone's 390 x 844.
 
 It checks what a reader would notice: a plot that does not load, a contents link that goes
 nowhere, a table cut off at the page edge, a script error. Where no browser is available the
@@ -25,7 +25,8 @@ INSPECT = """async () => {
   const images = await Promise.all([...document.images].map(async img => {
     let decoded = true;
     try { await img.decode(); } catch (e) { decoded = false; }
-    return {alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth, decoded};
+    return {alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth, decoded,
+            shownWidth: img.getBoundingClientRect().width};
   }));
   const links = [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href'));
   const unresolved = links.filter(href => !document.getElementById(decodeURIComponent(href.slice(1))));
@@ -71,26 +72,32 @@ def _chromium() -> str:
     return path
 
 
-def test_report_in_headless_chromium(tiny_study, tmp_path):
+def _open(html, width: int, height: int, screenshot) -> tuple[dict, list[str]]:
+    """What INSPECT finds in the page at this viewport, and any console or page error."""
     chromium = _chromium()
     from playwright.sync_api import sync_playwright
 
-    html = tiny_study.report_path
-    expected_images = html.read_text(encoding="utf-8").count('<img src="data:image/png;base64,')
     problems = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
                     if m.type in ("error", "warning") else None)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url[:80]}"))
             page.goto(html.as_uri(), wait_until="load")
             found = page.evaluate(INSPECT)
-            page.screenshot(path=tmp_path / "report-1280.png", full_page=True)
+            page.screenshot(path=screenshot, full_page=True)
         finally:
             browser.close()
+    return found, problems
+
+
+def test_report_in_headless_chromium(tiny_study, tmp_path):
+    html = tiny_study.report_path
+    expected_images = html.read_text(encoding="utf-8").count('<img src="data:image/png;base64,')
+    found, problems = _open(html, WIDTH, HEIGHT, tmp_path / "report-1280.png")
 
     assert found["width"] == WIDTH
     assert found["sections"] == [slug(s) for s in section_titles()]
@@ -110,3 +117,20 @@ def test_report_in_headless_chromium(tiny_study, tmp_path):
 
     shot = Image.open(tmp_path / "report-1280.png")
     assert shot.width == WIDTH and shot.height > 4 * HEIGHT
+
+
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+
+
+def test_report_on_a_phone_screen(tiny_study, tmp_path):
+    """At 390 px the page itself never scrolls sideways; plots keep at least 2/3 of their own
+    width (labels stay readable) and scroll inside their own box, as wide tables do."""
+    found, problems = _open(tiny_study.report_path, PHONE_WIDTH, PHONE_HEIGHT, tmp_path / "report-390.png")
+    assert found["width"] == PHONE_WIDTH and found["scrollWidth"] <= PHONE_WIDTH
+    assert not found["overflowing"], found["overflowing"][:5]
+    wide = [i for i in found["images"] if i["naturalWidth"] * 2 / 3 > PHONE_WIDTH]
+    assert len(wide) >= 5  # the learning curves and most other plots would be squeezed at 390 px
+    small = [(i["alt"], i["shownWidth"], i["naturalWidth"]) for i in found["images"]
+             if i["shownWidth"] < round(i["naturalWidth"] * 2 / 3) - 1]
+    assert not small, small
+    assert not problems, problems

@@ -65,6 +65,12 @@ def _pair(a_values, b_values, p_holm):
     return Comparison(a, b, welch(a_values, b_values), p_holm)
 
 
+def test_a_label_ending_in_s_takes_an_apostrophe_alone():
+    a, b = ModelResults("depth-12", "12 layers", {}, 0), ModelResults("depth-2", "Depth 2", {}, 1)
+    text = sentence(Comparison(a, b, welch(A, B), welch(A, B).p), 1)
+    assert text.startswith("12 layers' test accuracy is higher than Depth 2's by") and "layers's" not in text
+
+
 def test_sentences_claim_only_what_the_test_supports():
     significant = _pair(A, B, welch(A, B).p)
     text = sentence(significant, 1)

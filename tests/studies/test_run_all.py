@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from cnnlab.report import plots
+from cnnlab.report import fmt, plots
 from cnnlab.report.answers import answers
 from cnnlab.report.load import load_results
 from cnnlab.studies.loader import load_builtin_studies
@@ -76,7 +76,7 @@ def test_wording_follows_the_verdicts(suite):
         for result in answers(load_results(suite / "studies" / name)):
             assert result.comparisons
             for c in result.comparisons:
-                said = f"{c.a.label}'s test accuracy is higher than {c.b.label}'s"
+                said = f"{fmt.possessive(c.a.label)} test accuracy is higher than {fmt.possessive(c.b.label)}"
                 assert (said in " ".join(result.evidence)) == (c.verdict == "better")
             if not any(c.verdict == "better" for c in result.comparisons):
                 assert "better than" not in result.claim and "higher than" not in result.claim

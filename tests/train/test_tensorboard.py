@@ -36,7 +36,7 @@ def test_event_tags_of_a_real_run(tiny_study):
     the values the run stored (float32 in the event file)."""
     run = tiny_study.runs.iloc[-1]  # Simple CNN, seed 1
     run_dir = tiny_study.dir.parent.parent / "runs" / run.run_key
-    events = _events(run_log_dir(run_dir, run.label, run.seed))
+    events = _events(run_log_dir(run_dir, tiny_study.name, run.label, run.seed))
     analysis = json.loads((run_dir / "analysis.json").read_text())["grad_flow"]
     layers = analysis["layer_names"]
     assert events.Tags()["scalars"] == list(EPOCH_TAGS.values()) + \
@@ -53,6 +53,24 @@ def test_event_tags_of_a_real_run(tiny_study):
         assert [e.step for e in logged] == analysis["steps"] == list(range(steps))  # grad_flow_every = 1
         assert [e.value for e in logged] == pytest.approx([r[names.index(name)] for r in analysis["grad_norm"]],
                                                           rel=1e-6)
+
+
+def test_tensorboard_lists_runs_as_study_label_seed(tiny_study):
+    """`tensorboard --logdir OUT/tensorboard`: the run names TensorBoard's own loader finds."""
+    from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
+
+    out = tiny_study.dir.parent.parent
+    runs = EventMultiplexer().AddRunsFromDirectory(str(out / "tensorboard")).Runs()
+    assert set(runs) == {f"tiny-api/{r.label}/seed{r.seed}-{r.run_key}" for r in tiny_study.runs.itertuples()}
+    assert "Fully connected, 3 layers" in {name.split("/")[1] for name in runs}  # labels as written
+    assert not any((out / "runs" / key / "tensorboard").exists() for key in tiny_study.runs.run_key)
+
+
+def test_log_dir_names_are_one_safe_folder_each(tmp_path):
+    log_dir = run_log_dir(tmp_path / "out" / "runs" / "abc123", "../study", "a/b\\c: ..", 2)
+    assert log_dir == tmp_path / "out" / "tensorboard" / "study" / "a_b_c" / "seed2-abc123"
+    elsewhere = tmp_path / "elsewhere"
+    assert run_log_dir(elsewhere, "s", "CNN", 0) == elsewhere / "tensorboard" / "s" / "CNN" / "seed0-elsewhere"
 
 
 def _study(epochs: int):
@@ -77,7 +95,7 @@ def test_resumed_run_continues_its_curves_without_duplicates(tmp_path, monkeypat
 
     monkeypatch.setattr(trainer, "_commit_epoch", dies_at_epoch_2)
     assert execute_run(spec, tmp_path, "cpu", data=data)["status"] == "failed"
-    log_dir = run_log_dir(tmp_path, "CNN", 0)
+    log_dir = run_log_dir(tmp_path, "tb", "CNN", 0)
     assert _steps(_events(log_dir), "loss/test") == [3, 7]  # epoch 2's curves were written
     monkeypatch.setattr(trainer, "_commit_epoch", commit)
     summary = execute_run(spec, tmp_path, "cpu", data=data)

@@ -5,10 +5,10 @@ import math
 import zipfile
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import plots
+from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, slug
 from cnnlab.report.sections import first_done, image, not_measured
 

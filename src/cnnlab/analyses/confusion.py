@@ -2,10 +2,10 @@
 (cnnlab.analysis.confusion), so its accuracy is the run's final test accuracy, exactly."""
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import fmt, plots
+from cnnlab.report.plots import Figure
 from cnnlab.report.document import Bullets, Section, Table
 from cnnlab.report.findings import by_test_accuracy
 from cnnlab.report.load import stored_matrix

@@ -3,13 +3,13 @@ next to the theoretical field at the same place (the receptive_field analysis)."
 
 import numpy as np
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
 
 from cnnlab.analyses.receptive_field import features_rf
 from cnnlab.analyses.receptive_field import of_run as receptive_field_rows
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
+from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.load import stored_matrix
 from cnnlab.report.sections import first_done, image, not_measured

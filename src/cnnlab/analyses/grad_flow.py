@@ -9,11 +9,11 @@ import math
 
 import numpy as np
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
 
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
+from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.sections import first_done, image, not_measured
 

@@ -5,12 +5,12 @@ ask for it still shows the gap: it is computed from metrics.jsonl in the same wa
 """
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from cnnlab.analysis.history import overfitting
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
+from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy, extremes
 from cnnlab.report.sections import image, not_measured, with_runs

@@ -2,11 +2,11 @@
 (cnnlab.analysis.receptive_field): the input pixels one unit can see, and its stride (jump)."""
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
+from cnnlab.report.plots import Figure
 from cnnlab.report.document import Section, Table
 from cnnlab.report.sections import first_done, image, not_measured
 
@@ -64,6 +64,21 @@ def features_rf(rows: list[dict]) -> int | None:
     return inside[-1]["rf"] if inside else None
 
 
+def last_spatial_layer(rows: list[dict]) -> dict | None:
+    """The last layer in execution order whose units still have positions (a jump): where the
+    theoretical field stops growing by windows, before flatten or global pooling mixes
+    positions. None for a net without one (a fully connected net)."""
+    spatial = [r for r in rows if r["rf"] is not None and r["jump_text"] != "mixed" and not _global_pool(r)]
+    return spatial[-1] if spatial else None
+
+
+def _global_pool(row: dict) -> bool:
+    """A pooling layer with a single output position. Records from before the tracer marked
+    global pooling as mixing positions still give it a jump."""
+    grid = row["out_shape"].split("×")[1:]
+    return "pool" in row["type"].lower() and bool(grid) and all(g == "1" for g in grid)
+
+
 def of_run(run) -> list[dict] | None:
     return view(run.analysis.get("receptive_field"))
 
@@ -101,9 +116,8 @@ def section(study, dpi: int) -> Section:
             continue
         items.append((m.label, m.index, rows))
         window = [r for r in rows if any(t in r["type"].lower() for t in WINDOW_TYPES)]
-        spatial = [r for r in rows if r["rf"] is not None and r["jump_text"] != "mixed"]
-        if spatial:
-            last = spatial[-1]
+        last = last_spatial_layer(rows)
+        if last is not None:
             summary_rows.append([m.label, last["rf_text"], last["jump_text"], last["layer"]])
         else:  # a fully connected net: its first layer already sees every pixel
             whole = next((r["rf_text"] for r in rows if r["rf"] is not None), fmt.DASH)

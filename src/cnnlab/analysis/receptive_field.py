@@ -15,6 +15,9 @@ with k_eff = d * (k - 1) + 1.
 How it is traced: a `TorchFunctionMode` sees every torch call of a real forward pass (module
 or functional, inside custom layers too) and maps each output tensor to its field:
 - conv1d/2d/3d, max/avg/Lp pooling, adaptive pooling and F.pad use the formula above;
+- global pooling (any pooling whose output has one position, from an input with more) mixes
+  all positions: its field is the extent of the whole input and jump becomes None, so the
+  last layer that still has a jump is the last spatial one;
 - an op whose output has the same spatial grid as its inputs (activations, norms, dropout,
   `a + b` of a residual block, channel concat) takes the union of its inputs' fields, so a
   residual block gets the field of its longer branch;
@@ -164,6 +167,11 @@ def _adaptive_rule(f, in_spatial, out_spatial):
     return _window(f, kernel, stride, (0,) * n, (1,) * n)
 
 
+def _is_global(in_spatial, out_spatial) -> bool:
+    """A pooling whose output is one position, from several, pools globally: no jump after it."""
+    return len(out_spatial) == len(in_spatial) and math.prod(out_spatial) == 1 and math.prod(in_spatial) > 1
+
+
 def _tensors(obj):
     if isinstance(obj, torch.Tensor):
         yield obj
@@ -200,7 +208,9 @@ class _FieldTracer(TorchFunctionMode):
         name = getattr(func, "__name__", "")
         first = inputs[0]
         n = first.dim() - 2
-        if name in _RULES and n >= 1:
+        if "pool" in name and n >= 1 and _is_global(first.shape[2:], outputs[0].shape[2:]):
+            f = _mix_positions(self.get(first), first.shape[2:])
+        elif name in _RULES and n >= 1:
             f = _RULES[name](args, kwargs, self.get(first), n)
         elif name in _ADAPTIVE and n >= 1:
             f = _adaptive_rule(self.get(first), first.shape[2:], outputs[0].shape[2:])

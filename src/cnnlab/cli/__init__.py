@@ -12,16 +12,22 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv=None) -> int:
+    from cnnlab.interrupts import handled, terminated
+
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-        if not getattr(args, "func", None):
-            parser.print_help()
-            return 0
-        return args.func(args) or 0
+        with handled():  # SIGTERM as Ctrl-C; either lets the atomic write in flight finish
+            args = parser.parse_args(argv)
+            if not getattr(args, "func", None):
+                parser.print_help()
+                return 0
+            return args.func(args) or 0
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        if terminated(e):
+            print("terminated", file=sys.stderr)
+            return 143
         print("interrupted", file=sys.stderr)
         return 130

@@ -37,8 +37,11 @@ def cmd_runs(args):
         if args.stale or args.prune_stale:
             rows = [r for r in rows if r["stale"]]
         if args.prune_stale:
+            from cnnlab.train.tensorboard import remove_run_logs
+
             for r in rows:
                 shutil.rmtree(Path(args.out) / r["run_dir"], ignore_errors=True)
+                remove_run_logs(args.out, r["run_key"])
             index.delete([r["run_key"] for r in rows])
             studies = sorted({r["study"] or "?" for r in rows})
             print(f"removed {len(rows)} run(s) made by other code than this cnnlab's ({current})"

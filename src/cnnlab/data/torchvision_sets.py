@@ -18,7 +18,7 @@ import torchvision
 from cnnlab.data.core import ImageData, channel_stats
 from cnnlab.data.idx import check_idx_file, read_idx
 from cnnlab.data.registry import register_dataset
-from cnnlab.errors import UserError, first_line
+from cnnlab.errors import UserError, first_line, one_line
 
 IDX_SETS = {"mnist": torchvision.datasets.MNIST, "fashion-mnist": torchvision.datasets.FashionMNIST}
 CIFAR_JPEG_NAMES = ("cifar10-jpeg", "cifar10-jpeg.tar.gz")
@@ -94,7 +94,7 @@ def _download(name, data_dir, expected):
         if created_data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
         raise UserError(
-            f"dataset {name!r} is not in --data-dir {data_dir} and could not be downloaded ({first_line(e)}); "
+            f"dataset {name!r} is not in --data-dir {data_dir} and could not be downloaded ({one_line(e)}); "
             f"expected {expected}; pass --data-dir pointing at a copy"
         ) from None
     finally:

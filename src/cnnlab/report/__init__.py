@@ -17,8 +17,11 @@ time without training: `cnnlab report DIR`.
     export.py    results.csv, the tidy per-epoch table
 """
 
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
+from cnnlab.errors import UserError
 from cnnlab.io import atomic_write_bytes, atomic_write_text
 from cnnlab.report import plots
 from cnnlab.report.build import build_document, section_titles
@@ -38,15 +41,47 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
     report.md and report.html. Raises UserError when study_dir holds no readable study.json.
     """
     study = load_results(study_dir, runs_dir)
+    check_writable(study.dir)  # before the plots are drawn
     paths = write_document(build_document(study, dpi=dpi or plots.DPI), study.dir)
-    write_results_csv(study)
+    with _report_writes(study.dir):
+        write_results_csv(study)
     return paths
+
+
+def check_writable(directory):
+    """Raise UserError unless the report's files can be written in `directory` and its
+    plots/ (where it exists): a file is created in each and removed, so a read-only or
+    immutable folder, or a file where plots/ should be, fails here with nothing written."""
+    directory = Path(directory)
+    for folder in (directory, directory / "plots"):
+        if folder == directory or folder.exists():
+            try:
+                with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check.", suffix=".tmp"):
+                    pass
+            except OSError as e:
+                raise UserError(f"cannot write the report in {directory}: {e.strerror or e} ({folder})") from None
+
+
+@contextmanager
+def _report_writes(directory: Path):
+    """An OSError while writing the report (permissions, a full disk) as a one-line UserError."""
+    try:
+        yield
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        raise UserError(f"cannot write the report in {directory}: {e.strerror or e}{where}") from None
 
 
 def write_document(doc, directory: Path) -> tuple[Path, Path]:
     """Write `doc` as directory/report.md (images in directory/plots/) and the
     self-contained directory/report.html; returns their paths."""
     directory = Path(directory)
+    check_writable(directory)
+    with _report_writes(directory):
+        return _write_document(doc, directory)
+
+
+def _write_document(doc, directory: Path) -> tuple[Path, Path]:
     plots_dir = directory / "plots"
     names = set()
     for image in doc.images:

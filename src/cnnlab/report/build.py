@@ -253,7 +253,7 @@ def manifest_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
             ["executor", m.executor], ["training steps", _step_modes(study)],
             ["precision", m.precision], ["dataset", m.dataset or info.dataset],
             ["dataset source", m.dataset_source], ["train images", size(m.train_size)],
-            ["test images", size(m.test_size)], ["profile", info.profile],
+            ["test images", size(m.test_size)], ["profile", info.profile or fmt.DASH],
             ["subset", info.subset], ["test subset", info.test_subset],
             ["inference timing repeats", info.inference_repeats],
             ["epochs", info.epochs], ["seeds", ", ".join(str(x) for x in info.seeds)],

@@ -160,7 +160,7 @@ def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accura
         stats += f", tested at the {100 * c.level:.2g}% level for {c.looks} looks"
     if c.verdict == "better":
         small = f", less than the ±{points_text(c.margin)} margin (equivalent too)" if c.equivalent else ""
-        return f"{a}'s {what} is higher than {b}'s by {size} ({stats}){small}."
+        return f"{fmt.possessive(a)} {what} is higher than {fmt.possessive(b)} by {size} ({stats}){small}."
     e = c.equivalence
     tost_text = (f"{100 * (1 - 2 * c.level):.0f}% CI [{100 * e.ci_low:+.2f}, {100 * e.ci_high:+.2f}], "
                  f"{fmt.p_clause('TOST p', e.p)}" if e and e.p is not None else "")

@@ -43,6 +43,11 @@ def seconds(x) -> str:
     return f"{x:.2f} s" if x < 10 else f"{x:.1f} s" if x < 100 else f"{x:.0f} s"
 
 
+def possessive(label: str) -> str:
+    """A model label as an owner: "Simple CNN's", but "12 layers'" (a plural ending in s)."""
+    return f"{label}'" if label.endswith("s") else f"{label}'s"
+
+
 def pct(x, digits: int = 2) -> str:
     """A fraction in [0, 1] as percent: 0.98123 -> "98.12 %"."""
     return f"{100 * x:.{digits}f} %" if _ok(x) else DASH

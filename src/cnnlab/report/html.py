@@ -31,10 +31,21 @@ td:first-child { white-space: normal; min-width: 6em; }
 tr:nth-child(even) td { background: #fbfcfd; }
 td.text { white-space: normal; text-align: left; min-width: 14em; }
 p.note { color: #57606a; font-size: 0.88em; border-left: 3px solid #d0d7de; padding-left: 10px; }
-figure { margin: 1em 0; }
-img { max-width: 100%; height: auto; }
+/* A plot shrinks with the page down to 2/3 of its own width (its min-width, set per image),
+   where its labels are still readable; on a narrower screen (a phone) it scrolls inside its
+   own box, like a wide table. */
+figure { margin: 1em 0; overflow-x: auto; max-width: 100%; }
+img { max-width: 100%; height: auto; display: block; }
 figcaption { color: #57606a; font-size: 0.85em; }
 """
+
+
+MIN_IMAGE_SCALE = 2 / 3  # the smallest a plot is shown, of its own size: labels of 12-15 px stay 8-10 px
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (bytes 16-24)."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def _link(link: Link) -> str:
@@ -70,7 +81,9 @@ def _block(b) -> str:
         return _table(b)
     if isinstance(b, Image):
         data = base64.b64encode(b.png).decode("ascii")
-        return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(b.alt)}">'
+        width, height = _png_size(b.png)
+        return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(b.alt)}" width="{width}" '
+                f'height="{height}" style="min-width: {round(width * MIN_IMAGE_SCALE)}px">'
                 f"<figcaption>{escape(b.alt)}</figcaption></figure>")
     if isinstance(b, Link):
         return f"<p>{_link(b)}</p>"

@@ -4,6 +4,8 @@
 We build `matplotlib.figure.Figure` objects directly instead of going through pyplot:
 no global backend to switch, no figure registry to leak memory into, and it works the
 same in a headless runner, a test or a notebook. PNG output always uses the Agg renderer.
+Jupyter shows a bare Figure only once pyplot's inline backend has registered a display
+hook, so ours carry their own `_repr_png_` and render inline in a fresh kernel.
 
 Every model keeps one colour in every plot (its position in the study), train curves are
 dashed and test curves solid, and bands show ± one standard deviation over seeds. The
@@ -17,11 +19,19 @@ import warnings
 import numpy as np
 from matplotlib.ticker import NullFormatter
 from matplotlib import colormaps
-from matplotlib.figure import Figure
+from matplotlib import figure
 
 from cnnlab.report.load import ModelResults
 
 DPI = 110
+
+
+class Figure(figure.Figure):
+    """A matplotlib Figure that a notebook displays as a PNG without `%matplotlib inline`.
+    (Where the inline backend is active, its own display hook for Figure takes precedence.)"""
+
+    def _repr_png_(self) -> bytes:
+        return png(self)
 
 
 def color(index: int):

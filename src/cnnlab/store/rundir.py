@@ -8,6 +8,7 @@
                    tensorboard/    TensorBoard event files, written while it trains
                    status          done | failed | diverged; absent while running
                    error.txt       why a run failed, one line (traceback.txt has the rest)
+                   .lock           held (flock) by the process running it: see RunDir.claim
 
 `status` is written last, so a directory with `status` = done holds a complete result,
 and every file is replaced atomically, so a killed run never leaves a torn one. Formats
@@ -16,12 +17,23 @@ the damage in the returned record's `problems`.
 """
 
 import json
+import os
+import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 from cnnlab.io import atomic_write_json, atomic_write_text
-from cnnlab.store.schema import (ANALYSIS_FILE, CONFIG_FILE, DIVERGED_EPOCH, ERROR_FILE, METRICS_FILE, STATUS_FILE,
-                                 STATUSES, TRACEBACK_FILE, RecordError, RunConfig, RunRecord, check_analysis,
-                                 check_metrics, metrics_text, parse_metrics)
+from cnnlab.store.schema import (ANALYSIS_FILE, CHECKPOINT_FILE, CONFIG_FILE, DIVERGED_EPOCH, ERROR_FILE,
+                                 METRICS_FILE, STATUS_FILE, STATUSES, TRACEBACK_FILE, RecordError, RunConfig,
+                                 RunRecord, check_analysis, check_metrics, metrics_text, parse_metrics)
+
+LOCK_FILE = ".lock"
+RECORD_FILES = (CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE, ANALYSIS_FILE, STATUS_FILE, ERROR_FILE, TRACEBACK_FILE,
+                LOCK_FILE)
+
+
+class RunBusy(Exception):
+    """Another process holds the run (RunDir.claim); the message says which, if known."""
 
 
 class RunDir:
@@ -68,6 +80,48 @@ class RunDir:
 
     def write_analysis(self, analysis: dict):
         atomic_write_json(self.path / ANALYSIS_FILE, analysis)
+
+    # ---- one process at a time -------------------------------------------------------
+    @contextmanager
+    def claim(self, wait: bool = True):
+        """Hold this run for this process while the block runs: an exclusive flock on
+        RUN_DIR/.lock, so two `cnnlab run` on one OUT (two terminals, two nodes of a shared
+        disk) never train the same run at once. The kernel drops the lock when the process
+        dies, however it dies. Busy: wait for it, or with wait=False raise RunBusy naming
+        the holder. Needs a filesystem with flock (local disks; NFS on Linux maps it to
+        NFS locks; some network filesystems do not lock at all, and then nothing is held)."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / LOCK_FILE, "a+", encoding="utf-8") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                raise RunBusy(self.holder() or "another process") from None
+            f.truncate(0)  # who holds it, for the message of whoever waits
+            f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            f.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def holder(self) -> str | None:
+        """Who last claimed the run ("pid N on HOST"), as its lock file says."""
+        text = _read_text(self.path / LOCK_FILE)
+        return text.strip() or None if text else None
+
+    def blocked(self) -> str | None:
+        """Why no run can write this directory's records, when something that is not a file
+        sits where one goes (a folder named metrics.jsonl): cnnlab never deletes what it did
+        not write, so such a run fails until that is moved away. None otherwise."""
+        if self.path.exists() and not self.path.is_dir():
+            return f"{self.path} is a file, not a run directory"
+        for name in RECORD_FILES:
+            path = self.path / name
+            if path.exists() and not path.is_file():
+                return f"{name} is a {'directory' if path.is_dir() else 'special file'}, not a file"
+        return None
 
     # ---- reading back ----------------------------------------------------------------
     def load(self) -> RunRecord:

@@ -10,6 +10,10 @@ study.json, from the summaries the executors hand back.
   is intact), with one line saying why.
 - An interrupted run resumes: the trainer reloads checkpoint.pt (its last complete epoch).
 - A run that raises is marked `failed` with the reason in error.txt; it never stops the others.
+- Each run is claimed while it executes (RunDir.claim): a second `cnnlab run` on the same
+  OUT waits for it and reuses its result instead of training it twice.
+- A run whose record files cannot be written (a folder where metrics.jsonl goes) is marked
+  `failed` without training, with the reason.
 - Every run writes TensorBoard event files as it trains (cnnlab.train.tensorboard).
 """
 
@@ -22,8 +26,8 @@ import torch
 from cnnlab import __version__
 from cnnlab.errors import say
 from cnnlab.fingerprint import git_provenance
+from cnnlab.store.rundir import RunBusy, RunDir
 from cnnlab.store.schema import FINAL_STATUSES, RunConfig, RunRecord
-from cnnlab.store.rundir import RunDir
 
 
 def load_run_data(dataset: str, subset: int | None, test_subset: int | None = None, data_dir=None,
@@ -67,8 +71,27 @@ def reused_summary(spec: RunConfig, run: RunDir, on_message=say) -> dict | None:
     return None
 
 
+def blocked_reason(run: RunDir) -> str | None:
+    """Why this run cannot be (re)run at all, said once by the driver and recorded as its failure."""
+    blocked = run.blocked()
+    return f"{blocked}; move it away to run it again" if blocked else None
+
+
+def _fail_blocked(spec: RunConfig, run: RunDir, reason: str) -> dict:
+    """The run is failed without training: its reason in error.txt and status, where those
+    can be written (one of them may be what blocks it)."""
+    for write in (lambda: run.write_error(reason), lambda: run.set_status("failed")):
+        try:
+            write()
+        except OSError:
+            pass
+    failed = RunRecord(key=run.key, status="failed", config=spec, error=reason)
+    return {**failed.summary(), "cached": False, "resumed_from": 0}
+
+
 def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=None, download: bool = True,
-                verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1) -> dict:
+                verbosity: str = "none", inference_repeats: int = 30, on_message=None, sharing: int | None = 1,
+                wait: bool = True) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
 
     `data`: the run's dataset (subset applied) if the caller has it loaded; otherwise it is
@@ -76,8 +99,27 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
     why a finished-looking run is being run again (default: stderr). `sharing`: how many
     runs may share the device meanwhile (recorded: times measured while sharing are not
     comparable with times measured alone).
+    The run is claimed first (RunDir.claim): when another process holds it, this waits and
+    then reuses its result, or with wait=False returns at once {"busy": who holds it,
+    "run_key", "name", "label", "seed"} for the caller to come back to it later.
     """
     run = RunDir(run_dir)
+    reused = reused_summary(spec, run, on_message=lambda text: None)  # the driver said why, if it is redone
+    if reused is not None:
+        return reused
+    blocked = blocked_reason(run)
+    if blocked:
+        return _fail_blocked(spec, run, blocked)
+    try:
+        with run.claim(wait=wait):
+            return _execute_claimed(spec, run, device, data, data_dir, download, verbosity, inference_repeats,
+                                    on_message, sharing)
+    except RunBusy as holder:
+        return {"busy": str(holder), "run_key": run.key, "name": spec.name, "label": spec.label, "seed": spec.seed}
+
+
+def _execute_claimed(spec, run, device, data, data_dir, download, verbosity, inference_repeats, on_message, sharing):
+    # Again, now that the run is ours: whoever held the claim before may have finished it.
     reused = reused_summary(spec, run, on_message or say)
     if reused is not None:
         return reused
@@ -113,7 +155,7 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)
     recorders = training_recorders(spec.analyses, config)
     # After the recorders: at the end of each epoch it writes the gradient norms they took.
-    tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.label or spec.model, spec.seed),
+    tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.study, spec.label or spec.model, spec.seed),
                                     steps_per_epoch=math.ceil(len(data.train_labels) / config.batch_size),
                                     grad_flow=recorders.get("grad_flow"),
                                     description=f"{spec.study}: {spec.name} (run {run.key})")

@@ -9,6 +9,10 @@ alone writes the SQLite index, so concurrent runs never touch it.
 A worker that dies (killed, out of memory) is retried once; the retry resumes from the
 run's last checkpoint. If it dies again the run is marked failed and the study goes on.
 
+A run that another process is running (another `cnnlab run` on the same OUT holds its
+claim, see RunDir.claim) is put back after the others, with one line saying so; then the
+executor waits for it and takes its result.
+
 Results do not depend on the executor as long as each run gets the same number of CPU
 threads (`threads`): float reductions split across a different number of threads round
 differently, so `--cpus-per-run` fixes it for every executor alike.
@@ -16,6 +20,8 @@ differently, so `--cpus-per-run` fixes it for every executor alike.
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +30,7 @@ import threading
 import time
 
 from cnnlab.choices import EXECUTORS
-from cnnlab.errors import UserError, first_line
+from cnnlab.errors import UserError, first_line, say
 from cnnlab.store.schema import FINAL_STATUSES, RunConfig
 from cnnlab.store.rundir import RunDir
 
@@ -58,7 +64,16 @@ def run_job(job: dict, data=None) -> dict:
     return execute_run(spec, job["run_dir"], job["device"], data=data, data_dir=job["data_dir"],
                        download=job["download"], verbosity=job.get("verbosity", "none"),
                        inference_repeats=job["inference_repeats"], sharing=job.get("sharing", 1),
-                       on_message=lambda text: None)  # the driver already said why a run is redone
+                       on_message=lambda text: None,  # the driver already said why a run is redone
+                       wait=job.get("wait", True))
+
+
+def later(job: dict, summary: dict) -> dict:
+    """`summary` says another process holds the run: say so, and return the job to run
+    after the others, waiting for that process this time."""
+    say(f"{summary['name']} ({summary['run_key']}): another cnnlab is running it ({summary['busy']}); "
+        "waiting for it after the other runs, to use its result")
+    return {**job, "wait": True}
 
 
 def mark_failed(job: dict, reason: str) -> dict:
@@ -79,7 +94,14 @@ class LocalExecutor:
         self.data, self.verbosity = data, verbosity
 
     def run(self, jobs):
+        held = []
         for job in jobs:
+            summary = run_job({**job, "verbosity": self.verbosity, "wait": False}, data=self.data)
+            if "busy" in summary:
+                held.append(later(job, summary))
+                continue
+            yield summary
+        for job in held:
             yield run_job({**job, "verbosity": self.verbosity}, data=self.data)
 
 
@@ -106,7 +128,7 @@ class ProcessExecutor:
         return proc
 
     def run(self, jobs):
-        pending = [(job, 1) for job in jobs]
+        pending = [({**job, "wait": False}, 1) for job in jobs]
         running = {}  # slot -> (proc, job, attempt)
         while pending or running:
             for slot in range(self.workers):
@@ -125,7 +147,11 @@ class ProcessExecutor:
                 proc.out.close()
                 proc.log.close()
                 if proc.returncode == 0 and summary:
-                    yield json.loads(summary.splitlines()[-1])
+                    result = json.loads(summary.splitlines()[-1])
+                    if "busy" in result:
+                        pending.append((later(job, result), attempt))
+                        continue
+                    yield result
                 elif attempt < MAX_ATTEMPTS:
                     pending.insert(0, (job, attempt + 1))  # resumes from its checkpoint
                 else:
@@ -156,22 +182,44 @@ class RayExecutor:
         for job in jobs:
             if gpus:
                 job = {**job, "device": "cuda"}
+            job = {**job, "wait": False}
             refs[task.remote(job)] = job
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)
             job = refs.pop(done[0])
             try:
-                yield ray.get(done[0])
+                result = ray.get(done[0])
             except Exception as e:  # the task's worker died on every attempt
                 yield mark_failed(job, f"Ray task failed {MAX_ATTEMPTS} times: {first_line(e)}")
+                continue
+            if "busy" in result:
+                job = later(job, result)
+                refs[task.remote(job)] = job
+                continue
+            yield result
 
 
 def _connect_ray(ray, address):
-    """ray.init, bounded in time: Ray retries an address where nothing answers for ever.
-    A host:port is first probed with a plain TCP connection (refused: fail at once), then
-    ray.init gets RAY_CONNECT_SECONDS in a helper thread before the study gives up."""
-    where = address or "a new local cluster"
-    if address not in (None, "auto", "local"):
+    """ray.init. Without an address (nor RAY_ADDRESS) Ray starts a local cluster, or joins the
+    one last started on this machine: that runs in this thread, because the processes Ray
+    starts die with the thread that started them (their parent-death signal is tied to
+    it), so a cluster started from a short-lived helper thread stops a second later.
+    Connecting to an address starts no process and is bounded in time, as Ray retries an
+    address where nothing answers for ever: a host:port is first probed with a plain TCP
+    connection (refused: fail at once), then ray.init gets RAY_CONNECT_SECONDS in a helper
+    thread before the study gives up."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address in (None, "local"):
+        sigterm = signal.getsignal(signal.SIGTERM)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except Exception as e:
+            raise UserError(f"cannot start a local Ray cluster: {_ray_reason(e)}") from None
+        finally:  # ray.init sets its own (a bare exit); SIGTERM keeps cnnlab's meaning (cnnlab.interrupts)
+            if sigterm is not None and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, sigterm)
+        return
+    if address != "auto":
         host, _, port = address.removeprefix("ray://").rpartition(":")
         if not host or not port.isdigit():
             raise UserError(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
@@ -192,10 +240,20 @@ def _connect_ray(ray, address):
     thread.start()
     thread.join(RAY_CONNECT_SECONDS)
     if thread.is_alive():
-        raise UserError(f"cannot connect to Ray at {where}: no answer within {RAY_CONNECT_SECONDS} s "
+        raise UserError(f"cannot connect to Ray at {address}: no answer within {RAY_CONNECT_SECONDS} s "
                         "(is it a Ray cluster's address?)")
     if failure:
-        raise UserError(f"cannot connect to Ray at {where}: {first_line(failure[0])}")
+        hint = ""
+        if "RAY_AUTH_MODE" not in os.environ and isinstance(failure[0], ConnectionError):
+            hint = ("; if the cluster uses token authentication (Ray's default for `ray start` since 2.59), "
+                    "set RAY_AUTH_MODE=token here too")
+        raise UserError(f"cannot connect to Ray at {address}: {_ray_reason(failure[0])}{hint}")
+
+
+def _ray_reason(e: Exception) -> str:
+    """Ray's message, naming cnnlab's option where it names ray.init's ("`--address` flag");
+    a `ray start --address=...` it suggests stays as it is."""
+    return re.sub(r"`--address`( flag)?|(?<![\w-])--address flag", "--ray-address", first_line(e))
 
 
 def make_executor(name: str, workers: int = 1, ray_address=None, cpus_per_run: int = 1, device=None,

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from cnnlab.choices import DEFAULT_PROFILE, PROFILES
+from cnnlab.choices import DEFAULT_PROFILE, NO_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names
 from cnnlab.studies.naming import CLI, Given, Names
@@ -125,7 +125,7 @@ class Study:
     test_subset: int | None = None
     inference_repeats: int = DEFAULT_INFERENCE_REPEATS  # timed forward passes per batch size
     profiles: dict = field(default_factory=dict)  # profile name -> its validated overrides
-    profile: str = DEFAULT_PROFILE  # the profile applied (with_profile)
+    profile: str = DEFAULT_PROFILE  # the profile applied (with_profile); NO_PROFILE for `cnnlab train`
     margin: float = DEFAULT_MARGIN  # equivalence margin in accuracy points, for every question that sets none
     questions: tuple[dict, ...] = ()  # what the study asks (cnnlab.studies.questions)
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere for its models
@@ -554,4 +554,5 @@ def single_run_study(model: str, dataset: str = "mnist-small", seed: int = 0, tr
     raw = {"name": f"train-{model}-{slug}", "title": title, "dataset": dataset,
            "epochs": TrainConfig.epochs, "seeds": [seed], "analyses": list(analyses), "train": train,
            "models": [{"name": model}]}
-    return parse_study(raw, SINGLE_RUN_SOURCE)
+    # No profile: its size is what the call says, not a study file's "full" or "quick" (shown as "-").
+    return dataclasses.replace(parse_study(raw, SINGLE_RUN_SOURCE), profile=NO_PROFILE)

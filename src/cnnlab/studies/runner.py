@@ -39,7 +39,7 @@ from cnnlab.store.index import finished_at, open_index
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import (RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunConfig, RunEntry, StudyRecord,
                                  read_study)
-from cnnlab.studies.execute import load_run_data, reused_summary
+from cnnlab.studies.execute import blocked_reason, load_run_data, reused_summary
 from cnnlab.studies.executors import make_executor, make_job
 from cnnlab.studies.loader import Study
 from cnnlab.studies.naming import CLI, Names
@@ -182,6 +182,9 @@ def check_runs(plan: StudyPlan, on_message=say) -> tuple[list[dict], list[dict]]
         if summary is not None:
             reused.append(summary)
             continue
+        blocked = blocked_reason(run)
+        if blocked:  # the run fails without training; say why once, here
+            on_message(f"{spec.name} ({spec.key}): {blocked}")
         jobs.append(make_job(spec, run.path, plan.device, plan.options.data_dir, plan.options.download,
                              plan.study.inference_repeats, plan.parallel.threads, plan.parallel.sharing))
     return reused, jobs

@@ -1,4 +1,9 @@
-"""Live progress: a tqdm bar on a terminal or in Jupyter, one plain line per epoch otherwise."""
+"""Live progress: a tqdm bar on a terminal or in Jupyter, one plain line per epoch otherwise.
+
+On a terminal the bar of an epoch is replaced by a line with its figures. Jupyter shows
+stderr as warning boxes, so where the bars are widgets (ipywidgets installed) the widgets
+are all there is: no per-epoch lines.
+"""
 
 import sys
 import time
@@ -16,11 +21,19 @@ def interactive() -> bool:
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
+def widget_bars() -> bool:
+    """Are tqdm.auto's bars Jupyter widgets here (a kernel with ipywidgets)? tqdm.auto has
+    imported tqdm.notebook when it chose them, so this imports nothing."""
+    notebook = sys.modules.get("tqdm.notebook")
+    return notebook is not None and issubclass(tqdm, notebook.tqdm_notebook)
+
+
 class Progress:
     def __init__(self, verbosity: str, total_epochs: int, steps_per_epoch: int, label: str = ""):
         if verbosity == "auto":
             verbosity = "bar" if interactive() else "lines"
         self.mode = verbosity
+        self.widgets = verbosity == "bar" and widget_bars()
         self.total_epochs = total_epochs
         self.steps_per_epoch = steps_per_epoch
         self.label = f"{label} " if label else ""
@@ -51,7 +64,7 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        if self.mode in ("bar", "lines"):
+        if self.mode == "lines" or (self.mode == "bar" and not self.widgets):
             self.message(
                 f"{self.label}epoch {row['epoch']}/{self.total_epochs}  "
                 f"train loss {row['train_loss']:.4f} acc {100 * row['train_acc']:.2f}%  "

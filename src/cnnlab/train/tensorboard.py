@@ -1,5 +1,10 @@
 """Live curves in TensorBoard: a trainer callback that writes a run's event files through
-`torch.utils.tensorboard`, so `tensorboard --logdir OUT/runs` shows a study while it trains.
+`torch.utils.tensorboard`, so `tensorboard --logdir OUT/tensorboard` shows a study while it trains.
+
+TensorBoard names a run by its path under --logdir, so the event files of the run in
+OUT/runs/<run key> go to OUT/tensorboard/<study>/<model label>/seed<N>-<run key>: the
+sidebar reads study / label / seed, and the run key, last, keeps apart runs that share
+those three (another profile, other settings, older code).
 
 One x axis for everything, the optimizer step (0-based, as in gradient-flow records):
 
@@ -33,11 +38,31 @@ EPOCH_TAGS = {"train_loss": "loss/train", "test_loss": "loss/test", "train_acc":
 _said_missing = False  # "tensorboard is not installed" is said once per process
 
 
-def run_log_dir(run_dir, label: str, seed: int) -> Path:
-    """RUN_DIR/tensorboard/<label>-seed<N>: TensorBoard names a run by its directory, so the
-    model's label and seed show next to the run key in its run list."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")[:60] or "model"
-    return Path(run_dir) / TENSORBOARD_DIR / f"{name}-seed{seed}"
+def _path_part(text: str, default: str) -> str:
+    """A label as one directory name: no separators, no leading dot ("..")."""
+    return re.sub(r"[^\w .()+,=@-]+", "_", str(text)).strip(" ._")[:60] or default
+
+
+def run_log_dir(run_dir, study: str, label: str, seed: int) -> Path:
+    """OUT/tensorboard/<study>/<label>/seed<N>-<run key> for the run directory OUT/runs/<run key>;
+    a run directory elsewhere (a copy, a test) keeps that tree inside itself."""
+    run_dir = Path(run_dir)
+    root = run_dir.parent.parent if run_dir.parent.name == "runs" else run_dir
+    return (root / TENSORBOARD_DIR / _path_part(study, "study") / _path_part(label, "model")
+            / f"seed{seed}-{run_dir.name}")
+
+
+def remove_run_logs(out, run_key: str):
+    """Delete the event files of one run of OUT (with `cnnlab runs --prune-stale`)."""
+    import shutil
+
+    for log_dir in (Path(out) / TENSORBOARD_DIR).glob(f"*/*/seed*-{run_key}"):
+        shutil.rmtree(log_dir, ignore_errors=True)
+        for parent in (log_dir.parent, log_dir.parent.parent):  # the label and study folders, once empty
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
 
 def _open_writer(log_dir: Path, purge_step: int, on_message):

@@ -105,7 +105,7 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
             cb.on_epoch_end(model, epoch, row)
         progress.epoch_done(row)
         if out_dir:
-            _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history)
+            _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history, data)
     else:
         history.status = "done"
     history.step_mode = runner.mode
@@ -113,9 +113,11 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     return history
 
 
-def _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history):
+def _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history, data):
     atomic_torch_save({
         "epoch": epoch, "config_hash": run_key, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        # what create_model needs besides config.json to rebuild the model (cnnlab.store.trained.load_model)
+        "data": {"in_shape": list(data.in_shape), "num_classes": data.num_classes},
         "history": {"epochs": history.epochs, "steps": history.steps},
         "callbacks": [cb.state_dict() for cb in callbacks],
     }, out_dir / CHECKPOINT_FILE)
