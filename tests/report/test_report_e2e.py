@@ -28,7 +28,11 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
         # checked against the real measure_inference below.
         "epochs": 1, "seeds": 2, "analyses": [a for a in analysis_names() if a != "inference"],
         "train": {"batch_size": 64, "precision": "fp32"},
-        "models": [{"name": "fc", "label": "FC"}, {"name": "simple-cnn", "label": "Simple CNN"}]}, "test")
+        "models": [{"name": "fc", "label": "FC"}, {"name": "simple-cnn", "label": "Simple CNN"}],
+        "questions": [{"title": "Q", "kind": "best", "asks": "Which is best?", "models": ["FC", "Simple CNN"]}],
+        "claims_source": "seed report 000",
+        "claims": [{"their_model": "simple CNN", "model": "Simple CNN", "metric": "test_acc", "value": 98.96,
+                    "dataset": "mnist"}]}, "test")
     info = run_study(study.with_overrides(inference_repeats=2), tmp_path, device="cpu", verbosity="quiet")
 
     md_path, html_path = (Path(p) for p in info["report"])
@@ -40,6 +44,7 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
     assert re.search(r"^\| (FC|Simple CNN) \| \d", body["Summary"], flags=re.M)
     assert "Welch p" in body["Comparisons"]
     assert "98.96 %" in body["Claims of other reports"]
+    assert "Q: Which is best?" in body["Answers"] and "Decided: " in body["Answers"]
 
     page = Page(html)
     assert page.h2 == section_titles() and page.title == TITLE

@@ -140,8 +140,8 @@ class Study:
         any other its [profiles.NAME] table applied on top of them."""
         if name not in PROFILES:
             raise UserError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}")
-        if name == DEFAULT_PROFILE:
-            return dataclasses.replace(self, profile=name)
+        if name == DEFAULT_PROFILE:  # a one-run study of `cnnlab train` keeps having no profile
+            return self if self.profile == NO_PROFILE else dataclasses.replace(self, profile=name)
         if name not in self.profiles:
             defined = ", ".join([DEFAULT_PROFILE, *self.profiles])
             raise UserError(f"{self.source}: study {self.name!r} has no [profiles.{name}] table; its profiles: "

@@ -120,19 +120,24 @@ def _figures(source, key, value) -> list[dict]:
     return out
 
 
+def _tables(source, name: str, raw, valid_keys) -> list[tuple[str, dict]]:
+    """(key, table) for each table of the array `name` (e.g. [[questions]]), every key known."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        _fail(source, name, f"expected an array of tables ([[{name}]])")
+    for i, table in enumerate(raw):
+        for k in table:
+            if k not in valid_keys:
+                _fail(source, f"{name}[{i}].{k}", f"unknown key; valid: {', '.join(valid_keys)}")
+    return [(f"{name}[{i}]", table) for i, table in enumerate(raw)]
+
+
 def parse_questions(source: str, raw, models, metric_names, analysis_names) -> tuple[dict, ...]:
     """Validated `[[questions]]`, model references turned into labels."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(q, dict) for q in raw):
-        _fail(source, "questions", "expected an array of tables ([[questions]])")
     resolve = _Models(models)
     out = []
-    for i, q in enumerate(raw):
-        key = f"questions[{i}]"
-        for k in q:
-            if k not in QUESTION_KEYS:
-                _fail(source, f"{key}.{k}", f"unknown key; valid: {', '.join(QUESTION_KEYS)}")
+    for key, q in _tables(source, "questions", raw, QUESTION_KEYS):
         kind = q.get("kind")
         if kind not in QUESTION_KINDS:
             _fail(source, f"{key}.kind", f"unknown kind {kind!r}; valid: {', '.join(QUESTION_KINDS)}")
@@ -177,17 +182,9 @@ def parse_questions(source: str, raw, models, metric_names, analysis_names) -> t
 def parse_claims(source: str, raw, models, metric_units: dict, dataset_check) -> tuple[dict, ...]:
     """Validated `[[claims]]`: our model as a label, the value in the metric's own unit (fractions
     for accuracies, which the file gives in percent)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
-        _fail(source, "claims", "expected an array of tables ([[claims]])")
     resolve = _Models(models)
     out = []
-    for i, c in enumerate(raw):
-        key = f"claims[{i}]"
-        for k in c:
-            if k not in CLAIM_KEYS:
-                _fail(source, f"{key}.{k}", f"unknown key; valid: {', '.join(CLAIM_KEYS)}")
+    for key, c in _tables(source, "claims", raw, CLAIM_KEYS):
         for k in ("their_model", "model", "metric", "value", "dataset"):
             if k not in c:
                 _fail(source, f"{key}.{k}", f"missing (a claim needs {', '.join(CLAIM_KEYS[:5])})")

@@ -178,13 +178,14 @@ def check_runs(plan: StudyPlan, on_message=say) -> tuple[list[dict], list[dict]]
     reused, jobs = [], []
     for spec in plan.specs:
         run = RunDir(plan.out_dir / RUNS_DIR / spec.key)
-        summary = reused_summary(spec, run, on_message)
-        if summary is not None:
-            reused.append(summary)
-            continue
         blocked = blocked_reason(run)
         if blocked:  # the run fails without training; say why once, here
             on_message(f"{spec.name} ({spec.key}): {blocked}")
+        else:
+            summary = reused_summary(spec, run, on_message)
+            if summary is not None:
+                reused.append(summary)
+                continue
         jobs.append(make_job(spec, run.path, plan.device, plan.options.data_dir, plan.options.download,
                              plan.study.inference_repeats, plan.parallel.threads, plan.parallel.sharing))
     return reused, jobs
