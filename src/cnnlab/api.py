@@ -228,8 +228,8 @@ def _progress(progress) -> tuple[str, bool | None]:
 @_boundary
 def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, dataset=None, subset=None,
         test_subset=None, precision=None, inference_repeats: int | None = None, analyses=None, cuda_graphs=None,
-        stand_in: dict | None = None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
-        workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
+        stand_in: dict | None = None, tune: bool = False, device="auto", data_dir=None, download: bool = True,
+        executor: str = "local", workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
         progress=True) -> StudyResult:
     """Run a study like `cnnlab run` and return its results.
 
@@ -238,7 +238,9 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     (its [profiles.quick] table). `epochs`, `seeds` (a count, or a list of seeds), `dataset`,
     `subset`, `test_subset`, `precision`, `inference_repeats`, `analyses` (a list of names),
     `cuda_graphs` and `stand_in` ({"mnist": "mnist-small"}: replace one dataset) override the
-    profile; the rest are `cnnlab run`'s options (`download=False` is --offline, `progress`
+    profile. `tune=True` (--tune) first searches each model's settings on a validation split and
+    compares the models at their own best ones (results in OUT/studies/<name>-tuned); the rest
+    are `cnnlab run`'s options (`download=False` is --offline, `progress`
     True, "lines" or False). Finished runs are reused and interrupted ones resumed, as on the
     command line, and workers and threads per run follow the same policy, so the two share runs.
     """
@@ -249,7 +251,7 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     verbosity, quiet = _progress(progress)
     size = StudyOptions(profile=profile, epochs=epochs, seeds=seeds, dataset=dataset, subset=subset,
                         test_subset=test_subset, precision=precision, inference_repeats=inference_repeats,
-                        analyses=analyses, cuda_graphs=cuda_graphs, stand_in=stand_in)
+                        analyses=analyses, cuda_graphs=cuda_graphs, stand_in=stand_in, tune=tune)
     options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
                          ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
     loaded = study if isinstance(study, Study) else load_study(study)
@@ -299,4 +301,4 @@ def _run_study(study, out, options, quiet: bool | None) -> StudyResult:
     finally:
         if bar:
             bar.close()
-    return StudyResult(study_dir(out, study.name))
+    return StudyResult(study_dir(out, study.folder))

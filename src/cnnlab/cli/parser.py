@@ -233,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "e.g. leave out inference timing for a fast look")
     p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
                    help="timed forward passes per batch size for inference timing (default: the study's, 30)")
+    p.add_argument("--tune", action="store_true",
+                   help="first search each model's learning rate (the study's [tune] table, or 5 log-spaced points "
+                        "around its lr, 2 tuning seeds) on a 10%% validation split of the training images, then "
+                        "compare the models each at its own best setting; results go to OUT/studies/NAME-tuned, "
+                        "and the report says which answers hold at shared settings (run without --tune too)")
     _add_executor_options(p)
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
     p.add_argument("--no-report", action="store_true",
