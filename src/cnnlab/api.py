@@ -7,6 +7,8 @@
     result.runs, result.epochs   # one row per run; one row per run and epoch
     result.figure("learning_curves").savefig("curves.pdf")
     cnnlab.load("runs/studies/mnist-fc-vs-cnn")    # the same, from results on disk
+    tuned = cnnlab.run("mnist-fc-vs-cnn", profile="quick", tune=True)   # each model at its own best lr
+    tuned.tuning, tuned.figure("tuning")         # the search: one row per tuning run; its plot
 
 `run` and `train_model` take the options of `cnnlab run` and `cnnlab train` and go the same
 way (cnnlab.studies.options, then `cnnlab.studies.runner.run_study`): the same checks, run
@@ -136,6 +138,22 @@ class StudyResult:
         rows = [{"question": a.question, **comparison_row(c)} for a in answers(self.results) for c in a.comparisons]
         rows += [{"question": "every pair", **comparison_row(c)} for c in study_pairs(self.results)]
         return pd.DataFrame(rows, columns=["question", *COMPARISON_COLUMNS])
+
+    @property
+    def tuning(self):
+        """A tuned study's search (`cnnlab.run(..., tune=True)`), one row per tuning run: the model
+        (label), the searched values (lr, and weight_decay when searched), the tuning seed, status,
+        final validation accuracy and loss, training seconds, whether it is the model's chosen
+        setting, and its run key. Empty for a study run at shared settings."""
+        import pandas as pd
+
+        record = self.results.info.tuning
+        keys = list(record.grid) if record else ["lr"]
+        rows = [{"model": m.label, **p.setting, "seed": r.seed, "status": r.status, "val_acc": r.accuracy,
+                 "val_loss": r.loss, "train_seconds": r.seconds, "chosen": p.setting == m.chosen, "run_key": r.run_key}
+                for m in (record.models if record else ()) for p in m.points for r in p.runs]
+        return pd.DataFrame(rows, columns=["model", *keys, "seed", "status", "val_acc", "val_loss", "train_seconds",
+                                           "chosen", "run_key"])
 
     def compare(self, other: "StudyResult", metrics=("test_acc", "train_acc"), margin: float = 1.0,
                 names: tuple[str, str] = ("A", "B")):

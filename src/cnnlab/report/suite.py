@@ -139,6 +139,9 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
             s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
                             "seeds are reused; only the new ones train; a new look is tested at a stricter level).",
                             note=True))
+        if result.tuning:
+            s.add(Paragraph(f"Shared vs tuned settings: {result.tuning[0]}"))
+            s.add(Bullets(result.tuning[1:]))
         for name, caption in result.figures:
             png = study.dir / "plots" / name
             if png.is_file():
