@@ -71,12 +71,11 @@ def _chromium() -> str:
     return path
 
 
-def test_report_in_headless_chromium(tiny_study, tmp_path):
+def _open(html, screenshot) -> tuple[dict, list[str]]:
+    """What INSPECT finds in the page at `html`, and the browser's complaints."""
     chromium = _chromium()
     from playwright.sync_api import sync_playwright
 
-    html = tiny_study.report_path
-    expected_images = html.read_text(encoding="utf-8").count('<img src="data:image/png;base64,')
     problems = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
@@ -88,9 +87,17 @@ def test_report_in_headless_chromium(tiny_study, tmp_path):
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url[:80]}"))
             page.goto(html.as_uri(), wait_until="load")
             found = page.evaluate(INSPECT)
-            page.screenshot(path=tmp_path / "report-1280.png", full_page=True)
+            page.screenshot(path=screenshot, full_page=True)
         finally:
             browser.close()
+    return found, problems
+
+
+def test_report_in_headless_chromium(tiny_study, tmp_path):
+    _chromium()
+    html = tiny_study.report_path
+    expected_images = html.read_text(encoding="utf-8").count('<img src="data:image/png;base64,')
+    found, problems = _open(html, tmp_path / "report-1280.png")
 
     assert found["width"] == WIDTH
     assert found["sections"] == [slug(s) for s in section_titles()]
@@ -110,3 +117,25 @@ def test_report_in_headless_chromium(tiny_study, tmp_path):
 
     shot = Image.open(tmp_path / "report-1280.png")
     assert shot.width == WIDTH and shot.height > 4 * HEIGHT
+
+
+def test_tuned_report_with_its_tuning_plot_in_headless_chromium(write_fake_study, tmp_path):
+    """A tuned study's report (stored results, no training): the tuning plot decodes and its table fits."""
+    from cnnlab.report import render_report
+
+    _chromium()
+    write_study, fake_tuning = write_fake_study
+    models = (("fc", "FC"), ("simple-cnn", "Simple CNN"))
+    record = fake_tuning(models, [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+                         {"fc": [0.5, 0.7, 0.8, 0.75, 0.6], "simple-cnn": [0.4, 0.6, 0.7, 0.85, 0.9]})
+    study_dir = write_study(tmp_path / "out", models=models, folder="fake-tuned", tuning=record,
+                            model_train={m.model: m.chosen for m in record.models})
+    _, html = render_report(study_dir)
+    found, problems = _open(html, tmp_path / "tuned-1280.png")
+
+    assert found["sections"] == [slug(s) for s in section_titles()]
+    tuning = [i for i in found["images"] if i["alt"].startswith("Validation accuracy against the learning rate")]
+    assert len(tuning) == 1 and tuning[0]["complete"] and tuning[0]["naturalWidth"] > 0 and tuning[0]["decoded"]
+    assert "tuning" not in found["cut"], found["cut"]
+    assert found["scrollWidth"] <= WIDTH and not found["overflowing"], found["overflowing"][:5]
+    assert not problems, problems
