@@ -103,9 +103,16 @@ def study_summary(info: dict, results_dir) -> list[str]:
     """After `cnnlab run STUDY`: statuses, cache, wall-clock and device; where results and report are."""
     statuses = [r["status"] for r in info["runs"]]
     m = info["manifest"]
+    tuning = info.get("tuning") or {}
+    tuned = sum(len(p["runs"]) for model in tuning.get("models", ()) for p in model["points"])
     lines = [f"{statuses.count('done')} done, {statuses.count('diverged')} diverged, {statuses.count('failed')} "
-             f"failed ({m['runs_cached']} cached) in {m['wall_clock_seconds']:.0f}s on {m['device']}",
-             f"results: {results_dir}"]
+             f"failed{f' after {tuned} tuning runs' if tuned else ''} ({m['runs_cached']} cached) in "
+             f"{m['wall_clock_seconds']:.0f}s on {m['device']}"]
+    if tuned:
+        lines.append("tuned:   " + ", ".join(f"{model['label']} at "
+                                             f"{setting_text(model['chosen']) if model['chosen'] else 'shared settings'}"
+                                             for model in tuning["models"]))
+    lines.append(f"results: {results_dir}")
     return lines + [f"report:  {path}" for path in info.get("report", [])]
 
 

@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "`all` for every built-in study and the suite report")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
-                        "a 2-core CPU (all six studies in about 17 minutes). Explicit --epochs, --seeds, --dataset, "
+                        "a 2-core CPU (all six studies in about 17 minutes; its tune table sizes --tune). Explicit --epochs, --seeds, --dataset, "
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     _add_runtime_options(p)
@@ -247,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list finished runs from the results index",
                        description="List runs recorded in OUT/index.sqlite, across studies. A run is 'stale' when "
                                    "other code (models, training, data pipeline, analyses) made it than the "
-                                   "installed cnnlab's: it is never reused as a result of the current code.")
+                                   "installed cnnlab's: it is never reused as a result of the current code. Role: eval "
+                                   "(a study's result) or tune (a run of --tune's search; its test acc is its "
+                                   "validation accuracy).")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--study", default=None, help="only this study's runs")
     output = p.add_mutually_exclusive_group()

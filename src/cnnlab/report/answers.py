@@ -374,10 +374,11 @@ def answers(study: StudyResults) -> list[Answer]:
     out = [answer_question(study, q, i) for i, q in enumerate(study.info.questions)]
     if study.shared is None:
         return out
+    same = tuning.same_runs(study)
     for i, (answer, question) in enumerate(zip(out, study.info.questions)):
         shared = answer_question(study.shared, question, i)
         what = "train–test gap" if question["kind"] == "gap" else "test accuracy"
-        answer.robust, lines = tuning.robustness(answer.comparisons, shared.comparisons, what)
+        answer.robust, lines = tuning.robustness(answer.comparisons, shared.comparisons, what, same)
         labels = list(dict.fromkeys(m.label for c in answer.comparisons for m in (c.a, c.b)))
         answer.tuning = [*lines, tuning.settings_line(study, labels)] if lines else []
     return out

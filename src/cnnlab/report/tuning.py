@@ -147,7 +147,7 @@ def _budget(study: StudyResults, record: TuningRecord) -> str:
             "of the evaluation runs in the Summary.")
 
 
-def _same_runs(study: StudyResults) -> set[str]:
+def same_runs(study: StudyResults) -> set[str]:
     """Models whose chosen setting is the shared one: the very same runs on both sides."""
     shared = {m.label: {r.key for r in m.runs} for m in study.shared.models}
     return {m.label for m in study.models if m.runs and shared.get(m.label) == {r.key for r in m.runs}}
@@ -158,7 +158,7 @@ def _shared_table(study: StudyResults) -> list:
     if not rows:
         return []
     header, body = compare.table(rows, ("At shared settings", "At tuned settings"))
-    same = _same_runs(study)
+    same = same_runs(study)
     for row, cells in zip(rows, body):
         if row["model"] in same:  # not two samples: one set of runs, counted twice
             cells[4:] = ["—", "—", "—", "—", "same runs (its chosen setting is the shared one)", "—"]
@@ -232,17 +232,24 @@ def _settings(record: TuningRecord, labels, train: dict) -> str:
     return (f"Settings: shared, every model at {shared or 'the study defaults'}; tuned, {tuned or '—'}.")
 
 
-def robustness(tuned_comparisons, shared_comparisons, what: str = "test accuracy") -> tuple[str, list[str]]:
+def robustness(tuned_comparisons, shared_comparisons, what: str = "test accuracy",
+               same=frozenset()) -> tuple[str, list[str]]:
     """("robust" | "changed" | "", lines): each comparison at shared settings next to tuned settings,
-    matched by the two models' labels."""
+    matched by the two models' labels. `same`: labels of models whose chosen setting is the shared
+    one, so that a pair of them is one set of runs seen twice."""
     shared = {frozenset((c.a.label, c.b.label)): c for c in shared_comparisons}
-    lines, changed, matched = [], 0, 0
+    lines, changed, matched, identical = [], 0, 0, 0
     for c in tuned_comparisons:
         other = shared.get(frozenset((c.a.label, c.b.label)))
         if other is None:
             lines.append(f"{c.a.label} vs {c.b.label}: not compared at shared settings (no finished runs there).")
             continue
         matched += 1
+        if c.a.label in same and c.b.label in same:
+            identical += 1
+            lines.append(f"{c.a.label} vs {c.b.label}: the same runs at both settings (both chose the shared "
+                         f"setting): {_verdict_text(c, what)}.")
+            continue
         ok = holds(other, c)
         changed += not ok
         lines.append(f"{c.a.label} vs {c.b.label}: {'robust to tuning' if ok else 'changes with tuning'}; at shared "
@@ -252,6 +259,9 @@ def robustness(tuned_comparisons, shared_comparisons, what: str = "test accuracy
     if changed:
         head = (f"Changes with tuning: {changed} of {matched} verdicts differ between shared and tuned settings, so "
                 "the shared-settings answer depended on the learning rate.")
+    elif identical == matched:
+        head = ("Robust to tuning: every model compared here chose the shared setting, so its verdicts are those at "
+                "shared settings.")
     else:
         head = f"Robust to tuning: all {matched} verdicts are the same at shared and at tuned settings."
     return ("changed" if changed else "robust"), [head, *lines]
