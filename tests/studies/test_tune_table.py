@@ -123,3 +123,17 @@ def test_parse_study_keeps_the_table_as_plain_values():
     assert study.tune == {"lr": (0.01, 0.1), "seeds": 2}
     with pytest.raises(UserError, match="tune="):
         sized_study(study, StudyOptions(tune=1), PYTHON)
+
+
+def test_every_builtin_quick_profile_sizes_a_tuning_no_costlier_than_its_evaluation_runs():
+    """The quick suite with --tune must stay within an hour on a 2-core CPU: per model, the tuning
+    runs may train at most about as many images as the evaluation runs (tuning runs skip the analyses)."""
+    from cnnlab.studies.loader import builtin_names
+
+    for name in builtin_names():
+        study = sized_study(load_study(name), StudyOptions(profile="quick", tune=True))
+        tune = resolve_tune(study)
+        assert len(tune.grid["lr"]) == 3 and len(tune.seeds) == 2 and tune.epochs < study.epochs, name
+        assert study.train.get("lr", 1e-3) in tune.grid["lr"]  # the shared lr is a point: its runs can be reused
+        tuning = tune.runs_per_model * tune.epochs * (1 - tune.validation)
+        assert tuning <= 1.25 * len(study.seeds) * study.epochs, name
