@@ -12,6 +12,7 @@ shared lr; tuned, the difference is gone.
 import hashlib
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -28,6 +29,7 @@ from cnnlab.store.schema import read_study
 from cnnlab.studies import runner
 from cnnlab.studies.loader import load_study
 from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
+from cnnlab.studies.tune import resolve_tune
 
 DATASET = "noisy-patterns"
 STUDY = """\
@@ -295,3 +297,80 @@ def test_validation_images_are_the_same_for_every_model_and_absent_from_the_eval
     assert {digest for _, digest, _ in evaluation} == {_digest(data.test_images)}
     held_out, scored_in_evaluation = _rows(validation), set().union(*(_rows(images) for _, _, images in evaluation))
     assert held_out <= _rows(data.train_images) and not held_out & scored_in_evaluation
+
+
+def test_a_tuned_suite_links_its_tuned_studies_and_counts_their_tuning_runs(write_study, tmp_path):
+    """`cnnlab run all --tune`'s path, on one tiny study: suite.json points at OUT/studies/<name>-tuned."""
+    from cnnlab.console import suite_announcement
+    from cnnlab.store.schema import read_suite
+    from cnnlab.studies.run_all import run_suite, suite_settings
+
+    path = write_study(name="tiny", analyses=[], extra="[tune]\nlr = [0.001]\nseeds = 1\n")
+    size, options = StudyOptions(tune=True), RunOptions(device="cpu", workers=1, cpus_per_run=1)
+    studies = [sized_study(load_study(path), size)]
+    assert suite_announcement("full", studies, "OUT") == ("cnnlab run all (full profile): 1 studies, 4 runs after 2 "
+                                                          "tuning runs, into OUT")
+    out = tmp_path / "out"
+    result = run_suite(studies, out, suite_settings(size, options), options)
+    assert result["studies"][0]["dir"] == "studies/tiny-tuned" and result["settings"]["overrides"] == {"tune": True}
+    assert read_suite(out / "suite.json").studies[0].dir == "studies/tiny-tuned"
+    assert result["invocations"][-1]["runs_trained"] == 2 + 4
+    assert "studies/tiny-tuned/report.md" in (out / "report.md").read_text("utf-8")
+
+
+def test_the_selection_rule_on_known_numbers(write_study):
+    """Highest mean validation accuracy over the seeds; a setting where a seed diverged does not
+    count; ties go to the lower loss, then to the smaller lr; a model with nothing finished keeps
+    the shared setting."""
+    from cnnlab.studies.tuning import plan_tuning, select, tuned_study
+
+    path = write_study(models=("fc", "simple-cnn", "resnet-basic"), analyses=[],
+                       extra="[tune]\nlr = [0.0001, 0.001, 0.01]\nseeds = 2\n")
+    study = sized_study(load_study(path), StudyOptions(tune=True))
+    tune = resolve_tune(study)
+    specs = plan_tuning(study, tune, torch.device("cpu"), n_train=100, threads=1)
+    assert len(specs) == 3 * 3 * 2 and len({s.key for s in specs}) == len(specs)
+    numbers = {  # (label, lr) -> per seed (status, validation accuracy, loss)
+        ("fc", 0.0001): [("done", 0.50, 1.0), ("done", 0.60, 1.0)],
+        ("fc", 0.001): [("done", 0.70, 0.9), ("done", 0.80, 0.9)],
+        ("fc", 0.01): [("done", 0.95, 0.5), ("diverged", 0.95, 0.5)],  # best-looking, but a seed diverged
+        ("simple-cnn", 0.0001): [("done", 0.60, 0.8), ("done", 0.80, 0.8)],
+        ("simple-cnn", 0.001): [("done", 0.70, 0.7), ("done", 0.70, 0.7)],  # same mean, lower loss
+        ("simple-cnn", 0.01): [("done", 0.70, 0.7), ("done", 0.70, 0.7)],  # a full tie: the smaller lr wins
+        ("resnet-basic", 0.0001): [("failed", None, None), ("failed", None, None)],
+    }
+    summaries = []
+    for spec in specs:
+        runs = numbers.get((spec.label, spec.setting["lr"]))
+        if runs:
+            status, acc, loss = runs[spec.seed - 1000]
+            summaries.append({"run_key": spec.key, "status": status, "test_acc": acc, "test_loss": loss,
+                              "train_seconds": 1.5})
+    record = select(study, tune, specs, summaries, train_size=90, validation_size=10)
+    by_label = {m.label: m for m in record.models}
+    assert by_label["fc"].chosen == {"lr": 0.001} and by_label["fc"].edge == {}
+    assert by_label["simple-cnn"].chosen == {"lr": 0.001}
+    assert by_label["resnet-basic"].chosen is None and by_label["resnet-basic"].edge == {}
+    assert [m.runs for m in record.models] == [6, 6, 6] and by_label["fc"].seconds == 6 * 1.5
+    assert [p.mean for p in by_label["fc"].points] == [pytest.approx(0.55), pytest.approx(0.75), None]
+    assert {r.status for r in by_label["resnet-basic"].points[1].runs} == {"pending"}
+    tuned = {m.label: m.train for m in tuned_study(study, record).models}
+    assert tuned == {"fc": {"lr": 0.001}, "simple-cnn": {"lr": 0.001}, "resnet-basic": {}}
+
+    summaries = [{**s, "status": "done"} if s["test_acc"] == 0.95 else s for s in summaries]  # fc at 0.01 counts
+    fc = select(study, tune, specs, summaries, 90, 10).models[0]
+    assert fc.chosen == {"lr": 0.01} and fc.edge == {"lr": "highest"}
+
+
+def test_cnnlab_run_tune_on_the_command_line(write_study, cli, tmp_path):
+    path = write_study(name="tiny", analyses=[], extra="[tune]\nlr = [0.001, 0.01]\nseeds = 1\nepochs = 1\n")
+    out = tmp_path / "out"
+    code, stdout, stderr = cli("run", path, "--tune", "--out", out, "--device", "cpu", "--quiet", "--no-report")
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0].startswith("tuning tiny (full profile): 2 models x 2 settings x 1 tuning seeds = 4 runs, 1 epochs")
+    assert "(115 training / 13 validation images; the test images are not used)" in lines[0]
+    assert sum(" val acc " in line for line in lines) == 4 and lines[5].startswith("study tiny (full profile)")
+    assert "4 done, 0 diverged, 0 failed after 4 tuning runs (0 cached)" in stdout
+    assert re.search(r"^tuned:   fc at lr=0\.0\d+, simple-cnn at lr=0\.0\d+$", stdout, flags=re.M)
+    assert f"results: {out}/studies/tiny-tuned" in stdout
