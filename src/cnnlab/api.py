@@ -9,6 +9,8 @@
     result.model("Simple CNN", seed=0)  # the trained model (torch.nn.Module, eval mode)
     cnnlab.load("runs/studies/mnist-fc-vs-cnn")    # the same, from results on disk
     cnnlab.load_model("runs/runs/<run key>")       # one run's trained model
+    tuned = cnnlab.run("mnist-fc-vs-cnn", profile="quick", tune=True)   # each model at its own best lr
+    tuned.tuning, tuned.figure("tuning")         # the search: one row per tuning run; its plot
 
 `run` and `train_model` take the options of `cnnlab run` and `cnnlab train` and go the same
 way (cnnlab.studies.options, then `cnnlab.studies.runner.run_study`): the same checks, run
@@ -140,6 +142,22 @@ class StudyResult:
         rows += [{"question": "every pair", **comparison_row(c)} for c in study_pairs(self.results)]
         return pd.DataFrame(rows, columns=["question", *COMPARISON_COLUMNS])
 
+    @property
+    def tuning(self):
+        """A tuned study's search (`cnnlab.run(..., tune=True)`), one row per tuning run: the model
+        (label), the searched values (lr, and weight_decay when searched), the tuning seed, status,
+        final validation accuracy and loss, training seconds, whether it is the model's chosen
+        setting, and its run key. Empty for a study run at shared settings."""
+        import pandas as pd
+
+        record = self.results.info.tuning
+        keys = list(record.grid) if record else ["lr"]
+        rows = [{"model": m.label, **p.setting, "seed": r.seed, "status": r.status, "val_acc": r.accuracy,
+                 "val_loss": r.loss, "train_seconds": r.seconds, "chosen": p.setting == m.chosen, "run_key": r.run_key}
+                for m in (record.models if record else ()) for p in m.points for r in p.runs]
+        return pd.DataFrame(rows, columns=["model", *keys, "seed", "status", "val_acc", "val_loss", "train_seconds",
+                                           "chosen", "run_key"])
+
     def compare(self, other: "StudyResult", metrics=("test_acc", "train_acc"), margin: float = 1.0,
                 names: tuple[str, str] = ("A", "B")):
         """The same models here (A) and in `other` (B), per model and metric, with the report's
@@ -250,8 +268,8 @@ def _progress(progress) -> tuple[str, bool | None]:
 @_boundary
 def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, dataset=None, subset=None,
         test_subset=None, precision=None, inference_repeats: int | None = None, analyses=None, cuda_graphs=None,
-        stand_in: dict | None = None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
-        workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
+        stand_in: dict | None = None, tune: bool = False, device="auto", data_dir=None, download: bool = True,
+        executor: str = "local", workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
         progress=True) -> StudyResult:
     """Run a study like `cnnlab run` and return its results.
 
@@ -260,7 +278,9 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     (its [profiles.quick] table). `epochs`, `seeds` (a count, or a list of seeds), `dataset`,
     `subset`, `test_subset`, `precision`, `inference_repeats`, `analyses` (a list of names),
     `cuda_graphs` and `stand_in` ({"mnist": "mnist-small"}: replace one dataset) override the
-    profile; the rest are `cnnlab run`'s options (`download=False` is --offline, `progress`
+    profile. `tune=True` (--tune) first searches each model's settings on a validation split and
+    compares the models at their own best ones (results in OUT/studies/<name>-tuned); the rest
+    are `cnnlab run`'s options (`download=False` is --offline, `progress`
     True, "lines" or False). Finished runs are reused and interrupted ones resumed, as on the
     command line, and workers and threads per run follow the same policy, so the two share runs.
     """
@@ -271,7 +291,7 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     verbosity, quiet = _progress(progress)
     size = StudyOptions(profile=profile, epochs=epochs, seeds=seeds, dataset=dataset, subset=subset,
                         test_subset=test_subset, precision=precision, inference_repeats=inference_repeats,
-                        analyses=analyses, cuda_graphs=cuda_graphs, stand_in=stand_in)
+                        analyses=analyses, cuda_graphs=cuda_graphs, stand_in=stand_in, tune=tune)
     options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
                          ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
     loaded = study if isinstance(study, Study) else load_study(study)
@@ -321,4 +341,4 @@ def _run_study(study, out, options, quiet: bool | None) -> StudyResult:
     finally:
         if bar:
             bar.close()
-    return StudyResult(study_dir(out, study.name))
+    return StudyResult(study_dir(out, study.folder))

@@ -6,6 +6,7 @@ text; the caller prints it (results on stdout, the bar on stderr)."""
 import sys
 import time
 
+from cnnlab.store.schema import setting_text
 from cnnlab.units import duration_text
 
 
@@ -25,19 +26,27 @@ def _seconds(x) -> str:
 
 
 def study_header(specs, data) -> str:
-    """The line that opens a study's runs: its size and data."""
+    """The line that opens a study's runs (or its tuning runs): its size and data."""
     first = specs[0]
     models, seeds = len({s.label for s in specs}), len({s.seed for s in specs})
+    if first.role == "tune":
+        settings = len({tuple(sorted(s.setting.items())) for s in specs})
+        return (f"tuning {first.study} ({first.profile} profile): {models} models x {settings} settings x {seeds} "
+                f"tuning seeds = {len(specs)} runs, {first.train['epochs']} epochs each, on {first.dataset} "
+                f"({len(data.train_labels):,} training / {len(data.test_labels):,} validation images; the test "
+                "images are not used)")
     return (f"study {first.study} ({first.profile} profile): {models} models x {seeds} seeds = {len(specs)} runs, "
             f"{first.train['epochs']} epochs each, on {first.dataset} ({len(data.train_labels):,} training / "
             f"{len(data.test_labels):,} test images)")
 
 
 def format_run_line(i: int, n: int, s: dict) -> str:
-    head = f"[{i}/{n}] {s['label']} seed {s['seed']}: {s['status']}"
+    tuning = s.get("role") == "tune"
+    setting = f" {setting_text(s['setting'])}" if tuning and isinstance(s.get("setting"), dict) else ""
+    head = f"[{i}/{n}] {s['label']}{setting} seed {s['seed']}: {s['status']}"
     if s["status"] == "failed":
         return f"{head}: {s['error'] or 'see error.txt'} ({s['run_dir']})"
-    figures = (f"test acc {_percent(s['test_acc'])}  train acc {_percent(s['train_acc'])}  "
+    figures = (f"{'val' if tuning else 'test'} acc {_percent(s['test_acc'])}  train acc {_percent(s['train_acc'])}  "
                f"params {_thousands(s['params'])}  train {_seconds(s['train_seconds'])}  epochs {s['epochs']}")
     notes = []
     if s["cached"]:
@@ -94,15 +103,24 @@ def study_summary(info: dict, results_dir) -> list[str]:
     """After `cnnlab run STUDY`: statuses, cache, wall-clock and device; where results and report are."""
     statuses = [r["status"] for r in info["runs"]]
     m = info["manifest"]
+    tuning = info.get("tuning") or {}
+    tuned = sum(len(p["runs"]) for model in tuning.get("models", ()) for p in model["points"])
     lines = [f"{statuses.count('done')} done, {statuses.count('diverged')} diverged, {statuses.count('failed')} "
-             f"failed ({m['runs_cached']} cached) in {m['wall_clock_seconds']:.0f}s on {m['device']}",
-             f"results: {results_dir}"]
+             f"failed{f' after {tuned} tuning runs' if tuned else ''} ({m['runs_cached']} cached) in "
+             f"{m['wall_clock_seconds']:.0f}s on {m['device']}"]
+    if tuned:
+        lines.append("tuned:   " + ", ".join(f"{model['label']} at "
+                                             f"{setting_text(model['chosen']) if model['chosen'] else 'shared settings'}"
+                                             for model in tuning["models"]))
+    lines.append(f"results: {results_dir}")
     return lines + [f"report:  {path}" for path in info.get("report", [])]
 
 
 def suite_announcement(profile: str, studies, out) -> str:
-    return (f"cnnlab run all ({profile} profile): {len(studies)} studies, {sum(s.run_count for s in studies)} runs, "
-            f"into {out}")
+    tuning = sum(s.tune_run_count for s in studies)
+    runs = sum(s.run_count for s in studies)
+    size = f"{runs} runs" + (f" after {tuning} tuning runs" if tuning else "")
+    return f"cnnlab run all ({profile} profile): {len(studies)} studies, {size}, into {out}"
 
 
 def suite_summary(suite: dict, studies: int, seconds: float) -> list[str]:
@@ -163,12 +181,12 @@ def runs_table(rows: list[dict]) -> list[str]:
     """`cnnlab runs`: one line per index row (with its `stale` flag)."""
     study_w = max(len("study"), *(len(r["study"] or "") for r in rows))
     model_w = max(len("model"), *(len(r["label"] or r["model"] or "") for r in rows))
-    lines = [f"{'study':{study_w}} {'profile':7} {'model':{model_w}} {'seed':>4} {'status':8} {'test acc':>8} "
-             f"{'train acc':>9} {'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run"]
+    lines = [f"{'study':{study_w}} {'profile':7} {'role':4} {'model':{model_w}} {'seed':>4} {'status':8} "
+             f"{'test acc':>8} {'train acc':>9} {'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run"]
     for r in rows:
         epochs = "-" if r["epochs"] is None else r["epochs"]
         seed = "-" if r["seed"] is None else r["seed"]
-        lines.append(f"{r['study'] or '-':{study_w}} {r['profile'] or '-':7} "
+        lines.append(f"{r['study'] or '-':{study_w}} {r['profile'] or '-':7} {r.get('role') or 'eval':4} "
                      f"{r['label'] or r['model'] or '-':{model_w}} {seed:>4} {r['status'] or '-':8} "
                      f"{_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} {_thousands(r['params']):>11} "
                      f"{_seconds(r['train_seconds']):>8} {epochs:>6} {'stale' if r['stale'] else 'current':7}  "

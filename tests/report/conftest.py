@@ -16,8 +16,8 @@ from cnnlab.analysis.history import overfitting
 from cnnlab.io import atomic_write_json
 from cnnlab.plugins import analysis_names
 from cnnlab.store.rundir import RunDir
-from cnnlab.store.schema import (STUDY_FILE, Manifest, RunConfig, RunEntry, StudyModel, StudyRecord, check_analysis,
-                                 metrics_row)
+from cnnlab.store.schema import (STUDY_FILE, Manifest, ModelTuning, RunConfig, RunEntry, StudyModel, StudyRecord,
+                                 TuningPoint, TuningRecord, TuningRun, check_analysis, metrics_row)
 from cnnlab.train import TrainConfig
 
 CLASSES = [str(d) for d in range(10)]
@@ -107,7 +107,8 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 dataset: str = "mnist-small", analyses=ALL_ANALYSES, noise: float = 0.002,
                 statuses: dict | None = None, profile: str = "full", name: str = "fake",
                 gaps: dict | None = None, sharing: int | None = 1, questions=(), claims=(), claims_source: str = "",
-                margin: float = 1.0, looks=(), source: str | None = None) -> Path:
+                margin: float = 1.0, looks=(), source: str | None = None, folder: str | None = None,
+                model_train: dict | None = None, tuning=None) -> Path:
     """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
 
     `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
@@ -115,7 +116,9 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
     model, or a dict by model name; `gaps`: the final train-test gap by model name.
     `questions`, `claims` (as cnnlab.studies.questions returns them), `claims_source`,
     `margin` and `looks` go into study.json as the runner writes them; by default those of the
-    built-in study with this `reference` (`builtin_parts`)."""
+    built-in study with this `reference` (`builtin_parts`). `folder`: the study's directory
+    (default its name; a tuned study's is "<name>-tuned"), `model_train`: each model's own
+    training settings by model name (a tuned model's chosen lr), `tuning`: a TuningRecord."""
     statuses = statuses or {}
     if reference and not questions and not claims:
         parts = builtin_parts(reference, models)
@@ -128,8 +131,9 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
         acc = accuracies[model_name]
         params = 10_000 + 5_000 * len(runs)
         for seed in seeds:
+            own = (model_train or {}).get(model_name, {})
             config = RunConfig(study=name, model=model_name, label=label, model_kwargs={}, seed=seed, dataset=dataset,
-                               subset=None, train={**train, "seed": seed}, analyses=tuple(analyses),
+                               subset=None, train={**train, **own, "seed": seed}, analyses=tuple(analyses),
                                code="0" * 16, runtime={"device": "cpu", "threads": 2, "torch": "2.x"}, profile=profile)
             status = statuses.get((model_name, seed), "done")
             runs.append(RunEntry(run_key=config.key, model=model_name, label=label, seed=seed,
@@ -160,13 +164,14 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                                     labels=np.arange(8), filters=rng.normal(size=(4, 1, 3, 3)).astype(np.float32),
                                     **{"layer:conv1": rng.normal(size=(8, 4, 8, 8)).astype(np.float32)})
             run.set_status(status)
-    study_dir = root / "studies" / name
+    study_dir = root / "studies" / (folder or name)
     study_dir.mkdir(parents=True)
     record = StudyRecord(
         name=name, title=title, description="A study made up for tests.", reference=reference, profile=profile,
         dataset=dataset, epochs=epochs, seeds=tuple(seeds), inference_repeats=30, analyses=tuple(analyses),
         train={"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
-        models=tuple(StudyModel(name=n, label=lab) for n, lab in models), runs=tuple(runs),
+        models=tuple(StudyModel(name=n, label=lab, train=dict((model_train or {}).get(n, {}))) for n, lab in models),
+        runs=tuple(runs), tuning=tuning,
         questions=tuple(questions), claims=tuple(claims), claims_source=claims_source, margin=margin,
         looks=tuple(looks) or (len(seeds),), source=source,
         manifest=Manifest(cnnlab_version="0.1.0", torch_version="2.14.1", device="Fake CPU 3000",
@@ -202,6 +207,32 @@ def builtin_parts(reference: str, models) -> dict:
     raw["questions"] = questions
     study = parse_study(raw, source)
     return {"questions": study.questions, "claims": study.claims, "claims_source": study.claims_source}
+
+
+def fake_tuning(models, grid: list[float], curves: dict, seeds=(1000, 1001), shared: str = "fake") -> TuningRecord:
+    """A TuningRecord as the runner writes it: `curves` maps a model name to its validation accuracy
+    at each lr of `grid` (each seed ±0.01 around it); the best one is chosen, as by the rule."""
+    from cnnlab.studies.tuning import best_point
+
+    out = []
+    for name, label in models:
+        points = [TuningPoint({"lr": lr}, tuple(TuningRun(f"{name}-{lr}-{s}", s, "done", acc + (0.01 if i else -0.01),
+                                                          1 - acc, 2.0) for i, s in enumerate(seeds)), mean=acc,
+                              loss=1 - acc) for lr, acc in zip(grid, curves[name])]
+        best = best_point(points, ["lr"])
+        edge = {"lr": "lowest" if best.setting["lr"] == grid[0] else "highest"} if best.setting["lr"] in (
+            grid[0], grid[-1]) else {}
+        out.append(ModelTuning(label, name, tuple(points), chosen=dict(best.setting), edge=edge,
+                               runs=len(grid) * len(seeds), seconds=2.0 * len(grid) * len(seeds)))
+    return TuningRecord(grid={"lr": list(grid)}, seeds=tuple(seeds), epochs=2,
+                        validation={"fraction": 0.1, "seed": 0, "train_size": 4500, "validation_size": 500},
+                        rule="the highest mean validation accuracy", models=tuple(out), shared=shared)
+
+
+@pytest.fixture
+def write_fake_study():
+    """`write_study` and `fake_tuning` themselves, for tests that put several studies under one root."""
+    return write_study, fake_tuning
 
 
 @pytest.fixture

@@ -95,6 +95,7 @@ def _open(html, width: int, height: int, screenshot) -> tuple[dict, list[str]]:
 
 
 def test_report_in_headless_chromium(tiny_study, tmp_path):
+    _chromium()
     html = tiny_study.report_path
     expected_images = html.read_text(encoding="utf-8").count('<img src="data:image/png;base64,')
     found, problems = _open(html, WIDTH, HEIGHT, tmp_path / "report-1280.png")
@@ -133,4 +134,25 @@ def test_report_on_a_phone_screen(tiny_study, tmp_path):
     small = [(i["alt"], i["shownWidth"], i["naturalWidth"]) for i in found["images"]
              if i["shownWidth"] < round(i["naturalWidth"] * 2 / 3) - 1]
     assert not small, small
+
+
+def test_tuned_report_with_its_tuning_plot_in_headless_chromium(write_fake_study, tmp_path):
+    """A tuned study's report (stored results, no training): the tuning plot decodes and its table fits."""
+    from cnnlab.report import render_report
+
+    _chromium()
+    write_study, fake_tuning = write_fake_study
+    models = (("fc", "FC"), ("simple-cnn", "Simple CNN"))
+    record = fake_tuning(models, [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+                         {"fc": [0.5, 0.7, 0.8, 0.75, 0.6], "simple-cnn": [0.4, 0.6, 0.7, 0.85, 0.9]})
+    study_dir = write_study(tmp_path / "out", models=models, folder="fake-tuned", tuning=record,
+                            model_train={m.model: m.chosen for m in record.models})
+    _, html = render_report(study_dir)
+    found, problems = _open(html, WIDTH, HEIGHT, tmp_path / "tuned-1280.png")
+
+    assert found["sections"] == [slug(s) for s in section_titles()]
+    tuning = [i for i in found["images"] if i["alt"].startswith("Validation accuracy against the learning rate")]
+    assert len(tuning) == 1 and tuning[0]["complete"] and tuning[0]["naturalWidth"] > 0 and tuning[0]["decoded"]
+    assert "tuning" not in found["cut"], found["cut"]
+    assert found["scrollWidth"] <= WIDTH and not found["overflowing"], found["overflowing"][:5]
     assert not problems, problems

@@ -18,7 +18,8 @@ def study_options(args) -> StudyOptions:
                         subset=args.subset, test_subset=args.test_subset, precision=args.precision,
                         inference_repeats=args.inference_repeats, analyses=args.analyses,
                         cuda_graphs=None if args.cuda_graphs else False,
-                        stand_in=dict(stand_in) if stand_in else None)
+                        stand_in=dict(stand_in) if stand_in else None,
+                        tune=True if getattr(args, "tune", False) else None)
 
 
 def run_options(args) -> RunOptions:

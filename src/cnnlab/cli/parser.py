@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "answers")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
-                        "a 2-core CPU (all six studies in about 17 minutes). Explicit --epochs, --seeds, --dataset, "
+                        "a 2-core CPU (all six studies in about 17 minutes; its tune table sizes --tune). Explicit --epochs, --seeds, --dataset, "
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     _add_runtime_options(p)
@@ -235,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "e.g. leave out inference timing for a fast look")
     p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
                    help="timed forward passes per batch size for inference timing (default: the study's, 30)")
+    p.add_argument("--tune", action="store_true",
+                   help="first search each model's learning rate (the study's [tune] table, or 5 log-spaced points "
+                        "around its lr, 2 tuning seeds) on a 10%% validation split of the training images, then "
+                        "compare the models each at its own best setting; results go to OUT/studies/NAME-tuned, "
+                        "and the report says which answers hold at shared settings (run without --tune too)")
     _add_executor_options(p)
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
     p.add_argument("--no-report", action="store_true",
@@ -244,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list finished runs from the results index",
                        description="List runs recorded in OUT/index.sqlite, across studies. A run is 'stale' when "
                                    "other code (models, training, data pipeline, analyses) made it than the "
-                                   "installed cnnlab's: it is never reused as a result of the current code.")
+                                   "installed cnnlab's: it is never reused as a result of the current code. Role: eval "
+                                   "(a study's result) or tune (a run of --tune's search; its test acc is its "
+                                   "validation accuracy).")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--study", default=None, help="only this study's runs")
     output = p.add_mutually_exclusive_group()

@@ -31,7 +31,7 @@ def cmd_run(args):
         info = run_study(study, args.out, run_options(args), **_callbacks(progress))
     finally:
         progress.close()
-    for line in study_summary(info, study_dir(args.out, study.name)):
+    for line in study_summary(info, study_dir(args.out, study.folder)):
         print(line)
     return 1 if any(r["status"] == "failed" for r in info["runs"]) else 0
 

@@ -18,6 +18,7 @@ class ImageData:
     mean: tuple[float, ...]  # per channel, of train_images / 255
     std: tuple[float, ...]
     source: str = ""  # where it was found, for reports
+    validation: tuple[float, int] | None = None  # (fraction, seed) when the test split is a validation split (holdout)
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
@@ -58,7 +59,7 @@ class ImageData:
             self.name, self.classes,
             self.train_images.to(device), self.train_labels.to(device),
             self.test_images.to(device), self.test_labels.to(device),
-            self.mean, self.std, self.source,
+            self.mean, self.std, self.source, self.validation,
         )
 
     def subset(self, n_train: int | None, n_test: int | None = None) -> "ImageData":
@@ -72,7 +73,7 @@ class ImageData:
             self.name, self.classes,
             self.train_images[:n_train], self.train_labels[:n_train],
             self.test_images[:n_test], self.test_labels[:n_test], self.mean, self.std,
-            f"{self.source} ({', '.join(notes)})" if notes else self.source,
+            f"{self.source} ({', '.join(notes)})" if notes else self.source, self.validation,
         )
 
     def holdout(self, fraction: float, seed: int) -> "ImageData":

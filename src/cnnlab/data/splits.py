@@ -52,5 +52,5 @@ def holdout(data: ImageData, fraction: float, seed: int) -> ImageData:
         data.name, data.classes,
         data.train_images[keep], data.train_labels[keep],
         data.train_images[val], data.train_labels[val], data.mean, data.std,
-        f"{data.source} ({note})" if data.source else note,
+        f"{data.source} ({note})" if data.source else note, validation=(fraction, seed),
     )

@@ -8,7 +8,8 @@ Every model is a `Net` with `features` and `head`.
 
 from cnnlab.models.common import Net, count_params, eval_mode
 from cnnlab.models.match_params import match_params
-from cnnlab.models.registry import check_model, create_model, list_models, model_entry, register_model
+from cnnlab.models.registry import (check_model, create_model, list_models, model_entry, register_model,
+                                    unregister_model)
 
 # Importing the model modules registers them.
 from cnnlab.models import basic, custom_layers, depth, kernel_size, residual, residual_blocks  # noqa: F401,E402
@@ -26,4 +27,5 @@ __all__ = [
     "match_params",
     "model_entry",
     "register_model",
+    "unregister_model",
 ]

@@ -44,6 +44,11 @@ def register_model(name: str, study: str = "", description: str = ""):
     return wrap
 
 
+def unregister_model(name: str):
+    """Remove a model registered from outside the package (a test's); unknown names are ignored."""
+    _REGISTRY.pop(name, None)
+
+
 def list_models() -> list[str]:
     return sorted(_REGISTRY)
 

@@ -7,13 +7,16 @@ claims of other reports (`[[claims]]`) replicated. The wording follows the verdi
 `findings.decide`: "better" only when the Holm-adjusted Welch test says so, "within ±δ" only
 when the equivalence test does, and otherwise "inconclusive" with what more seeds would take.
 Costs are measured values, stated as such. Nothing here knows a model by name.
+
+A tuned study that also ran at shared settings answers each question twice and says whether
+each verdict is robust to tuning or changes with it (`Answer.tuning`, cnnlab.report.tuning).
 """
 
 from dataclasses import dataclass, field
 from itertools import combinations
 
 from cnnlab.plugins import get_analysis
-from cnnlab.report import claims, findings, fmt
+from cnnlab.report import claims, findings, fmt, tuning
 from cnnlab.report.findings import Comparison
 from cnnlab.report.load import ModelResults, StudyResults, get_metric
 from cnnlab.report.load import metrics as all_metrics
@@ -35,6 +38,8 @@ class Answer:
     figures: list[tuple[str, str]] = field(default_factory=list)  # (file in the study's plots/, caption)
     replication: str = ""
     comparisons: list[Comparison] = field(default_factory=list)  # the tests the wording rests on
+    robust: str = ""  # a tuned study with shared-settings results: "robust" or "changed" (with tuning)
+    tuning: list[str] = field(default_factory=list)  # each verdict at shared vs tuned settings, in words
 
     @property
     def decided(self) -> int:
@@ -378,5 +383,16 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
 
 
 def answers(study: StudyResults) -> list[Answer]:
-    """One answer per question of the study, in the study file's order."""
-    return [answer_question(study, q, i) for i, q in enumerate(study.info.questions)]
+    """One answer per question of the study, in the study file's order; a tuned study with results
+    at shared settings (`study.shared`) says for each whether its verdicts hold there too."""
+    out = [answer_question(study, q, i) for i, q in enumerate(study.info.questions)]
+    if study.shared is None:
+        return out
+    same = tuning.same_runs(study)
+    for i, (answer, question) in enumerate(zip(out, study.info.questions)):
+        shared = answer_question(study.shared, question, i)
+        what = "train–test gap" if question["kind"] == "gap" else "test accuracy"
+        answer.robust, lines = tuning.robustness(answer.comparisons, shared.comparisons, what, same)
+        labels = list(dict.fromkeys(m.label for c in answer.comparisons for m in (c.a, c.b)))
+        answer.tuning = [*lines, tuning.settings_line(study, labels)] if lines else []
+    return out

@@ -10,7 +10,7 @@ not measured in this study says so instead of disappearing.
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import answers, claims, findings, fmt, plots
+from cnnlab.report import answers, claims, findings, fmt, plots, tuning
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
@@ -198,7 +198,7 @@ def more_seeds_command(study: StudyResults, seeds: int) -> str:
             words += ["--seeds", str(seeds)]
         return " ".join(words)
     return (f"cnnlab run {_study_argument(study)} --profile {study.info.profile or 'full'} --seeds {seeds} "
-            f"--out {study.dir.parent.parent}")
+            f"--out {study.dir.parent.parent}" + (" --tune" if study.info.tuning is not None else ""))
 
 
 def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
@@ -217,6 +217,9 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
             s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
                             "seeds are reused; only the new ones train). Looking again after adding seeds counts as "
                             "another look and is tested at a stricter level.", note=True))
+        if result.tuning:
+            s.add(Paragraph(f"Shared vs tuned settings: {result.tuning[0]}"))
+            s.add(Bullets(result.tuning[1:]))
         if study.info.claims:
             s.add(Paragraph(f"Claims: {result.replication}", note=True))
     s.add(Paragraph(how_to_read(study), note=True))
@@ -295,6 +298,7 @@ def study_pairs(study: StudyResults) -> list[findings.Comparison]:
 # (cnnlab.plugins: the built-in analyses use 110-180, others default to 500).
 CORE_SECTIONS = ((10, "Summary", lambda study, dpi: summary_section(study)),
                  (15, "Answers", answers_section),
+                 (17, "Tuning", tuning.tuning_section),
                  (20, "Learning curves", learning_curves_section),
                  (30, "Accuracy vs cost", accuracy_vs_cost_section),
                  (40, "Comparisons", lambda study, dpi: comparisons_section(study, study_pairs(study))),
@@ -327,6 +331,8 @@ def build_document(study: StudyResults, dpi: int = plots.DPI) -> Document:
         facts.append(f"{info.epochs} epoch{'s' if info.epochs != 1 else ''}")
     if info.seeds:
         facts.append(f"seeds {', '.join(str(x) for x in info.seeds)}")
+    if info.tuning is not None:
+        facts.append("each model at its own tuned setting (see Tuning)")
     runs = study.all_runs
     facts.append(f"{sum(r.usable for r in runs)} of {len(runs)} runs done")
     subtitle.append(" · ".join(facts))

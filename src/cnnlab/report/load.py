@@ -6,6 +6,10 @@ its status and problems; only usable runs (done, records intact) enter the stati
 Only a missing, unreadable or older-format study.json is an error, because then there is
 nothing this version can report.
 
+A tuned study (OUT/studies/<name>-tuned) also loads the same study at shared settings from
+beside it (`StudyResults.shared`) when there is one of the same size: its answers then say
+which verdicts hold at tuned settings.
+
 Numbers per run are *metrics*, read by name: the core ones below (accuracies, losses,
 parameters, times) and those each analysis declares (cnnlab.plugins.Metric).
 """
@@ -53,6 +57,8 @@ class StudyResults:
     runs_dir: Path
     info: StudyRecord  # study.json
     models: list[ModelResults]
+    shared: "StudyResults | None" = None  # a tuned study's counterpart at shared settings, when comparable
+    shared_note: str | None = None  # why a tuned study has no `shared` (not run, or of another size)
 
     @property
     def title(self) -> str:
@@ -170,4 +176,30 @@ def load_results(study_dir, runs_dir=None) -> StudyResults:
         by_label[label].runs.append(run)
     for model in models:
         model.runs.sort(key=lambda r: (not isinstance(r.seed, int), r.seed if isinstance(r.seed, int) else 0))
-    return StudyResults(dir=study_dir, runs_dir=runs_dir, info=info, models=models)
+    study = StudyResults(dir=study_dir, runs_dir=runs_dir, info=info, models=models)
+    if info.tuning is not None:
+        study.shared, study.shared_note = _shared_results(study, runs_dir)
+    return study
+
+
+def _shared_results(study: StudyResults, runs_dir: Path) -> tuple[StudyResults | None, str | None]:
+    """The same study at shared settings, beside a tuned one: comparable when it is of the same
+    profile, dataset and epochs and has finished runs of the same models."""
+    name = study.info.tuning.shared or ""
+    if not name or not all(ch.isalnum() or ch in "._-" for ch in name) or name.startswith("."):
+        return None, "study.json names no study at shared settings"
+    where = study.dir.parent / name
+    if not (where / STUDY_FILE).is_file():
+        return None, f"no results of {name} at shared settings in {where}"
+    try:
+        shared = load_results(where, runs_dir)
+    except UserError as e:
+        return None, str(e)
+    info, mine = shared.info, study.info
+    differ = [what for what, a, b in (("profile", info.profile, mine.profile), ("dataset", info.dataset, mine.dataset),
+                                      ("epochs", info.epochs, mine.epochs), ("subset", info.subset, mine.subset))
+              if a != b]
+    if differ or info.tuning is not None:
+        why = ", ".join(f"{w} {getattr(info, w)!r} vs {getattr(mine, w)!r}" for w in differ) or "it is tuned too"
+        return None, f"the results at shared settings in {where} are of another size ({why})"
+    return shared, None

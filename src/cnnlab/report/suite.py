@@ -18,7 +18,7 @@ from cnnlab.report.answers import answers
 from cnnlab.report.build import how_to_read, more_seeds_command
 from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, load_results
-from cnnlab.store.schema import STUDIES_DIR, SUITE_FILE, Invocation, Manifest, SuiteRecord, SuiteStudy, read_suite
+from cnnlab.store.schema import SUITE_FILE, Invocation, Manifest, SuiteRecord, SuiteStudy, read_suite
 from cnnlab.units import duration_text
 
 TITLE = "The course assignment, answered"
@@ -31,7 +31,7 @@ COSTS_NOTE = ("Costs (parameters, time, memory) are measured values on the hardw
 def _study_results(out_dir: Path, entry: SuiteStudy) -> tuple[StudyResults | None, str | None]:
     """A study's results, or None and why not."""
     try:
-        return load_results(out_dir / STUDIES_DIR / entry.name), None
+        return load_results(out_dir / entry.dir), None
     except UserError as e:
         return None, str(e)
 
@@ -139,6 +139,9 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
             s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
                             "seeds are reused; only the new ones train; a new look is tested at a stricter level).",
                             note=True))
+        if result.tuning:
+            s.add(Paragraph(f"Shared vs tuned settings: {result.tuning[0]}"))
+            s.add(Bullets(result.tuning[1:]))
         for name, caption in result.figures:
             png = study.dir / "plots" / name
             if png.is_file():

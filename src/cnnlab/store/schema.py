@@ -6,7 +6,8 @@
                   analysis.json   check_analysis: the core measurements and each analysis's
                                   own value, checked by that analysis (cnnlab.plugins)
                   status, error.txt, traceback.txt, checkpoint.pt, tensorboard/
-    OUT/studies/<name>/study.json StudyRecord: the resolved study, its runs, and its Manifest
+    OUT/studies/<name>/study.json StudyRecord: the resolved study, its runs, its Manifest and, for a
+                                  tuned study (OUT/studies/<name>-tuned), its TuningRecord
                   results.csv     RESULTS_COLUMNS, one row per run and epoch
     OUT/suite.json                SuiteRecord: `cnnlab run all`'s studies, settings, invocations
     OUT/index.sqlite              INDEX_COLUMNS, one row per run (cnnlab.store.index)
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from cnnlab.choices import DEFAULT_PROFILE, RESOLVED_PRECISIONS
 from cnnlab.errors import UserError
-from cnnlab.numeric import is_number
+from cnnlab.numeric import is_number, number
 from cnnlab.plugins import find_analysis
 
 SCHEMA_VERSION = 3  # 3: config.json and study.json name the profile and the test subset
@@ -51,6 +52,10 @@ RESULTS_CSV = "results.csv"
 REPORT_STAMP = ".report-stamp"  # what its report was rendered from (cnnlab.studies.run_all)
 
 STATUSES = ("done", "failed", "diverged")
+# What a run is for: "eval" runs are a study's results (trained on the training set, scored on
+# the test set); "tune" runs choose a model's settings (trained on part of the training set,
+# scored on the rest: a validation split), and no result is ever read from them.
+ROLES = ("eval", "tune")
 FINAL_STATUSES = ("done", "diverged")  # results: re-running would only repeat them
 
 
@@ -83,12 +88,18 @@ class RunConfig:
     label: str = ""
     profile: str = DEFAULT_PROFILE  # cnnlab.choices.PROFILES: quick and full runs never share a key
     test_subset: int | None = None  # evaluate on the first N test images only (None: all)
+    role: str = "eval"  # ROLES
+    validation: dict | None = None  # a tuning run's split of the training set: {"fraction": 0.1, "seed": 0}
+    setting: dict | None = None  # a tuning run's searched values, e.g. {"lr": 0.001}
 
     def identity(self) -> dict:
-        return {"study": self.study, "profile": self.profile, "model": self.model,
-                "model_kwargs": dict(self.model_kwargs), "seed": self.seed, "dataset": self.dataset,
-                "subset": self.subset, "test_subset": self.test_subset, "train": dict(self.train),
-                "analyses": list(self.analyses), "code": self.code, "runtime": dict(self.runtime)}
+        out = {"study": self.study, "profile": self.profile, "model": self.model,
+               "model_kwargs": dict(self.model_kwargs), "seed": self.seed, "dataset": self.dataset,
+               "subset": self.subset, "test_subset": self.test_subset, "train": dict(self.train),
+               "analyses": list(self.analyses), "code": self.code, "runtime": dict(self.runtime)}
+        if self.role != "eval":  # an evaluation run hashes exactly as before tuning runs existed
+            out.update(role=self.role, validation=dict(self.validation or {}), setting=dict(self.setting or {}))
+        return out
 
     @property
     def key(self) -> str:
@@ -96,6 +107,8 @@ class RunConfig:
 
     @property
     def name(self) -> str:
+        if self.role == "tune":
+            return f"{self.label or self.model} {setting_text(self.setting or {})} seed {self.seed}"
         return f"{self.label or self.model} seed {self.seed}"
 
     def to_json(self, provenance: dict | None = None) -> dict:
@@ -114,14 +127,25 @@ class RunConfig:
             config = cls(study=d["study"], model=d["model"], model_kwargs=dict(d["model_kwargs"]), seed=d["seed"],
                          dataset=d["dataset"], subset=d["subset"], train=dict(d["train"]),
                          analyses=tuple(d["analyses"]), code=d["code"], runtime=dict(d["runtime"]),
-                         label=d.get("label", ""), profile=d["profile"], test_subset=d["test_subset"])
+                         label=d.get("label", ""), profile=d["profile"], test_subset=d["test_subset"],
+                         role=d.get("role", "eval"), validation=d.get("validation"), setting=d.get("setting"))
         except (KeyError, TypeError, ValueError) as e:
             raise RecordError(f"config.json lacks or mangles {e}") from None
         for name, kind in (("study", str), ("model", str), ("seed", int), ("dataset", str), ("code", str),
                            ("profile", str)):
             if not isinstance(getattr(config, name), kind):
                 raise RecordError(f"config.json: {name} is not a {kind.__name__}")
+        if config.role not in ROLES:
+            raise RecordError(f"config.json: role {config.role!r} is not one of {', '.join(ROLES)}")
+        if config.role == "tune" and not (_is_dict_with("fraction", "seed")(config.validation)
+                                          and isinstance(config.setting, dict)):
+            raise RecordError("config.json: a tuning run needs its validation split and setting")
         return config
+
+
+def setting_text(setting: dict) -> str:
+    """{"lr": 0.001, "weight_decay": 0.05} -> "lr=0.001, weight_decay=0.05"."""
+    return ", ".join(f"{k}={v:g}" if is_number(v) else f"{k}={v}" for k, v in setting.items())
 
 
 # ---- metrics.jsonl -------------------------------------------------------------------
@@ -290,7 +314,8 @@ class RunRecord:
             times = [t for t in self.curve("train_seconds") if t is not None]
             train_seconds = sum(times) if times else None
         return {
-            "run_key": self.key, "study": get("study"), "profile": get("profile"), "model": get("model"),
+            "run_key": self.key, "study": get("study"), "profile": get("profile"), "role": get("role") or "eval",
+            "setting": get("setting"), "model": get("model"),
             "label": get("label") or get("model"), "seed": get("seed"), "dataset": get("dataset"),
             "status": self.status, "test_acc": self.final("test_acc"), "train_acc": self.final("train_acc"),
             "test_loss": self.final("test_loss"),
@@ -309,6 +334,7 @@ INDEX_COLUMNS = {
     "run_key": "TEXT PRIMARY KEY",
     "study": "TEXT",
     "profile": "TEXT",  # quick or full (cnnlab.choices.PROFILES)
+    "role": "TEXT",  # eval (a study's result) or tune (chose a model's settings on a validation split)
     "model": "TEXT",
     "label": "TEXT",
     "seed": "INTEGER",
@@ -434,6 +460,103 @@ class StudyModel:
 
 
 @dataclass(frozen=True)
+class TuningRun:
+    """One tuning run as study.json lists it: its final validation accuracy and loss."""
+    run_key: str
+    seed: int | None
+    status: str  # done | diverged | failed | pending | missing
+    accuracy: float | None = None  # final validation accuracy (a fraction)
+    loss: float | None = None
+    seconds: float | None = None  # its training time
+
+
+@dataclass(frozen=True)
+class TuningPoint:
+    """One setting of one model's search, with its runs (one per tuning seed)."""
+    setting: dict  # e.g. {"lr": 0.001}
+    runs: tuple[TuningRun, ...] = ()
+    mean: float | None = None  # mean validation accuracy over the seeds; None unless every seed is done
+    loss: float | None = None  # mean validation loss, the same way
+
+
+@dataclass(frozen=True)
+class ModelTuning:
+    """One model's search: every point of the grid, what was chosen, where it lies, what it cost."""
+    label: str
+    model: str
+    points: tuple[TuningPoint, ...] = ()
+    chosen: dict | None = None  # the setting its evaluation runs use; None: no point finished (shared setting)
+    edge: dict = field(default_factory=dict)  # searched key -> "lowest" | "highest": the choice is at the grid's end
+    runs: int = 0  # tuning runs (the budget, the same for every model)
+    seconds: float = 0.0  # their summed training time
+
+
+@dataclass(frozen=True)
+class TuningRecord:
+    """How a tuned study chose each model's settings (study.json's "tuning"): the grid, the
+    tuning seeds and epochs, the validation split, the rule, and per model the validation
+    accuracy of every point, its choice and its budget. `shared`: the study directory of the
+    same study at shared settings (OUT/studies/<shared>), compared with in the report."""
+    grid: dict  # searched key -> its values, in order, e.g. {"lr": [1e-4, 1e-3, 1e-2]}
+    seeds: tuple[int, ...]
+    epochs: int
+    validation: dict  # {"fraction", "seed", "train_size", "validation_size"}
+    rule: str  # the selection rule, in words
+    models: tuple[ModelTuning, ...] = ()
+    shared: str | None = None
+
+    def to_json(self) -> dict:
+        def point(p):
+            return {"setting": dict(p.setting), "mean": p.mean, "loss": p.loss,
+                    "runs": [{f.name: getattr(r, f.name) for f in fields(TuningRun)} for r in p.runs]}
+
+        return {"grid": {k: list(v) for k, v in self.grid.items()}, "seeds": list(self.seeds), "epochs": self.epochs,
+                "validation": dict(self.validation), "rule": self.rule, "shared": self.shared,
+                "models": [{"label": m.label, "model": m.model, "chosen": m.chosen, "edge": dict(m.edge),
+                            "runs": m.runs, "seconds": m.seconds, "points": [point(p) for p in m.points]}
+                           for m in self.models]}
+
+    @classmethod
+    def from_json(cls, path, d) -> "TuningRecord":
+        """Read study.json's "tuning"; a value of the wrong type where a number is expected reads as
+        unknown, a structure that is not what this version writes is a damaged file (UserError)."""
+        if not isinstance(d, dict) or not isinstance(d.get("grid"), dict) or not isinstance(d.get("models"), list):
+            raise UserError(f"{path}: 'tuning' must be an object with a grid and models; the file is damaged: "
+                            "run the study again to re-create it")
+        models = []
+        for m in _list_of_objects(path, d, "models"):
+            points = []
+            for p in _list_of_objects(path, m, "points"):
+                runs = tuple(TuningRun(run_key=str(r.get("run_key") or ""),
+                                       seed=r.get("seed") if _is_int(r.get("seed")) else None,
+                                       status=str(r.get("status") or "missing"), accuracy=number(r.get("accuracy")),
+                                       loss=number(r.get("loss")), seconds=number(r.get("seconds")))
+                             for r in _list_of_objects(path, p, "runs"))
+                points.append(TuningPoint(setting=_numbers_only(p.get("setting")), runs=runs,
+                                          mean=number(p.get("mean")), loss=number(p.get("loss"))))
+            chosen = m.get("chosen")
+            models.append(ModelTuning(
+                label=str(m.get("label") or m.get("model") or ""), model=str(m.get("model") or ""),
+                points=tuple(points), chosen=_numbers_only(chosen) if isinstance(chosen, dict) else None,
+                edge={str(k): str(v) for k, v in (m.get("edge") or {}).items()} if isinstance(m.get("edge"), dict)
+                else {}, runs=m["runs"] if _is_int(m.get("runs")) else 0, seconds=number(m.get("seconds")) or 0.0))
+        grid = {str(k): [float(x) for x in v if is_number(x)] for k, v in d["grid"].items() if isinstance(v, list)}
+        validation = d.get("validation") if isinstance(d.get("validation"), dict) else {}
+        return cls(grid=grid, seeds=tuple(x for x in d.get("seeds") or () if _is_int(x)),
+                   epochs=d["epochs"] if _is_int(d.get("epochs")) else 0, validation=dict(validation),
+                   rule=str(d.get("rule") or ""), models=tuple(models),
+                   shared=d["shared"] if isinstance(d.get("shared"), str) else None)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _numbers_only(d) -> dict:
+    return {str(k): float(v) for k, v in d.items() if is_number(v)} if isinstance(d, dict) else {}
+
+
+@dataclass(frozen=True)
 class StudyRecord:
     """OUT/studies/<name>/study.json: the study as it was run (profile and overrides applied),
     the training settings every model shares, its runs and the manifest. The runner rewrites
@@ -459,7 +582,8 @@ class StudyRecord:
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere, accuracies as fractions
     claims_source: str = ""
     looks: tuple[int, ...] = ()  # seeds per model at each invocation that added seeds: how often results were seen
-    runs: tuple[RunEntry, ...] = ()
+    runs: tuple[RunEntry, ...] = ()  # the evaluation runs: the study's results
+    tuning: TuningRecord | None = None  # how each model's settings were chosen (None: shared settings)
     manifest: Manifest = field(default_factory=Manifest)
     extra: dict = field(default_factory=dict)  # keys of the study this record does not type, as written
 
@@ -479,16 +603,17 @@ class StudyRecord:
             elif f.name == "runs":
                 value = [{"run_key": r.run_key, "model": r.model, "label": r.label, "seed": r.seed,
                           "status": r.status} for r in value]
-            elif f.name == "manifest":
-                value = value.to_json()
+            elif f.name in ("manifest", "tuning"):
+                value = value.to_json() if value is not None else None
             out[f.name] = value
         return out
 
     @classmethod
-    def from_study(cls, study: dict, train: dict, runs, manifest: Manifest, looks=()) -> "StudyRecord":
+    def from_study(cls, study: dict, train: dict, runs, manifest: Manifest, looks=(),
+                   tuning: TuningRecord | None = None) -> "StudyRecord":
         """From `cnnlab.studies.loader.Study.to_dict()`; keys this record does not type go to `extra`."""
         typed = {f.name for f in fields(cls)}
-        return cls._build(study, train=train, runs=tuple(runs), manifest=manifest, looks=tuple(looks),
+        return cls._build(study, train=train, runs=tuple(runs), manifest=manifest, looks=tuple(looks), tuning=tuning,
                           extra={k: v for k, v in study.items() if k not in typed})
 
     @classmethod
@@ -547,7 +672,8 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
                              seed=r.get("seed") if isinstance(r.get("seed"), int) else None,
                              status=str(r.get("status") or "missing")))
     typed = {f.name for f in fields(StudyRecord)} | {"schema"}
-    return StudyRecord._build(d, runs=tuple(runs), manifest=Manifest.from_json(d.get("manifest")),
+    tuning = TuningRecord.from_json(path, d["tuning"]) if d.get("tuning") is not None else None
+    return StudyRecord._build(d, runs=tuple(runs), manifest=Manifest.from_json(d.get("manifest")), tuning=tuning,
                               extra={k: v for k, v in d.items() if k not in typed})
 
 
@@ -577,10 +703,11 @@ class SuiteStudy:
     name: str
     reference: str
     title: str
+    folder: str = ""  # its directory under OUT/studies, when not its name (a tuned study: "<name>-tuned")
 
     @property
     def dir(self) -> str:
-        return f"{STUDIES_DIR}/{self.name}"
+        return f"{STUDIES_DIR}/{self.folder or self.name}"
 
 
 @dataclass
@@ -616,7 +743,8 @@ def read_suite(path) -> SuiteRecord:
 
 def _suite_v3(path: Path, d: dict) -> SuiteRecord:
     studies = [SuiteStudy(name=str(s.get("name", "")), reference=str(s.get("reference") or ""),
-                          title=str(s.get("title") or s.get("name", ""))) for s in _list_of_objects(path, d, "studies")]
+                          title=str(s.get("title") or s.get("name", "")), folder=_folder(s))
+               for s in _list_of_objects(path, d, "studies")]
     invocations = []
     for i in _list_of_objects(path, d, "invocations"):
         known = {f.name: i[f.name] for f in fields(Invocation) if i.get(f.name) is not None}
@@ -625,6 +753,13 @@ def _suite_v3(path: Path, d: dict) -> SuiteRecord:
                        settings=_checked(path, d, "settings", dict, "an object") or {}, studies=studies,
                        hardware=Manifest.from_json(d.get("hardware")), invocations=invocations,
                        title=str(_checked(path, d, "title", str, "a string") or ""))
+
+
+def _folder(entry: dict) -> str:
+    """The study's directory name from suite.json's "dir" ("studies/<folder>"): a plain name, never a path."""
+    head, _, folder = str(entry.get("dir") or "").partition("/")
+    ok = head == STUDIES_DIR and folder and folder[0].isalnum() and all(c.isalnum() or c in "._-" for c in folder)
+    return folder if ok and folder != entry.get("name") else ""
 
 
 _SUITE_READERS = {3: _suite_v3}

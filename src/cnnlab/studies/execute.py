@@ -15,6 +15,8 @@ study.json, from the summaries the executors hand back.
 - A run whose record files cannot be written (a folder where metrics.jsonl goes) is marked
   `failed` without training, with the reason.
 - Every run writes TensorBoard event files as it trains (cnnlab.train.tensorboard).
+- A tuning run (role "tune") trains on its validation split's rest of the training images and
+  is scored on the split (`run_data`): the test images are not in the data it gets.
 """
 
 import json
@@ -36,6 +38,20 @@ def load_run_data(dataset: str, subset: int | None, test_subset: int | None = No
 
     data = load_dataset(dataset, data_dir=data_dir, download=download)
     return data.subset(subset, test_subset) if subset or test_subset else data
+
+
+def run_data(spec: RunConfig, data=None, data_dir=None, download: bool = True):
+    """The data `spec` trains and is scored on: its dataset with its subsets, and for a tuning
+    run the validation split of the training images in place of the test images. `data`: that
+    data already loaded (a tuning run's must be its split, or the run refuses it)."""
+    split = (spec.validation["fraction"], spec.validation["seed"]) if spec.role == "tune" else None
+    if data is None:
+        data = load_run_data(spec.dataset, spec.subset, spec.test_subset, data_dir, download)
+        return data.holdout(*split) if split else data
+    if data.validation != split:
+        raise ValueError(f"{spec.name} is a {spec.role} run but got data {'with' if data.validation else 'without'} "
+                         f"a validation split ({data.validation} vs {split})")
+    return data
 
 
 def provenance() -> dict:
@@ -94,8 +110,8 @@ def execute_run(spec: RunConfig, run_dir, device="auto", data=None, data_dir=Non
                 wait: bool = True) -> dict:
     """Train and analyse one run unless it is already finished; return its summary.
 
-    `data`: the run's dataset (subset applied) if the caller has it loaded; otherwise it is
-    loaded from `spec.dataset`, `spec.subset` and `data_dir`. `on_message(text)` hears
+    `data`: the run's dataset (subsets applied; a tuning run's validation split, `run_data`) if
+    the caller has it loaded; otherwise it is loaded from `spec.dataset`, `spec.subset` and `data_dir`. `on_message(text)` hears
     why a finished-looking run is being run again (default: stderr). `sharing`: how many
     runs may share the device meanwhile (recorded: times measured while sharing are not
     comparable with times measured alone).
@@ -148,8 +164,7 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     from cnnlab.train.tensorboard import TensorBoardLogger, run_log_dir
 
     device = resolve_device(device)
-    if data is None:
-        data = load_run_data(spec.dataset, spec.subset, spec.test_subset, data_dir, download)
+    data = run_data(spec, data, data_dir, download)
     config = TrainConfig.from_dict(spec.train)
     torch.manual_seed(spec.seed)  # the same seed gives the same initial weights
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)

@@ -23,6 +23,11 @@ A study file looks like this (every key is listed in STUDY_KEYS below):
     seeds = 3
     subset = 2000
     train = { batch_size = 32 }
+    tune = { points = 3, epochs = 2 }   # and how `--tune` searches at this size
+
+    [tune]                         # optional: what `--tune` searches (cnnlab.studies.tune)
+    points = 5                     # learning rates lr x 10^[-1, -0.5, 0, 0.5, 1]
+    seeds = 2
 
 A profile (cnnlab.choices.PROFILES) picks a size: "full" is the file's own settings,
 "quick" applies the file's [profiles.quick] table on top of them (fewer epochs, a subset,
@@ -33,6 +38,11 @@ Every model in a study is trained with the same [train] settings. The one except
 a model's own [models.train] table, which may set only regularisation keys
 (REGULARISATION_KEYS): a study whose question is "what does regularisation buy?" has to
 vary exactly those, and the report shows which model got which.
+
+With `--tune` (cnnlab.run(tune=True)) each model first searches its own settings on a
+validation split (the [tune] table, or its defaults: cnnlab.studies.tune) and is then
+compared at them; the tuned study's results go to OUT/studies/<name>-tuned (`Study.folder`),
+beside the same study at shared settings.
 
 Everything is checked here, before any data is loaded or anything is written.
 """
@@ -52,6 +62,7 @@ from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names
 from cnnlab.studies.naming import CLI, Given, Names
 from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
+from cnnlab.studies.tune import merge_tune, parse_tune, resolve_tune
 from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
 
 # top-level key -> (python types accepted, what to say when the type is wrong)
@@ -74,6 +85,7 @@ STUDY_KEYS = {
     "questions": (list, "an array of tables ([[questions]], see cnnlab.studies.questions)"),
     "claims": (list, "an array of tables ([[claims]], see cnnlab.studies.questions)"),
     "claims_source": (str, "a string (where the claims come from)"),
+    "tune": (dict, "a table ([tune], see cnnlab.studies.tune)"),
 }
 REQUIRED = ("name", "dataset", "epochs", "models")
 MODEL_KEYS = ("name", "label", "kwargs", "train")
@@ -83,7 +95,8 @@ RUN_LEVEL = {"epochs": "top-level 'epochs'", "seed": "top-level 'seeds'"}
 REGULARISATION_KEYS = ("weight_decay", "augment", "crop_padding", "flip", "label_smoothing")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # What a [profiles.NAME] table may change: the size of the study, never what it compares.
-PROFILE_KEYS = ("dataset", "epochs", "seeds", "subset", "test_subset", "inference_repeats", "train")
+PROFILE_KEYS = ("dataset", "epochs", "seeds", "subset", "test_subset", "inference_repeats", "train", "tune")
+TUNED_SUFFIX = "-tuned"  # a tuned study's directory: OUT/studies/<name>-tuned, beside <name> at shared settings
 DEFAULT_INFERENCE_REPEATS = 30
 # Bounds far above real use, low enough that a typo fails here rather than as a file name
 # the system refuses, a table nobody can read, or a list of seeds that fills the memory.
@@ -130,10 +143,22 @@ class Study:
     questions: tuple[dict, ...] = ()  # what the study asks (cnnlab.studies.questions)
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere for its models
     claims_source: str = ""
+    tune: dict = field(default_factory=dict)  # the [tune] table as given (validated); cnnlab.studies.tune
+    tuning: bool = False  # each model searches its settings first (--tune)
 
     @property
     def run_count(self) -> int:
+        """Its evaluation runs (the results); a tuned study trains `tune_run_count` more first."""
         return len(self.models) * len(self.seeds)
+
+    @property
+    def tune_run_count(self) -> int:
+        return len(self.models) * resolve_tune(self).runs_per_model if self.tuning else 0
+
+    @property
+    def folder(self) -> str:
+        """Its directory under OUT/studies: a tuned study's results sit beside the shared-settings ones."""
+        return self.name + TUNED_SUFFIX if self.tuning else self.name
 
     def with_profile(self, name: str) -> "Study":
         """This study at the size of profile `name`: "full" is the file's own settings,
@@ -146,21 +171,25 @@ class Study:
             defined = ", ".join([DEFAULT_PROFILE, *self.profiles])
             raise UserError(f"{self.source}: study {self.name!r} has no [profiles.{name}] table; its profiles: "
                             f"{defined} (add the table to the study file to define one)")
-        changes = {k: v for k, v in self.profiles[name].items() if k != "train"}
+        changes = {k: v for k, v in self.profiles[name].items() if k not in ("train", "tune")}
         train = {**self.train, **self.profiles[name].get("train", {})}
-        return dataclasses.replace(self, **changes, train=train, profile=name)
+        tune = merge_tune(self.tune, self.profiles[name].get("tune", {}))
+        return dataclasses.replace(self, **changes, train=train, tune=tune, profile=name)
 
     def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None,
                        cuda_graphs=None, test_subset=None, inference_repeats=None, analyses=None,
-                       stand_in=None, names: Names = CLI) -> "Study":
+                       stand_in=None, tune=None, names: Names = CLI) -> "Study":
         """Settings given explicitly (the command line's --epochs/--seeds/--dataset/--subset/
-        --test-subset/--precision/--no-graphs/--inference-repeats/--analyses, or the same
+        --test-subset/--precision/--no-graphs/--inference-repeats/--analyses/--tune, or the same
         keywords in Python) win over the file and its profile; an error names the option as
         `names` writes it. `stand_in` ({dataset: dataset}, --stand-in OLD=NEW) swaps the study's
         dataset only where it is OLD, so one `cnnlab run all` can replace a dataset that is not
-        at hand."""
+        at hand. `tune`: True searches each model's settings first (cnnlab.studies.tune)."""
         given = Given(self.source, names)
         changes = {}
+        if tune is not None:
+            _check_type(given, "tune", tune, bool, "true or false")
+            changes["tuning"] = tune
         if analyses is not None:
             _check_type(given, "analyses", analyses, (list, tuple), STUDY_KEYS["analyses"][1])
             changes["analyses"] = _analyses(given, "analyses", list(analyses))
@@ -187,7 +216,10 @@ class Study:
         if train != self.train:
             _train_table(given, "train", train)
             changes["train"] = train
-        return dataclasses.replace(self, **changes)
+        study = dataclasses.replace(self, **changes)
+        if study.tuning:
+            resolve_tune(study)  # the grid at this size: within bounds, tuning seeds apart from these seeds
+        return study
 
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "description": self.description,
@@ -457,6 +489,8 @@ def _profiles(source, value) -> dict:
                 overrides[k] = _dataset(source, f"{key}.dataset", v)
             elif k == "inference_repeats":
                 overrides[k] = _bounded_int(source, f"{key}.{k}", v, 1, MAX_INFERENCE_REPEATS)
+            elif k == "tune":
+                overrides[k] = parse_tune(source, f"{key}.tune", v)
             else:  # epochs, subset, test_subset
                 overrides[k] = _bounded_int(source, f"{key}.{k}", v, 1, MAX_EPOCHS if k == "epochs" else MAX_SUBSET)
         out[name] = overrides
@@ -484,7 +518,7 @@ def parse_study(raw: dict, source: str) -> Study:
         _fail(source, "description", f"is {len(description):,} characters long; at most {MAX_DESCRIPTION_LENGTH:,}")
     models = _model_specs(source, raw["models"])
     questions, claims = _questions_and_claims(source, raw, models)
-    return Study(
+    study = Study(
         name=name,
         title=_text(source, "title", raw.get("title", name), MAX_TITLE_LENGTH),
         description=description.strip(),
@@ -507,7 +541,11 @@ def parse_study(raw: dict, source: str) -> Study:
         claims=claims,
         claims_source=raw.get("claims_source") and _text(source, "claims_source", raw["claims_source"],
                                                          MAX_TITLE_LENGTH) or "",
+        tune=parse_tune(source, "tune", raw.get("tune", {})),
     )
+    if "tune" in raw:
+        resolve_tune(study)  # a grid that leaves the bounds fails now, not when --tune is given
+    return study
 
 
 def _questions_and_claims(source, raw, models):

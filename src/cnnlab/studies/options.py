@@ -36,6 +36,7 @@ class StudyOptions:
     analyses: list[str] | None = None  # instead of the study's own
     cuda_graphs: bool | None = None  # False: every GPU step eagerly
     stand_in: dict[str, str] | None = None  # {OLD: NEW}: replaces dataset OLD only
+    tune: bool | None = None  # True: each model searches its settings first ([tune], cnnlab.studies.tune)
 
     def overrides(self) -> dict:
         """The explicit settings, as `Study.with_overrides` takes them."""

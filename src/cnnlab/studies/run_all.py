@@ -19,8 +19,8 @@ from pathlib import Path
 from cnnlab import __version__
 from cnnlab.errors import UserError, say
 from cnnlab.io import atomic_write_json, atomic_write_text
-from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, SUITE_FILE, Invocation, Manifest, SuiteRecord,
-                                 SuiteStudy, read_suite, stable_hash)
+from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, STUDY_FILE, SUITE_FILE, Invocation, Manifest,
+                                 SuiteRecord, SuiteStudy, read_study, read_suite, stable_hash)
 from cnnlab.studies.execute import load_run_data
 from cnnlab.studies.loader import Study, load_builtin_studies, load_study
 from cnnlab.studies.naming import CLI, Names
@@ -95,18 +95,25 @@ def _previous_invocations(out_dir: Path, settings: dict) -> list[Invocation]:
     return old.invocations if old.settings == settings else []
 
 
-def _report_stamp(info: dict) -> str:
+def _report_stamp(info: dict, directory: Path) -> str:
     """What a study report shows: the study (without the manifest of the latest
-    invocation), its runs and their statuses, and the cnnlab version that renders it."""
+    invocation), its runs and their statuses, and the cnnlab version that renders it; for a
+    tuned study also the runs of the same study at shared settings, which its answers compare with."""
+    shared = None
+    if isinstance(info.get("tuning"), dict) and info["tuning"].get("shared"):
+        try:
+            shared = read_study(directory.parent / info["tuning"]["shared"] / STUDY_FILE).to_json()["runs"]
+        except UserError:
+            shared = None
     return stable_hash({"study": {k: v for k, v in info.items() if k not in ("manifest", "report")},
-                        "version": __version__})
+                        "shared": shared, "version": __version__})
 
 
 def _render_study_report(directory: Path, info: dict) -> bool:
     """Render the study's report unless it exists and was rendered from these results."""
     from cnnlab.report import render_report
 
-    stamp = _report_stamp(info)
+    stamp = _report_stamp(info, directory)
     stamp_file = directory / REPORT_STAMP
     current = (directory / "report.md").is_file() and (directory / "report.html").is_file() and (
         stamp_file.is_file() and stamp_file.read_text(encoding="utf-8").strip() == stamp)
@@ -133,7 +140,8 @@ def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions
     out_dir = Path(out_dir)
     invocation = Invocation(started=_when(started), command=invocation_command())
     suite = SuiteRecord(profile=settings["profile"], settings=settings,
-                        studies=[SuiteStudy(name=s.name, reference=s.reference, title=s.title) for s in studies],
+                        studies=[SuiteStudy(name=s.name, reference=s.reference, title=s.title,
+                                            folder=s.folder if s.folder != s.name else "") for s in studies],
                         invocations=[*_previous_invocations(out_dir, settings), invocation], title=title)
     for plan in plans:
         info = run_plan(dataclasses.replace(plan, started=time.time()), on_start, on_run, on_message)

@@ -4,6 +4,7 @@
     OUT/runs/<run_key>/               one run (see cnnlab.store.rundir)
     OUT/studies/<name>/study.json     the resolved study, its run keys and a manifest
     OUT/studies/<name>/report.md|html
+    OUT/studies/<name>-tuned/         the same study with --tune (study.json also holds its tuning)
 
 `run_study` goes in steps, each a function of its own:
 
@@ -12,6 +13,9 @@
                     `StudyPlan`. Nothing is written, so a mistake costs no training and
                     leaves no half-made output directory.
     start_executor  the executor, reachable (a Ray cluster answers) before anything is written
+    run_tuning      with --tune only: every tuning run (trained on a validation split of the
+                    training images, scored on the split), each model's best setting chosen,
+                    and the evaluation runs planned at those settings (cnnlab.studies.tuning)
     check_runs      the one reuse decision: finished runs are served, the others become jobs
     execute         every run's summary, reused ones first, then as the executor's runs finish
     record          index a run and rewrite study.json (whose content `study_json` alone builds)
@@ -38,7 +42,7 @@ from cnnlab.io import atomic_write_json, remove_temp_files
 from cnnlab.store.index import finished_at, open_index
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import (RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunConfig, RunEntry, StudyRecord,
-                                 read_study)
+                                 TuningRecord, read_study)
 from cnnlab.studies.execute import blocked_reason, load_run_data, reused_summary
 from cnnlab.studies.executors import make_executor, make_job
 from cnnlab.studies.loader import Study
@@ -46,6 +50,8 @@ from cnnlab.studies.naming import CLI, Names
 from cnnlab.studies.options import RunOptions
 from cnnlab.studies.plan import plan_runs, resolve_train
 from cnnlab.studies.policy import Parallelism, decide
+from cnnlab.studies.tune import TuneSpec, resolve_tune
+from cnnlab.studies.tuning import plan_tuning, select, tuned_study, validation_data
 from cnnlab.train.device import cpu_model, device_name, resolve_device
 
 
@@ -122,15 +128,20 @@ class StudyPlan:
     options: RunOptions
     device: torch.device
     data: object  # the run's dataset (cnnlab.data.ImageData), subsets applied
-    specs: list[RunConfig]  # one per (model, seed), in study order
+    specs: list[RunConfig]  # one per (model, seed), in study order (a tuned study's: after run_tuning)
     parallel: Parallelism  # runs at once, threads each, runs sharing a device
     shared_train: dict  # the resolved training settings every run shares (study.json's "train")
     started: float  # when the study started, for its wall-clock
     looks: tuple[int, ...] = ()  # seeds per model at each look at the study's results (seed_looks)
+    tune: TuneSpec | None = None  # with --tune: the search every model gets
+    tune_specs: list[RunConfig] = dataclasses.field(default_factory=list)  # its tuning runs, in study order
+    tune_data: object = None  # what they train and are scored on: the validation split of `data`
+    tuning: TuningRecord | None = None  # what the search chose (run_tuning)
+    tune_summaries: list[dict] = dataclasses.field(default_factory=list)  # of the tuning runs
 
     @property
     def directory(self) -> Path:
-        return study_dir(self.out_dir, self.study.name)
+        return study_dir(self.out_dir, self.study.folder)
 
     @property
     def executor_label(self) -> str:
@@ -147,36 +158,45 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
     loaded it already (subsets applied). Writes nothing."""
     started = time.time()
     check_run_options(options, names)
-    check_out_dir(out_dir, study.name, names)
+    check_out_dir(out_dir, study.folder, names)
     device = resolve_device(options.device)
     if data is None:
         data = load_run_data(study.dataset, study.subset, study.test_subset, options.data_dir, options.download)
     check_models(study, data)
+    tune = resolve_tune(study) if study.tuning else None
     parallel = decide(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
-                      study.run_count)
+                      study.run_count + study.tune_run_count)
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=parallel.threads)
     shared_train = resolve_train(study, {}, study.seeds[0], device, len(data.train_labels))
     shared_train.pop("seed")
-    looks = seed_looks(study_dir(out_dir, study.name) / STUDY_FILE, study, shared_train)
-    return StudyPlan(study=study, out_dir=Path(out_dir), options=options, device=device, data=data, specs=specs,
+    looks = seed_looks(study_dir(out_dir, study.folder) / STUDY_FILE, study, shared_train)
+    plan = StudyPlan(study=study, out_dir=Path(out_dir), options=options, device=device, data=data, specs=specs,
                      parallel=parallel, shared_train=shared_train, started=started, looks=looks)
+    if tune is None:
+        return plan
+    tune_data = validation_data(data, tune)
+    tune_specs = plan_tuning(study, tune, device, n_train=len(tune_data.train_labels), threads=parallel.threads)
+    # The evaluation runs wait for the choice of each model's setting (run_tuning).
+    return dataclasses.replace(plan, specs=[], tune=tune, tune_specs=tune_specs, tune_data=tune_data)
 
 
-def start_executor(plan: StudyPlan):
-    """The executor for the plan's runs; a Ray cluster is joined here, so one that does not
-    answer fails the study before anything is written."""
+def start_executor(plan: StudyPlan, data=None):
+    """The executor for the plan's runs (`data`: theirs, when not the plan's: a tuning run's
+    validation split); a Ray cluster is joined here, so one that does not answer fails the
+    study before anything is written."""
     in_process = plan.options.executor == "local" and plan.parallel.workers == 1
+    data = plan.data if data is None else data
     return make_executor(plan.options.executor, plan.parallel.workers, plan.options.ray_address,
-                         plan.parallel.threads, plan.device, data=plan.data.to(plan.device) if in_process else None,
+                         plan.parallel.threads, plan.device, data=data.to(plan.device) if in_process else None,
                          verbosity=plan.options.verbosity)
 
 
-def check_runs(plan: StudyPlan, on_message=say) -> tuple[list[dict], list[dict]]:
+def check_runs(plan: StudyPlan, on_message=say, specs=None) -> tuple[list[dict], list[dict]]:
     """The one reuse decision (cnnlab.studies.execute.reused_summary) for every run of the
-    plan: the summaries of runs already finished, and a job for each of the others (a
-    finished run whose records are damaged is run again, and `on_message` hears why)."""
+    plan (or `specs`): the summaries of runs already finished, and a job for each of the
+    others (a finished run whose records are damaged is run again, and `on_message` hears why)."""
     reused, jobs = [], []
-    for spec in plan.specs:
+    for spec in plan.specs if specs is None else specs:
         run = RunDir(plan.out_dir / RUNS_DIR / spec.key)
         blocked = blocked_reason(run)
         if blocked:  # the run fails without training; say why once, here
@@ -191,11 +211,35 @@ def check_runs(plan: StudyPlan, on_message=say) -> tuple[list[dict], list[dict]]
     return reused, jobs
 
 
-def execute(plan: StudyPlan, executor, on_message=say):
-    """Every run's summary: the reused ones first, then each executed run's as it finishes."""
-    reused, jobs = check_runs(plan, on_message)
+def execute(plan: StudyPlan, executor, on_message=say, specs=None):
+    """Every run's summary (of the plan's runs, or `specs`): the reused ones first, then each
+    executed run's as it finishes."""
+    reused, jobs = check_runs(plan, on_message, specs)
     yield from reused
     yield from executor.run(jobs)
+
+
+def run_tuning(plan: StudyPlan, on_start=None, on_run=None, on_message=say) -> StudyPlan:
+    """The search of a tuned study (cnnlab.studies.tuning): every tuning run trained or reused on
+    the validation split and indexed, each model's setting chosen from them; returns the plan of
+    the evaluation runs, each model at its chosen setting. Only `plan.tune_data` is handed to
+    the runs and the choice reads only their summaries: the test images are never read here.
+    `on_start(specs, data)` and `on_run(i, n, summary)` hear of the tuning runs as of any."""
+    executor = start_executor(plan, plan.tune_data)
+    if on_start:
+        on_start(plan.tune_specs, plan.tune_data)
+    summaries = []
+    with open_index(plan.out_dir, on_message=on_message) as index:
+        for summary in execute(plan, executor, on_message, specs=plan.tune_specs):
+            index_run(plan, index, summary)
+            summaries.append(summary)
+            if on_run:
+                on_run(len(summaries), len(plan.tune_specs), summary)
+    record = select(plan.study, plan.tune, plan.tune_specs, summaries, train_size=len(plan.tune_data.train_labels),
+                    validation_size=len(plan.tune_data.test_labels))
+    study = tuned_study(plan.study, record)
+    specs = plan_runs(study, plan.device, n_train=len(plan.data.train_labels), threads=plan.parallel.threads)
+    return dataclasses.replace(plan, study=study, specs=specs, tuning=record, tune_summaries=summaries)
 
 
 def study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
@@ -204,10 +248,11 @@ def study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
     status = {summary["run_key"]: summary["status"] for summary in summaries}
     runs = [RunEntry(run_key=spec.key, model=spec.model, label=spec.label, seed=spec.seed,
                      status=status.get(spec.key, "pending")) for spec in plan.specs]
-    manifest = study_manifest(plan.data, plan.device, plan.shared_train["precision"], plan.started, summaries,
-                              finished, threads=plan.parallel.threads, executor=plan.executor_label,
-                              code=plan.specs[0].code)
-    return StudyRecord.from_study(plan.study.to_dict(), plan.shared_train, runs, manifest, plan.looks).to_json()
+    manifest = study_manifest(plan.data, plan.device, plan.shared_train["precision"], plan.started,
+                              [*plan.tune_summaries, *summaries], finished, threads=plan.parallel.threads,
+                              executor=plan.executor_label, code=plan.specs[0].code)
+    return StudyRecord.from_study(plan.study.to_dict(), plan.shared_train, runs, manifest, plan.looks,
+                                  tuning=plan.tuning).to_json()
 
 
 def write_study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
@@ -216,19 +261,26 @@ def write_study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> 
     return info
 
 
-def record(plan: StudyPlan, index, summaries: list[dict], summary: dict) -> dict:
-    """Index one finished run and rewrite study.json with it, so that `cnnlab report` works
-    on a study still running; returns study.json's content."""
+def index_run(plan: StudyPlan, index, summary: dict):
+    """One finished run into OUT/index.sqlite."""
     summary["run_dir"] = f"{RUNS_DIR}/{summary['run_key']}"  # relative: the output directory can move
     summary["updated_at"] = finished_at(plan.out_dir / RUNS_DIR / summary["run_key"])
     index.upsert(summary)
+
+
+def record(plan: StudyPlan, index, summaries: list[dict], summary: dict) -> dict:
+    """Index one finished run and rewrite study.json with it, so that `cnnlab report` works
+    on a study still running; returns study.json's content."""
+    index_run(plan, index, summary)
     summaries.append(summary)
     return write_study_json(plan, summaries, finished=False)
 
 
 def run_plan(plan: StudyPlan, on_start=None, on_run=None, on_message=say) -> dict:
-    """Run (or resume, or reuse) every run of a plan; return study.json's content (with
-    "report": its paths, when the plan's options ask for the report)."""
+    """Run (or resume, or reuse) every run of a plan, a tuned study's search first; return
+    study.json's content (with "report": its paths, when the plan's options ask for the report)."""
+    if plan.tune is not None and plan.tuning is None:
+        plan = run_tuning(plan, on_start, on_run, on_message)
     executor = start_executor(plan)
     if on_start:
         on_start(plan.specs, plan.data)

@@ -1,0 +1,100 @@
+"""The report of a tuned study, from stored results (no training): the Tuning section, and answers
+that say whether each verdict is robust to tuning or changes with it."""
+
+import pytest
+
+from cnnlab.report import render_report
+from cnnlab.report.answers import answers
+from cnnlab.report.load import load_results
+from cnnlab.report.suite import build_suite_document
+from cnnlab.report.markdown import to_markdown
+from cnnlab.store.schema import SuiteRecord, SuiteStudy
+
+MODELS = (("fc", "FC"), ("simple-cnn", "Simple CNN"))
+GRID = [1e-4, 1e-3, 1e-2]
+QUESTION = {"kind": "pair", "a": "FC", "b": "Simple CNN", "title": "Q", "asks": "Which is better?"}
+
+
+@pytest.fixture
+def pair(write_fake_study, tmp_path):
+    """A study at a shared lr and the same study tuned, side by side in one output directory."""
+    write_study, fake_tuning = write_fake_study
+
+    def make(shared_acc, tuned_acc, curves=None, shared=True):
+        root = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        common = dict(models=MODELS, reference="", questions=(QUESTION,), analyses=["overfitting"], seeds=(0, 1, 2))
+        if shared:
+            write_study(root, accuracies=shared_acc, **common)
+        record = fake_tuning(MODELS, GRID, curves or {"fc": [0.8, 0.5, 0.7], "simple-cnn": [0.6, 0.7, 0.9]})
+        chosen = {m.model: m.chosen for m in record.models}
+        return write_study(root, accuracies=tuned_acc, folder="fake-tuned", model_train=chosen, tuning=record,
+                           **common)
+    return make
+
+
+def test_a_study_at_shared_settings_says_it_was_not_tuned(full_study):
+    _, md, _ = full_study
+    section = md.split("## Tuning")[1].split("\n## ")[0]
+    assert "Not tuned: every model trained at the same shared settings" in section and "--tune" in section
+
+
+def test_the_tuning_section_shows_the_search_the_choice_its_edge_and_the_budget(pair):
+    study_dir = pair((0.80, 0.95), (0.80, 0.95), shared=False)
+    md_path, html_path = render_report(study_dir, dpi=30)
+    section = md_path.read_text("utf-8").split("## Tuning")[1].split("\n## ")[0]
+    assert "same grid (lr ∈ {0.0001, 0.001, 0.01})" in section and "tuning seeds (1000, 1001)" in section
+    assert "a validation split of 500 of the 5,000 training images" in section and "test images were not used" in section
+    assert "![Validation accuracy against the learning rate" in section and (study_dir / "plots/tuning.png").is_file()
+    assert "| FC | 80.00 ± 1.41 % ★ | 50.00 ± 1.41 % | 70.00 ± 1.41 % | lr=0.0001 | 6 |" in section
+    assert "Simple CNN: the chosen lr=0.01 is the highest value on the grid: the grid was too narrow" in section
+    assert "FC: the chosen lr=0.0001 is the lowest value on the grid" in section and "a smaller lr may" in section
+    assert "every model had the same 6 tuning runs (3 settings × 2 seeds × 2 epochs)" in section
+    assert "No comparison with shared settings: no results of fake at shared settings" in section
+    assert "each model at its own tuned setting (see Tuning)" in md_path.read_text("utf-8")
+    assert "train.lr=0.01" in md_path.read_text("utf-8")  # the manifest's per-model settings name the choice
+
+
+def test_answers_say_a_verdict_changed_with_tuning_with_both_numbers(pair):
+    study = load_results(pair((0.80, 0.95), (0.90, 0.90)))  # Simple CNN better at shared lr, equal when tuned
+    assert study.shared is not None and study.shared.dir.name == "fake"
+    (answer,) = answers(study)
+    assert answer.robust == "changed"
+    assert answer.tuning[0] == ("Changes with tuning: 1 of 1 verdicts differ between shared and tuned settings, "
+                                "so the shared-settings answer depended on the learning rate.")
+    line = answer.tuning[1]
+    assert ": changes with tuning; at shared settings Simple CNN better than FC by 1" in line
+    assert "at tuned settings equivalent within ±1.00 points" in line
+    assert answer.tuning[2].startswith("Settings: shared, every model at lr=0.001; tuned, ")
+    assert "Simple CNN at lr=0.01" in answer.tuning[2] and "FC at lr=0.0001" in answer.tuning[2]
+    md = render_report(study.dir, dpi=30)[0].read_text("utf-8")
+    assert "Shared vs tuned settings: Changes with tuning" in md
+    tuning = md.split("## Tuning")[1].split("\n## ")[0]
+    assert "| FC | 80" in tuning and "At shared settings" in tuning  # each model's test accuracy, both settings
+
+
+def test_answers_say_a_verdict_that_holds_is_robust_to_tuning(pair):
+    (answer,) = answers(load_results(pair((0.80, 0.95), (0.82, 0.96))))
+    assert answer.robust == "robust" and answer.tuning[0].startswith("Robust to tuning: all 1 verdicts are the same")
+    assert "Simple CNN vs FC: robust to tuning; at shared settings Simple CNN better than FC" in answer.tuning[1]
+
+
+def test_shared_results_of_another_size_are_not_compared(pair, write_fake_study):
+    study_dir = pair((0.80, 0.95), (0.80, 0.95))
+    write_study, _ = write_fake_study
+    write_study(study_dir.parent.parent / "other", models=MODELS, epochs=5)  # not beside: irrelevant
+    import json
+
+    shared_json = study_dir.parent / "fake" / "study.json"
+    info = json.loads(shared_json.read_text())
+    shared_json.write_text(json.dumps({**info, "epochs": 7}))
+    study = load_results(study_dir)
+    assert study.shared is None and "of another size (epochs 7 vs 3)" in study.shared_note
+    assert answers(study)[0].tuning == []
+
+
+def test_the_suite_page_finds_a_tuned_study_and_says_what_tuning_changed(pair):
+    study_dir = pair((0.80, 0.95), (0.90, 0.90))
+    suite = SuiteRecord(profile="full", settings={}, studies=[SuiteStudy("fake", "", "Fake", folder="fake-tuned")])
+    md = to_markdown(build_suite_document(study_dir.parent.parent, suite))
+    assert "Shared vs tuned settings: Changes with tuning: 1 of 1 verdicts differ" in md
+    assert "studies/fake-tuned/report" in md
