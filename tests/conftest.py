@@ -1,4 +1,30 @@
+import json
+from pathlib import Path
+
 import pytest
+
+
+def _damage_file(path, change, raw: bool = False):
+    """Edit a file cnnlab wrote, in its raw form, on purpose to make it invalid: tests of damaged
+    records need bytes that `cnnlab.store.schema` rejects, which its writers refuse to produce.
+    This is the one place a test parses cnnlab's files without the schema (tests/test_schema_use.py).
+
+    `change` gets the content and returns the damaged content: a .json file's object, a .jsonl
+    file's list of rows (written back one JSON line each, NaN allowed), or with `raw` the bytes."""
+    path = Path(path)
+    if raw:
+        path.write_bytes(change(path.read_bytes()))
+    elif path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        path.write_text("".join(json.dumps(row) + "\n" for row in change(rows)), encoding="utf-8")
+    else:
+        path.write_text(json.dumps(change(json.loads(path.read_text(encoding="utf-8")))), encoding="utf-8")
+
+
+@pytest.fixture
+def damage_file():
+    """`damage_file(path, change, raw=False)`: see `_damage_file`."""
+    return _damage_file
 
 
 @pytest.fixture(autouse=True)

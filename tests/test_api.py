@@ -4,7 +4,6 @@
 import base64
 import inspect
 import io
-import json
 import re
 import subprocess
 import sys
@@ -22,7 +21,8 @@ from cnnlab.errors import UserError
 from cnnlab.report import fmt, plots
 from cnnlab.report.stats import Summary
 from cnnlab.store.index import open_index
-from cnnlab.store.schema import METRIC_KEYS
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import METRIC_KEYS, RUNS_DIR
 
 
 def _markdown_table(md: str, section: str) -> list[dict]:
@@ -85,7 +85,7 @@ def test_epochs_table_is_every_metrics_row(tiny_study):
                                     *METRIC_KEYS]
     assert len(epochs) == 4 and set(epochs.profile) == {"full"}
     for row in epochs.itertuples():
-        stored = json.loads((tiny_study.dir.parent.parent / "runs" / row.run_key / "metrics.jsonl").read_text())
+        stored = RunDir(tiny_study.dir.parent.parent / RUNS_DIR / row.run_key).load().metrics[row.epoch - 1]
         assert {k: getattr(row, k) for k in METRIC_KEYS} == stored
     assert all(pd.api.types.is_numeric_dtype(epochs[k]) for k in METRIC_KEYS)
 

@@ -6,6 +6,7 @@ import pytest
 
 from cnnlab import __version__
 from cnnlab.cli import main
+from cnnlab.store.rundir import RunDir
 
 
 def run_cli(args, tmp_path, capsys):
@@ -51,10 +52,10 @@ def test_train_writes_a_standard_run_that_runs_and_report_read(tmp_path, capsys)
     assert "test accuracy" in out and str(out_dir / "runs") in out and "report.html" in out
     assert "epoch 2/2" in err  # plain log lines when not a terminal
     (run,) = (out_dir / "runs").iterdir()
-    assert (run / "status").read_text().strip() == "done"
-    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
-    analysis = json.loads((run / "analysis.json").read_text())
-    assert {"confusion", "overfitting", "grad_flow"} <= set(analysis)
+    record = RunDir(run).load()
+    assert record.status == "done" and record.usable, record.problems
+    assert len(record.metrics) == 2
+    assert {"confusion", "overfitting", "grad_flow"} <= set(record.analysis)
 
     code, out, _ = run_cli(["runs", "--out", str(out_dir), "--json"], tmp_path, capsys)
     (row,) = json.loads(out)
@@ -95,13 +96,14 @@ def test_train_takes_the_study_size_runtime_and_every_training_option(tmp_path, 
                               "--no-report", "--out", str(out_dir)], tmp_path, capsys)
     assert code == 0, err
     (run,) = (out_dir / "runs").iterdir()
-    config = json.loads((run / "config.json").read_text())
-    assert {k: config["train"][k] for k in ("optimizer", "momentum", "nesterov", "eval_batch_size", "flip",
-                                            "crop_padding", "precision")} == {
+    record = RunDir(run).load()
+    assert record.usable, record.problems
+    config, analysis = record.config, record.analysis
+    assert {k: config.train[k] for k in ("optimizer", "momentum", "nesterov", "eval_batch_size", "flip",
+                                         "crop_padding", "precision")} == {
         "optimizer": "sgd", "momentum": 0.5, "nesterov": True, "eval_batch_size": 50, "flip": False,
         "crop_padding": 2, "precision": "fp32"}
-    assert (config["subset"], config["test_subset"], config["analyses"]) == (64, 100, ["confusion"])
-    assert config["runtime"]["threads"] == 1
-    analysis = json.loads((run / "analysis.json").read_text())
+    assert (config.subset, config.test_subset, config.analyses) == (64, 100, ("confusion",))
+    assert config.runtime["threads"] == 1
     assert "confusion" in analysis and "overfitting" not in analysis
     assert sum(sum(row) for row in analysis["confusion"]["matrix"]) == 100  # the test subset, evaluated

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 
@@ -20,8 +22,12 @@ def test_failed_write_keeps_the_previous_file_whole(tmp_path, monkeypatch):
 
 
 def test_json_roundtrip(tmp_path):
-    cio.atomic_write_jsonl(tmp_path / "m.jsonl", [{"a": 1}, {"a": 2}])
-    assert cio.read_jsonl(tmp_path / "m.jsonl") == [{"a": 1}, {"a": 2}]
+    path = tmp_path / "m.json"
+    cio.atomic_write_json(path, {"b": [1, 2.5], "a": None})
+    text = path.read_text(encoding="utf-8")
+    assert json.loads(text) == {"a": None, "b": [1, 2.5]}
+    assert text.endswith("\n") and text.index('"a"') < text.index('"b"')  # sorted keys: stable bytes to diff
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temp file left
 
 
 def test_load_checkpoint_refuses_pickled_code(tmp_path):

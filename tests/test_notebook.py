@@ -48,13 +48,14 @@ CELLS = {
         from cnnlab.train import Inputs, TrainConfig, evaluate, resolve_precision
         model = result.model("Simple CNN", seed=0)
         run = result.runs.set_index(["label", "seed"]).loc[("Simple CNN", 0)]
-        spec = RunDir(run.run_dir).load().config
+        record = RunDir(run.run_dir).load()
+        spec = record.config
         data = load_run_data(spec.dataset, spec.subset, spec.test_subset)
         config, cpu = TrainConfig.from_dict(spec.train), torch.device("cpu")
         precision = resolve_precision(config.precision, cpu)
         ev = evaluate(precision.apply_to_model(model), data.test_images, data.test_labels,
                       Inputs(data, precision, cpu, config), data.num_classes, config.eval_batch_size)
-        recorded = json.load(open(f"{run.run_dir}/analysis.json"))["confusion"]["matrix"]
+        recorded = record.analysis["confusion"]["matrix"]
         print(json.dumps({"training": model.training, "accuracy": ev.accuracy, "recorded": run.test_acc,
                           "confusion": ev.confusion.tolist(), "recorded_confusion": recorded,
                           "same_as_load_model": all(torch.equal(a, b) for a, b in zip(

@@ -56,10 +56,6 @@ def atomic_write_json(path, obj):
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def atomic_write_jsonl(path, rows):
-    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
-
-
 def csv_text(rows, columns) -> str:
     """CSV with a header of `columns`, one line per row (a dict; missing or None values
     empty), which `pandas.read_csv` reads without cleaning."""
@@ -78,11 +74,6 @@ def atomic_torch_save(obj, path):
     import torch  # imported here: writing JSON and text must not cost a torch import
 
     _atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def load_checkpoint(path, map_location="cpu"):

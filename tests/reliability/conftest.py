@@ -3,7 +3,6 @@ the final results of an output directory in a form two runs can be compared by, 
 snapshots, and the command line run in this process."""
 
 import hashlib
-import json
 import re
 import shutil
 import sys
@@ -14,6 +13,8 @@ import pytest
 import torch
 
 from cnnlab.cli import main
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR, STUDIES_DIR, STUDY_FILE, read_study
 
 # One run, 2 epochs of 4 steps: every file a run writes (checkpoint, metrics, activations,
 # analysis, status) and every analysis that does not time anything (timings differ between
@@ -93,35 +94,36 @@ def _array_digest(array: np.ndarray) -> tuple:
 
 
 def final_results(out) -> dict:
-    """What a study's output directory says, minus what depends on timing: per run its
-    config, status, metrics rows, analysis.json and activation arrays; the index rows;
-    study.json's runs; and any temporary file left behind."""
+    """What a study's output directory says, read through the schema, minus what depends on
+    timing: per run its config (without provenance), status, metrics rows, analysis.json,
+    activation arrays and any damage the reader found; the index rows; study.json's runs;
+    and any temporary file left behind."""
     from cnnlab.store.index import open_index
 
     runs = {}
-    for run in sorted((out / "runs").iterdir()):
-        config = json.loads((run / "config.json").read_text())
-        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-        analysis = json.loads((run / "analysis.json").read_text())
+    for run in sorted((out / RUNS_DIR).iterdir()):
+        record = RunDir(run).load()
+        analysis = dict(record.analysis)
         analysis.pop("train_seconds")
         with np.load(run / "activations.npz") as npz:
             activations = {name: _array_digest(npz[name]) for name in npz.files}
         runs[run.name] = {
-            "config": {k: v for k, v in config.items() if k not in ("git", "cnnlab_version")},
-            "status": (run / "status").read_text(),
-            "metrics": [{k: v for k, v in row.items() if k not in TIMING_METRICS} for row in rows],
+            "config": record.config,
+            "status": record.status,
+            "problems": record.problems,
+            "metrics": [{k: v for k, v in row.items() if k not in TIMING_METRICS} for row in record.metrics],
             "analysis": analysis,
             "activations": activations,
             "files": sorted(p.name for p in run.iterdir()),
         }
     with open_index(out, on_message=pytest.fail) as index:
         rows = [{k: v for k, v in row.items() if k not in TIMING_INDEX} for row in index.rows()]
-    study = json.loads((out / "studies" / "kill" / "study.json").read_text())
+    study = read_study(out / STUDIES_DIR / "kill" / STUDY_FILE)
     return {
         "runs": runs,
         "index": rows,
-        "study_runs": study["runs"],
-        "study_finished": study["manifest"]["finished"] is not None,
+        "study_runs": study.runs,
+        "study_finished": study.manifest.finished is not None,
         "temp_files": sorted(str(p.relative_to(out)) for p in out.rglob(".*.tmp")),
     }
 
@@ -140,7 +142,8 @@ def reference(tmp_path_factory):
         torch.set_num_threads(threads)
     results = final_results(out)
     (run,) = results["runs"].values()
-    assert run["status"] == "done\n" and len(run["metrics"]) == 2 and run["analysis"]["activations"]["layers"]
+    assert run["status"] == "done" and run["problems"] == [] and run["config"] is not None
+    assert len(run["metrics"]) == 2 and run["analysis"]["activations"]["layers"]
     assert results["temp_files"] == []
     return study, out, results
 

@@ -12,26 +12,14 @@ import sqlite3
 import pytest
 import torch
 
+from cnnlab.store.rundir import RunDir
+
 from .conftest import RUN_OPTIONS, final_results, messages, one_message
 
 
-def _rewrite_json(change):
-    def damage(path):
-        obj = json.loads(path.read_text())
-        path.write_text(json.dumps(change(obj)))
-    return damage
-
-
-def _rewrite_lines(change):
-    def damage(path):
-        path.write_text("".join(line + "\n" for line in change(path.read_text().splitlines())))
-    return damage
-
-
-def _nan_accuracy(lines):
-    row = json.loads(lines[-1])
-    row["test_acc"] = float("nan")
-    return lines[:-1] + [json.dumps(row)]
+def _nan_accuracy(rows):
+    rows[-1]["test_acc"] = float("nan")
+    return rows
 
 
 def _without(key):
@@ -48,35 +36,40 @@ def _with(key, value):
     return change
 
 
-# damaged file -> (how, text the one message line must contain)
+# damaged file -> (how, given the file and the damage_file fixture; text the one message line must contain)
 FINISHED_RUN = {
-    "metrics.jsonl torn last line": ("metrics.jsonl", lambda p: p.write_bytes(p.read_bytes()[:-20]), "line 2"),
-    "metrics.jsonl garbage": ("metrics.jsonl", lambda p: p.write_bytes(b"\x00garbage {{{\n" * 20), "line 1"),
-    "metrics.jsonl missing": ("metrics.jsonl", lambda p: p.unlink(), "metrics.jsonl is missing"),
-    "metrics.jsonl empty": ("metrics.jsonl", lambda p: p.write_bytes(b""), "metrics.jsonl has 0 epochs"),
-    "metrics.jsonl not UTF-8": ("metrics.jsonl", lambda p: p.write_bytes(b'{"epoch": "\xff\xfe"}\n'),
+    "metrics.jsonl torn last line": ("metrics.jsonl", lambda p, edit: edit(p, lambda b: b[:-20], raw=True), "line 2"),
+    "metrics.jsonl garbage": ("metrics.jsonl", lambda p, edit: p.write_bytes(b"\x00garbage {{{\n" * 20), "line 1"),
+    "metrics.jsonl missing": ("metrics.jsonl", lambda p, edit: p.unlink(), "metrics.jsonl is missing"),
+    "metrics.jsonl empty": ("metrics.jsonl", lambda p, edit: p.write_bytes(b""), "metrics.jsonl has 0 epochs"),
+    "metrics.jsonl not UTF-8": ("metrics.jsonl", lambda p, edit: p.write_bytes(b'{"epoch": "\xff\xfe"}\n'),
                                 "metrics.jsonl is missing or unreadable"),
-    "metrics.jsonl NaN accuracy": ("metrics.jsonl", _rewrite_lines(_nan_accuracy), "not a finite number"),
-    "metrics.jsonl an epoch missing": ("metrics.jsonl", _rewrite_lines(lambda lines: lines[1:]), "1 epochs"),
-    "metrics.jsonl epochs out of order": ("metrics.jsonl", _rewrite_lines(lambda lines: lines[::-1]), "is epoch 2"),
-    "analysis.json torn": ("analysis.json", lambda p: p.write_bytes(p.read_bytes()[:100]), "analysis.json"),
-    "analysis.json missing": ("analysis.json", lambda p: p.unlink(), "analysis.json is missing"),
-    "analysis.json not an object": ("analysis.json", lambda p: p.write_text("[]"), "analysis.json is missing or not"),
-    "analysis.json malformed confusion": ("analysis.json", _rewrite_json(_with("confusion", 3)), "'confusion'"),
-    "analysis.json lacks an analysis": ("analysis.json", _rewrite_json(_without("grad_flow")), "'grad_flow'"),
-    "analysis.json unknown key": ("analysis.json", _rewrite_json(_with("accuracy", 1.0)), "'accuracy'"),
-    "activations.npz missing": ("activations.npz", lambda p: p.unlink(), "activations.npz is missing"),
-    "activations.npz torn": ("activations.npz", lambda p: p.write_bytes(p.read_bytes()[:-50]), "activations.npz"),
-    "config.json torn": ("config.json", lambda p: p.write_bytes(p.read_bytes()[:40]), "config.json"),
-    "config.json of an older cnnlab": ("config.json", _rewrite_json(_with("schema", 1)), "schema 1"),
+    "metrics.jsonl NaN accuracy": ("metrics.jsonl", lambda p, edit: edit(p, _nan_accuracy), "not a finite number"),
+    "metrics.jsonl an epoch missing": ("metrics.jsonl", lambda p, edit: edit(p, lambda rows: rows[1:]), "1 epochs"),
+    "metrics.jsonl epochs out of order": ("metrics.jsonl", lambda p, edit: edit(p, lambda rows: rows[::-1]),
+                                          "is epoch 2"),
+    "analysis.json torn": ("analysis.json", lambda p, edit: edit(p, lambda b: b[:100], raw=True), "analysis.json"),
+    "analysis.json missing": ("analysis.json", lambda p, edit: p.unlink(), "analysis.json is missing"),
+    "analysis.json not an object": ("analysis.json", lambda p, edit: p.write_text("[]"),
+                                    "analysis.json is missing or not"),
+    "analysis.json malformed confusion": ("analysis.json", lambda p, edit: edit(p, _with("confusion", 3)),
+                                          "'confusion'"),
+    "analysis.json lacks an analysis": ("analysis.json", lambda p, edit: edit(p, _without("grad_flow")),
+                                        "'grad_flow'"),
+    "analysis.json unknown key": ("analysis.json", lambda p, edit: edit(p, _with("accuracy", 1.0)), "'accuracy'"),
+    "activations.npz missing": ("activations.npz", lambda p, edit: p.unlink(), "activations.npz is missing"),
+    "activations.npz torn": ("activations.npz", lambda p, edit: p.write_bytes(p.read_bytes()[:-50]),
+                             "activations.npz"),
+    "config.json torn": ("config.json", lambda p, edit: edit(p, lambda b: b[:40], raw=True), "config.json"),
+    "config.json of an older cnnlab": ("config.json", lambda p, edit: edit(p, _with("schema", 1)), "schema 1"),
 }
 
 
 @pytest.mark.parametrize("case", list(FINISHED_RUN))
-def test_damaged_record_of_a_finished_run_is_reanalysed(case, finished, reference, cli):
+def test_damaged_record_of_a_finished_run_is_reanalysed(case, finished, reference, cli, damage_file):
     name, damage, reason = FINISHED_RUN[case]
     study, out, run = finished
-    damage(run / name)
+    damage(run / name, damage_file)
     code, stdout, stderr = cli("run", study, "--out", out, *RUN_OPTIONS)
     assert code == 0 and "Traceback" not in stderr, stderr
     message = one_message(stderr)
@@ -142,7 +135,8 @@ def test_train_command_with_a_corrupt_checkpoint_starts_over(cli, tmp_path, monk
             "--quiet", "--no-report", "--device", "cpu"]
     assert cli(*argv)[0] == 0
     (run,) = (tmp_path / "out" / "runs").iterdir()
-    expected = (run / "metrics.jsonl").read_text()
+    expected = RunDir(run).load()
+    assert expected.usable, expected.problems
     (run / "status").unlink()
     _garbage(run / "checkpoint.pt")
     code, stdout, stderr = cli(*argv)
@@ -150,10 +144,10 @@ def test_train_command_with_a_corrupt_checkpoint_starts_over(cli, tmp_path, monk
     message = one_message(stderr)
     assert "checkpoint.pt.unusable" in message
     strip = ("epoch_seconds", "train_seconds", "images_per_second")
-    rows = [{k: v for k, v in json.loads(line).items() if k not in strip} for line in expected.splitlines()]
-    again = [{k: v for k, v in json.loads(line).items() if k not in strip}
-             for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert again == rows and "test accuracy" in stdout
+    rows = [{k: v for k, v in row.items() if k not in strip} for row in expected.metrics]
+    record = RunDir(run).load()
+    again = [{k: v for k, v in row.items() if k not in strip} for row in record.metrics]
+    assert record.usable and again == rows and len(rows) == 2 and "test accuracy" in stdout
 
 
 def _foreign_database(path):

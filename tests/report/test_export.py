@@ -2,16 +2,15 @@
 (one row per run), read by pandas exactly as written, without any cleaning."""
 
 import io
-import json
 import shutil
 
 import pandas as pd
 
 from cnnlab.cli import main
-from cnnlab.store.schema import RESULTS_COLUMNS
 from cnnlab.store.index import open_index
+from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import INDEX_COLUMNS as COLUMNS
-from cnnlab.store.schema import METRIC_KEYS
+from cnnlab.store.schema import METRIC_KEYS, RESULTS_COLUMNS, RUNS_DIR
 
 
 def test_results_csv_is_one_row_per_run_and_epoch(tiny_study):
@@ -24,7 +23,7 @@ def test_results_csv_is_one_row_per_run_and_epoch(tiny_study):
         assert table[column].dtype == "float64", column
     assert table.usable.dtype == "bool" and table.usable.all()
     for row in table.to_dict("records"):
-        stored = json.loads((tiny_study.dir.parent.parent / "runs" / row["run_key"] / "metrics.jsonl").read_text())
+        stored = RunDir(tiny_study.dir.parent.parent / RUNS_DIR / row["run_key"]).load().metrics[row["epoch"] - 1]
         assert {k: row[k] for k in METRIC_KEYS} == stored  # floats round-trip exactly
     # The notebook API's per-epoch table is the same table.
     pd.testing.assert_frame_equal(table, tiny_study.epochs, check_dtype=False)

@@ -1,8 +1,6 @@
 """The receptive-field table's "last spatial layer": the last layer whose units still have
 positions, before flatten or global pooling mixes them, on models where it is known."""
 
-import json
-
 import pytest
 import torchvision
 
@@ -13,6 +11,7 @@ from cnnlab.report import render_report
 from cnnlab.analyses.receptive_field import last_spatial_layer
 from cnnlab.analyses.receptive_field import view as receptive_field_view
 from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR, STUDY_FILE, read_study
 
 # (model, input, last spatial layer, its field, its jump): VGG-11 and ResNet-18 fields as
 # published (150 px at pool5, 435 px at layer4); cnnlab's nets by hand from their layers:
@@ -53,10 +52,11 @@ def test_report_table_names_the_last_spatial_layer(make_study):
                            analyses=["receptive_field"], dataset="mnist-small")
     fields = {name: receptive_field(create_model(name, (1, 28, 28), 10), (1, 28, 28))
               for name in ("cnn-baseline", "resnet-basic")}
-    for run in json.loads((study_dir / "study.json").read_text())["runs"]:
-        run_dir = RunDir(study_dir.parent.parent / "runs" / run["run_key"])
-        analysis = json.loads((run_dir.path / "analysis.json").read_text())
-        run_dir.write_analysis({**analysis, "receptive_field": fields[run["model"]]})
+    for run in read_study(study_dir / STUDY_FILE).runs:
+        run_dir = RunDir(study_dir.parent.parent / RUNS_DIR / run.run_key)
+        record = run_dir.load()
+        assert record.usable, record.problems
+        run_dir.write_analysis({**record.analysis, "receptive_field": fields[run.model]})
     md_path, _ = render_report(study_dir, dpi=30)
     md = md_path.read_text(encoding="utf-8")
     assert "| CNN baseline | 36×36 | 8×8 | features.20 |" in md

@@ -1,15 +1,18 @@
 import base64
-import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
 
 from cnnlab.errors import UserError
+from cnnlab.io import atomic_write_json
 from cnnlab.report import render_report, section_titles
 from cnnlab.report.build import NOT_MEASURED
 from cnnlab.report.claims import claims_rows
 from cnnlab.report.load import load_results
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR, STUDY_FILE, read_study
 
 DPI = 30  # tests check structure, not looks
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -213,9 +216,9 @@ def test_missing_or_corrupt_study_is_a_user_error(tmp_path):
 
 def test_run_keys_cannot_escape_the_runs_dir(make_study):
     study_dir = make_study(analyses=[])
-    info = json.loads((study_dir / "study.json").read_text())
-    info["runs"][0]["run_key"] = "../../studies/fake"
-    (study_dir / "study.json").write_text(json.dumps(info))
+    info = read_study(study_dir / STUDY_FILE)
+    runs = (replace(info.runs[0], run_key="../../studies/fake"), *info.runs[1:])
+    atomic_write_json(study_dir / STUDY_FILE, replace(info, runs=runs).to_json())
     run = load_results(study_dir).models[0].runs[0]
     assert run.status == "missing" and run.seed == 0
 
@@ -237,9 +240,10 @@ def test_summary_says_when_timed_runs_shared_their_device(make_study, sharing, e
                                                    (True, "(Fake CPU 3000, 2 threads, fp32, channels-last)")])
 def test_latency_note_names_hardware_threads_precision_and_layout(make_study, channels_last, details):
     study_dir = make_study(analyses=["inference"])
-    for analysis in (study_dir.parent.parent / "runs").glob("*/analysis.json"):
-        stored = json.loads(analysis.read_text())
-        stored["inference"]["channels_last"] = channels_last
-        analysis.write_text(json.dumps(stored))
+    for path in (study_dir.parent.parent / RUNS_DIR).iterdir():
+        run = RunDir(path)
+        analysis = run.load().analysis
+        analysis["inference"]["channels_last"] = channels_last
+        run.write_analysis(analysis)
     md, html = render(study_dir)
     assert f"synchronised when on a GPU {details}; throughput" in sections_md(md)["Summary"]

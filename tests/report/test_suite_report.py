@@ -1,20 +1,19 @@
 """The suite report rendered from fake results: escaping, links, figures copied from the study
 reports, and what it says when a study is missing or holds results of another profile."""
 
-import json
 import re
 
 import pytest
 
 from cnnlab.errors import UserError
+from cnnlab.io import atomic_write_json
 from cnnlab.report import render_report
 from cnnlab.report.document import Link
 from cnnlab.report.html import to_html
 from cnnlab.report.markdown import to_markdown
 from cnnlab.report.document import Document, Section
 from cnnlab.report.suite import render_suite_report
-from cnnlab.store.schema import SUITE_FILE, read_suite
-from cnnlab.store.schema import SCHEMA_VERSION, SUITE_FILE
+from cnnlab.store.schema import SUITE_FILE, Invocation, Manifest, SuiteRecord, SuiteStudy, read_suite
 
 from conftest import write_study
 from test_report_render import Page, sections_md
@@ -22,16 +21,17 @@ from test_report_render import Page, sections_md
 EVIL = "<script>alert(1)</script>"
 
 
-def write_suite(root, studies, profile="full", hardware=None, invocations=None):
-    suite = {"schema": SCHEMA_VERSION, "profile": profile, "settings": {"profile": profile, "overrides": {}},
-             "studies": [{"name": n, "reference": r, "title": t} for n, r, t in studies],
-             "hardware": hardware or {"device": "Fake CPU", "threads": 1, "executor": "local, 2 workers",
-                                      "precision": "fp32", "torch_version": "2.x", "cnnlab_version": "0.1.0",
-                                      "code": "0" * 16},
-             "invocations": invocations or [{"started": "2025-01-01T10:00:00", "finished": "2025-01-01T10:18:00",
-                                             "wall_clock_seconds": 1083.0, "runs_trained": 12, "runs_cached": 0,
-                                             "runs_failed": 0, "command": "cnnlab run all"}]}
-    (root / SUITE_FILE).write_text(json.dumps(suite))
+def write_suite(root, studies, profile="full", settings=None):
+    """OUT/suite.json as `cnnlab run all` writes it: these (name, reference, title) studies, one invocation."""
+    record = SuiteRecord(
+        profile=profile, settings=settings or {"profile": profile, "overrides": {}},
+        studies=[SuiteStudy(name=n, reference=r, title=t) for n, r, t in studies],
+        hardware=Manifest(device="Fake CPU", threads=1, executor="local, 2 workers", precision="fp32",
+                          torch_version="2.x", cnnlab_version="0.1.0", code="0" * 16),
+        invocations=[Invocation(started="2025-01-01T10:00:00", finished="2025-01-01T10:18:00",
+                                wall_clock_seconds=1083.0, runs_trained=12, runs_cached=0, runs_failed=0,
+                                command="cnnlab run all")])
+    atomic_write_json(root / SUITE_FILE, record.to_json())
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +101,12 @@ def test_report_command_renders_the_suite_report_too(tmp_path, monkeypatch, caps
     assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("runs/*/*")} == runs
 
 
-def test_a_damaged_suite_file_is_one_clear_error(tmp_path):
+def test_a_damaged_suite_file_is_one_clear_error(tmp_path, damage_file):
     (tmp_path / SUITE_FILE).write_text("{not json")
     with pytest.raises(UserError, match="not a suite file"):
         read_suite(tmp_path / SUITE_FILE)
     write_suite(tmp_path, [])
-    data = json.loads((tmp_path / SUITE_FILE).read_text())
-    (tmp_path / SUITE_FILE).write_text(json.dumps({**data, "schema": 1}))
+    damage_file(tmp_path / SUITE_FILE, lambda suite: {**suite, "schema": 1})
     with pytest.raises(UserError, match="an older cnnlab"):
         read_suite(tmp_path / SUITE_FILE)
 
@@ -120,10 +119,8 @@ def test_link_text_and_target_cannot_break_out():
 
 
 def test_header_names_each_stand_in_dataset_escaped(tmp_path):
-    write_suite(tmp_path, [("mnist-fc-vs-cnn", "1.1", "MNIST")])
-    suite = json.loads((tmp_path / SUITE_FILE).read_text())
-    suite["settings"]["overrides"] = {"epochs": 2, "stand_in": {"mnist": "mnist-small", EVIL: "fashion-mnist"}}
-    (tmp_path / SUITE_FILE).write_text(json.dumps(suite))
+    overrides = {"epochs": 2, "stand_in": {"mnist": "mnist-small", EVIL: "fashion-mnist"}}
+    write_suite(tmp_path, [("mnist-fc-vs-cnn", "1.1", "MNIST")], settings={"profile": "full", "overrides": overrides})
     md_path, html_path = render_suite_report(tmp_path)
     head = md_path.read_text(encoding="utf-8").split("## Studies")[0]
     assert ("overridden on the command line: epochs 2, fashion-mnist standing in for &lt;script>alert(1)&lt;/script>, "

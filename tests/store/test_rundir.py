@@ -58,19 +58,18 @@ def test_a_complete_run_loads_as_trusted(tmp_path):
 
 
 @pytest.mark.parametrize("damage,problem", [
-    (lambda p: (p / "metrics.jsonl").write_text((p / "metrics.jsonl").read_text()[:-20]), "line 2 is not JSON"),
-    (lambda p: (p / "metrics.jsonl").write_text("garbage\n"), "line 1 is not JSON"),
-    (lambda p: (p / "metrics.jsonl").unlink(), "metrics.jsonl is missing"),
-    (lambda p: (p / "metrics.jsonl").write_text((p / "metrics.jsonl").read_text().splitlines()[0] + "\n"),
-     "has 1 epochs, the run has 2"),
-    (lambda p: (p / "analysis.json").write_text("{"), "analysis.json is missing or not JSON"),
-    (lambda p: (p / "analysis.json").write_text('{"macs": 1}'), "lacks 'params'"),
-    (lambda p: (p / "config.json").write_text('{"schema": 1}'), "older cnnlab"),
-    (lambda p: (p / "metrics.jsonl").write_bytes(b"\xff\xfe\n"), "metrics.jsonl is missing or unreadable"),
+    (lambda p, edit: edit(p / "metrics.jsonl", lambda b: b[:-20], raw=True), "line 2 is not JSON"),
+    (lambda p, edit: (p / "metrics.jsonl").write_text("garbage\n"), "line 1 is not JSON"),
+    (lambda p, edit: (p / "metrics.jsonl").unlink(), "metrics.jsonl is missing"),
+    (lambda p, edit: edit(p / "metrics.jsonl", lambda rows: rows[:1]), "has 1 epochs, the run has 2"),
+    (lambda p, edit: (p / "analysis.json").write_text("{"), "analysis.json is missing or not JSON"),
+    (lambda p, edit: (p / "analysis.json").write_text('{"macs": 1}'), "lacks 'params'"),
+    (lambda p, edit: (p / "config.json").write_text('{"schema": 1}'), "older cnnlab"),
+    (lambda p, edit: (p / "metrics.jsonl").write_bytes(b"\xff\xfe\n"), "metrics.jsonl is missing or unreadable"),
 ])
-def test_damaged_records_are_not_trusted(tmp_path, damage, problem):
+def test_damaged_records_are_not_trusted(tmp_path, damage, problem, damage_file):
     run = _finished(tmp_path)
-    damage(run.path)
+    damage(run.path, damage_file)
     record = run.load()
     assert not record.trusted and not record.usable
     assert problem in record.problems[0]

@@ -14,6 +14,7 @@ import pytest
 
 from cnnlab.interrupts import Terminated, handled, uninterrupted
 from cnnlab.store.rundir import RunBusy, RunDir
+from cnnlab.store.schema import RUNS_DIR
 
 RUNS = 4  # 2 models x 2 seeds
 
@@ -43,8 +44,9 @@ def test_two_invocations_on_one_out_train_each_run_once(write_study, tmp_path):
     trained = [line for stdout, _ in results for line in _run_lines(stdout) if "(cached)" not in line]
     assert len(trained) == RUNS, "\n".join(trained)  # no run trained twice
     assert sorted(_statuses(out).values()) == ["done"] * RUNS
-    for run in (out / "runs").iterdir():
-        assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+    for run in (out / RUNS_DIR).iterdir():
+        record = RunDir(run).load()
+        assert record.usable and len(record.metrics) == 2, record.problems
     # Whoever found a run held by the other said so, and then reused that run's result.
     for stdout, stderr in results:
         for line in stderr.splitlines():

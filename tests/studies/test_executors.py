@@ -1,7 +1,6 @@
 """Executors: the same study under `local`, `local --workers 2` and Ray gives the same
 per-epoch metrics; a worker killed mid-run is retried; the index holds each run once."""
 
-import json
 import os
 import signal
 import subprocess
@@ -11,6 +10,8 @@ import time
 import pytest
 
 from cnnlab.store.index import open_index
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR
 from cnnlab.studies.loader import load_study
 from cnnlab.studies.runner import run_study
 
@@ -26,10 +27,10 @@ def _study(write_study, epochs=2, subset=400):
 def _metrics(out):
     """{(model, seed): [learned figures per epoch]} from every run directory under `out`."""
     result = {}
-    for run in sorted((out / "runs").iterdir()):
-        config = json.loads((run / "config.json").read_text())
-        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-        result[(config["model"], config["seed"])] = [[row[k] for k in LEARNED] for row in rows]
+    for run in sorted((out / RUNS_DIR).iterdir()):
+        record = RunDir(run).load()
+        assert record.usable, (run.name, record.problems)
+        result[(record.model, record.seed)] = [[row[k] for k in LEARNED] for row in record.metrics]
     return result
 
 

@@ -1,10 +1,10 @@
 """One precision path: every measurement of a bf16 run (test accuracy, confusion matrix,
 per-class accuracy, memory, activations, timing) is taken in bf16 with channels-last."""
 
-import json
-
 import numpy as np
 
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR
 from cnnlab.studies.loader import parse_study
 from cnnlab.studies.runner import run_study
 
@@ -18,13 +18,13 @@ def test_confusion_accuracy_equals_final_test_accuracy_for_every_bf16_run(tmp_pa
     info = run_study(study.with_overrides(inference_repeats=1), tmp_path, device="cpu", verbosity="none", report=False)
     assert [r["status"] for r in info["runs"]] == ["done"] * 4
     for entry in info["runs"]:
-        run = tmp_path / "runs" / entry["run_key"]
-        final = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
-        analysis = json.loads((run / "analysis.json").read_text())
+        record = RunDir(tmp_path / RUNS_DIR / entry["run_key"]).load()
+        assert record.usable, record.problems
+        final, analysis = record.metrics[-1], record.analysis
         confusion = analysis["confusion"]
         matrix = np.array(confusion["matrix"])
         assert confusion["accuracy"] == final["test_acc"] == np.trace(matrix) / matrix.sum()
         assert matrix.sum() == 500
         assert analysis["precision"] == analysis["memory"]["precision"] == "bf16"
         assert analysis["inference"]["precision"] == "bf16" and analysis["inference"]["channels_last"]
-        assert json.loads((run / "config.json").read_text())["train"]["precision"] == "bf16"
+        assert record.config.train["precision"] == "bf16"

@@ -1,13 +1,13 @@
 """Profiles: `--profile quick` applies a study's [profiles.quick] table, explicit flags win over
 it, and the profile is part of every run key, so quick and full results never mix."""
 
-import json
-
 import torch
 
 from cnnlab.data.synthetic import make_synthetic
 
 from cnnlab.choices import PROFILES
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR, STUDY_FILE, read_study
 from cnnlab.studies.loader import builtin_names, load_study
 from cnnlab.studies.plan import plan_runs
 from cnnlab.studies.options import StudyOptions
@@ -114,11 +114,11 @@ def test_a_study_run_from_the_command_line_is_reused_by_the_api_and_the_other_wa
                                "--out", out)
     assert code == 0, stderr
     trained = _metrics_mtimes(out)
-    configs = [json.loads(p.read_text()) for p in (out / "runs").glob("*/config.json")]
-    assert len(trained) == 2 and {c["runtime"]["threads"] for c in configs} == {1}  # one thread per run
+    configs = [RunDir(p).load().config for p in (out / RUNS_DIR).iterdir()]
+    assert len(trained) == 2 and {c.runtime["threads"] for c in configs} == {1}  # one thread per run
     result = cnnlab.run(path, out, **api)
     assert set(result.runs.run_key) == set(trained) and _metrics_mtimes(out) == trained  # nothing retrained
-    assert json.loads((result.dir / "study.json").read_text())["manifest"]["runs_cached"] == 2
+    assert read_study(result.dir / STUDY_FILE).manifest.runs_cached == 2
 
     out = tmp_path / "api-first"
     result = cnnlab.run(path, out, **api)
@@ -145,8 +145,7 @@ def test_stand_in_trains_on_the_new_dataset_and_the_report_says_so(cli, tmp_path
                                "--device", "cpu", "--precision", "fp32", "--out", out, "--quiet")
     assert code == 0, stderr
     study = out / "studies" / "mnist-fc-vs-cnn"
-    info = json.loads((study / "study.json").read_text())
-    assert info["dataset"] == "mnist-small"
-    configs = [json.loads(p.read_text()) for p in (out / "runs").glob("*/config.json")]
-    assert len(configs) == 3 and {c["dataset"] for c in configs} == {"mnist-small"}
+    assert read_study(study / STUDY_FILE).dataset == "mnist-small"
+    configs = [RunDir(p).load().config for p in (out / RUNS_DIR).iterdir()]
+    assert len(configs) == 3 and {c.dataset for c in configs} == {"mnist-small"}
     assert "dataset differs: theirs mnist, ours mnist-small" in (study / "report.md").read_text()

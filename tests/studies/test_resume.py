@@ -1,6 +1,5 @@
 """A study killed mid-run (SIGKILL, no chance to clean up) resumes from the last checkpoint."""
 
-import json
 import os
 import signal
 import subprocess
@@ -8,6 +7,8 @@ import sys
 import time
 
 from cnnlab.store.index import open_index
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import STUDIES_DIR, STUDY_FILE, read_study
 
 
 def _cnnlab(*args):
@@ -15,7 +16,9 @@ def _cnnlab(*args):
 
 
 def _metrics(run):
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    record = RunDir(run).load()
+    assert record.trusted, record.problems
+    return record.metrics
 
 
 def test_killed_run_resumes_from_checkpoint(write_study, tmp_path):
@@ -38,9 +41,9 @@ def test_killed_run_resumes_from_checkpoint(write_study, tmp_path):
     assert not (run / "status").exists(), "killed before the run finished"
     first = _metrics(run)
     # study.json is there while the study runs, listing the runs not finished yet as pending.
-    info = json.loads((out / "studies" / "tiny" / "study.json").read_text())
-    assert [r["status"] for r in info["runs"]] == ["pending", "pending"]
-    assert info["manifest"]["finished"] is None
+    info = read_study(out / STUDIES_DIR / "tiny" / STUDY_FILE)
+    assert [r.status for r in info.runs] == ["pending", "pending"]
+    assert info.manifest.finished is None
     assert 1 <= len(first) < 4
 
     done = subprocess.run(_cnnlab("run", path, "--out", out, "--device", "cpu", "--no-report", "--quiet"),

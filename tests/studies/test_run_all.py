@@ -1,7 +1,6 @@
 """`cnnlab run all` end to end on a tiny real run: six studies, the suite report with an answer per
 course question, then a second invocation that reuses every run and `cnnlab report OUT`."""
 
-import json
 import re
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from cnnlab.report import fmt, plots
 from cnnlab.report.answers import answers
 from cnnlab.report.load import load_results
+from cnnlab.store.schema import SUITE_FILE, read_suite
 from cnnlab.studies.loader import load_builtin_studies
 
 QUESTIONS = ("1.1", "1.2", "2.1", "2.2", "3.1", "3.2")
@@ -88,12 +88,12 @@ def test_header_states_profile_hardware_wall_clock_and_runs(suite, capsys):
     assert "Profile: full" in head and "dataset synthetic" in head and "epochs 1" in head
     assert re.search(r"Hardware: .+, 1 thread per run, executor local, precision fp32, torch ", head)
     assert re.search(rf"Wall-clock of this invocation: [^;]+; runs: {RUNS} trained, 0 reused", head)
-    suite_json = json.loads((suite / "suite.json").read_text())
-    assert suite_json["profile"] == "full" and len(suite_json["invocations"]) == 1
-    assert [s["reference"] for s in suite_json["studies"]] == list(QUESTIONS)
+    record = read_suite(suite / SUITE_FILE)
+    assert record.profile == "full" and len(record.invocations) == 1
+    assert [s.reference for s in record.studies] == list(QUESTIONS)
     # every study report names its profile in the header and the manifest
-    for entry in suite_json["studies"]:
-        study_md = (suite / entry["dir"] / "report.md").read_text(encoding="utf-8")
+    for entry in record.studies:
+        study_md = (suite / entry.dir / "report.md").read_text(encoding="utf-8")
         assert "profile full" in study_md.split("## Summary")[0]
         assert "| profile | full |" in study_md and "| test subset | 50 |" in study_md
 

@@ -8,6 +8,8 @@ import torch.nn as nn
 
 from cnnlab.models import registry
 from cnnlab.store.index import open_index
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR, STUDIES_DIR, STUDY_FILE, read_study
 
 from .conftest import ALL_ANALYSES
 
@@ -28,35 +30,33 @@ def test_tiny_study_end_to_end_then_cached(write_study, cli, tmp_path):
     run_lines = [line for line in stdout.splitlines() if line.startswith("[")]
     assert len(run_lines) == 4 and all(": done" in line and "test acc" in line for line in run_lines)
 
-    info = json.loads((out / "studies" / "tiny" / "study.json").read_text())
-    assert [(r["model"], r["seed"]) for r in info["runs"]] == [("fc", 0), ("fc", 1), ("simple-cnn", 0),
-                                                               ("simple-cnn", 1)]
-    assert info["manifest"]["train_size"] == 128 and info["manifest"]["device"]
-    for entry in info["runs"]:
-        run = out / "runs" / entry["run_key"]
-        assert (run / "status").read_text().strip() == "done"
-        config = json.loads((run / "config.json").read_text())
-        assert (config["model"], config["seed"], config["train"]["seed"]) == (entry["model"], entry["seed"],
-                                                                              entry["seed"])
-        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-        assert [r["epoch"] for r in rows] == [1]
-        analysis = json.loads((run / "analysis.json").read_text())
+    info = read_study(out / STUDIES_DIR / "tiny" / STUDY_FILE)
+    assert [(r.model, r.seed) for r in info.runs] == [("fc", 0), ("fc", 1), ("simple-cnn", 0), ("simple-cnn", 1)]
+    assert info.manifest.train_size == 128 and info.manifest.device
+    for entry in info.runs:
+        run = out / RUNS_DIR / entry.run_key
+        record = RunDir(run).load()
+        assert record.status == "done" and record.usable, record.problems
+        config = record.config
+        assert (config.model, config.seed, config.train["seed"]) == (entry.model, entry.seed, entry.seed)
+        assert [r["epoch"] for r in record.metrics] == [1]
+        analysis = record.analysis
         assert analysis["params"]["total"] > 0 and analysis["macs"] > 0
         for key in ALL_ANALYSES:
             assert key in analysis, key
         assert np.array(analysis["confusion"]["matrix"]).sum() == 500  # the whole test set
-        if entry["model"] == "simple-cnn":  # a conv net: feature maps saved as arrays
+        if entry.model == "simple-cnn":  # a conv net: feature maps saved as arrays
             with np.load(run / "activations.npz", allow_pickle=False) as npz:
                 assert npz["images"].dtype == np.uint8 and npz["filters"].ndim == 4
                 assert any(k.startswith("layer:") for k in npz.files)
     # Same seed, same model: same initial weights, so the two fc runs differ only by seed.
-    assert len({r["run_key"] for r in info["runs"]}) == 4
+    assert len({r.run_key for r in info.runs}) == 4
 
     report_dir = out / "studies" / "tiny"
     assert (report_dir / "report.md").stat().st_size > 0 and (report_dir / "report.html").stat().st_size > 0
 
     rows = _runs(out)
-    assert sorted(r["run_key"] for r in rows) == sorted(r["run_key"] for r in info["runs"])
+    assert sorted(r["run_key"] for r in rows) == sorted(r.run_key for r in info.runs)
     assert all(r["status"] == "done" and r["params"] > 0 and r["epochs"] == 1 for r in rows)
 
     # Second time: every run is a cache hit, nothing in the run directories is rewritten.
@@ -128,8 +128,10 @@ def test_failed_and_diverged_runs_do_not_stop_the_others(odd_models, write_study
     broken = out / status["test-broken"]["run_dir"]
     assert "this layer is broken" in (broken / "error.txt").read_text()
     assert "this layer is broken" in stdout
-    diverged = json.loads((out / status["test-nan"]["run_dir"] / "analysis.json").read_text())
-    assert diverged["diverged_epoch"] == 1 and "confusion" not in diverged and "inference" not in diverged
+    diverged = RunDir(out / status["test-nan"]["run_dir"]).load()
+    assert diverged.status == "diverged" and diverged.trusted, diverged.problems
+    analysis = diverged.analysis
+    assert analysis["diverged_epoch"] == 1 and "confusion" not in analysis and "inference" not in analysis
 
     # Re-running retries the failed run only: done and diverged are results.
     code, stdout, _ = cli("run", path, "--out", out, "--no-report")

@@ -1,6 +1,5 @@
 """TensorBoard event files of real runs, read back with TensorBoard's own EventAccumulator."""
 
-import json
 import math
 import sys
 
@@ -11,6 +10,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from cnnlab.analysis.grad_flow import GradFlowRecorder
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.models import create_model
+from cnnlab.store.rundir import RunDir
+from cnnlab.store.schema import RUNS_DIR
 from cnnlab.studies.execute import execute_run
 from cnnlab.studies.loader import parse_study
 from cnnlab.studies.plan import plan_runs
@@ -35,14 +36,16 @@ def test_event_tags_of_a_real_run(tiny_study):
     """The study run by the API: per-epoch curves and per-layer gradient norms, each at
     the values the run stored (float32 in the event file)."""
     run = tiny_study.runs.iloc[-1]  # Simple CNN, seed 1
-    run_dir = tiny_study.dir.parent.parent / "runs" / run.run_key
+    run_dir = tiny_study.dir.parent.parent / RUNS_DIR / run.run_key
     events = _events(run_log_dir(run_dir, tiny_study.name, run.label, run.seed))
-    analysis = json.loads((run_dir / "analysis.json").read_text())["grad_flow"]
+    record = RunDir(run_dir).load()
+    assert record.usable, record.problems
+    analysis = record.analysis["grad_flow"]
     layers = analysis["layer_names"]
     assert events.Tags()["scalars"] == list(EPOCH_TAGS.values()) + \
         [f"grad_norm/{k:02d}_{name}" for k, name in enumerate(layers, start=1)]
     assert events.Tags()["tensors"] == ["run/text_summary"]
-    (row,) = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    (row,) = record.metrics
     steps = 128 // 32  # subset 128, batch size 32
     for key, tag in EPOCH_TAGS.items():
         (event,) = events.Scalars(tag)
@@ -102,7 +105,9 @@ def test_resumed_run_continues_its_curves_without_duplicates(tmp_path, monkeypat
     assert summary["status"] == "done" and summary["resumed_from"] == 1
 
     events = _events(log_dir)
-    metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    record = RunDir(tmp_path).load()
+    assert record.usable, record.problems
+    metrics = record.metrics
     for key, tag in EPOCH_TAGS.items():
         assert _steps(events, tag) == [3, 7, 11], tag
         if key not in ("images_per_second",):  # timing differs between attempts; the rest must not

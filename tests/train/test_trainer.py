@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from cnnlab.data.synthetic import make_synthetic
-from cnnlab.io import load_checkpoint, read_jsonl
+from cnnlab.io import load_checkpoint
 from cnnlab.models import create_model
+from cnnlab.store.schema import METRICS_FILE, check_metrics, parse_metrics
 from cnnlab.train import Callback, TrainConfig, train
 
 LEARNED = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -18,6 +19,13 @@ LEARNED = ("train_loss", "train_acc", "test_loss", "test_acc")
 @pytest.fixture(scope="module")
 def data():
     return make_synthetic(n_train=1000, n_test=300)
+
+
+def metrics_rows(run_dir) -> list[dict]:
+    """A run's metrics.jsonl read through the schema: every line whole, epochs 1..n."""
+    rows, torn = parse_metrics((run_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    assert torn is None, torn
+    return check_metrics(rows)
 
 
 def fit(data, model="simple-cnn", seed=0, **overrides):
@@ -76,12 +84,12 @@ def test_resume_matches_uninterrupted_run(data, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(net, data, TrainConfig(**config), out_dir=tmp_path, callbacks=[_Interrupt(2)],
               device="cpu", verbosity="none")
-    assert len(read_jsonl(tmp_path / "metrics.jsonl")) == 1  # the last complete epoch
+    assert len(metrics_rows(tmp_path)) == 1  # the last complete epoch
     torch.manual_seed(123)  # a different init: resume must restore the weights, not rely on the seed
     net = create_model("simple-cnn", data.in_shape, data.num_classes)
     resumed = train(net, data, TrainConfig(**config), out_dir=tmp_path, resume=True, device="cpu", verbosity="none")
     assert [[r[k] for k in LEARNED] for r in resumed.epochs] == [[r[k] for k in LEARNED] for r in full.epochs]
-    assert len(read_jsonl(tmp_path / "metrics.jsonl")) == 3
+    assert len(metrics_rows(tmp_path)) == 3
 
 
 class _Poison(Callback):
@@ -126,12 +134,12 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     # metrics.jsonl, written from it right after, may lag one epoch behind.
     done = load_checkpoint(run / "checkpoint.pt")["epoch"]
     assert 1 <= done < 6, "the run should have been killed part-way"
-    assert len(read_jsonl(run / "metrics.jsonl")) in (done - 1, done)
+    assert len(metrics_rows(run)) in (done - 1, done)
     again = subprocess.run(base + ["--out", str(killed)], check=True, env=env, capture_output=True, text=True)
     assert run.name in again.stdout
     (full,) = (tmp_path / "full").glob("runs/*")
     assert full.name == run.name  # same settings, same code: the same run key
-    resumed = read_jsonl(run / "metrics.jsonl")
-    assert [[r[k] for k in LEARNED] for r in resumed] == [[r[k] for k in LEARNED] for r in read_jsonl(full / "metrics.jsonl")]
+    resumed = metrics_rows(run)
+    assert [[r[k] for k in LEARNED] for r in resumed] == [[r[k] for k in LEARNED] for r in metrics_rows(full)]
     assert (run / "status").read_text().strip() == "done"
     assert not list(run.glob(".*.tmp")), "resume sweeps temp files a killed write left behind"
