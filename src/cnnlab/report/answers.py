@@ -356,7 +356,7 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
     metric_words = "train–test gap" if kind == "gap" else "test accuracy"
     answer.evidence = [accuracies(models), *_sentences(comparisons, metric_words)]
     if kind == "gap":
-        answer.evidence += [f"Final train–test gap (mean over seeds): " + ", ".join(
+        answer.evidence += ["Final train–test gap (mean over seeds): " + ", ".join(
             f"{m.label} {fmt.points(summarize(m.values('gap')).mean, signed=False)}" for m in models
             if m.values("gap")) + "."]
     if question.get("same_cost"):

@@ -60,6 +60,7 @@ from pathlib import Path
 from cnnlab.choices import DEFAULT_PROFILE, NO_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names
+from cnnlab.studies import fields
 from cnnlab.studies.naming import CLI, Given, Names
 from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
 from cnnlab.studies.tune import merge_tune, parse_tune, resolve_tune
@@ -105,7 +106,6 @@ MAX_LABEL_LENGTH = 80  # labels head table columns and plot legends
 MAX_TITLE_LENGTH = 200
 MAX_REFERENCE_LENGTH = 20
 MAX_DESCRIPTION_LENGTH = 10_000
-MAX_SEEDS = 1000
 MAX_SUBSET = 10**9
 MAX_INFERENCE_REPEATS = 10_000
 
@@ -188,25 +188,25 @@ class Study:
         given = Given(self.source, names)
         changes = {}
         if tune is not None:
-            _check_type(given, "tune", tune, bool, "true or false")
+            fields.check_type(given, "tune", tune, bool, "true or false")
             changes["tuning"] = tune
         if analyses is not None:
-            _check_type(given, "analyses", analyses, (list, tuple), STUDY_KEYS["analyses"][1])
+            fields.check_type(given, "analyses", analyses, (list, tuple), STUDY_KEYS["analyses"][1])
             changes["analyses"] = _analyses(given, "analyses", list(analyses))
         if epochs is not None:
-            changes["epochs"] = _bounded_int(given, "epochs", epochs, 1, MAX_EPOCHS)
+            changes["epochs"] = fields.bounded_int(given, "epochs", epochs, 1, MAX_EPOCHS)
         if seeds is not None:
-            changes["seeds"] = _seeds(given, "seeds", seeds)
+            changes["seeds"] = fields.seeds(given, "seeds", seeds)
         if dataset is not None:
             changes["dataset"] = _dataset(given, "dataset", dataset)
         elif stand_in and self.dataset in stand_in:
             changes["dataset"] = _dataset(given, "stand_in", stand_in[self.dataset])
         if subset is not None:
-            changes["subset"] = _bounded_int(given, "subset", subset, 1, MAX_SUBSET)
+            changes["subset"] = fields.bounded_int(given, "subset", subset, 1, MAX_SUBSET)
         if test_subset is not None:
-            changes["test_subset"] = _bounded_int(given, "test_subset", test_subset, 1, MAX_SUBSET)
+            changes["test_subset"] = fields.bounded_int(given, "test_subset", test_subset, 1, MAX_SUBSET)
         if inference_repeats is not None:
-            changes["inference_repeats"] = _bounded_int(given, "inference_repeats", inference_repeats,
+            changes["inference_repeats"] = fields.bounded_int(given, "inference_repeats", inference_repeats,
                                                         1, MAX_INFERENCE_REPEATS)
         train = dict(self.train)
         if precision is not None:
@@ -283,73 +283,18 @@ def load_builtin_studies() -> list[Study]:
 
 # ---- validation -----------------------------------------------------------------------
 
-def _fail(source: "str | Given", key: str, reason: str):
-    """`source`: the study file's name, or `Given` for settings a caller gave (named as they wrote them)."""
-    if isinstance(source, Given):
-        raise UserError(source.message(key, reason))
-    raise UserError(f"{source}: key '{key}': {reason}")
-
-
-def _type_name(value) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
-
-
-def _check_type(source, key, value, types, expected):
-    types = types if isinstance(types, tuple) else (types,)
-    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-    if not ok:
-        _fail(source, key, f"expected {expected}, got {_type_name(value)} {value!r}")
-
-
-def _bounded_int(source, key, value, lo: int, hi: int) -> int:
-    expected = f"a positive integer up to {hi:,}" if lo == 1 else f"an integer in [{lo}, {hi:,}]"
-    _check_type(source, key, value, int, expected)
-    if not lo <= value <= hi:
-        _fail(source, key, f"must be {expected}, got {value}")
-    return value
-
-
-def _seeds(source, key, value) -> tuple[int, ...]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return tuple(range(_bounded_int(source, key, value, 1, MAX_SEEDS)))
-    _check_type(source, key, value, list, STUDY_KEYS["seeds"][1])
-    if not value:
-        _fail(source, key, "the list of seeds is empty")
-    if len(value) > MAX_SEEDS:
-        _fail(source, key, f"{len(value):,} seeds; at most {MAX_SEEDS:,}")
-    for i, seed in enumerate(value):
-        _bounded_int(source, f"{key}[{i}]", seed, 0, MAX_SEED)
-    if len(set(value)) != len(value):
-        _fail(source, key, f"repeated seed in {value}")
-    return tuple(value)
-
-
-def _text(source, key, value, max_length: int) -> str:
-    """A name, label or title: not empty, not too long, and printable characters only,
-    so that it cannot break a log line, a table or a file name."""
-    _check_type(source, key, value, str, "a string")
-    if not value.strip():
-        _fail(source, key, "must not be empty")
-    if len(value) > max_length:
-        _fail(source, key, f"is {len(value):,} characters long; at most {max_length:,}")
-    if not value.isprintable():
-        _fail(source, key, f"{value!r} must be one line of printable characters")
-    return value
-
-
 def _dataset(source, key, value) -> str:
     from cnnlab.data import dataset_entry, list_datasets
 
-    _check_type(source, key, value, str, "a string")
+    fields.check_type(source, key, value, str, "a string")
     if "\0" in value:
-        _fail(source, key, "the dataset name contains a NUL character")
+        fields.fail(source, key, "the dataset name contains a NUL character")
     try:
         entry = dataset_entry(value)
     except UserError as e:
-        _fail(source, key, str(e))
+        fields.fail(source, key, str(e))
     if entry.prefix and value == entry.name:  # a family's listed name, e.g. imagefolder:PATH itself
-        _fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(list_datasets())}")
+        fields.fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(list_datasets())}")
     return value
 
 
@@ -368,26 +313,26 @@ def _train_value(source, key, name, value):
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if kind in _TYPE_WORDS:
-        _check_type(source, key, value, kind, _TYPE_WORDS[kind])
+        fields.check_type(source, key, value, kind, _TYPE_WORDS[kind])
     try:
         TrainConfig(**{name: value}).validate()
     except UserError as e:
-        _fail(source, key, str(e))
+        fields.fail(source, key, str(e))
     return value
 
 
 def _train_table(source, key, table, allowed=None) -> dict:
-    _check_type(source, key, table, dict, "a table")
+    fields.check_type(source, key, table, dict, "a table")
     valid = allowed or [n for n in _TRAIN_TYPES if n not in RUN_LEVEL]
     out = {}
     for name, value in table.items():
         if name in RUN_LEVEL and allowed is None:
-            _fail(source, f"{key}.{name}", f"set this with {RUN_LEVEL[name]}, not in [train]")
+            fields.fail(source, f"{key}.{name}", f"set this with {RUN_LEVEL[name]}, not in [train]")
         if name not in valid:
             if allowed is not None and name in _TRAIN_TYPES:
-                _fail(source, f"{key}.{name}", "every model in a study shares the training settings; "
+                fields.fail(source, f"{key}.{name}", "every model in a study shares the training settings; "
                       f"a model may override only regularisation keys: {', '.join(allowed)}")
-            _fail(source, f"{key}.{name}", f"unknown training option; valid: {', '.join(valid)}")
+            fields.fail(source, f"{key}.{name}", f"unknown training option; valid: {', '.join(valid)}")
         out[name] = _train_value(source, f"{key}.{name}", name, value)
     return out
 
@@ -396,7 +341,7 @@ def _model_kwargs(source, key, name, kwargs):
     """Check kwargs against the factory's signature, so a typo fails before any training."""
     from cnnlab.models import model_entry
 
-    _check_type(source, key, kwargs, dict, "a table")
+    fields.check_type(source, key, kwargs, dict, "a table")
     _finite_numbers(source, key, kwargs)
     signature = inspect.signature(model_entry(name).factory)
     params = list(signature.parameters.values())[2:]  # after (in_shape, num_classes)
@@ -405,7 +350,7 @@ def _model_kwargs(source, key, name, kwargs):
     valid = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     for arg in kwargs:
         if arg not in valid:
-            _fail(source, f"{key}.{arg}", f"model {name!r} takes no argument {arg!r}; "
+            fields.fail(source, f"{key}.{arg}", f"model {name!r} takes no argument {arg!r}; "
                   f"valid: {', '.join(valid) or '(none)'}")
     return dict(kwargs)
 
@@ -414,7 +359,7 @@ def _finite_numbers(source, key, value):
     """No NaN or infinity anywhere in a model's arguments: comparisons with NaN are
     always false, so range checks inside the model would let it through."""
     if isinstance(value, float) and not math.isfinite(value):
-        _fail(source, key, f"must be a finite number, got {value}")
+        fields.fail(source, key, f"must be a finite number, got {value}")
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for k, v in items:
         _finite_numbers(source, f"{key}.{k}" if isinstance(value, dict) else f"{key}[{k}]", v)
@@ -423,29 +368,29 @@ def _finite_numbers(source, key, value):
 def _model_name(source, key, name) -> str:
     from cnnlab.models import list_models
 
-    _check_type(source, key, name, str, "a string")
+    fields.check_type(source, key, name, str, "a string")
     if name not in list_models():
-        _fail(source, key, f"unknown model {name!r}; valid models: {', '.join(list_models())}")
+        fields.fail(source, key, f"unknown model {name!r}; valid models: {', '.join(list_models())}")
     return name
 
 
 def _model_specs(source, value) -> tuple[ModelSpec, ...]:
-    _check_type(source, "models", value, list, STUDY_KEYS["models"][1])
+    fields.check_type(source, "models", value, list, STUDY_KEYS["models"][1])
     if not value:
-        _fail(source, "models", "the list of models is empty; add at least one [[models]] table")
+        fields.fail(source, "models", "the list of models is empty; add at least one [[models]] table")
     specs, labels = [], set()
     for i, entry in enumerate(value):
         key = f"models[{i}]"
-        _check_type(source, key, entry, dict, "a table with at least a 'name'")
+        fields.check_type(source, key, entry, dict, "a table with at least a 'name'")
         for k in entry:
             if k not in MODEL_KEYS:
-                _fail(source, f"{key}.{k}", f"unknown key; valid: {', '.join(MODEL_KEYS)}")
+                fields.fail(source, f"{key}.{k}", f"unknown key; valid: {', '.join(MODEL_KEYS)}")
         if "name" not in entry:
-            _fail(source, f"{key}.name", "missing; every model needs a registered model name")
+            fields.fail(source, f"{key}.name", "missing; every model needs a registered model name")
         name = _model_name(source, f"{key}.name", entry["name"])
-        label = _text(source, f"{key}.label", entry.get("label", name), MAX_LABEL_LENGTH)
+        label = fields.text(source, f"{key}.label", entry.get("label", name), MAX_LABEL_LENGTH)
         if label in labels:
-            _fail(source, f"{key}.label", f"label {label!r} is used twice; labels must be unique in a study")
+            fields.fail(source, f"{key}.label", f"label {label!r} is used twice; labels must be unique in a study")
         labels.add(label)
         kwargs = _model_kwargs(source, f"{key}.kwargs", name, entry.get("kwargs", {}))
         train = _train_table(source, f"{key}.train", entry.get("train", {}), allowed=REGULARISATION_KEYS)
@@ -455,11 +400,11 @@ def _model_specs(source, value) -> tuple[ModelSpec, ...]:
 
 def _analyses(source, key, analyses: list) -> tuple[str, ...]:
     for i, a in enumerate(analyses):
-        _check_type(source, f"{key}[{i}]", a, str, "a string")
+        fields.check_type(source, f"{key}[{i}]", a, str, "a string")
         if a not in analysis_names():
-            _fail(source, f"{key}[{i}]", f"unknown analysis {a!r}; valid: {', '.join(analysis_names())}")
+            fields.fail(source, f"{key}[{i}]", f"unknown analysis {a!r}; valid: {', '.join(analysis_names())}")
     if len(set(analyses)) != len(analyses):
-        _fail(source, key, f"an analysis is listed twice in {analyses}")
+        fields.fail(source, key, f"an analysis is listed twice in {analyses}")
     return tuple(analyses)
 
 
@@ -470,29 +415,29 @@ def _profiles(source, value) -> dict:
     for name, table in value.items():
         key = f"profiles.{name}"
         if name == DEFAULT_PROFILE:
-            _fail(source, key, f"'{DEFAULT_PROFILE}' is the study's own settings; set them at the top level")
+            fields.fail(source, key, f"'{DEFAULT_PROFILE}' is the study's own settings; set them at the top level")
         if name not in PROFILES:
             valid = ", ".join(p for p in PROFILES if p != DEFAULT_PROFILE)
-            _fail(source, key, f"unknown profile {name!r}; valid: {valid}")
-        _check_type(source, key, table, dict, "a table")
+            fields.fail(source, key, f"unknown profile {name!r}; valid: {valid}")
+        fields.check_type(source, key, table, dict, "a table")
         overrides = {}
         for k, v in table.items():
             if k not in PROFILE_KEYS:
-                _fail(source, f"{key}.{k}", f"a profile may change only: {', '.join(PROFILE_KEYS)}")
+                fields.fail(source, f"{key}.{k}", f"a profile may change only: {', '.join(PROFILE_KEYS)}")
             if k == "train":
                 overrides[k] = _train_table(source, f"{key}.train", v)
             elif k == "seeds":
-                overrides[k] = _seeds(source, f"{key}.seeds", v)
+                overrides[k] = fields.seeds(source, f"{key}.seeds", v)
                 if len(overrides[k]) < 2:
-                    _fail(source, f"{key}.seeds", "a profile needs at least 2 seeds: one seed has no spread to test")
+                    fields.fail(source, f"{key}.seeds", "a profile needs at least 2 seeds: one seed has no spread to test")
             elif k == "dataset":
                 overrides[k] = _dataset(source, f"{key}.dataset", v)
             elif k == "inference_repeats":
-                overrides[k] = _bounded_int(source, f"{key}.{k}", v, 1, MAX_INFERENCE_REPEATS)
+                overrides[k] = fields.bounded_int(source, f"{key}.{k}", v, 1, MAX_INFERENCE_REPEATS)
             elif k == "tune":
                 overrides[k] = parse_tune(source, f"{key}.tune", v)
             else:  # epochs, subset, test_subset
-                overrides[k] = _bounded_int(source, f"{key}.{k}", v, 1, MAX_EPOCHS if k == "epochs" else MAX_SUBSET)
+                overrides[k] = fields.bounded_int(source, f"{key}.{k}", v, 1, MAX_EPOCHS if k == "epochs" else MAX_SUBSET)
         out[name] = overrides
     return out
 
@@ -501,45 +446,45 @@ def parse_study(raw: dict, source: str) -> Study:
     """Validate the parsed TOML of a study file; `source` names the file in errors."""
     for key in raw:
         if key not in STUDY_KEYS:
-            _fail(source, key, f"unknown key; valid: {', '.join(STUDY_KEYS)}")
+            fields.fail(source, key, f"unknown key; valid: {', '.join(STUDY_KEYS)}")
     for key in REQUIRED:
         if key not in raw:
-            _fail(source, key, "missing (required: " + ", ".join(REQUIRED) + ")")
+            fields.fail(source, key, "missing (required: " + ", ".join(REQUIRED) + ")")
     for key, value in raw.items():
-        _check_type(source, key, value, *STUDY_KEYS[key])
+        fields.check_type(source, key, value, *STUDY_KEYS[key])
 
-    name = _text(source, "name", raw["name"], MAX_NAME_LENGTH)
+    name = fields.text(source, "name", raw["name"], MAX_NAME_LENGTH)
     if not NAME_PATTERN.match(name):
-        _fail(source, "name", f"{name!r} must be letters, digits, '.', '_' or '-' (it names a directory)")
+        fields.fail(source, "name", f"{name!r} must be letters, digits, '.', '_' or '-' (it names a directory)")
     analyses = _analyses(source, "analyses", raw.get("analyses", []))
     subset, test_subset = raw.get("subset"), raw.get("test_subset")
     description, reference = raw.get("description", ""), raw.get("reference", "")
     if len(description) > MAX_DESCRIPTION_LENGTH:
-        _fail(source, "description", f"is {len(description):,} characters long; at most {MAX_DESCRIPTION_LENGTH:,}")
+        fields.fail(source, "description", f"is {len(description):,} characters long; at most {MAX_DESCRIPTION_LENGTH:,}")
     models = _model_specs(source, raw["models"])
     questions, claims = _questions_and_claims(source, raw, models)
     study = Study(
         name=name,
-        title=_text(source, "title", raw.get("title", name), MAX_TITLE_LENGTH),
+        title=fields.text(source, "title", raw.get("title", name), MAX_TITLE_LENGTH),
         description=description.strip(),
-        reference=reference and _text(source, "reference", reference, MAX_REFERENCE_LENGTH),
+        reference=reference and fields.text(source, "reference", reference, MAX_REFERENCE_LENGTH),
         dataset=_dataset(source, "dataset", raw["dataset"]),
-        epochs=_bounded_int(source, "epochs", raw["epochs"], 1, MAX_EPOCHS),
-        seeds=_seeds(source, "seeds", raw.get("seeds", 1)),
-        subset=None if subset is None else _bounded_int(source, "subset", subset, 1, MAX_SUBSET),
+        epochs=fields.bounded_int(source, "epochs", raw["epochs"], 1, MAX_EPOCHS),
+        seeds=fields.seeds(source, "seeds", raw.get("seeds", 1)),
+        subset=None if subset is None else fields.bounded_int(source, "subset", subset, 1, MAX_SUBSET),
         analyses=analyses,
         train=_train_table(source, "train", raw.get("train", {})),
         models=models,
         source=source,
-        test_subset=None if test_subset is None else _bounded_int(source, "test_subset", test_subset, 1, MAX_SUBSET),
-        inference_repeats=_bounded_int(source, "inference_repeats",
+        test_subset=None if test_subset is None else fields.bounded_int(source, "test_subset", test_subset, 1, MAX_SUBSET),
+        inference_repeats=fields.bounded_int(source, "inference_repeats",
                                        raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS),
                                        1, MAX_INFERENCE_REPEATS),
         profiles=_profiles(source, raw.get("profiles", {})),
         margin=check_margin(source, "margin", raw.get("margin", DEFAULT_MARGIN)),
         questions=questions,
         claims=claims,
-        claims_source=raw.get("claims_source") and _text(source, "claims_source", raw["claims_source"],
+        claims_source=raw.get("claims_source") and fields.text(source, "claims_source", raw["claims_source"],
                                                          MAX_TITLE_LENGTH) or "",
         tune=parse_tune(source, "tune", raw.get("tune", {})),
     )
@@ -582,7 +527,7 @@ def single_run_study(model: str, dataset: str = "mnist-small", seed: int = 0, tr
     given = Given(SINGLE_RUN_SOURCE, names)
     _model_name(given, "model", model)  # before the study name, which is made from it
     dataset = _dataset(given, "dataset", dataset)
-    seed = _bounded_int(given, "seed", seed, 0, MAX_SEED)
+    seed = fields.bounded_int(given, "seed", seed, 0, MAX_SEED)
     train = _train_table(given, "train", {} if train is None else train)
     analyses = SINGLE_RUN_ANALYSES + (("grad_flow",) if train.get("grad_flow_every") else ())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", dataset).strip("_")[:80] or "data"

@@ -34,7 +34,7 @@ Model references become labels; accuracies become fractions.
 
 import math
 
-from cnnlab.errors import UserError
+from cnnlab.studies.fields import fail
 
 QUESTION_KINDS = ("best", "pair", "ordering", "pairs", "gap")
 QUESTION_KEYS = ("kind", "title", "asks", "models", "a", "b", "pairs", "what", "margin", "costs", "evidence",
@@ -46,26 +46,22 @@ MAX_MARGIN = 100.0
 MAX_TEXT = 2000
 
 
-def _fail(source, key, reason):
-    raise UserError(f"{source}: key '{key}': {reason}")
-
-
 def _text(source, key, value, optional=True) -> str:
     if value is None and optional:
         return ""
     if not isinstance(value, str) or not value.strip():
-        _fail(source, key, f"expected a non-empty string, got {value!r}")
+        fail(source, key, f"expected a non-empty string, got {value!r}")
     if len(value) > MAX_TEXT:
-        _fail(source, key, f"is {len(value):,} characters long; at most {MAX_TEXT:,}")
+        fail(source, key, f"is {len(value):,} characters long; at most {MAX_TEXT:,}")
     return value.strip()
 
 
 def check_margin(source, key, value) -> float:
     """An equivalence margin in accuracy points: a finite number in (0, 100]."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        _fail(source, key, f"expected a number of accuracy points (e.g. 1.0), got {value!r}")
+        fail(source, key, f"expected a number of accuracy points (e.g. 1.0), got {value!r}")
     if not 0 < value <= MAX_MARGIN:
-        _fail(source, key, f"must be > 0 and at most {MAX_MARGIN:g} accuracy points, got {value!r}")
+        fail(source, key, f"must be > 0 and at most {MAX_MARGIN:g} accuracy points, got {value!r}")
     return float(value)
 
 
@@ -79,41 +75,41 @@ class _Models:
 
     def label(self, source, key, ref) -> str:
         if not isinstance(ref, str):
-            _fail(source, key, f"expected a model label, got {ref!r}")
+            fail(source, key, f"expected a model label, got {ref!r}")
         if ref in self.labels:
             return ref
         if ref in self.by_name:
             return self.by_name[ref]
-        _fail(source, key, f"unknown model {ref!r}; this study's models: {', '.join(self.labels)}")
+        fail(source, key, f"unknown model {ref!r}; this study's models: {', '.join(self.labels)}")
 
     def labels_of(self, source, key, refs, at_least: int) -> list[str]:
         if not isinstance(refs, list) or len(refs) < at_least:
-            _fail(source, key, f"expected a list of at least {at_least} model labels, got {refs!r}")
+            fail(source, key, f"expected a list of at least {at_least} model labels, got {refs!r}")
         out = [self.label(source, f"{key}[{i}]", ref) for i, ref in enumerate(refs)]
         if len(set(out)) != len(out):
-            _fail(source, key, f"a model is listed twice in {refs}")
+            fail(source, key, f"a model is listed twice in {refs}")
         return out
 
 
 def _names(source, key, value, valid, what) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        _fail(source, key, f"expected a list of {what} names, got {value!r}")
+        fail(source, key, f"expected a list of {what} names, got {value!r}")
     for i, v in enumerate(value):
         if v not in valid:
-            _fail(source, f"{key}[{i}]", f"unknown {what} {v!r}; valid: {', '.join(valid)}")
+            fail(source, f"{key}[{i}]", f"unknown {what} {v!r}; valid: {', '.join(valid)}")
     return list(value)
 
 
 def _figures(source, key, value) -> list[dict]:
     if not isinstance(value, list):
-        _fail(source, key, "expected a list of { file = \"...png\", caption = \"...\" } tables")
+        fail(source, key, "expected a list of { file = \"...png\", caption = \"...\" } tables")
     out = []
     for i, item in enumerate(value):
         item = {"file": item} if isinstance(item, str) else item
         if not isinstance(item, dict) or set(item) - {"file", "caption"} or not isinstance(item.get("file"), str):
-            _fail(source, f"{key}[{i}]", "expected { file = \"name.png\", caption = \"...\" }")
+            fail(source, f"{key}[{i}]", "expected { file = \"name.png\", caption = \"...\" }")
         if "/" in item["file"] or not item["file"].endswith(".png"):
-            _fail(source, f"{key}[{i}].file", f"expected a plot's file name like accuracy_vs_cost.png, got "
+            fail(source, f"{key}[{i}].file", f"expected a plot's file name like accuracy_vs_cost.png, got "
                   f"{item['file']!r}")
         out.append({"file": item["file"], "caption": _text(source, f"{key}[{i}].caption", item.get("caption"))
                     or item["file"].removesuffix(".png").replace("_", " ")})
@@ -125,11 +121,11 @@ def _tables(source, name: str, raw, valid_keys) -> list[tuple[str, dict]]:
     if raw is None:
         return []
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
-        _fail(source, name, f"expected an array of tables ([[{name}]])")
+        fail(source, name, f"expected an array of tables ([[{name}]])")
     for i, table in enumerate(raw):
         for k in table:
             if k not in valid_keys:
-                _fail(source, f"{name}[{i}].{k}", f"unknown key; valid: {', '.join(valid_keys)}")
+                fail(source, f"{name}[{i}].{k}", f"unknown key; valid: {', '.join(valid_keys)}")
     return [(f"{name}[{i}]", table) for i, table in enumerate(raw)]
 
 
@@ -140,10 +136,10 @@ def parse_questions(source: str, raw, models, metric_names, analysis_names) -> t
     for key, q in _tables(source, "questions", raw, QUESTION_KEYS):
         kind = q.get("kind")
         if kind not in QUESTION_KINDS:
-            _fail(source, f"{key}.kind", f"unknown kind {kind!r}; valid: {', '.join(QUESTION_KINDS)}")
+            fail(source, f"{key}.kind", f"unknown kind {kind!r}; valid: {', '.join(QUESTION_KINDS)}")
         for needed in NEEDS[kind]:
             if needed not in q:
-                _fail(source, f"{key}.{needed}", f"missing (a {kind!r} question needs {', '.join(NEEDS[kind])})")
+                fail(source, f"{key}.{needed}", f"missing (a {kind!r} question needs {', '.join(NEEDS[kind])})")
         question = {"kind": kind, "title": _text(source, f"{key}.title", q.get("title")),
                     "asks": _text(source, f"{key}.asks", q.get("asks")),
                     "what": _text(source, f"{key}.what", q.get("what")) or "model"}
@@ -153,14 +149,14 @@ def parse_questions(source: str, raw, models, metric_names, analysis_names) -> t
             question["a"] = resolve.label(source, f"{key}.a", q["a"])
             question["b"] = resolve.label(source, f"{key}.b", q["b"])
             if question["a"] == question["b"]:
-                _fail(source, f"{key}.b", "the two models of a pair must differ")
+                fail(source, f"{key}.b", "the two models of a pair must differ")
         else:
             pairs = q["pairs"]
             if not isinstance(pairs, list) or not pairs:
-                _fail(source, f"{key}.pairs", "expected a list of [a, b] pairs of model labels")
+                fail(source, f"{key}.pairs", "expected a list of [a, b] pairs of model labels")
             question["pairs"] = [resolve.labels_of(source, f"{key}.pairs[{j}]", p, 2) for j, p in enumerate(pairs)]
             if any(len(p) != 2 for p in question["pairs"]):
-                _fail(source, f"{key}.pairs", "every pair has exactly two models")
+                fail(source, f"{key}.pairs", "every pair has exactly two models")
         if "margin" in q:
             question["margin"] = check_margin(source, f"{key}.margin", q["margin"])
         for name, valid, what in (("costs", metric_names, "metric"), ("accuracy_per", metric_names, "metric"),
@@ -171,7 +167,7 @@ def parse_questions(source: str, raw, models, metric_names, analysis_names) -> t
             question["figures"] = _figures(source, f"{key}.figures", q["figures"])
         if "cost_ratios" in q:
             if not isinstance(q["cost_ratios"], bool):
-                _fail(source, f"{key}.cost_ratios", f"expected true or false, got {q['cost_ratios']!r}")
+                fail(source, f"{key}.cost_ratios", f"expected true or false, got {q['cost_ratios']!r}")
             question["cost_ratios"] = q["cost_ratios"]
         if "same_cost" in q:
             question["same_cost"] = _names(source, f"{key}.same_cost", [q["same_cost"]], metric_names, "metric")[0]
@@ -187,16 +183,16 @@ def parse_claims(source: str, raw, models, metric_units: dict, dataset_check) ->
     for key, c in _tables(source, "claims", raw, CLAIM_KEYS):
         for k in ("their_model", "model", "metric", "value", "dataset"):
             if k not in c:
-                _fail(source, f"{key}.{k}", f"missing (a claim needs {', '.join(CLAIM_KEYS[:5])})")
+                fail(source, f"{key}.{k}", f"missing (a claim needs {', '.join(CLAIM_KEYS[:5])})")
         metric = c["metric"]
         if metric not in metric_units:
-            _fail(source, f"{key}.metric", f"unknown metric {metric!r}; valid: {', '.join(metric_units)}")
+            fail(source, f"{key}.metric", f"unknown metric {metric!r}; valid: {', '.join(metric_units)}")
         value = c["value"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            _fail(source, f"{key}.value", f"expected a finite number, got {value!r}")
+            fail(source, f"{key}.value", f"expected a finite number, got {value!r}")
         if metric_units[metric] == "fraction":
             if not 0 <= value <= 100:
-                _fail(source, f"{key}.value", f"an accuracy is given in percent (0 to 100), got {value!r}")
+                fail(source, f"{key}.value", f"an accuracy is given in percent (0 to 100), got {value!r}")
             value = value / 100
         out.append({"their_model": _text(source, f"{key}.their_model", c["their_model"], optional=False),
                     "model": resolve.label(source, f"{key}.model", c["model"]), "metric": metric,

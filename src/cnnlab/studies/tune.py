@@ -19,8 +19,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from cnnlab.errors import UserError
-from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
+from cnnlab.studies.fields import fail, seeds
+from cnnlab.train.config import MAX_EPOCHS, TrainConfig
 
 TUNE_KEYS = ("lr", "points", "span", "weight_decay", "seeds", "epochs", "validation")
 SEARCHED = ("lr", "weight_decay")  # the training settings a grid may vary, in the order settings name them
@@ -62,10 +62,6 @@ class TuneSpec:
 
 # ---- the [tune] table -------------------------------------------------------------------
 
-def _fail(source, key, reason):
-    raise UserError(f"{source}: key '{key}': {reason}")
-
-
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -76,7 +72,7 @@ def _is_number(value) -> bool:
 
 def _int(source, key, value, lo: int, hi: int) -> int:
     if not _is_int(value) or not lo <= value <= hi:
-        _fail(source, key, f"expected an integer in [{lo}, {hi:,}], got {value!r}")
+        fail(source, key, f"expected an integer in [{lo}, {hi:,}], got {value!r}")
     return value
 
 
@@ -85,14 +81,14 @@ def _values(source, key, value, bounds: tuple[float, float], open_low: bool) -> 
     lo, hi = bounds
     where = f"({lo:g}, {hi:g}]" if open_low else f"[{lo:g}, {hi:g}]"
     if not isinstance(value, list):
-        _fail(source, key, f"expected a list of numbers in {where}, e.g. [1e-4, 1e-3, 1e-2], got {value!r}")
+        fail(source, key, f"expected a list of numbers in {where}, e.g. [1e-4, 1e-3, 1e-2], got {value!r}")
     if not value:
-        _fail(source, key, "the list is empty: give at least one value to try")
+        fail(source, key, "the list is empty: give at least one value to try")
     for i, x in enumerate(value):
         if not _is_number(x) or not math.isfinite(x) or not (lo < x <= hi if open_low else lo <= x <= hi):
-            _fail(source, f"{key}[{i}]", f"must be a number in {where}, got {x!r}")
+            fail(source, f"{key}[{i}]", f"must be a number in {where}, got {x!r}")
     if len(set(value)) != len(value):
-        _fail(source, key, f"a value is listed twice in {value}")
+        fail(source, key, f"a value is listed twice in {value}")
     return tuple(sorted(float(x) for x in value))
 
 
@@ -100,12 +96,12 @@ def parse_tune(source, key: str, table) -> dict:
     """A [tune] table (or a profile's `tune`), checked; returns it as plain values (lists as
     ascending tuples). `key` names it in errors ("tune", "profiles.quick.tune")."""
     if not isinstance(table, dict):
-        _fail(source, key, f"expected a table ([tune]), got {table!r}")
+        fail(source, key, f"expected a table ([tune]), got {table!r}")
     out = {}
     for name, value in table.items():
         where = f"{key}.{name}"
         if name not in TUNE_KEYS:
-            _fail(source, where, f"unknown key; valid: {', '.join(TUNE_KEYS)}")
+            fail(source, where, f"unknown key; valid: {', '.join(TUNE_KEYS)}")
         if name == "lr":
             out[name] = _values(source, where, value, LR_BOUNDS, open_low=True)
         elif name == "weight_decay":
@@ -114,7 +110,7 @@ def parse_tune(source, key: str, table) -> dict:
             out[name] = _int(source, where, value, 1, MAX_POINTS)
         elif name == "span":
             if not _is_number(value) or not math.isfinite(value) or not 0 < value <= MAX_SPAN:
-                _fail(source, where, f"expected a number of decades in (0, {MAX_SPAN:g}], got {value!r}")
+                fail(source, where, f"expected a number of decades in (0, {MAX_SPAN:g}], got {value!r}")
             out[name] = float(value)
         elif name == "seeds":
             out[name] = _tune_seeds(source, where, value)
@@ -122,24 +118,18 @@ def parse_tune(source, key: str, table) -> dict:
             out[name] = _int(source, where, value, 1, MAX_EPOCHS)
         else:  # validation
             if not _is_number(value) or not math.isfinite(value) or not 0 < value <= MAX_VALIDATION:
-                _fail(source, where, f"expected the share of training images to hold out, a number in "
+                fail(source, where, f"expected the share of training images to hold out, a number in "
                                      f"(0, {MAX_VALIDATION:g}], got {value!r}")
             out[name] = float(value)
     if "lr" in out and ("points" in out or "span" in out):
-        _fail(source, f"{key}.lr", "give either lr (the values to try) or points/span (a grid around the study's lr)")
+        fail(source, f"{key}.lr", "give either lr (the values to try) or points/span (a grid around the study's lr)")
     return out
 
 
 def _tune_seeds(source, key, value):
     if _is_int(value):
         return _int(source, key, value, 1, MAX_TUNE_SEEDS)
-    if not isinstance(value, list) or not value:
-        _fail(source, key, f"expected a count (1 to {MAX_TUNE_SEEDS}) or a non-empty list of seeds, got {value!r}")
-    for i, seed in enumerate(value):
-        _int(source, f"{key}[{i}]", seed, 0, MAX_SEED)
-    if len(set(value)) != len(value):
-        _fail(source, key, f"repeated seed in {value}")
-    return tuple(value)
+    return seeds(source, key, value, f"a count (1 to {MAX_TUNE_SEEDS}) or a non-empty list of seeds")
 
 
 def merge_tune(base: dict, override: dict) -> dict:
@@ -173,20 +163,20 @@ def resolve_tune(study) -> TuneSpec:
         exponents = [0.0] if points == 1 else [span * (2 * i / (points - 1) - 1) for i in range(points)]
         lrs = tuple(sorted({_round(base * 10 ** e) for e in exponents}))
         if lrs[-1] > LR_BOUNDS[1]:
-            _fail(source, "tune.span", f"the grid around lr {base:g} reaches {lrs[-1]:g}, above the largest "
+            fail(source, "tune.span", f"the grid around lr {base:g} reaches {lrs[-1]:g}, above the largest "
                                        f"learning rate allowed ({LR_BOUNDS[1]:g}); give a smaller span or an lr list")
     grid = {"lr": lrs}
     if "weight_decay" in table:
         own = [f"models[{i}] ({m.label})" for i, m in enumerate(study.models) if "weight_decay" in m.train]
         if own:
-            _fail(source, "tune.weight_decay", f"{', '.join(own)} set their own weight_decay, which is what this "
+            fail(source, "tune.weight_decay", f"{', '.join(own)} set their own weight_decay, which is what this "
                                                "study compares; search only lr, or remove their own setting")
         grid["weight_decay"] = tuple(table["weight_decay"])
     seeds = table.get("seeds", DEFAULT_TUNE_SEEDS)
     seeds = tuple(range(TUNE_SEED_BASE, TUNE_SEED_BASE + seeds)) if _is_int(seeds) else tuple(seeds)
     shared = sorted(set(seeds) & set(study.seeds))
     if shared:
-        _fail(source, "tune.seeds", f"seed {shared[0]} is both a tuning and an evaluation seed; tuning seeds must "
+        fail(source, "tune.seeds", f"seed {shared[0]} is both a tuning and an evaluation seed; tuning seeds must "
                                     "be others (the default: 1000, 1001, ...)")
     return TuneSpec(grid=grid, seeds=seeds, epochs=table.get("epochs", study.epochs),
                     validation=table.get("validation", DEFAULT_VALIDATION))
