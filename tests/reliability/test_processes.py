@@ -126,7 +126,7 @@ def test_ray_address_where_something_else_listens_gives_up_in_bounded_time(tmp_p
         result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
                                 timeout=120)
     assert result.returncode == 2, result.stderr
-    # Ray's own threads log their connection retries ("[date time W ...] ..."), before and after it.
+    # Ray's own C++ threads may still log a connection retry ("[date time W ...] ...") after it.
     ours = [line for line in result.stderr.strip().splitlines() if not line.startswith("[")]
     assert len(ours) == 1 and ours[0].startswith("error: ") and "no answer within 3 s" in ours[0], result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

@@ -19,6 +19,7 @@ differently, so `--cpus-per-run` fixes it for every executor alike.
 """
 
 import json
+import logging
 import os
 import re
 import signal
@@ -199,6 +200,11 @@ class RayExecutor:
             yield result
 
 
+# Ray's own INFO and WARNING lines (starting a cluster, connecting, its signal handlers) would
+# surround cnnlab's one-line messages; its errors still show.
+RAY_INIT = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+
+
 def _connect_ray(ray, address):
     """ray.init. Without an address (nor RAY_ADDRESS) Ray starts a local cluster, or joins the
     one last started on this machine: that runs in this thread, because the processes Ray
@@ -209,10 +215,11 @@ def _connect_ray(ray, address):
     connection (refused: fail at once), then ray.init gets RAY_CONNECT_SECONDS in a helper
     thread before the study gives up."""
     address = address or os.environ.get("RAY_ADDRESS") or None
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # and those of its C++ core in this process
     if address in (None, "local"):
         sigterm = signal.getsignal(signal.SIGTERM)
         try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            ray.init(address=address, **RAY_INIT)
         except Exception as e:
             raise UserError(f"cannot start a local Ray cluster: {_ray_reason(e)}") from None
         finally:  # ray.init sets its own (a bare exit); SIGTERM keeps cnnlab's meaning (cnnlab.interrupts)
@@ -232,7 +239,7 @@ def _connect_ray(ray, address):
 
     def init():
         try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            ray.init(address=address, **RAY_INIT)
         except Exception as e:  # reported by the caller, in its own thread
             failure.append(e)
 
