@@ -301,15 +301,15 @@ def _pairs_claim(comparisons: list[Comparison], fewest: int, what: str) -> str:
 
 
 def _gap_claim(c: Comparison, plain: ModelResults, regularised: ModelResults) -> str:
-    name = regularised.label
+    pair = f"{regularised.label} vs {plain.label}"
     if c.verdict == "better":
-        return f"{name}'s regularisation significantly " + ("narrows" if c.b is regularised else "widens") + \
-            f" the final train–test gap compared with {plain.label}."
+        return (f"Regularisation significantly {'narrows' if c.b is regularised else 'widens'} the final train–test "
+                f"gap ({pair}).")
     if c.verdict == "equivalent":
-        return (f"{name}'s regularisation leaves the final train–test gap within "
-                f"±{findings.points_text(c.margin)} of {plain.label}'s (equivalent).")
-    return (f"{name}'s regularisation makes no significant difference to the final train–test gap compared with "
-            f"{plain.label}, and no equivalence is shown: inconclusive with these seeds.")
+        return (f"Regularisation leaves the final train–test gap within ±{findings.points_text(c.margin)} ({pair}: "
+                "equivalent).")
+    return (f"Regularisation makes no significant difference to the final train–test gap ({pair}), and no "
+            "equivalence is shown: inconclusive with these seeds.")
 
 
 def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answer:
