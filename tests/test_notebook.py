@@ -38,6 +38,13 @@ CELLS = {
         result = cnnlab.run("study.toml", out="out", device="cpu", inference_repeats=2)
         print("pyplot imported:", "matplotlib.pyplot" in sys.modules)""",
     "figure": """result.figure("learning_curves")""",  # a cell's last value
+    # Mistakes end at the API: one line naming the argument as written, a short traceback.
+    "typo": """cnnlab.train_model("simple-cnnn", "synthetic", out="out")""",
+    "keyword": """cnnlab.run("study.toml", out="out", epoch=3)""",
+    # A tuned study's own plot, from the same API.
+    "tuning": """\
+        tuned = cnnlab.run("study.toml", out="out", device="cpu", tune=True, progress=False)
+        tuned.figure("tuning")""",
     "display": """display(result.figure("accuracy_vs_cost"))""",
     # The trained model back, evaluated the way the trainer evaluated its last epoch.
     "model": """\
@@ -61,6 +68,9 @@ CELLS = {
                           "same_as_load_model": all(torch.equal(a, b) for a, b in zip(
                               model.state_dict().values(), cnnlab.load_model(run.run_dir).state_dict().values()))}))""",
 }
+
+
+RAISES = ("typo", "keyword")  # cells whose error is what the test reads; the notebook goes on
 
 
 def _outputs(cell) -> list[dict]:
@@ -92,8 +102,8 @@ def notebook(tmp_path_factory):
         "display_name": "cnnlab test", "language": "python"}))
     (root / "study.toml").write_text(STUDY, encoding="utf-8")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(code), metadata={"name": name})
-                for name, code in CELLS.items()]
+    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(code), metadata={
+        "name": name, "tags": ["raises-exception"] if name in RAISES else []}) for name, code in CELLS.items()]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(root / "jupyter"))
         mp.setenv("CNNLAB_CACHE", str(root / "cache"))
@@ -127,3 +137,18 @@ def test_model_accessor_returns_the_trained_model(notebook):
     assert got["confusion"] == got["recorded_confusion"]  # every prediction, as the confusion analysis counted them
     assert 0.3 < got["accuracy"] < 1  # trained: well above chance on the synthetic task's classes
     assert got["same_as_load_model"]
+
+
+def test_a_mistake_is_one_line_worded_for_python_with_a_short_traceback(notebook):
+    (error,) = [o for o in _outputs(notebook["typo"]) if o["output_type"] == "error"]
+    assert error["ename"] == "UserError"
+    assert "unknown model 'simple-cnnn' (model=); valid models:" in error["evalue"] and "--model" not in error["evalue"]
+    frames = [line for line in error["traceback"] if "File " in line or "Cell In[" in line]
+    assert len(frames) <= 3, error["traceback"]  # the cell and the API function, not cnnlab's insides
+    (error,) = [o for o in _outputs(notebook["keyword"]) if o["output_type"] == "error"]
+    assert "epoch" in error["evalue"] and "epochs" in error["evalue"]  # the unknown keyword, and the valid ones
+
+
+def test_the_tuning_plot_renders_inline(notebook):
+    pngs = _data(notebook["tuning"], "image/png")
+    assert len(pngs) == 1 and pngs[0].startswith("iVBORw0KGgo"), _outputs(notebook["tuning"])

@@ -14,12 +14,12 @@ both differences. Everything comes from study.json's TuningRecord and the runs i
 import math
 
 import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from cnnlab.report import compare, findings, fmt, plots
 from cnnlab.report.document import Bullets, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults
+from cnnlab.report.plots import Figure
 from cnnlab.report.sections import image
 from cnnlab.report.stats import summarize
 from cnnlab.store.schema import TuningPoint, TuningRecord, setting_text
