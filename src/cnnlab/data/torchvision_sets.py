@@ -13,15 +13,22 @@ from functools import partial
 from pathlib import Path
 
 import torch
-import torchvision
 
 from cnnlab.data.core import ImageData, channel_stats
 from cnnlab.data.idx import check_idx_file, read_idx
 from cnnlab.data.registry import register_dataset
 from cnnlab.errors import UserError, first_line, one_line
 
-IDX_SETS = {"mnist": torchvision.datasets.MNIST, "fashion-mnist": torchvision.datasets.FashionMNIST}
+IDX_SETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision.datasets class names
 CIFAR_JPEG_NAMES = ("cifar10-jpeg", "cifar10-jpeg.tar.gz")
+
+
+def _torchvision_class(name: str):
+    """torchvision's class for `name`. Imported on use: `import torchvision` takes seconds
+    (it loads its models and ops), and reports, listings and bad-input errors need no dataset."""
+    import torchvision.datasets
+
+    return getattr(torchvision.datasets, IDX_SETS.get(name, "CIFAR10"))
 
 
 def default_data_dir() -> Path:
@@ -29,7 +36,7 @@ def default_data_dir() -> Path:
 
 
 def idx_files(name: str, data_dir: Path) -> list[Path]:
-    cls = IDX_SETS[name]
+    cls = _torchvision_class(name)
     raw = Path(data_dir) / cls.__name__ / "raw"
     return [raw / os.path.splitext(os.path.basename(url))[0] for url, _ in cls.resources]
 
@@ -78,7 +85,7 @@ def _remove_new(before: set[Path], roots: list[Path]):
 
 
 def _download(name, data_dir, expected):
-    cls = IDX_SETS.get(name, torchvision.datasets.CIFAR10)
+    cls = _torchvision_class(name)
     # Where torchvision writes: the data dir itself (it may create it), and the dataset's own
     # folder (MNIST/raw/...) or CIFAR-10's archive and its extracted folder.
     roots = [data_dir / cls.__name__] if name in IDX_SETS else [data_dir / "cifar-10-python.tar.gz",
@@ -122,7 +129,7 @@ def load_torchvision(name: str, data_dir, download: bool) -> ImageData:
     train_x, test_x = train_x.unsqueeze(1), test_x.unsqueeze(1)
     mean, std = channel_stats(train_x)
     return ImageData(
-        name=name, classes=list(IDX_SETS[name].classes),
+        name=name, classes=list(_torchvision_class(name).classes),
         train_images=train_x, train_labels=train_y.long(), test_images=test_x, test_labels=test_y.long(),
         mean=mean, std=std, source=where,
     )
@@ -139,7 +146,7 @@ def _load_cifar(data_dir: Path) -> ImageData:
     splits, classes = {}, []
     for train in (True, False):
         try:
-            ds = torchvision.datasets.CIFAR10(str(data_dir), train=train, download=False)
+            ds = _torchvision_class("cifar10")(str(data_dir), train=train, download=False)
         except Exception as e:
             raise UserError(f"corrupt CIFAR-10 files in {data_dir / 'cifar-10-batches-py'}: {first_line(e)}") from None
         classes = ds.classes
