@@ -38,6 +38,9 @@ from cnnlab.store.rundir import RunDir
 MAX_ATTEMPTS = 2  # the first try and one retry
 RAY_PROBE_SECONDS = 5  # TCP connect to --ray-address
 RAY_CONNECT_SECONDS = 30  # ray.init, once something answers there
+# Set when a ray.init is left waiting in its helper thread: the interpreter's shutdown then
+# crashes inside Ray (std::bad_alloc, SIGABRT), so the command line leaves without one.
+ray_connect_abandoned = threading.Event()
 
 
 def make_job(spec: RunConfig, run_dir, device, data_dir, download, inference_repeats, threads,
@@ -247,6 +250,7 @@ def _connect_ray(ray, address):
     thread.start()
     thread.join(RAY_CONNECT_SECONDS)
     if thread.is_alive():
+        ray_connect_abandoned.set()
         raise UserError(f"cannot connect to Ray at {address}: no answer within {RAY_CONNECT_SECONDS} s "
                         "(is it a Ray cluster's address?)")
     if failure:
