@@ -16,9 +16,9 @@ the same grid, seeds and epochs: the same number of tuning runs.
 """
 
 import itertools
-import math
 from dataclasses import dataclass
 
+from cnnlab.numeric import is_number
 from cnnlab.studies.fields import fail, seeds
 from cnnlab.train.config import MAX_EPOCHS, TrainConfig
 
@@ -66,10 +66,6 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _int(source, key, value, lo: int, hi: int) -> int:
     if not _is_int(value) or not lo <= value <= hi:
         fail(source, key, f"expected an integer in [{lo}, {hi:,}], got {value!r}")
@@ -85,7 +81,7 @@ def _values(source, key, value, bounds: tuple[float, float], open_low: bool) -> 
     if not value:
         fail(source, key, "the list is empty: give at least one value to try")
     for i, x in enumerate(value):
-        if not _is_number(x) or not math.isfinite(x) or not (lo < x <= hi if open_low else lo <= x <= hi):
+        if not is_number(x) or not (lo < x <= hi if open_low else lo <= x <= hi):
             fail(source, f"{key}[{i}]", f"must be a number in {where}, got {x!r}")
     if len(set(value)) != len(value):
         fail(source, key, f"a value is listed twice in {value}")
@@ -109,7 +105,7 @@ def parse_tune(source, key: str, table) -> dict:
         elif name == "points":
             out[name] = _int(source, where, value, 1, MAX_POINTS)
         elif name == "span":
-            if not _is_number(value) or not math.isfinite(value) or not 0 < value <= MAX_SPAN:
+            if not is_number(value) or not 0 < value <= MAX_SPAN:
                 fail(source, where, f"expected a number of decades in (0, {MAX_SPAN:g}], got {value!r}")
             out[name] = float(value)
         elif name == "seeds":
@@ -117,7 +113,7 @@ def parse_tune(source, key: str, table) -> dict:
         elif name == "epochs":
             out[name] = _int(source, where, value, 1, MAX_EPOCHS)
         else:  # validation
-            if not _is_number(value) or not math.isfinite(value) or not 0 < value <= MAX_VALIDATION:
+            if not is_number(value) or not 0 < value <= MAX_VALIDATION:
                 fail(source, where, f"expected the share of training images to hold out, a number in "
                                      f"(0, {MAX_VALIDATION:g}], got {value!r}")
             out[name] = float(value)
