@@ -32,6 +32,7 @@ import cnnlab.studies.analyse  # noqa: E402,F401
 import cnnlab.studies.runner  # noqa: E402,F401
 from cnnlab.cli import main  # noqa: E402
 from cnnlab.fingerprint import code_fingerprint  # noqa: E402
+from cnnlab.plugins import analysis_names  # noqa: E402
 from cnnlab.store.index import RunIndex  # noqa: E402
 
 
@@ -118,8 +119,19 @@ def child(job: dict):
     os._exit(code)
 
 
+def warm_up():
+    """What every run loads on first use, loaded once here rather than in every child: the
+    plug-ins, the source digests of their measurements, and torch's compiler stack (the
+    optimizer's first step and the shape check on the meta device import it). No torch
+    operation runs."""
+    import torch._dynamo  # noqa: F401
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+
+    code_fingerprint(tuple(analysis_names()))
+
+
 def serve():
-    code_fingerprint()  # computed once here rather than in every child
+    warm_up()
     for line in sys.stdin:
         job = json.loads(line)
         sys.stdout.flush()

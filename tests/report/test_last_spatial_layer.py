@@ -4,7 +4,7 @@ positions, before flatten or global pooling mixes them, on models where it is kn
 import pytest
 import torchvision
 
-from cnnlab.analysis import receptive_field
+from cnnlab.analysis.receptive_field import receptive_field
 from cnnlab.analysis.inspect import inspect_rows
 from cnnlab.models import create_model
 from cnnlab.report import render_report

@@ -1,6 +1,8 @@
 """Activations: first-layer filters and feature maps (first conv layer and the `features`
 output) for the first test image of each class, kept as arrays in the run's activations.npz."""
 
+from __future__ import annotations  # annotations name plots.Figure, made when first used
+
 import math
 import zipfile
 
@@ -8,7 +10,6 @@ import numpy as np
 
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import plots
-from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, slug
 from cnnlab.report.sections import first_done, image, not_measured
 
@@ -52,7 +53,7 @@ def load(run) -> dict[str, np.ndarray] | None:
         return None
 
 
-def plot_filters(label: str, filters: np.ndarray, limit: int = 64) -> Figure:
+def plot_filters(label: str, filters: np.ndarray, limit: int = 64) -> plots.Figure:
     """Grid of the first conv layer's kernels (out, in, kh, kw): RGB when in = 3, else the
     channel mean on a diverging scale (red positive, blue negative), each tile scaled alone."""
     filters = np.asarray(filters, dtype=float)[:limit]
@@ -65,7 +66,7 @@ def plot_filters(label: str, filters: np.ndarray, limit: int = 64) -> Figure:
         tiles = [w.mean(axis=0) / (np.abs(w.mean(axis=0)).max() or 1.0) for w in filters]
     cols = min(len(tiles), 8)
     rows = math.ceil(len(tiles) / cols)
-    fig = Figure(figsize=(max(2.5, cols * 0.55), rows * 0.55 + 0.6), layout="constrained")
+    fig = plots.figure(figsize=(max(2.5, cols * 0.55), rows * 0.55 + 0.6), layout="constrained")
     ax = fig.subplots()
     mosaic = plots.mosaic(tiles, cols)
     if rgb:
@@ -78,10 +79,10 @@ def plot_filters(label: str, filters: np.ndarray, limit: int = 64) -> Figure:
 
 
 def plot_feature_maps(label: str, picture: np.ndarray | None, maps: list[tuple[str, np.ndarray]],
-                      channels: int = 8) -> Figure:
+                      channels: int = 8) -> plots.Figure:
     """One row per layer: the input image, then the first `channels` feature maps for it
     (each map scaled to its own range)."""
-    fig = Figure(figsize=(channels * 1.0 + 1.2, len(maps) * 1.1 + 0.4), layout="constrained")
+    fig = plots.figure(figsize=(channels * 1.0 + 1.2, len(maps) * 1.1 + 0.4), layout="constrained")
     axes = fig.subplots(len(maps), 2, squeeze=False, width_ratios=[1, channels])
     for (ax_in, ax_maps), (name, fmap) in zip(axes, maps):
         if picture is not None:

@@ -1,11 +1,12 @@
 """Confusion matrix on the test set, computed by the `evaluate` that measured test accuracy
 (cnnlab.analysis.confusion), so its accuracy is the run's final test accuracy, exactly."""
 
+from __future__ import annotations  # annotations name plots.Figure, made when first used
+
 import numpy as np
 
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.plots import Figure
 from cnnlab.report.document import Bullets, Section, Table
 from cnnlab.report.findings import by_test_accuracy
 from cnnlab.report.load import stored_matrix
@@ -35,12 +36,12 @@ def view(c) -> dict | None:
     return {"matrix": matrix, "classes": [str(x) for x in classes]}
 
 
-def plot(items: list[tuple[str, np.ndarray, list[str]]]) -> Figure:
+def plot(items: list[tuple[str, np.ndarray, list[str]]]) -> plots.Figure:
     """One panel per model: rows = true class, normalised to sum to 100 %."""
     rows, cols = plots.grid(len(items), 3)
     k = max(m.shape[0] for _, m, _ in items)
     side = 3.2 if k <= 10 else 4.5
-    fig = Figure(figsize=(side * cols + 1, side * rows), layout="constrained")
+    fig = plots.figure(figsize=(side * cols + 1, side * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax, (label, matrix, classes) in zip(axes, items):
         totals = matrix.sum(axis=1, keepdims=True)

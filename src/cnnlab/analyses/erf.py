@@ -1,15 +1,15 @@
 """Effective receptive field (Luo et al. 2016) of the centre unit of the last feature map,
 next to the theoretical field at the same place (the receptive_field analysis)."""
 
+from __future__ import annotations  # annotations name plots.Figure, made when first used
+
 import numpy as np
-from matplotlib.colors import LogNorm
 
 from cnnlab.analyses.receptive_field import features_rf
 from cnnlab.analyses.receptive_field import of_run as receptive_field_rows
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.load import stored_matrix
 from cnnlab.report.sections import first_done, image, not_measured
@@ -43,15 +43,17 @@ def _erf_side(run):
     return v["side"] if v else None
 
 
-def plot(items: list[tuple[str, dict, int | None]]) -> Figure:
+def plot(items: list[tuple[str, dict, int | None]]) -> plots.Figure:
     """One heat map per model: how much each input pixel moves the centre unit of the
     `features` output (share of the gradient mass, log colour scale), with the square that
     holds 95% of it (solid) and the theoretical field (dashed; clipped at the image edge).
     `items`: (label, `view`, theoretical field in pixels)."""
+    from matplotlib.colors import LogNorm
+
     from matplotlib.patches import Rectangle
 
     rows, cols = plots.grid(len(items), 4)
-    fig = Figure(figsize=(3.0 * cols, 3.1 * rows), layout="constrained")
+    fig = plots.figure(figsize=(3.0 * cols, 3.1 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     positive = np.concatenate([v["map"][v["map"] > 0] for _, v, _ in items])
     norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max()) if positive.size else None

@@ -5,15 +5,15 @@ A `GradFlowRecorder` (cnnlab.analysis.grad_flow) records every `grad_flow_every`
 (first and last logged step, flags) plus the whole record for the plots over time.
 """
 
+from __future__ import annotations  # annotations name plots.Figure, made when first used
+
 import math
 
 import numpy as np
-from matplotlib.colors import LogNorm
 
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.sections import first_done, image, not_measured
 
@@ -85,9 +85,9 @@ def _first_layer(which: str):
     return read
 
 
-def plot_lines(items: list[tuple[str, int, dict]]) -> Figure:
+def plot_lines(items: list[tuple[str, int, dict]]) -> plots.Figure:
     """Per-layer gradient norm (weight tensors, input to output) at the first and last logged step."""
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = plots.figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.subplots()
     for label, index, v in items:
         for which, dash in (("first", "--"), ("last", "-")):
@@ -108,10 +108,12 @@ def plot_lines(items: list[tuple[str, int, dict]]) -> Figure:
     return fig
 
 
-def plot_heatmaps(items: list[tuple[str, dict]]) -> Figure:
+def plot_heatmaps(items: list[tuple[str, dict]]) -> plots.Figure:
     """Layer x step heatmap of gradient norms (log colour scale), one panel per model."""
+    from matplotlib.colors import LogNorm
+
     items = [(label, v) for label, v in items if v.get("matrix") is not None and v["matrix"].size]
-    fig = Figure(figsize=(9, 2.8 * len(items) + 0.5), layout="constrained")
+    fig = plots.figure(figsize=(9, 2.8 * len(items) + 0.5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(items), 1, squeeze=False)).ravel()
     # One colour scale for all models, so a deeper net's fainter gradients look fainter.
     positive = np.concatenate([v["matrix"][np.isfinite(v["matrix"]) & (v["matrix"] > 0)] for _, v in items])

@@ -4,13 +4,14 @@ Read from the training history alone, so a diverged run gets it too. A study tha
 ask for it still shows the gap: it is computed from metrics.jsonl in the same way.
 """
 
+from __future__ import annotations  # annotations name plots.Figure, made when first used
+
 import numpy as np
 
 from cnnlab.analysis.history import overfitting
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.plots import Figure
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy, extremes
 from cnnlab.report.sections import image, not_measured, with_runs
@@ -41,8 +42,8 @@ def _final_gap(run):
     return number(over["final_gap"]) if over else None
 
 
-def plot(models) -> Figure:
-    fig = Figure(figsize=(6.5, 4), layout="constrained")
+def plot(models) -> plots.Figure:
+    fig = plots.figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
     for m in models:
         gaps = plots.stack([[None if a is None or b is None else a - b for a, b in zip(r.curve("train_acc"),

@@ -1,12 +1,13 @@
 """Theoretical receptive field of every layer, traced from one forward pass
 (cnnlab.analysis.receptive_field): the input pixels one unit can see, and its stride (jump)."""
 
+from __future__ import annotations  # annotations name plots.Figure, made when first used
+
 import numpy as np
 
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.plots import Figure
 from cnnlab.report.document import Section, Table
 from cnnlab.report.sections import first_done, image, not_measured
 
@@ -88,9 +89,9 @@ def _features_rf(run):
     return number(features_rf(rows)) if rows else None
 
 
-def plot(items: list[tuple[str, int, list[dict]]]) -> Figure:
+def plot(items: list[tuple[str, int, list[dict]]]) -> plots.Figure:
     """Receptive field (largest axis, input pixels) after each layer, until positions get mixed."""
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = plots.figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.subplots()
     for label, index, rows in items:
         values = [r["rf"] for r in rows if r["rf"] is not None and r["jump_text"] != "mixed"]

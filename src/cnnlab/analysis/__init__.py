@@ -1,20 +1,27 @@
 """Measurements and analyses of models and training runs. Every function returns plain
-dicts of numbers, strings and lists, so results can be written as JSON."""
+dicts of numbers, strings and lists, so results can be written as JSON. (The receptive
+field is `cnnlab.analysis.receptive_field.receptive_field`: here that name is its module.)
 
-from cnnlab.analysis.activations import capture_activations, fixed_test_images
-from cnnlab.analysis.confusion import confusion_matrix, per_class_accuracy
-from cnnlab.analysis.erf import effective_receptive_field
-from cnnlab.analysis.grad_flow import GradFlowRecorder, grad_flow_summary
-from cnnlab.analysis.history import grad_spike_steps, overfitting, training_stability
-from cnnlab.analysis.inspect import format_inspect_table, inspect_model, inspect_rows
-from cnnlab.analysis.memory import peak_memory
-from cnnlab.analysis.params_flops import count_flops, param_counts
-from cnnlab.analysis.receptive_field import receptive_field
-from cnnlab.analysis.timing import measure_inference
+The names below are imported on first use (PEP 562), so that importing one torch-free module
+of this package (`cnnlab.analysis.history`, read by reports) does not import torch."""
 
-__all__ = [
-    "GradFlowRecorder", "capture_activations", "confusion_matrix", "count_flops", "param_counts",
-    "effective_receptive_field", "fixed_test_images", "format_inspect_table", "grad_flow_summary", "grad_spike_steps",
-    "inspect_model", "inspect_rows", "measure_inference", "overfitting", "peak_memory",
-    "per_class_accuracy", "receptive_field", "training_stability",
-]
+import importlib
+
+_WHERE = {
+    "capture_activations": "activations", "fixed_test_images": "activations",
+    "confusion_matrix": "confusion", "per_class_accuracy": "confusion",
+    "effective_receptive_field": "erf",
+    "GradFlowRecorder": "grad_flow", "grad_flow_summary": "grad_flow",
+    "grad_spike_steps": "history", "overfitting": "history", "training_stability": "history",
+    "format_inspect_table": "inspect", "inspect_model": "inspect", "inspect_rows": "inspect",
+    "peak_memory": "memory",
+    "count_flops": "params_flops", "param_counts": "params_flops",
+    "measure_inference": "timing",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

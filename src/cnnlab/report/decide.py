@@ -30,8 +30,7 @@ as the truth: a planning figure, itself as noisy as the seeds it comes from.
 import math
 from dataclasses import dataclass
 
-from scipy import integrate, optimize, special
-from scipy import stats as sps
+from cnnlab.report.scipy_stats import integrate, optimize, special, sps
 
 from cnnlab.report.stats import ALPHA, _clean, welch_se_df
 

@@ -12,29 +12,57 @@ dashed and test curves solid, and bands show ± one standard deviation over seed
 plots of an analysis live with it (cnnlab.analyses); the helpers here are shared.
 """
 
+from __future__ import annotations  # `Figure` in annotations is not looked up when a module loads
+
+import functools
 import io
 import math
 import warnings
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
-from matplotlib import colormaps
-from matplotlib import figure
 
 from cnnlab.report.load import ModelResults
 
 DPI = 110
 
 
-class Figure(figure.Figure):
-    """A matplotlib Figure that a notebook displays as a PNG without `%matplotlib inline`.
-    (Where the inline backend is active, its own display hook for Figure takes precedence.)"""
+# matplotlib is imported when the first figure is made, not when a module that draws one is
+# imported: every analysis plug-in draws figures, and a `cnnlab run` worker loads them all.
+@functools.cache
+def _figure_class():
+    from matplotlib import figure as mpl_figure
 
-    def _repr_png_(self) -> bytes:
-        return png(self)
+    class Figure(mpl_figure.Figure):
+        """A matplotlib Figure that a notebook displays as a PNG without `%matplotlib inline`.
+        (Where the inline backend is active, its own display hook for Figure takes precedence.)"""
+
+        def _repr_png_(self) -> bytes:
+            return png(self)
+
+    return Figure
+
+
+def figure(**kwargs) -> Figure:
+    """A new report Figure (`matplotlib.figure.Figure` keyword arguments)."""
+    return _figure_class()(**kwargs)
+
+
+def __getattr__(name):
+    if name == "Figure":  # the class, for annotations and isinstance checks
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def no_minor_labels(axis):
+    """Hide an axis's minor tick labels (they collide on short log ranges)."""
+    from matplotlib.ticker import NullFormatter
+
+    axis.set_minor_formatter(NullFormatter())
 
 
 def color(index: int):
+    from matplotlib import colormaps
+
     cmap = colormaps["tab10"] if index < 10 else colormaps["tab20"]
     return cmap(index % cmap.N)
 
@@ -81,7 +109,7 @@ def _curves(model: ModelResults, key: str) -> np.ndarray:
 
 
 def learning_curves(models: list[ModelResults]) -> Figure:
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = figure(figsize=(11, 4.2), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     for m in models:
         for key, ax, scale in (("loss", ax_loss, 1.0), ("acc", ax_acc, 100.0)):
@@ -103,7 +131,7 @@ def learning_curves(models: list[ModelResults]) -> Figure:
 
 def accuracy_vs_cost(models: list[ModelResults]) -> Figure:
     """Test accuracy (mean ± std) against parameter count and against training time."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = figure(figsize=(11, 4.2), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metric, xlabel, log in ((axes[0], "params", "parameters", True),
                                     (axes[1], "train_seconds", "training time (s)", False)):
@@ -119,7 +147,7 @@ def accuracy_vs_cost(models: list[ModelResults]) -> Figure:
             ax.annotate(literal(m.label), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
         if log and ax.has_data():
             ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
+            no_minor_labels(ax.xaxis)  # minor labels collide on short ranges
         ax.margins(x=0.15, y=0.1)  # room for the point labels
         ax.set(xlabel=xlabel, ylabel="test accuracy (%)")
         ax.grid(alpha=0.3, which="both")

@@ -24,7 +24,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+
+from cnnlab.report.scipy_stats import sps
 
 ALPHA = 0.05  # 95% intervals, 5% significance level
 

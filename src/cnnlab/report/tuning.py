@@ -11,15 +11,15 @@ at tuned settings ("robust to tuning" when both agree, "changes with tuning" oth
 both differences. Everything comes from study.json's TuningRecord and the runs it names.
 """
 
+from __future__ import annotations  # annotations name plots.Figure, made when first used
+
 import math
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
 
 from cnnlab.report import compare, findings, fmt, plots
 from cnnlab.report.document import Bullets, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults
-from cnnlab.report.plots import Figure
 from cnnlab.report.sections import image
 from cnnlab.report.stats import summarize
 from cnnlab.store.schema import TuningPoint, TuningRecord, setting_text
@@ -54,12 +54,12 @@ def _panels(record: TuningRecord) -> list[dict]:
     return combos
 
 
-def tuning_plot(record: TuningRecord, colors: dict) -> Figure:
+def tuning_plot(record: TuningRecord, colors: dict) -> plots.Figure:
     """Validation accuracy against the learning rate, per model: mean over the tuning seeds with a
     ± 1 std band, the chosen point starred. `colors`: label -> the model's index in the study."""
     panels = _panels(record)
     rows, cols = plots.grid(len(panels), 3)
-    fig = Figure(figsize=(min(11, max(7.5, 4.6 * cols + 1)), 3.8 * rows), layout="constrained")
+    fig = plots.figure(figsize=(min(11, max(7.5, 4.6 * cols + 1)), 3.8 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     lrs = list(record.grid.get("lr", []))
     for ax, fixed in zip(axes, panels):
@@ -79,7 +79,7 @@ def tuning_plot(record: TuningRecord, colors: dict) -> Figure:
         ax.set_xscale("log")
         if lrs:
             ax.set_xticks(lrs, [_g(v) for v in lrs], rotation=30 if len(lrs) > 4 else 0)
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            plots.no_minor_labels(ax.xaxis)
         ax.set(xlabel="learning rate (log scale)", ylabel="validation accuracy (%)", title=setting_text(fixed))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7, loc="best")

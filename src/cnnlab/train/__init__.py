@@ -1,13 +1,21 @@
-"""Training: `train(model, data, TrainConfig(...))` returns a `History`."""
+"""Training: `train(model, data, TrainConfig(...))` returns a `History`.
 
-from cnnlab.train.callbacks import Callback
-from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import resolve_device
-from cnnlab.train.inputs import Inputs
-from cnnlab.train.optim import make_optimizer, make_scheduler, parameter_groups
-from cnnlab.train.precision import Precision, resolve_precision
-from cnnlab.train.passes import Evaluation, evaluate, train_step
-from cnnlab.train.trainer import History, train
+The names below are imported on first use (PEP 562): `cnnlab.train.config`, which checks a
+study's settings, has no torch in it, and listings and reports import it."""
 
-__all__ = ["Callback", "Evaluation", "History", "Inputs", "Precision", "TrainConfig", "evaluate", "make_optimizer", "make_scheduler", "parameter_groups", "resolve_device",
-           "resolve_precision", "train", "train_step"]
+import importlib
+
+_WHERE = {
+    "Callback": "callbacks", "TrainConfig": "config", "resolve_device": "device", "Inputs": "inputs",
+    "make_optimizer": "optim", "make_scheduler": "optim", "parameter_groups": "optim",
+    "Precision": "precision", "resolve_precision": "precision",
+    "Evaluation": "passes", "evaluate": "passes", "train_step": "passes",
+    "History": "trainer", "train": "trainer",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -1,0 +1,21 @@
+"""scipy's modules as the statistics use them, imported on first use.
+
+`import scipy.stats` takes seconds, and the modules that compute statistics are imported by
+every analysis plug-in (for their report sections), so by every `cnnlab run` worker and
+listing: they only need scipy once a report computes something."""
+
+import importlib
+
+
+class _OnFirstUse:
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+sps = _OnFirstUse("scipy.stats")
+integrate = _OnFirstUse("scipy.integrate")
+optimize = _OnFirstUse("scipy.optimize")
+special = _OnFirstUse("scipy.special")
