@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-fast bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
+
+# The logic tests only: no training for seconds, no processes, browser, notebook or Ray (about a minute).
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest -q -m "not slow and not process and not browser and not notebook and not ray"
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/train_throughput.py --data-dir ../shared/datasets

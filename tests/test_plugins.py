@@ -153,16 +153,20 @@ def test_an_analysis_registered_twice_is_an_error(plugins):
                                    check=lambda v: True))
 
 
-def test_the_report_of_a_study_whose_plugin_is_gone_still_renders(plugins, tmp_path):
-    """Results outlive plug-ins: a report rendered without the plug-in lists its runs as damaged
-    (an unknown key in analysis.json) instead of failing."""
+def test_the_report_of_a_study_whose_plugin_is_gone_still_renders(plugins, tmp_path, capsys):
+    """Results outlive plug-ins: a report rendered without the plug-in leaves out its section,
+    says so on stderr, and keeps the runs (their accuracies count)."""
     path = tmp_path / "plugged.toml"
     path.write_text(STUDY.replace("seeds = 2", "seeds = 1"), encoding="utf-8")
     result = cnnlab.run(path, out=tmp_path / "out", device="cpu", progress=False, report=False)
     unregister_analysis(TOY_ANALYSIS)
     from cnnlab.report import render_report
+    from cnnlab.report.load import load_results
 
     md_path, _ = render_report(result.dir)
     md = md_path.read_text(encoding="utf-8")
-    assert "## Weight norms" not in md and "analysis.json has an unknown key 'weight_norm'" in md
+    assert "## Weight norms" not in md and "damaged records" not in md
+    assert f"{result.dir.name} measured the analysis {TOY_ANALYSIS!r}, which no loaded plug-in registers" in (
+        capsys.readouterr().err)
+    assert load_results(result.dir).models[0].values("test_acc")  # still counted
     register_analysis(Analysis(name=TOY_ANALYSIS, description="", measure=measure_weight_norm, check=lambda v: True))

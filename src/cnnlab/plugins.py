@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
-from cnnlab.errors import UserError
+from cnnlab.errors import first_line, say
 
 BUILTIN_PLUGINS = ("cnnlab.analyses",)
 ENTRY_POINT_GROUP = "cnnlab.plugins"
@@ -97,7 +97,9 @@ def unregister_analysis(name: str):
 
 def load_plugins():
     """Import the built-in analyses, the installed packages' plug-ins and the modules named in
-    $CNNLAB_PLUGINS, once per process."""
+    $CNNLAB_PLUGINS, once per process. A plug-in module that fails to load (it raises, has a
+    syntax error, registers a name twice) is named in one warning line and left out: only
+    what needs its analyses or datasets fails, naming it (`failed_plugins_hint`)."""
     global _loaded
     if _loaded:
         return
@@ -105,12 +107,38 @@ def load_plugins():
     for module in BUILTIN_PLUGINS:
         importlib.import_module(module)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        entry.load()
+        _load(entry.value, entry.load)
     for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
-        try:
-            importlib.import_module(module)
-        except ImportError as e:
-            raise UserError(f"{PLUGINS_ENV}: cannot import plug-in module {module!r} ({e})") from None
+        _load(module, lambda: _import(module))
+    if _FAILED and not os.environ.get(_WARNED_ENV):
+        os.environ[_WARNED_ENV] = "1"  # worker processes inherit it: the user is told once
+        for module, why in _FAILED.items():
+            say(f"warning: plug-in module {module!r} was not loaded ({why}); "
+                f"the analyses and datasets it registers are not available")
+
+
+_FAILED: dict[str, str] = {}  # plug-in module -> why it did not load
+_WARNED_ENV = "CNNLAB_PLUGIN_WARNING_SHOWN"
+
+
+def _import(module: str):
+    if not all(part.isidentifier() for part in module.split(".")):
+        raise ImportError(f"{PLUGINS_ENV} names modules by their absolute dotted name (pkg.module)")
+    importlib.import_module(module)
+
+
+def _load(module: str, load: Callable[[], Any]):
+    try:
+        load()
+    except Exception as e:  # noqa: BLE001 - any failure of someone else's module is reported, not raised
+        _FAILED[module] = f"{type(e).__name__}: {first_line(e)}"
+
+
+def failed_plugins_hint() -> str:
+    """" (plug-in module 'm' was not loaded: why)" when some failed, for errors about a name
+    they may have registered; "" otherwise."""
+    load_plugins()
+    return "".join(f" (plug-in module {m!r} was not loaded: {why})" for m, why in _FAILED.items())
 
 
 def analyses() -> list[Analysis]:

@@ -198,6 +198,7 @@ CASES = {
                                                 questions=[{"kind": "pair", "a": "simple-cnn", "b": "FC",
                                                             "margin": 0}]),
     "toml: margin negative": study_case("'margin': must be > 0", margin=-1.0),
+    "toml: name ends in -tuned": study_case("reserved for the folder of a study's tuned results", name="bad-tuned"),
     "toml: margin not a number": study_case("'margin': expected a number", margin="one"),
     "toml: question cost of an unknown metric": study_case("unknown metric 'speed'", models=TWO_MODELS, questions=[
         {"kind": "best", "models": ["simple-cnn", "FC"], "costs": ["speed"]}]),
@@ -444,6 +445,17 @@ CASES = {
                                               results_dir(b'{"schema": 1, "runs": []}')),
     "report: study.json not an object": (["report", "out/studies/s"], "not a valid study file", results_dir(b"[]")),
     "report: output directory without studies": (["report", "out"], "no study.json", results_dir(None)),
+    # -- compare
+    "compare: a directory with itself": (["compare", "out", "out/"], "same directory", results_dir(None)),
+    "compare: --metrics names none": (["compare", "a", "b", "--metrics", ""], "names no metric", None),
+    "compare: --csv is a directory": (["compare", "a", "b", "--csv", "taken"], "is a directory",
+                                      lambda root: (root / "taken").mkdir()),
+    "compare: --csv in a missing folder": (["compare", "a", "b", "--csv", "no/such.csv"], "does not exist", None),
+    # -- paths the OS refuses: one line naming the path
+    "run: --out with a 300-character folder name": (RUN + ["--out", "o" * 300], "File name too long", study_file()),
+    "train: --out with a 300-character folder name": (TRAIN + ["--out", "o" * 300], "File name too long", None),
+    "runs: --out with a 300-character folder name": (["runs", "--out", "o" * 300], "File name too long", None),
+    "report: a 300-character folder name": (["report", "o" * 300], "File name too long", None),
     # -- the other commands
     "datasets: --data-dir empty": (["datasets", "--data-dir", ""], "--data-dir is empty", None),
     "datasets: unknown option": (["datasets", "--all"], "unrecognized arguments", None),

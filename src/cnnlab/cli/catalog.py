@@ -77,5 +77,7 @@ def cmd_inspect(args):
     if args.json:
         _print_json(info)
     else:
+        print(f"{args.model} for {'x'.join(map(str, args.in_shape))} inputs and {args.num_classes} classes "
+              "(--in-shape C,H,W and --num-classes N change them; MNIST: --in-shape 1,28,28)")
         print(format_inspect_table(info["rows"], info["total_params"], info["total_macs"]))
     return 0

@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "answers")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
-                        "a 2-core CPU (all six studies in about 17 minutes; its tune table sizes --tune). Explicit --epochs, --seeds, --dataset, "
+                        "a 2-core CPU (all six studies in about 25 minutes; its tune table sizes --tune). Explicit --epochs, --seeds, --dataset, "
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     _add_runtime_options(p)

@@ -97,15 +97,21 @@ def report_dirs(path) -> list[Path]:
 
 
 def cmd_report(args):
-    from cnnlab.report import render_report
+    from cnnlab.report import render_results
+    from cnnlab.report.load import load_results
     from cnnlab.report.suite import render_suite_report
-    from cnnlab.store.schema import SUITE_FILE
+    from cnnlab.store.schema import SUITE_FILE, read_suite
 
-    for directory in report_dirs(args.dir):
-        for path in render_report(directory):
+    # Everything is read before anything is written: a damaged study.json or suite.json
+    # leaves every report as it was.
+    studies = [load_results(directory) for directory in report_dirs(args.dir)]
+    suite_file = Path(args.dir) / SUITE_FILE  # the output directory of `cnnlab run all`
+    suite = read_suite(suite_file) if suite_file.is_file() else None
+    for study in studies:
+        for path in render_results(study):
             print(path)
-    if (Path(args.dir) / SUITE_FILE).is_file():  # the output directory of `cnnlab run all`
-        for path in render_suite_report(args.dir):
+    if suite is not None:
+        for path in render_suite_report(args.dir, suite):
             print(path)
     return 0
 
@@ -127,6 +133,26 @@ def _pairs_of_studies(dir_a, dir_b) -> list[tuple[Path, Path]]:
     return common
 
 
+def _check_output_file(option: str, path):
+    """A file to write (None, or "-" for standard output, passes): not a folder, in one that exists."""
+    if path in (None, "-"):
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{option}: {path} is a directory; give a file name (or - for standard output)")
+    if not path.parent.is_dir():
+        raise UserError(f"{option}: the folder {path.parent} does not exist")
+
+
+def _make_output_dir(option: str, path: Path):
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option}: {path} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{option}: cannot create {path}: {e.strerror or e}") from None
+
+
 def cmd_compare(args):
     from cnnlab.io import atomic_write_csv, csv_text
     from cnnlab.report import write_document
@@ -134,6 +160,8 @@ def cmd_compare(args):
     from cnnlab.report.load import load_results, metrics
 
     known = metrics()
+    if not args.metrics:
+        raise UserError(f"--metrics names no metric; valid: {', '.join(known)}")
     for name in args.metrics:
         if name not in known:
             raise UserError(f"--metrics: unknown metric {name!r}; valid: {', '.join(known)}")
@@ -141,10 +169,15 @@ def cmd_compare(args):
         raise UserError(f"--margin must be > 0 and at most 100, got {args.margin:g}")
     names = tuple(args.names) if args.names else ("A", "B")
     args.name_a, args.name_b = names
+    if Path(args.dir_a).resolve() == Path(args.dir_b).resolve():
+        raise UserError(f"DIR_A and DIR_B are the same directory ({args.dir_a}): compare two result sets")
+    _check_output_file("--csv", args.csv)
     rows = []
     for dir_a, dir_b in _pairs_of_studies(args.dir_a, args.dir_b):
         study_rows = compare_results(load_results(dir_a), load_results(dir_b), args.metrics, args.margin, names)
         rows += [{"study": dir_a.name, **row} for row in study_rows]
+    if args.out:  # accepted input: its folder may now be made, before anything is printed
+        _make_output_dir("--out", Path(args.out))
     if args.csv:
         columns = ["study", "model", "mean_a", "mean_b", *[k for k in (rows[0] if rows else {}) if k not in
                                                            ("study", "model", "mean_a", "mean_b")]]

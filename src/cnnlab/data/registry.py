@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from cnnlab.errors import UserError
-from cnnlab.plugins import load_plugins
+from cnnlab.plugins import failed_plugins_hint, load_plugins
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,9 @@ def dataset_entry(name: str) -> DatasetEntry:
     for entry in _REGISTRY.values():
         if entry.prefix and name.startswith(entry.prefix) and len(name) > len(entry.prefix):
             return entry
-    raise UserError(f"unknown dataset {name!r}; valid datasets: {', '.join(list_datasets())}")
+    raise UserError(f"unknown dataset {name!r}; valid datasets: {', '.join(list_datasets())}"
+                    f"{failed_plugins_hint()}")
+
 
 def unregister_dataset(name: str):
     """Remove a registered name (tests, or a notebook cell that registers again)."""

@@ -30,7 +30,7 @@ from cnnlab.report.html import to_html
 from cnnlab.report.load import load_results
 from cnnlab.report.markdown import to_markdown
 
-__all__ = ["render_report", "write_document", "section_titles"]
+__all__ = ["render_report", "render_results", "write_document", "section_titles"]
 
 
 def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Path, Path]:
@@ -40,7 +40,12 @@ def render_report(study_dir, runs_dir=None, dpi: int | None = None) -> tuple[Pat
     `dpi` (default `plots.DPI`). Also writes results.csv (export.py). Returns the paths of
     report.md and report.html. Raises UserError when study_dir holds no readable study.json.
     """
-    study = load_results(study_dir, runs_dir)
+    return render_results(load_results(study_dir, runs_dir), dpi)
+
+
+def render_results(study, dpi: int | None = None) -> tuple[Path, Path]:
+    """`render_report` of results already loaded (`load_results`): a caller that renders
+    several studies reads them all first, so a damaged one stops it before anything is written."""
     check_writable(study.dir)  # before the plots are drawn
     paths = write_document(build_document(study, dpi=dpi or plots.DPI), study.dir)
     with _report_writes(study.dir):

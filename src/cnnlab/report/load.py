@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.errors import UserError
+from cnnlab.errors import UserError, say
 from cnnlab.numeric import number
-from cnnlab.plugins import Metric, analyses
+from cnnlab.plugins import PLUGINS_ENV, Metric, analyses, failed_plugins_hint, find_analysis
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import RUNS_DIR, STUDY_FILE, Manifest, RunEntry, RunRecord, StudyRecord, read_study
 
@@ -149,6 +149,9 @@ def _load_run(runs_dir: Path, entry: RunEntry) -> RunRecord:
     return run
 
 
+_WARNED: set[tuple[str, str]] = set()  # (study dir, analysis) already said in this process
+
+
 def load_results(study_dir, runs_dir=None) -> StudyResults:
     """Read `study_dir/study.json` and every run it lists (from `runs_dir`, by default
     `study_dir/../../runs`, the layout `cnnlab run` writes)."""
@@ -159,6 +162,12 @@ def load_results(study_dir, runs_dir=None) -> StudyResults:
                         "(OUT/studies/<study-name>)")
     info = read_study(path)
     runs_dir = Path(runs_dir) if runs_dir is not None else study_dir.parent.parent / RUNS_DIR
+    for name in info.analyses:
+        if find_analysis(name) is None and (str(study_dir), name) not in _WARNED:
+            _WARNED.add((str(study_dir), name))
+            say(f"warning: {study_dir.name} measured the analysis {name!r}, which no loaded plug-in registers"
+                f"{failed_plugins_hint()}; its numbers and report section are left out (load its plug-in module "
+                f"with {PLUGINS_ENV} to show them)")
 
     # Runs are grouped by label: labels are unique within a study, model names may repeat
     # (the same model with other kwargs or regularisation).

@@ -166,7 +166,8 @@ def build_suite_document(out_dir, suite: SuiteRecord) -> Document:
     return Document(title=f"{suite.title or TITLE} (profile {profile})", subtitle=_header(suite), sections=sections)
 
 
-def render_suite_report(out_dir) -> tuple[Path, Path]:
-    """Write OUT/report.md (plots in OUT/plots/) and OUT/report.html from OUT/suite.json and
-    the study results it names; returns their paths."""
-    return write_document(build_suite_document(out_dir, read_suite(Path(out_dir) / SUITE_FILE)), Path(out_dir))
+def render_suite_report(out_dir, suite: SuiteRecord | None = None) -> tuple[Path, Path]:
+    """Write OUT/report.md (plots in OUT/plots/) and OUT/report.html from OUT/suite.json (or
+    `suite`, already read from it) and the study results it names; returns their paths."""
+    suite = suite if suite is not None else read_suite(Path(out_dir) / SUITE_FILE)
+    return write_document(build_suite_document(out_dir, suite), Path(out_dir))

@@ -10,6 +10,7 @@ WAL mode lets readers query while a study is writing. Only the study driver writ
 import shutil
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from cnnlab.errors import say
@@ -21,6 +22,12 @@ class RunIndex:
         self.path = self.out_dir / INDEX_FILE
         self.on_message = on_message
         self.conn = None
+        # Under the same kind of claim the runs use: two `cnnlab run` starting on an empty OUT
+        # must not take the index the other has just created for a foreign one.
+        with _claimed(self.path.with_name(INDEX_FILE + ".lock")):
+            self._open()
+
+    def _open(self):
         existed = self.path.exists()
         try:
             self._connect()
@@ -111,6 +118,21 @@ class RunIndex:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@contextmanager
+def _claimed(lock_path: Path):
+    """An exclusive flock on `lock_path` while the block runs (dropped by the kernel if the
+    process dies)."""
+    import fcntl
+
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def finished_at(run_path: Path) -> str | None:

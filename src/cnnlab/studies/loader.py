@@ -59,7 +59,7 @@ from pathlib import Path
 
 from cnnlab.choices import DEFAULT_PROFILE, NO_PROFILE, PROFILES
 from cnnlab.errors import UserError
-from cnnlab.plugins import analysis_names
+from cnnlab.plugins import analysis_names, failed_plugins_hint
 from cnnlab.studies import fields
 from cnnlab.studies.naming import CLI, Given, Names
 from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
@@ -294,7 +294,8 @@ def _dataset(source, key, value) -> str:
     except UserError as e:
         fields.fail(source, key, str(e))
     if entry.prefix and value == entry.name:  # a family's listed name, e.g. imagefolder:PATH itself
-        fields.fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(list_datasets())}")
+        fields.fail(source, key, f"unknown dataset {value!r}; valid datasets: {', '.join(list_datasets())}"
+                   f"{failed_plugins_hint()}")
     return value
 
 
@@ -402,7 +403,8 @@ def _analyses(source, key, analyses: list) -> tuple[str, ...]:
     for i, a in enumerate(analyses):
         fields.check_type(source, f"{key}[{i}]", a, str, "a string")
         if a not in analysis_names():
-            fields.fail(source, f"{key}[{i}]", f"unknown analysis {a!r}; valid: {', '.join(analysis_names())}")
+            fields.fail(source, f"{key}[{i}]", f"unknown analysis {a!r}; valid: {', '.join(analysis_names())}"
+                       f"{failed_plugins_hint()}")
     if len(set(analyses)) != len(analyses):
         fields.fail(source, key, f"an analysis is listed twice in {analyses}")
     return tuple(analyses)
@@ -456,6 +458,9 @@ def parse_study(raw: dict, source: str) -> Study:
     name = fields.text(source, "name", raw["name"], MAX_NAME_LENGTH)
     if not NAME_PATTERN.match(name):
         fields.fail(source, "name", f"{name!r} must be letters, digits, '.', '_' or '-' (it names a directory)")
+    if name.endswith(TUNED_SUFFIX):
+        fields.fail(source, "name", f"{name!r} ends in {TUNED_SUFFIX!r}, which is reserved for the folder of a "
+                                    f"study's tuned results (cnnlab run --tune); choose another name")
     analyses = _analyses(source, "analyses", raw.get("analyses", []))
     subset, test_subset = raw.get("subset"), raw.get("test_subset")
     description, reference = raw.get("description", ""), raw.get("reference", "")
