@@ -21,6 +21,17 @@ def _damage_file(path, change, raw: bool = False):
         path.write_text(json.dumps(change(json.loads(path.read_text(encoding="utf-8")))), encoding="utf-8")
 
 
+# A test that uses one of these fixtures waits for a whole study to train (or render) the first
+# time: it is `slow`, wherever it lives (markers: pyproject.toml; `make test-fast` leaves them out).
+SLOW_FIXTURES = {"tiny_study", "reference", "finished", "full_study"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def damage_file():
     """`damage_file(path, change, raw=False)`: see `_damage_file`."""

@@ -5,6 +5,7 @@ import base64
 import inspect
 import io
 import re
+import shutil
 import subprocess
 import sys
 import traceback
@@ -123,6 +124,7 @@ def test_repr_html_shows_summary_and_learning_curves(tiny_study):
     assert image.format == "PNG" and image.width > 500
 
 
+@pytest.mark.slow
 def test_train_model_is_cnnlab_train(tmp_path, capsys):
     """One run through the API, then `cnnlab train` with the same settings: the same run
     (reused, not trained again), because both are the same one-run study."""
@@ -210,6 +212,7 @@ def test_every_option_of_run_and_train_is_a_keyword_of_the_api_and_the_other_way
     assert _options(parser, "train") == api_train | set(train_option_names()) - {"log_steps"}
 
 
+@pytest.mark.slow
 def test_import_cnnlab_and_help_do_not_import_torch_or_pandas():
     code = ("import sys, cnnlab, cnnlab.cli\n"
             "cnnlab.cli.build_parser().format_help()\n"
@@ -219,3 +222,27 @@ def test_import_cnnlab_and_help_do_not_import_torch_or_pandas():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["[]", "True"]
+
+
+LIGHT_COMMANDS = (["analyses"], ["studies"], ["studies", "--json"], ["datasets"], ["runs", "--out", "{out}"],
+                  ["report", "{study}"])
+
+
+@pytest.mark.process
+def test_listings_and_reports_import_no_torch(tiny_study, tmp_path):
+    """What only lists or reads results loads no torch (seconds per command, and per worker
+    process for the plug-ins), nor scipy or matplotlib until a report computes or draws."""
+    out = tmp_path / "out"
+    shutil.copytree(tiny_study.dir.parent.parent, out)
+    for argv in LIGHT_COMMANDS:
+        argv = [a.format(out=out, study=out / "studies" / tiny_study.dir.name) for a in argv]
+        code = ("import sys\nfrom cnnlab.cli import main\n"
+                f"assert main({argv!r}) == 0\n"
+                "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))\n")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[-1] == "[]", argv
+    code = ("import sys\nimport cnnlab.plugins\ncnnlab.plugins.load_plugins()\n"
+            "print(sorted(m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules))\n")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"

@@ -44,6 +44,7 @@ def test_runs_without_results_is_a_user_error_and_creates_nothing(tmp_path, caps
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_train_writes_a_standard_run_that_runs_and_report_read(tmp_path, capsys):
     out_dir = tmp_path / "r"
     code, out, err = run_cli(["train", "--model", "fc", "--dataset", "synthetic", "--epochs", "2",

@@ -4,6 +4,8 @@ the ones below it. Every `import` and `from ... import` counts, inside functions
 import ast
 from pathlib import Path
 
+import pytest
+
 import cnnlab
 
 PACKAGE = Path(cnnlab.__file__).parent
@@ -52,6 +54,7 @@ def test_every_module_has_a_layer():
     assert not unplaced, f"give these a layer in LAYERS (and in the README): {unplaced}"
 
 
+@pytest.mark.slow
 def test_no_import_runs_up_a_layer():
     upward = []
     for module, path in _modules():

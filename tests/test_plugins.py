@@ -103,6 +103,7 @@ b = "FC"
 """
 
 
+@pytest.mark.slow
 def test_a_study_of_a_plugged_dataset_and_analysis_runs_reports_and_answers(plugins, tmp_path):
     path = tmp_path / "plugged.toml"
     path.write_text(STUDY, encoding="utf-8")

@@ -21,6 +21,8 @@ import ast
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import cnnlab
 from cnnlab.store import schema
 
@@ -153,6 +155,7 @@ def _sources():
             yield path
 
 
+@pytest.mark.slow
 def test_no_test_or_module_parses_cnnlabs_files_without_the_schema():
     found = [f"{path.relative_to(PACKAGE.parent if path.is_relative_to(PACKAGE) else TESTS.parent)}:{line}"
              for path in _sources()

@@ -1,5 +1,6 @@
 """The `cnnlab models` table: parameter and MAC counts per model and input shape."""
 
+import pytest
 import torch.nn as nn
 
 from cnnlab.models import count_params, create_model, list_models
@@ -8,6 +9,7 @@ from cnnlab.analysis.model_table import format_models_table, human, model_rows
 KEYS = {"name", "study", "description", "params_1x28x28", "macs_1x28x28", "params_3x32x32", "macs_3x32x32"}
 
 
+@pytest.mark.slow
 def test_model_rows_and_table():
     rows = model_rows()
     assert [r["name"] for r in rows] == list_models()

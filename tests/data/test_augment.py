@@ -1,3 +1,5 @@
+import pytest
+import pytest
 import torch
 
 from cnnlab.data.augment import random_crop, random_flip
@@ -26,6 +28,7 @@ def test_random_flip_mirrors_about_half():
     assert 16 < flipped.sum() < 48
 
 
+@pytest.mark.slow
 def test_synthetic_is_deterministic():
     a, b = make_synthetic(seed=3), make_synthetic(seed=3)
     assert torch.equal(a.train_images, b.train_images) and torch.equal(a.test_labels, b.test_labels)

@@ -81,6 +81,7 @@ def test_cnnlab_datasets_lists_it(toy, tmp_path, capsys):
     assert line.split()[:5] == [TOY, "3x8x8", "3", "48", "24"]
 
 
+@pytest.mark.slow
 def test_a_study_file_naming_it_trains_and_reports(toy, tmp_path):
     _, calls = toy
     study = tmp_path / "toy.toml"

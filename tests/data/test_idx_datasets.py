@@ -148,3 +148,17 @@ def test_a_failed_download_says_why_in_full(tmp_path, monkeypatch):
     assert (f"could not be downloaded (Error downloading train-images-idx3-ubyte.gz: Tried http://127.0.0.1:{port}/, "
             "got: <urlopen error [Errno 111] Connection refused>); expected ") in message
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_listed_idx_files_are_torchvisions(name, tmp_path):
+    """`cnnlab datasets` names the files without importing torchvision: the names are its own."""
+    import os
+
+    import torchvision.datasets
+
+    from cnnlab.data.torchvision_sets import IDX_SETS, idx_files
+
+    cls = getattr(torchvision.datasets, IDX_SETS[name])
+    expected = [tmp_path / cls.__name__ / "raw" / os.path.splitext(os.path.basename(url))[0] for url, _ in cls.resources]
+    assert idx_files(name, tmp_path) == expected

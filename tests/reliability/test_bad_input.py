@@ -465,6 +465,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, cli, tmp_path, monkeypatch):
     argv, expect, setup = CASES[case]

@@ -128,6 +128,7 @@ def test_damaged_checkpoint_of_an_unfinished_run_is_set_aside_and_the_run_starts
     assert final_results(out) == reference[2]
 
 
+@pytest.mark.slow
 def test_train_command_with_a_corrupt_checkpoint_starts_over(cli, tmp_path, monkeypatch):
     """The issue's `cnnlab train` case: an interrupted run's checkpoint is garbage."""
     monkeypatch.chdir(tmp_path)

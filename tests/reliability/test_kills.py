@@ -19,6 +19,8 @@ import pytest
 
 from .conftest import RUN_OPTIONS, final_results
 
+pytestmark = pytest.mark.process
+
 # Every write of one 2-epoch run, in the order they happen: (file, which write of it,
 # the run line's note on the re-run if killed before the rename, and if killed after).
 FRESH, CACHED = "", "(cached)"

@@ -98,6 +98,7 @@ def test_a_study_that_needs_the_broken_plugin_fails_naming_it(plugin_env, cli, t
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_a_study_that_does_not_need_it_runs_with_one_warning(plugin_env, cli, tmp_path):
     plugin_env(BROKEN["raises"][0])
     (tmp_path / "s.toml").write_text(KILL_STUDY.replace("epochs = 2", "epochs = 1"), encoding="utf-8")
@@ -116,6 +117,7 @@ register_analysis(Analysis(name="weights", description="how many parameter tenso
 """
 
 
+@pytest.mark.slow
 def test_a_report_whose_plugin_is_gone_says_so_and_keeps_the_runs(plugin_env, cli, tmp_path):
     plugin_env(TOY, module="toy_weights")
     (tmp_path / "s.toml").write_text(STUDY_USING.replace("epochs = 2", "epochs = 1"), encoding="utf-8")
@@ -178,6 +180,7 @@ def test_compare_out_into_a_new_folder_writes_the_page(finished, cli, tmp_path):
 # ---- a closed output pipe ---------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_listing_piped_into_head_ends_quietly():
     """`cnnlab models --json | head -c 300`: the reader leaves before the listing is written (here
     before the command has started); no traceback, exit as Unix tools do."""

@@ -14,6 +14,8 @@ import pytest
 
 from .conftest import snapshot
 
+pytestmark = pytest.mark.process
+
 LONG_STUDY = """\
 name = "long"
 dataset = "synthetic"

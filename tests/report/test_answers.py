@@ -112,6 +112,7 @@ def test_intervals_of_accuracies_stay_within_0_and_100(make_study):
     assert bounds and all(0 <= b <= 100 for b in bounds), text
 
 
+@pytest.mark.slow
 def test_replication_checks_each_claimed_ordering(make_study):
     # Their claim: 1x1+3x3 > 3x3 > 5x5 > 7x7.
     same = answers(results(make_study, "2.1", accuracies={"kernel-1x1-3x3": 0.8, "kernel-3x3": 0.74,
@@ -144,6 +145,7 @@ def test_kernel_answer_compares_effective_and_theoretical_fields(make_study):
     assert result.figures[0][0] == "effective_receptive_fields.png"
 
 
+@pytest.mark.slow
 def test_depth_answers_report_gradients_the_ordering_and_residual_connections(make_study):
     best, ordering, residual = answers(results(make_study, "2.2"))
     assert "first-layer gradient norm" in " ".join(best.evidence) and "first/last-layer ratio" in " ".join(best.evidence)
@@ -153,6 +155,7 @@ def test_depth_answers_report_gradients_the_ordering_and_residual_connections(ma
     assert "holds for 0 of 3 steps" in reversed_.claim and "reversed" in reversed_.claim
 
 
+@pytest.mark.slow
 def test_custom_layers_use_their_planned_pairs(make_study):
     (result,) = answers(results(make_study, "3.1"))
     planned = BUILTIN["3.1"].questions[0]["pairs"]

@@ -4,6 +4,7 @@
 import io
 import shutil
 
+import pytest
 import pandas as pd
 
 from cnnlab.cli import main

@@ -29,6 +29,7 @@ KNOWN = [
 
 @pytest.mark.parametrize("build, in_shape, layer, rf, jump", KNOWN, ids=["vgg11", "resnet18", "cnn-baseline",
                                                                       "resnet-basic", "depth-6"])
+@pytest.mark.slow
 def test_last_spatial_layer_of_known_models(build, in_shape, layer, rf, jump):
     model = build()
     rows = receptive_field_view(receptive_field(model, in_shape))
@@ -46,6 +47,7 @@ def test_fully_connected_net_has_no_spatial_layer():
     assert last_spatial_layer(rows) is None
 
 
+@pytest.mark.slow
 def test_report_table_names_the_last_spatial_layer(make_study):
     """The study report's table, from analysis.json files holding the real tracer's output."""
     study_dir = make_study(models=(("cnn-baseline", "CNN baseline"), ("resnet-basic", "ResNet basic")),

@@ -15,6 +15,8 @@ from PIL import Image
 from cnnlab.report import section_titles
 from cnnlab.report.document import slug
 
+pytestmark = pytest.mark.browser
+
 WIDTH, HEIGHT = 1280, 900
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 import torch
 
 from cnnlab.analysis.timing import measure_inference
@@ -20,6 +21,7 @@ from test_report_render import Page, sections_md
 TITLE = "<script>alert(1)</script>"
 
 
+@pytest.mark.slow
 def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(plots, "DPI", 30)  # tests check structure, not looks
     study = parse_study({

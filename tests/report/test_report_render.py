@@ -92,6 +92,7 @@ def test_summary_table_is_sorted_by_test_accuracy_and_formatted(full_study):
     assert "ms" in row and "img/s" in row and "MiB" in row  # latency, throughput, memory
 
 
+@pytest.mark.slow
 def test_hostile_strings_are_escaped(make_study):
     title = "<script>alert(1)</script>"
     label = '<img src=x onerror="alert(2)">'
@@ -112,6 +113,7 @@ def test_hostile_strings_are_escaped(make_study):
     assert "A & B \\| \\[x\\](y) $\\\\frac$" in md  # no table cell split, no link
 
 
+@pytest.mark.slow
 def test_one_seed_gives_no_p_value_and_no_claim(make_study):
     md, html = render(make_study(seeds=(0,), analyses=[]))
     body = sections_md(md)
@@ -132,6 +134,7 @@ def test_significance_decides_the_sentence(full_study, make_study):
     assert "higher than" not in same
 
 
+@pytest.mark.slow
 def test_unmeasured_sections_say_so(make_study):
     md, html = render(make_study(analyses=[]))
     body = sections_md(md)
@@ -143,6 +146,7 @@ def test_unmeasured_sections_say_so(make_study):
     assert Page(html).h2 == section_titles()
 
 
+@pytest.mark.slow
 def test_failed_and_missing_runs_are_reported_not_fatal(make_study):
     study_dir = make_study(statuses={("fc", 1): "failed", ("simple-cnn", 0): None}, analyses=[])
     md, _ = render(study_dir)
@@ -154,6 +158,7 @@ def test_failed_and_missing_runs_are_reported_not_fatal(make_study):
     assert "one seed only" in sections_md(md)["Findings"]
 
 
+@pytest.mark.slow
 def test_diverged_runs_are_shown_as_instability(make_study):
     md, _ = render(make_study(statuses={("fc", 1): "diverged"}, analyses=["stability"]))
     body = sections_md(md)
@@ -190,6 +195,7 @@ def test_manifest_lists_versions_hardware_and_data(full_study):
         assert text in manifest
 
 
+@pytest.mark.slow
 def test_rerender_and_runs_dir_override(make_study, tmp_path):
     study_dir = make_study(analyses=[])
     render(study_dir)
@@ -225,6 +231,7 @@ def test_run_keys_cannot_escape_the_runs_dir(make_study):
 
 @pytest.mark.parametrize("sharing,expected", [(1, None), (3, "up to 3 runs at once"),
                                               (None, "an unknown number of runs (Ray)")])
+@pytest.mark.slow
 def test_summary_says_when_timed_runs_shared_their_device(make_study, sharing, expected):
     md, html = render(make_study(analyses=["inference"], sharing=sharing))
     summary = sections_md(md)["Summary"]
@@ -238,6 +245,7 @@ def test_summary_says_when_timed_runs_shared_their_device(make_study, sharing, e
 
 @pytest.mark.parametrize("channels_last,details", [(False, "(Fake CPU 3000, 2 threads, fp32)"),
                                                    (True, "(Fake CPU 3000, 2 threads, fp32, channels-last)")])
+@pytest.mark.slow
 def test_latency_note_names_hardware_threads_precision_and_layout(make_study, channels_last, details):
     study_dir = make_study(analyses=["inference"])
     for path in (study_dir.parent.parent / RUNS_DIR).iterdir():

@@ -51,6 +51,7 @@ def suite_dir(tmp_path_factory):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_suite_report_escapes_user_strings_and_links_the_studies(suite_dir):
     md_path, html_path = render_suite_report(suite_dir)
     md, html = md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
@@ -85,6 +86,7 @@ def test_missing_study_and_other_profile_are_not_answered(suite_dir):
     assert "Answer: " in mnist and "Claims of seed report 000: " in mnist and re.search(r"Decided: \d+ of \d+", mnist)
 
 
+@pytest.mark.slow
 def test_report_command_renders_the_suite_report_too(tmp_path, monkeypatch, capsys):
     from cnnlab.cli import main
     from cnnlab.report import plots

@@ -38,6 +38,7 @@ def test_a_study_at_shared_settings_says_it_was_not_tuned(full_study):
     assert "Not tuned: every model trained at the same shared settings" in section and "--tune" in section
 
 
+@pytest.mark.slow
 def test_the_tuning_section_shows_the_search_the_choice_its_edge_and_the_budget(pair):
     study_dir = pair((0.80, 0.95), (0.80, 0.95), shared=False)
     md_path, html_path = render_report(study_dir, dpi=30)
@@ -54,6 +55,7 @@ def test_the_tuning_section_shows_the_search_the_choice_its_edge_and_the_budget(
     assert "train.lr=0.01" in md_path.read_text("utf-8")  # the manifest's per-model settings name the choice
 
 
+@pytest.mark.slow
 def test_answers_say_a_verdict_changed_with_tuning_with_both_numbers(pair):
     study = load_results(pair((0.80, 0.95), (0.90, 0.90)))  # Simple CNN better at shared lr, equal when tuned
     assert study.shared is not None and study.shared.dir.name == "fake"

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import cnnlab
+
+pytestmark = pytest.mark.process
 
 
 def _cnnlab(src, *args):

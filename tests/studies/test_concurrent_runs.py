@@ -16,6 +16,8 @@ from cnnlab.interrupts import Terminated, handled, uninterrupted
 from cnnlab.store.rundir import RunBusy, RunDir
 from cnnlab.store.schema import RUNS_DIR
 
+pytestmark = pytest.mark.process
+
 RUNS = 4  # 2 models x 2 seeds
 
 

@@ -54,6 +54,7 @@ def two_studies(tmp_path):
     return paths
 
 
+@pytest.mark.slow
 def test_a_suite_of_the_users_studies_answers_each(two_studies, tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "DPI", 30)
     out = tmp_path / "out"
@@ -75,6 +76,7 @@ def test_a_suite_of_two_studies_with_one_name_is_refused(two_studies, tmp_path, 
     assert "give it alone" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_adding_seeds_after_looking_is_a_second_look(two_studies, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(plots, "DPI", 30)
     out = tmp_path / "out"

@@ -52,6 +52,7 @@ def local_reference(tmp_path_factory):
     return _metrics(out)
 
 
+@pytest.mark.process
 def test_workers_give_the_same_metrics_as_local(write_study, tmp_path, cli, local_reference):
     code, stdout, stderr = cli("run", _study(write_study), "--out", tmp_path / "out", "--device", "cpu",
                                "--workers", "2", "--cpus-per-run", "1", "--no-report", "--quiet")
@@ -63,6 +64,7 @@ def test_workers_give_the_same_metrics_as_local(write_study, tmp_path, cli, loca
     assert stdout.count("seed ") >= 4 and "[ETA" in stdout  # a line per run, with the pace so far
 
 
+@pytest.mark.ray
 def test_ray_gives_the_same_metrics_as_local(write_study, tmp_path, local_reference):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -91,6 +93,7 @@ def _worker_pids():
     return pids
 
 
+@pytest.mark.process
 def test_killed_worker_is_retried_and_each_run_indexed_once(write_study, tmp_path, local_reference):
     out = tmp_path / "out"
     # Longer epochs than the reference so that the kill lands mid-run.

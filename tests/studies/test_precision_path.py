@@ -1,6 +1,7 @@
 """One precision path: every measurement of a bf16 run (test accuracy, confusion matrix,
 per-class accuracy, memory, activations, timing) is taken in bf16 with channels-last."""
 
+import pytest
 import numpy as np
 
 from cnnlab.store.rundir import RunDir
@@ -9,6 +10,7 @@ from cnnlab.studies.loader import parse_study
 from cnnlab.studies.runner import run_study
 
 
+@pytest.mark.slow
 def test_confusion_accuracy_equals_final_test_accuracy_for_every_bf16_run(tmp_path):
     study = parse_study({
         "name": "bf16", "dataset": "synthetic", "subset": 256, "epochs": 2, "seeds": 2,

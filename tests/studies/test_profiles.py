@@ -1,6 +1,7 @@
 """Profiles: `--profile quick` applies a study's [profiles.quick] table, explicit flags win over
 it, and the profile is part of every run key, so quick and full results never mix."""
 
+import pytest
 import torch
 
 from cnnlab.data.synthetic import make_synthetic
@@ -97,6 +98,7 @@ def _metrics_mtimes(out):
     return {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/metrics.jsonl")}
 
 
+@pytest.mark.slow
 def test_a_study_run_from_the_command_line_is_reused_by_the_api_and_the_other_way_round(write_study, cli, tmp_path,
                                                                                          monkeypatch):
     """Threads per run are part of a run's key and the quick profile changes them on a CPU:
@@ -138,6 +140,7 @@ def test_stand_in_replaces_only_the_named_dataset_and_an_explicit_dataset_wins()
     assert study.dataset == "synthetic"
 
 
+@pytest.mark.slow
 def test_stand_in_trains_on_the_new_dataset_and_the_report_says_so(cli, tmp_path):
     out = tmp_path / "out"
     code, stdout, stderr = cli("run", "mnist-fc-vs-cnn", "--stand-in", "mnist=mnist-small", "--epochs", 1,

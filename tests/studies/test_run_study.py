@@ -23,6 +23,7 @@ def _mtimes(out):
     return {p: p.stat().st_mtime_ns for p in sorted((out / "runs").rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_tiny_study_end_to_end_then_cached(write_study, cli, tmp_path):
     out = tmp_path / "out"
     code, stdout, _ = cli("run", write_study(), "--out", out, "--device", "cpu", "--inference-repeats", 3)
@@ -115,6 +116,7 @@ def odd_models(monkeypatch):
         monkeypatch.setitem(registry._REGISTRY, name, registry.ModelEntry(name, factory, "", "test"))
 
 
+@pytest.mark.slow
 def test_failed_and_diverged_runs_do_not_stop_the_others(odd_models, write_study, cli, tmp_path):
     out = tmp_path / "out"
     path = write_study(models=["test-broken", "test-nan", "fc"], seeds=1,
@@ -141,6 +143,7 @@ def test_failed_and_diverged_runs_do_not_stop_the_others(odd_models, write_study
     assert len(_runs(out)) == 3
 
 
+@pytest.mark.slow
 def test_report_command(write_study, cli, tmp_path):
     out = tmp_path / "out"
     code, _, stderr = cli("report", out)

@@ -4,7 +4,10 @@ no profile, and every listing shows "-" where a study's runs show "full" or "qui
 import csv
 import json
 
+import pytest
 
+
+@pytest.mark.slow
 def test_a_train_run_has_no_profile(cli, tmp_path):
     out = tmp_path / "out"
     code, stdout, stderr = cli("train", "--model", "fc", "--dataset", "synthetic", "--epochs", 1, "--subset", 64,

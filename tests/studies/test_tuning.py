@@ -134,6 +134,7 @@ def pair(registered, tmp_path_factory):
             "added": added, "first_tuning": tuned.results.info.tuning}
 
 
+@pytest.mark.slow
 def test_tuning_reverses_a_ranking_made_at_a_shared_lr_and_the_report_says_so(pair):
     shared, wider = load_results(pair["shared"].dir), load_results(pair["wider"].dir)
     (at_shared,) = answers(shared)
@@ -195,6 +196,7 @@ def test_tuning_runs_are_listed_with_their_role(pair, cli):
     assert sum(" tune " in line for line in out.splitlines()) == 16
 
 
+@pytest.mark.slow
 def test_the_tuning_plot_is_in_the_report_and_the_notebook(pair):
     result = pair["wider"]
     assert (result.dir / "plots" / "tuning.png").is_file()
@@ -276,6 +278,7 @@ def guarded_run(registered, tmp_path_factory):
     return {"info": info, "data": data, "scored": scored, "touched": list(Untouchable.touched)}
 
 
+@pytest.mark.slow
 def test_the_test_set_is_never_read_while_choosing(guarded_run):
     info, touched = guarded_run["info"], guarded_run["touched"]
     assert [m["chosen"] for m in info["tuning"]["models"]] == [{"lr": 0.001}, {"lr": 0.1}]
@@ -299,6 +302,7 @@ def test_validation_images_are_the_same_for_every_model_and_absent_from_the_eval
     assert held_out <= _rows(data.train_images) and not held_out & scored_in_evaluation
 
 
+@pytest.mark.slow
 def test_a_tuned_suite_links_its_tuned_studies_and_counts_their_tuning_runs(write_study, tmp_path):
     """`cnnlab run all --tune`'s path, on one tiny study: suite.json points at OUT/studies/<name>-tuned."""
     from cnnlab.console import suite_announcement
@@ -362,6 +366,7 @@ def test_the_selection_rule_on_known_numbers(write_study):
     assert fc.chosen == {"lr": 0.01} and fc.edge == {"lr": "highest"}
 
 
+@pytest.mark.slow
 def test_cnnlab_run_tune_on_the_command_line(write_study, cli, tmp_path):
     path = write_study(name="tiny", analyses=[], extra="[tune]\nlr = [0.001, 0.01]\nseeds = 1\nepochs = 1\n")
     out = tmp_path / "out"

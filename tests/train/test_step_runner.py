@@ -72,6 +72,7 @@ def reference_fit(model, data, config):
     return rows, step_losses, step_norms
 
 
+@pytest.mark.slow
 def test_trainer_equals_a_plain_loop_with_float_learning_rates(data):
     """Tensor learning rates, device-side sums and index-copied logs change no number."""
     config = TrainConfig(epochs=2, batch_size=64, optimizer="adamw", lr=3e-3, schedule="cosine", weight_decay=0.05,
@@ -122,6 +123,7 @@ def _runner(data, config, use_graph, callbacks=(), messages=None):
                       use_graph=use_graph, on_message=(messages.append if messages is not None else print))
 
 
+@pytest.mark.slow
 def test_graph_orchestration_replays_full_batches_and_runs_the_rest_eagerly(data, monkeypatch):
     config = TrainConfig(epochs=2, batch_size=32, schedule="cosine", precision="fp32")  # 10 full + 1 partial
     progress = Progress("none", 2, 11)
@@ -150,6 +152,7 @@ def test_graph_orchestration_replays_full_batches_and_runs_the_rest_eagerly(data
     assert graphs[0].replays == len(replayed)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the capture succeeds (tests/train/test_cuda_graphs.py)")
 def test_failed_capture_falls_back_to_eager_with_one_line_and_the_same_numbers(data):
     config = TrainConfig(epochs=2, batch_size=32, precision="fp32")
@@ -164,6 +167,7 @@ def test_failed_capture_falls_back_to_eager_with_one_line_and_the_same_numbers(d
     assert fallback.mode.startswith("eager (CUDA graph capture failed")
 
 
+@pytest.mark.slow
 def test_resume_restarts_the_step_counter_and_schedule_where_it_stopped(data, tmp_path):
     config = TrainConfig(epochs=3, batch_size=64, schedule="onecycle", lr=1e-2, precision="fp32")
     torch.manual_seed(0)

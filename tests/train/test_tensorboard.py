@@ -84,6 +84,7 @@ def _study(epochs: int):
                        "test")
 
 
+@pytest.mark.slow
 def test_resumed_run_continues_its_curves_without_duplicates(tmp_path, monkeypatch):
     """The run dies after writing epoch 2's curves but before committing epoch 2: the retry
     resumes after epoch 1 and trains epoch 2 again. Each step shows once, with the new values."""
@@ -128,6 +129,7 @@ def _fit(data, callbacks, epochs=2):
     return train(model, data, config, callbacks=callbacks, device="cpu", verbosity="none")
 
 
+@pytest.mark.slow
 def test_tensorboard_changes_no_number_and_is_optional(tmp_path, monkeypatch, capsys):
     data = make_synthetic(n_train=256, n_test=100)
     plain = _fit(data, [])

@@ -35,6 +35,7 @@ def fit(data, model="simple-cnn", seed=0, **overrides):
     return train(net, data, TrainConfig(**kw), device="cpu", verbosity="none"), net
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["fc", "simple-cnn"])
 def test_trainer_learns_synthetic(data, model):
     history, _ = fit(data, model)
@@ -44,6 +45,7 @@ def test_trainer_learns_synthetic(data, model):
     assert all(row["images_per_second"] > 0 for row in history.epochs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer,schedule", [("sgd", "cosine"), ("adamw", "onecycle")])
 def test_optimizers_and_schedules_learn(data, optimizer, schedule):
     lr = 0.05 if optimizer == "sgd" else 3e-3
@@ -51,12 +53,14 @@ def test_optimizers_and_schedules_learn(data, optimizer, schedule):
     assert history.final["test_acc"] > 0.85
 
 
+@pytest.mark.slow
 def test_bf16_and_augmentation_path_learns(data):
     history, _ = fit(data, precision="bf16", augment=True, crop_padding=2, flip=False, label_smoothing=0.1)
     assert history.precision == "bf16"
     assert history.final["test_acc"] > 0.85
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(data):
     a, _ = fit(data, epochs=2, augment=True, seed=7)
     b, _ = fit(data, epochs=2, augment=True, seed=7)
@@ -76,6 +80,7 @@ class _Interrupt(Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_resume_matches_uninterrupted_run(data, tmp_path):
     config = dict(epochs=3, batch_size=64, precision="fp32", augment=True)
     full, _ = fit(data, **config)
@@ -107,6 +112,7 @@ def test_nan_loss_marks_run_diverged_with_epoch(data, tmp_path):
     assert len(history.epochs) == 1
 
 
+@pytest.mark.slow
 def test_log_steps_records_loss_and_grad_norm(data):
     history, _ = fit(data, epochs=1, log_steps=True)
     steps = -(-len(data.train_labels) // 64)
@@ -114,6 +120,7 @@ def test_log_steps_records_loss_and_grad_norm(data):
     assert all(g > 0 for g in history.steps["grad_norm"])
 
 
+@pytest.mark.process
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     """A real kill: the CLI process dies mid-run; running the command again resumes it and
     finishes with identical metrics."""

@@ -13,7 +13,7 @@ def cmd_studies(args):
     from cnnlab.console import studies_table
     from cnnlab.studies.loader import load_builtin_studies
 
-    studies = sorted(load_builtin_studies(), key=lambda s: (s.reference, s.name))
+    studies = sorted(load_builtin_studies(check_models=False), key=lambda s: (s.reference, s.name))
     if args.json:
         print(json.dumps([{**s.to_dict(), "runs": s.run_count} for s in studies], indent=2))
         return 0
@@ -24,7 +24,7 @@ def cmd_studies(args):
 
 def cmd_datasets(args):
     from cnnlab.console import datasets_table
-    from cnnlab.data import dataset_rows
+    from cnnlab.data import data_root, dataset_rows
 
     rows = dataset_rows(args.data_dir)
     if args.json:
@@ -32,6 +32,10 @@ def cmd_datasets(args):
         return 0
     for line in datasets_table(rows):
         print(line)
+    folder = data_root(args.data_dir)
+    if not folder.is_dir():
+        print(f"\nThe data folder {folder} does not exist: only the bundled and generated datasets are there. "
+              "--data-dir names a folder with MNIST/, FashionMNIST/, cifar-10-batches-py/ or cifar10-jpeg.tar.gz.")
     return 0
 
 

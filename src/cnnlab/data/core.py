@@ -1,8 +1,8 @@
 """A dataset in cnnlab is four tensors kept whole in memory: images as uint8 (N, C, H, W)."""
 
-from dataclasses import dataclass
+from __future__ import annotations  # torch.Tensor in annotations: torch is imported where it is used
 
-import torch
+from dataclasses import dataclass
 
 from cnnlab.errors import UserError
 
@@ -31,6 +31,8 @@ class ImageData:
     def check(self) -> "ImageData":
         """Raise UserError unless a run could use this data: at least two classes, uint8
         images of one size in both splits, one label per image, every label a class."""
+        import torch
+
         where = f"{self.name} ({self.source})" if self.source else self.name
         if len(self.classes) < 2:
             raise UserError(f"{where}: {len(self.classes)} class(es); a classifier needs at least 2")
@@ -86,6 +88,8 @@ class ImageData:
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of uint8 images, in [0, 1] units, computed in chunks."""
+    import torch
+
     n, c = images.shape[:2]
     total = torch.zeros(c, dtype=torch.float64)
     total_sq = torch.zeros(c, dtype=torch.float64)

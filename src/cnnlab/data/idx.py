@@ -1,12 +1,13 @@
 """IDX files (the MNIST format): check the header against the file size before trusting it,
 so a corrupt or truncated file is a clear error naming the file, not a crash deep in numpy."""
 
+from __future__ import annotations  # torch.Tensor in annotations: torch is imported where it is used
+
 import gzip
 import math
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from cnnlab.errors import UserError
 
@@ -15,6 +16,8 @@ _UBYTE = 0x08  # the only element type MNIST-style files use
 
 def read_idx(path, expected_ndim: int) -> torch.Tensor:
     """Read an (optionally gzipped) IDX file of unsigned bytes with `expected_ndim` dimensions."""
+    import torch
+
     path = Path(path)
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()

@@ -5,6 +5,8 @@ cached on disk, keyed by the source's path, size and modification time: the seco
 is a single tensor read.
 """
 
+from __future__ import annotations  # torch.Tensor in annotations: torch is imported where it is used
+
 import hashlib
 import io
 import os
@@ -14,7 +16,6 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import torch
 from PIL import Image
 
 from cnnlab.data.core import ImageData, channel_stats
@@ -117,6 +118,8 @@ def _tar_members(archive: Path):
 
 
 def _decode_split_pair(files, class_dirs, source):
+    import torch
+
     named = class_dirs | {c for _, c, _ in files}
     for name in sorted(named):
         try:

@@ -8,9 +8,9 @@ alone: a local generator, so the same images are held out for every model, whate
 global RNG has done.
 """
 
-import math
+from __future__ import annotations  # torch.Tensor in annotations: torch is imported where it is used
 
-import torch
+import math
 
 from cnnlab.data.core import ImageData
 from cnnlab.errors import UserError
@@ -19,6 +19,8 @@ from cnnlab.errors import UserError
 def holdout_indices(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
     """Sorted indices (into `labels`) of the validation images: round(fraction * n) of each
     class's n images, at least one of a class with two or more and never all of them."""
+    import torch
+
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise UserError(f"validation fraction must be a number between 0 and 1 (exclusive), got {fraction!r}")
     labels = labels.cpu()
@@ -43,6 +45,8 @@ def holdout(data: ImageData, fraction: float, seed: int) -> ImageData:
     """`data` with training split = the training images not held out, and test split = the
     validation images (`holdout_indices(data.train_labels, fraction, seed)`). Normalisation
     keeps the full training set's statistics, so inputs match those of the full-data runs."""
+    import torch
+
     val = holdout_indices(data.train_labels, fraction, seed).to(data.train_labels.device)
     keep = torch.ones(len(data.train_labels), dtype=torch.bool, device=data.train_labels.device)
     keep[val] = False

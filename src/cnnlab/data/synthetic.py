@@ -1,14 +1,16 @@
 """A small generated task for tests and smoke runs: each class is a fixed smooth pattern,
 seen shifted, with varied contrast and pixel noise. Learnable to >90% in a few epochs."""
 
-import torch
-import torch.nn.functional as F
+from __future__ import annotations  # torch.Tensor in annotations: torch is imported where it is used
 
 from cnnlab.data.core import ImageData, channel_stats
 from cnnlab.data.registry import register_dataset
 
 
 def make_synthetic(n_train=2000, n_test=500, num_classes=10, shape=(1, 28, 28), seed=0) -> ImageData:
+    import torch
+    import torch.nn.functional as F
+
     c, h, w = shape
     gen = torch.Generator().manual_seed(seed)
     coarse = torch.rand(num_classes, c, 7, 7, generator=gen)

@@ -6,13 +6,13 @@ accepts a JPEG image-folder copy of CIFAR-10 (`cifar10-jpeg/` or `cifar10-jpeg.t
 where the python batches are absent.
 """
 
+from __future__ import annotations  # torch.Tensor in annotations: torch is imported where it is used
+
 import os
 import shutil
 import socket
 from functools import partial
 from pathlib import Path
-
-import torch
 
 from cnnlab.data.core import ImageData, channel_stats
 from cnnlab.data.idx import check_idx_file, read_idx
@@ -35,10 +35,14 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("CNNLAB_DATA", Path.home() / ".cache" / "cnnlab" / "data"))
 
 
+# The files of an MNIST-style set under DATA/<torchvision class>/raw/, as torchvision's MNIST and
+# FashionMNIST name them (tests check them against its `resources`): listing needs no torchvision.
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
 def idx_files(name: str, data_dir: Path) -> list[Path]:
-    cls = _torchvision_class(name)
-    raw = Path(data_dir) / cls.__name__ / "raw"
-    return [raw / os.path.splitext(os.path.basename(url))[0] for url, _ in cls.resources]
+    raw = Path(data_dir) / IDX_SETS[name] / "raw"
+    return [raw / file for file in IDX_FILES]
 
 
 def cifar_files(data_dir: Path) -> list[Path]:
@@ -136,6 +140,8 @@ def load_torchvision(name: str, data_dir, download: bool) -> ImageData:
 
 
 def _load_cifar(data_dir: Path) -> ImageData:
+    import torch
+
     if not all(p.exists() for p in cifar_files(data_dir)):
         from cnnlab.data.imagefolder import load_imagefolder
 

@@ -256,7 +256,10 @@ def resolve_study_path(name_or_path) -> Path:
                     "(or give the path of a .toml study file)")
 
 
-def load_study(name_or_path) -> Study:
+def load_study(name_or_path, check_models: bool = True) -> Study:
+    """A study file, validated. `check_models=False` takes its model names and arguments as
+    written: for listing the built-in studies (whose models the tests check) without
+    importing the networks and torch."""
     path = resolve_study_path(name_or_path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -264,7 +267,7 @@ def load_study(name_or_path) -> Study:
         raise UserError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: invalid TOML: {e}") from None
-    return parse_study(raw, str(path))
+    return parse_study(raw, str(path), check_models)
 
 
 def check_stand_in(stand_in: dict | None, studies: list[Study], names: Names = CLI) -> None:
@@ -277,8 +280,8 @@ def check_stand_in(stand_in: dict | None, studies: list[Study], names: Names = C
                                           f"{', '.join(used)}", value={old: new} if names.python else f"{old}={new}"))
 
 
-def load_builtin_studies() -> list[Study]:
-    return [load_study(name) for name in builtin_names()]
+def load_builtin_studies(check_models: bool = True) -> list[Study]:
+    return [load_study(name, check_models) for name in builtin_names()]
 
 
 # ---- validation -----------------------------------------------------------------------
@@ -375,7 +378,7 @@ def _model_name(source, key, name) -> str:
     return name
 
 
-def _model_specs(source, value) -> tuple[ModelSpec, ...]:
+def _model_specs(source, value, check_models: bool = True) -> tuple[ModelSpec, ...]:
     fields.check_type(source, "models", value, list, STUDY_KEYS["models"][1])
     if not value:
         fields.fail(source, "models", "the list of models is empty; add at least one [[models]] table")
@@ -388,12 +391,13 @@ def _model_specs(source, value) -> tuple[ModelSpec, ...]:
                 fields.fail(source, f"{key}.{k}", f"unknown key; valid: {', '.join(MODEL_KEYS)}")
         if "name" not in entry:
             fields.fail(source, f"{key}.name", "missing; every model needs a registered model name")
-        name = _model_name(source, f"{key}.name", entry["name"])
+        name = _model_name(source, f"{key}.name", entry["name"]) if check_models else str(entry["name"])
         label = fields.text(source, f"{key}.label", entry.get("label", name), MAX_LABEL_LENGTH)
         if label in labels:
             fields.fail(source, f"{key}.label", f"label {label!r} is used twice; labels must be unique in a study")
         labels.add(label)
-        kwargs = _model_kwargs(source, f"{key}.kwargs", name, entry.get("kwargs", {}))
+        kwargs = (_model_kwargs(source, f"{key}.kwargs", name, entry.get("kwargs", {})) if check_models
+                  else dict(entry.get("kwargs", {})))
         train = _train_table(source, f"{key}.train", entry.get("train", {}), allowed=REGULARISATION_KEYS)
         specs.append(ModelSpec(name=name, label=label, kwargs=kwargs, train=train))
     return tuple(specs)
@@ -444,7 +448,7 @@ def _profiles(source, value) -> dict:
     return out
 
 
-def parse_study(raw: dict, source: str) -> Study:
+def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
     """Validate the parsed TOML of a study file; `source` names the file in errors."""
     for key in raw:
         if key not in STUDY_KEYS:
@@ -466,7 +470,7 @@ def parse_study(raw: dict, source: str) -> Study:
     description, reference = raw.get("description", ""), raw.get("reference", "")
     if len(description) > MAX_DESCRIPTION_LENGTH:
         fields.fail(source, "description", f"is {len(description):,} characters long; at most {MAX_DESCRIPTION_LENGTH:,}")
-    models = _model_specs(source, raw["models"])
+    models = _model_specs(source, raw["models"], check_models)
     questions, claims = _questions_and_claims(source, raw, models)
     study = Study(
         name=name,
