@@ -19,8 +19,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/cnnlab run mnist-fc-vs-cnn --dataset mnist-small --epochs 5 --seeds 2 --out runs/demo
 
+# Two workers, whole files each (module fixtures are made once); tests/conftest.py gives each one thread.
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The logic tests only: no training for seconds, no processes, browser, notebook or Ray (about a minute).
 test-fast: $(VENV)/.installed-dev

@@ -1,7 +1,13 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
+
+# `make test` runs two pytest workers (pytest-xdist) on this 2-core machine: one thread each, so that
+# torch's thread pools do not fight over the cores (set before anything imports torch).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 def _damage_file(path, change, raw: bool = False):
@@ -26,10 +32,24 @@ def _damage_file(path, change, raw: bool = False):
 SLOW_FIXTURES = {"tiny_study", "reference", "finished", "full_study"}
 
 
+# Rough seconds a test of each kind takes here, to start the longest test files first; a test
+# far above its kind's figure says so: @pytest.mark.process(seconds=50).
+HEAVY = {"ray": 30, "notebook": 40, "process": 8, "browser": 8, "slow": 2}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
+    # The longest files first (order within a file kept): with `--dist loadfile`
+    # the long files start at once and the short ones fill the gaps, instead of one worker
+    # finishing a long file alone at the end.
+    seconds = {}
+    for item in items:
+        marker = next((item.get_closest_marker(m) for m in HEAVY if item.get_closest_marker(m)), None)
+        guess = marker.kwargs.get("seconds", HEAVY[marker.name]) if marker else 0  # slow(seconds=N) says more
+        seconds[item.path] = seconds.get(item.path, 0) + guess
+    items.sort(key=lambda item: -seconds[item.path])
 
 
 @pytest.fixture

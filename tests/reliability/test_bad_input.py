@@ -303,7 +303,9 @@ CASES = {
     "toml: negative hidden layer": study_case("negative dimension", models=[{"name": "fc", "kwargs": {"hidden": [64, -1]}}]),
     "toml: hidden layers a number": study_case("cannot be built", models=[{"name": "fc", "kwargs": {"hidden": 5.5}}]),
     "toml: images too small for the model": (RUN, "at least 4x4", files(
-        study_file(study_text(dataset="imagefolder:imgs")), image_folder(size=3))),
+        study_file(study_text(dataset="imagefolder:imgs", subset=None)), image_folder(size=3))),
+    "toml: subset above the dataset's size": (RUN, "asks for 32 training images, but imagefolder:imgs has 6", files(
+        study_file(study_text(dataset="imagefolder:imgs")), image_folder())),
     "toml: regularisation-only override": study_case("regularisation", model={"train": {"lr": 0.1}}),
     "toml: model weight_decay inf": study_case("models[0].train.weight_decay",
                                                model={"train": {"weight_decay": float("inf")}}),
@@ -383,6 +385,11 @@ CASES = {
     "train: --momentum 1": (TRAIN + ["--momentum", "1"], "key '--momentum': momentum must be", None),
     "train: --crop-padding 10^6": (TRAIN + ["--crop-padding", str(10**6)], "key '--crop-padding'", None),
     "train: --test-subset 0": (TRAIN + ["--test-subset", "0"], "--test-subset", None),
+    "train: --subset above the dataset's size": (TRAIN + ["--subset", "999999"],
+                                                  "subset 999,999 asks for 999,999 training images, but synthetic "
+                                                  "has 2,000", None),
+    "train: --test-subset above the dataset's size": (TRAIN + ["--test-subset", "100000"],
+                                                       "asks for 100,000 test images, but synthetic has 500", None),
     "train: --analyses unknown": (TRAIN + ["--analyses", "confusoin"], "key '--analyses[0]': unknown analysis", None),
     "train: --inference-repeats 10^12": (TRAIN + ["--inference-repeats", str(10**12)], "key '--inference-repeats'",
                                          None),
@@ -430,6 +437,8 @@ CASES = {
     "inspect: no model": (["inspect"], "model", None),
     # -- runs
     "runs: no results there": (["runs", "--out", "nothing"], "no results in", None),
+    "runs: the results are one folder down": (["runs", "--out", "runs"], "but in runs/demo: pass --out runs/demo",
+                                              file_at("runs/demo/index.sqlite", b"")),
     "runs: --out is a file": (["runs", "--out", "taken"], "no results in", file_at("taken")),
     "runs: --out empty": (["runs", "--out", ""], "--out is empty", None),
     "runs: unknown option": (["runs", "--out", "out", "--all"], "unrecognized arguments", None),
@@ -465,7 +474,6 @@ CASES = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, cli, tmp_path, monkeypatch):
     argv, expect, setup = CASES[case]

@@ -12,7 +12,7 @@ import pytest
 
 import cnnlab
 
-pytestmark = pytest.mark.process
+pytestmark = pytest.mark.process(seconds=45)  # eight cnnlab processes
 
 
 def _cnnlab(src, *args):

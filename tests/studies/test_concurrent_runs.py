@@ -16,7 +16,7 @@ from cnnlab.interrupts import Terminated, handled, uninterrupted
 from cnnlab.store.rundir import RunBusy, RunDir
 from cnnlab.store.schema import RUNS_DIR
 
-pytestmark = pytest.mark.process
+pytestmark = pytest.mark.process(seconds=20)  # each test starts two or more cnnlab processes
 
 RUNS = 4  # 2 models x 2 seeds
 

@@ -52,7 +52,7 @@ def local_reference(tmp_path_factory):
     return _metrics(out)
 
 
-@pytest.mark.process
+@pytest.mark.process(seconds=30)
 def test_workers_give_the_same_metrics_as_local(write_study, tmp_path, cli, local_reference):
     code, stdout, stderr = cli("run", _study(write_study), "--out", tmp_path / "out", "--device", "cpu",
                                "--workers", "2", "--cpus-per-run", "1", "--no-report", "--quiet")
@@ -93,11 +93,11 @@ def _worker_pids():
     return pids
 
 
-@pytest.mark.process
+@pytest.mark.process(seconds=50)
 def test_killed_worker_is_retried_and_each_run_indexed_once(write_study, tmp_path, local_reference):
     out = tmp_path / "out"
     # Longer epochs than the reference so that the kill lands mid-run.
-    path = _study(write_study, epochs=4, subset=1000)
+    path = _study(write_study, epochs=4, subset=600)
     proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "run", str(path), "--out", str(out), "--device", "cpu",
                              "--workers", "2", "--cpus-per-run", "1", "--no-report", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

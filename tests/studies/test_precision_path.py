@@ -10,7 +10,7 @@ from cnnlab.studies.loader import parse_study
 from cnnlab.studies.runner import run_study
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_confusion_accuracy_equals_final_test_accuracy_for_every_bf16_run(tmp_path):
     study = parse_study({
         "name": "bf16", "dataset": "synthetic", "subset": 256, "epochs": 2, "seeds": 2,

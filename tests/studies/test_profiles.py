@@ -98,7 +98,7 @@ def _metrics_mtimes(out):
     return {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/metrics.jsonl")}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_a_study_run_from_the_command_line_is_reused_by_the_api_and_the_other_way_round(write_study, cli, tmp_path,
                                                                                          monkeypatch):
     """Threads per run are part of a run's key and the quick profile changes them on a CPU:

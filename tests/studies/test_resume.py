@@ -23,7 +23,7 @@ def _metrics(run):
     return record.metrics
 
 
-@pytest.mark.process
+@pytest.mark.process(seconds=25)
 def test_killed_run_resumes_from_checkpoint(write_study, tmp_path):
     # Epochs of about a second, so the kill lands in epoch 2 of the first run with time to spare.
     text = write_study(models=["simple-cnn"], seeds=2, epochs=4, subset=1000, analyses=["overfitting"]).read_text()

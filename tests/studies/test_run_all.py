@@ -11,7 +11,7 @@ from cnnlab.report.load import load_results
 from cnnlab.store.schema import SUITE_FILE, read_suite
 from cnnlab.studies.loader import load_builtin_studies
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=30)  # the suite fixture below trains six studies: ~100 s in all
 
 QUESTIONS = ("1.1", "1.2", "2.1", "2.2", "3.1", "3.2")
 # Small enough for a test: every built-in model takes 1x28x28 synthetic images; inference

@@ -33,7 +33,6 @@ MALFORMED = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_a_malformed_tune_table_exits_2_with_one_line_and_writes_nothing(case, write_study, cli, tmp_path):
     table, key, reason = MALFORMED[case]

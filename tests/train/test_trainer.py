@@ -53,7 +53,7 @@ def test_optimizers_and_schedules_learn(data, optimizer, schedule):
     assert history.final["test_acc"] > 0.85
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_bf16_and_augmentation_path_learns(data):
     history, _ = fit(data, precision="bf16", augment=True, crop_padding=2, flip=False, label_smoothing=0.1)
     assert history.precision == "bf16"
@@ -120,13 +120,13 @@ def test_log_steps_records_loss_and_grad_norm(data):
     assert all(g > 0 for g in history.steps["grad_norm"])
 
 
-@pytest.mark.process
+@pytest.mark.process(seconds=50)
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     """A real kill: the CLI process dies mid-run; running the command again resumes it and
     finishes with identical metrics."""
     base = [sys.executable, "-m", "cnnlab", "train", "--model", "simple-cnn", "--dataset", "synthetic",
-            "--epochs", "6", "--batch-size", "64", "--precision", "fp32", "--device", "cpu", "--quiet",
-            "--no-report"]
+            "--epochs", "6", "--subset", "640", "--batch-size", "64", "--precision", "fp32", "--device", "cpu",
+            "--quiet", "--no-report"]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     subprocess.run(base + ["--out", str(tmp_path / "full")], check=True, env=env, capture_output=True)
     killed = tmp_path / "killed"

@@ -17,6 +17,10 @@ def _open_results_index(out):
         raise UserError("--out is empty; give the output directory of `cnnlab run`")
     out = Path(out)
     if not (out / INDEX_FILE).is_file() and not (out / RUNS_DIR).is_dir():
+        inside = sorted(p.parent for p in out.glob(f"*/{INDEX_FILE}")) if out.is_dir() else []
+        if inside:  # `make demo` writes to runs/demo, and the default --out is runs
+            raise UserError(f"no results in {out} itself, but in {', '.join(map(str, inside))}: pass "
+                            f"--out {inside[0]}")
         raise UserError(f"no results in {out} (no {INDEX_FILE}, no {RUNS_DIR}/); "
                         "run a study first: cnnlab run STUDY --out DIR")
     return open_index(out)

@@ -96,6 +96,16 @@ def check_run_options(options: RunOptions, names: Names = CLI):
                                                  "many runs as the cluster has room for"))
 
 
+def check_subsets(study, data, names: Names = CLI):
+    """A subset larger than the dataset would train on all of it under another run key: say so."""
+    for option, wanted, have, what in (("subset", study.subset, len(data.train_labels), "training"),
+                                       ("test_subset", study.test_subset, len(data.test_labels), "test")):
+        if wanted is not None and wanted > have:  # from a flag, a keyword or the study file: named for all three
+            raise UserError(f"{option} {wanted:,} asks for {wanted:,} {what} images, but {study.dataset} has {have:,} "
+                            f"({names(option)} or the study's {option}); give at most {have:,}, or leave it out for "
+                            "all of them")
+
+
 def check_out_dir(out_dir, study_name: str, names: Names = CLI):
     """The output directory can be created and written, and what the run will write into
     it is not blocked by a file of the same name."""
@@ -162,6 +172,7 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
     device = resolve_device(options.device)
     if data is None:
         data = load_run_data(study.dataset, study.subset, study.test_subset, options.data_dir, options.download)
+    check_subsets(study, data, names)
     check_models(study, data)
     tune = resolve_tune(study) if study.tuning else None
     parallel = decide(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
