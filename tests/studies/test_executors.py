@@ -97,7 +97,7 @@ def _worker_pids():
 def test_killed_worker_is_retried_and_each_run_indexed_once(write_study, tmp_path, local_reference):
     out = tmp_path / "out"
     # Longer epochs than the reference so that the kill lands mid-run.
-    path = _study(write_study, epochs=4, subset=600)
+    path = _study(write_study, epochs=3, subset=600)
     proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "run", str(path), "--out", str(out), "--device", "cpu",
                              "--workers", "2", "--cpus-per-run", "1", "--no-report", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
