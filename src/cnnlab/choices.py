@@ -10,3 +10,7 @@ EXECUTORS = ("local", "ray")
 PROFILES = ("quick", "full")
 DEFAULT_PROFILE = "full"
 NO_PROFILE = ""  # a one-run study (`cnnlab train`): sized by its own options; shown as "-"
+# The kinds of a study's [[questions]] and the model references each needs (cnnlab.studies.questions).
+QUESTION_KINDS = ("best", "pair", "ordering", "pairs", "gap")
+QUESTION_NEEDS = {"best": ("models",), "ordering": ("models",), "pair": ("a", "b"), "gap": ("a", "b"),
+                  "pairs": ("pairs",)}

@@ -138,6 +138,29 @@ def test_a_report_whose_plugin_is_gone_says_so_and_keeps_the_runs(plugin_env, cl
 # ---- damaged study.json and suite.json: refused before anything is written -------------------
 
 
+DAMAGED_ENTRIES = {
+    "a question that is a number": ("questions", [7], "'questions[0]' must be an object"),
+    "a question of a number kind": ("questions", [{"kind": 7}], "'questions[0].kind' must be a string"),
+    "a question of an unknown kind": ("questions", [{"kind": "biggest"}], "'questions[0].kind' is 'biggest'"),
+    "a question without its models": ("questions", [{"kind": "best"}], "'questions[0].models' must be a list"),
+    "a pair of numbers": ("questions", [{"kind": "pair", "a": 1, "b": 2}], "'questions[0].a' must be a string"),
+    "a claim without a value": ("claims", [{"model": "x", "metric": "test_acc"}], "'claims[0].value' must be a number"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_ENTRIES))
+def test_a_damaged_question_or_claim_is_one_line(case, finished, cli, damage_file):
+    field, entries, expect = DAMAGED_ENTRIES[case]
+    _, out, _ = finished
+    study_dir = out / STUDIES_DIR / "kill"
+    damage_file(study_dir / STUDY_FILE, lambda d: {**d, field: entries})
+    before = snapshot(out)
+    code, stdout, stderr = cli("report", study_dir)
+    assert code == 2 and stdout == "" and "Traceback" not in stderr
+    assert one_message(stderr).startswith("error: ") and expect in stderr
+    assert snapshot(out) == before
+
+
 @pytest.mark.parametrize("field", ["questions", "claims"])
 def test_study_json_field_of_the_wrong_type_is_one_line(field, finished, cli, damage_file):
     _, out, _ = finished

@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from cnnlab.choices import DEFAULT_PROFILE, RESOLVED_PRECISIONS
+from cnnlab.choices import DEFAULT_PROFILE, QUESTION_KINDS, QUESTION_NEEDS, RESOLVED_PRECISIONS
 from cnnlab.errors import UserError
 from cnnlab.numeric import is_number, number
 from cnnlab.plugins import find_analysis
@@ -666,6 +666,12 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
         _checked(path, d, key, kinds, what)
     for m in _list_of_objects(path, d, "models"):
         _checked(path, m, "name", str, "a string", optional=False)
+    for i, question in enumerate(_list_of_objects(path, d, "questions")):
+        _check_question(path, f"questions[{i}]", question)
+    for i, claim in enumerate(_list_of_objects(path, d, "claims")):
+        for key in ("their_model", "model", "metric", "dataset", "note"):
+            _field(path, f"claims[{i}]", claim, key, str, "a string")
+        _field(path, f"claims[{i}]", claim, "value", (int, float), "a number", optional=False)
     runs = []
     for r in _list_of_objects(path, d, "runs"):
         key = r.get("run_key")
@@ -677,6 +683,34 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
     tuning = TuningRecord.from_json(path, d["tuning"]) if d.get("tuning") is not None else None
     return StudyRecord._build(d, runs=tuple(runs), manifest=Manifest.from_json(d.get("manifest")), tuning=tuning,
                               extra={k: v for k, v in d.items() if k not in typed})
+
+
+def _field(path, where: str, obj: dict, key: str, kinds, what: str, optional: bool = True):
+    return _checked(path, {f"{where}.{key}": obj.get(key)}, f"{where}.{key}", kinds, what, optional)
+
+
+def _check_question(path, where: str, q: dict):
+    """A question as the study loader wrote it: a known kind, the model references it needs, and
+    every field of the type the report reads (cnnlab.studies.questions)."""
+    kind = _field(path, where, q, "kind", str, "a string", optional=False)
+    if kind not in QUESTION_KINDS:
+        raise UserError(f"{path}: '{where}.kind' is {kind[:40]!r}, not one of {', '.join(QUESTION_KINDS)}; the file is "
+                        "damaged: run the study again to re-create it")
+    for key in ("title", "asks", "what", "same_cost", "a", "b"):
+        _field(path, where, q, key, str, "a string", optional=key not in QUESTION_NEEDS[kind])
+    for key in ("models", "costs", "evidence", "pairs", "figures"):
+        items = _field(path, where, q, key, list, "a list", optional=key not in QUESTION_NEEDS[kind]) or []
+        for j, item in enumerate(items):
+            if key == "pairs":
+                ok = isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+            elif key == "figures":
+                ok = isinstance(item, dict) and isinstance(item.get("file"), str)
+            else:
+                ok = isinstance(item, str)
+            if not ok:
+                raise UserError(f"{path}: '{where}.{key}[{j}]' is malformed; the file is damaged: run the study "
+                                "again to re-create it")
+    _field(path, where, q, "margin", (int, float), "a number")
 
 
 _STUDY_READERS = {3: _study_v3}

@@ -34,12 +34,12 @@ Model references become labels; accuracies become fractions.
 
 import math
 
+from cnnlab.choices import QUESTION_KINDS, QUESTION_NEEDS
 from cnnlab.studies.fields import fail
 
-QUESTION_KINDS = ("best", "pair", "ordering", "pairs", "gap")
 QUESTION_KEYS = ("kind", "title", "asks", "models", "a", "b", "pairs", "what", "margin", "costs", "evidence",
                  "figures", "accuracy_per", "cost_ratios", "same_cost")
-NEEDS = {"best": ("models",), "ordering": ("models",), "pair": ("a", "b"), "gap": ("a", "b"), "pairs": ("pairs",)}
+NEEDS = QUESTION_NEEDS
 CLAIM_KEYS = ("their_model", "model", "metric", "value", "dataset", "note")
 DEFAULT_MARGIN = 1.0  # accuracy points: "within a point of each other"
 MAX_MARGIN = 100.0
