@@ -113,7 +113,9 @@ class StudyResult:
                    "macs": model.first("macs")}
             for metric in metrics:
                 # Accuracies get the report's bounded interval (never outside 0-100 %).
-                stats = (summarize_accuracy if metric.endswith("_acc") else summarize)(model.values(metric))
+                stats = (summarize_accuracy(model.values(metric),
+                                            images=self.results.test_images if "test" in metric else None)
+                         if metric.endswith("_acc") else summarize(model.values(metric)))
                 row[metric], row[f"{metric}_std"] = stats.mean, stats.std
                 if metric == "test_acc":
                     row["test_acc_ci_low"], row["test_acc_ci_high"] = stats.ci_low, stats.ci_high

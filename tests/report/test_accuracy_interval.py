@@ -8,7 +8,7 @@ from cnnlab.report.stats import accuracy_interval, summarize, summarize_accuracy
 
 
 @pytest.mark.parametrize("values", [
-    [0.99, 0.60], [0.60, 0.99], [0.02, 0.45], [1.0, 0.2], [0.0, 0.01], [1.0, 1.0, 0.9999999],
+    [0.99, 0.60], [0.60, 0.99], [0.02, 0.45], [1.0, 0.2], [0.0, 0.01], [1.0, 0.996, 0.994],
     [0.999, 0.995, 0.5], [0.11, 0.9, 0.5, 0.01],
 ])
 def test_accuracy_interval_never_leaves_zero_to_one(values):
@@ -49,8 +49,23 @@ def test_accuracy_interval_edge_cases():
     assert accuracy_interval([0.9]) == (None, None)
     assert accuracy_interval([]) == (None, None)
     assert accuracy_interval([0.9, None, float("nan")]) == (None, None)  # missing values are dropped
-    assert accuracy_interval([0.9, 0.9, 0.9]) == (0.9, 0.9)
+    # No spread, no interval (before: a zero-width "95% CI [99.80, 99.80]").
+    assert accuracy_interval([0.9, 0.9, 0.9]) == (None, None)
+    assert summarize([0.998, 0.998]).ci_low is None and summarize_accuracy([0.998, 0.998]).ci_high is None
+    assert accuracy_interval([1.0, 1.0, 0.9999999]) == (None, None)  # apart by less than eps
     one = summarize_accuracy([0.9])
     assert (one.n, one.mean, one.ci_low, one.ci_high) == (1, 0.9, None, None)
     with pytest.raises(ValueError, match="fractions"):
         accuracy_interval([98.1, 97.9])  # percentages, not fractions
+
+
+def test_eps_is_half_a_test_image():
+    """An accuracy of 1.0 on 500 test images is moved half an image inside, not 1e-4: the
+    docstring's rule, which the reports now follow (before: [73.1, 100.0] and [0, 100])."""
+    low, high = summarize_accuracy([1.0, 0.996, 0.994], images=500).ci_low, \
+        summarize_accuracy([1.0, 0.996, 0.994], images=500).ci_high
+    assert low == pytest.approx(0.971, abs=5e-4) and high == pytest.approx(0.9997, abs=1e-4)
+    assert accuracy_interval([1.0, 0.996, 0.994])[0] < 0.75  # the old default eps
+    two = summarize_accuracy([1.0, 0.996], images=500)
+    assert two.ci_low > 0.05 and two.ci_high < 1.0  # two seeds: wide, but no longer [0, 100]
+    assert summarize_accuracy([1.0, 0.996]).ci_low < 1e-6

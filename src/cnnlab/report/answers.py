@@ -73,12 +73,13 @@ def _fewest_seeds(models: list[ModelResults]) -> int:
     return min((len(m.values("test_acc")) for m in models), default=0)
 
 
-def accuracies(models: list[ModelResults]) -> str:
+def accuracies(models: list[ModelResults], images: int | None = None) -> str:
     """"Test accuracy (mean, 95% CI over seeds): A 45.10 % [43.20, 47.00], ..." best first."""
     parts = []
     for m in findings.by_test_accuracy(models):
-        s = summarize_accuracy(m.values("test_acc"))
-        interval = f" [{fmt.ci(s, 100)[1:-1]}]" if s.ci_low is not None else " (one seed: no interval)"
+        s = summarize_accuracy(m.values("test_acc"), images=images)
+        interval = (f" [{fmt.ci(s, 100)[1:-1]}]" if s.ci_low is not None else
+                    " (one seed: no interval)" if s.n < 2 else " (the same on every seed: no interval)")
         parts.append(f"{m.label} {fmt.pct(s.mean)}{interval}")
     return f"Test accuracy (mean over seeds, 95% CI): {'; '.join(parts)}."
 
@@ -354,7 +355,7 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
                     asks=question.get("asks") or f"{kind} among {', '.join(labels)}", claim=claim, kind=kind,
                     comparisons=comparisons)
     metric_words = "train–test gap" if kind == "gap" else "test accuracy"
-    answer.evidence = [accuracies(models), *_sentences(comparisons, metric_words)]
+    answer.evidence = [accuracies(models, study.test_images), *_sentences(comparisons, metric_words)]
     if kind == "gap":
         answer.evidence += ["Final train–test gap (mean over seeds): " + ", ".join(
             f"{m.label} {fmt.points(summarize(m.values('gap')).mean, signed=False)}" for m in models

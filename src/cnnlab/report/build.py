@@ -10,7 +10,7 @@ not measured in this study says so instead of disappearing.
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import answers, claims, findings, fmt, plots, tuning
+from cnnlab.report import answers, claims, decide, findings, fmt, plots, tuning
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
@@ -50,7 +50,7 @@ def summary_section(study: StudyResults) -> Section:
               "Time/epoch", *(c.header for c in columns), "Seeds"]
     rows = []
     for m in ranked:
-        test = summarize_accuracy(m.values("test_acc"))
+        test = summarize_accuracy(m.values("test_acc"), images=study.test_images)
         means = [summarize(m.values(c.metric)).mean for c in columns]
         rows.append([
             m.label, fmt.count(m.first("params")), fmt.count(m.first("macs")),
@@ -113,18 +113,28 @@ def how_to_read(study: StudyResults) -> str:
     margin = findings.points_text(study.info.margin / 100)
     looks = study.info.looks
     seen = (f" This study's results have been looked at {len(looks)} times, with {', '.join(map(str, looks))} seeds "
-            f"per model: each look is tested at the 5% level divided by the looks ({100 * 0.05 / len(looks):.2g}%)."
+            f"per model: this look is tested at {100 * decide.looks_alpha(0.05, len(looks)):.2g}%."
             if len(looks) > 1 else "")
     return ("How to read the verdicts: accuracies are test accuracies at the last epoch, as means over seeds with a "
-            "95% interval computed with Student's t on the logit scale and mapped back, so it stays within 0–100%. "
-            "Every compared pair ends in one of three verdicts. Better: a two-sided Welch t-test, Holm-adjusted "
-            "over the comparisons of its question (or of the study), gives p < 0.05. Equivalent: two one-sided "
-            f"tests (TOST), Holm-adjusted the same way, show the difference lies within ±{margin}. Inconclusive: "
-            "neither; the report then gives the smallest difference these seeds could detect (80% power, from the "
-            "pooled seed-to-seed spread) and how many seeds per model would decide at that spread. Adding seeds "
-            "after looking at a verdict is another look and raises the chance of a false 'better' or 'equivalent' "
-            "if every look were tested at 5%, so cnnlab records the looks (study.json) and tests each at 5% divided "
-            "by their number (Bonferroni over looks)." + seen)
+            "95% interval computed with Student's t on the logit scale and mapped back, so it stays within 0–100%; "
+            "the intervals cover the spread from seed to seed on these test images, not the sampling of the test "
+            "images themselves. Every compared pair ends in one of three verdicts. Better: a two-sided Welch t-test, "
+            "Holm-adjusted over the comparisons of its question (or of the study) that could be tested, gives p "
+            "below the look's level. Equivalent: two one-sided tests (TOST), Holm-adjusted the same way, show the "
+            f"difference lies within ±{margin}. Inconclusive: neither; the report then gives the smallest difference "
+            "these seeds detect with at least 80% power at the same level and how many seeds per model would decide "
+            "at the observed spread. A difference's interval is given at the confidence its Holm-adjusted test "
+            "used, so it excludes zero exactly when the verdict is 'better'. Adding seeds after looking at a verdict "
+            "is another look, which gives chance another try, so cnnlab records the looks (study.json) and tests "
+            "look k at 5% · 6/(π²k²) (3.0%, 0.76%, 0.34%, ...): levels that add up to 5% over any number of "
+            "looks." + seen)
+
+
+def _interval_cell(c: findings.Comparison) -> str:
+    interval = fmt.ci(c.diff, 100)
+    if interval == fmt.DASH or abs(c.ci_confidence - 0.95) < 1e-9:
+        return interval
+    return f"{interval} ({fmt.confidence(c.ci_confidence)})"
 
 
 def comparisons_section(study: StudyResults, pairs: list[findings.Comparison]) -> Section:
@@ -132,16 +142,17 @@ def comparisons_section(study: StudyResults, pairs: list[findings.Comparison]) -
     if not pairs:
         s.add(Paragraph("Fewer than two models have finished runs: nothing to compare."))
         return s
-    rows = [[c.a.label, c.b.label, fmt.points(c.diff.diff), fmt.ci(c.diff, 100), fmt.pvalue(c.diff.p),
+    rows = [[c.a.label, c.b.label, fmt.points(c.diff.diff), _interval_cell(c), fmt.pvalue(c.diff.p),
              fmt.pvalue(c.p_holm), fmt.pvalue(c.p_equivalent_holm), c.verdict,
              fmt.points(c.detectable, signed=False) if c.detectable else fmt.DASH,
              str(c.needed.n) if c.needed and c.needed.n else (f"> {c.needed.max_seeds:,}" if c.needed else fmt.DASH),
              f"{c.diff.n_a} / {c.diff.n_b}"] for c in pairs]
-    s.add(Table(["Model A", "Model B", "Δ test acc (A − B)", "95% CI (pts)", "Welch p", "Holm p",
+    s.add(Table(["Model A", "Model B", "Δ test acc (A − B)", "CI (pts)", "Welch p", "Holm p",
                  f"Equivalence p (±{findings.points_text(pairs[0].margin)}, Holm)", "Verdict",
                  "Detectable Δ (80% power)", "Seeds per model to decide", "Seeds"], rows))
-    s.add(Paragraph("For every pair: difference of mean test accuracy in percentage points with a 95% CI "
-                    "(Welch–Satterthwaite degrees of freedom), the two-sided Welch t-test p-value "
+    s.add(Paragraph("For every pair: difference of mean test accuracy in percentage points with its interval "
+                    "(Welch–Satterthwaite degrees of freedom; 95% unless the Holm-adjusted test used a lower level, "
+                    "as the cell says), the two-sided Welch t-test p-value "
                     "(scipy.stats.ttest_ind, equal_var=False) and the equivalence test's p-value, each Holm-adjusted "
                     "over every pair of the study, computed only with at least two seeds per model. "
                     + how_to_read(study), note=True))
@@ -173,6 +184,9 @@ def claims_section(study: StudyResults) -> Section:
     if shared_note:
         s.add(Paragraph(f"Every claim below: {shared_note}.", note=True))
     s.add(Table(header, rows))
+    sampling = claims.test_sampling_note(study)
+    if sampling:
+        s.add(Paragraph(sampling, note=True))
     sentences = claims.ranking_sentences(study)
     if sentences:
         s.add(Bullets(sentences))

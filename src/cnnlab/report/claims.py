@@ -6,14 +6,16 @@ next to the measurement and says when the two were not measured on the same data
 mistakes a different setup for a failed reproduction.
 """
 
+import math
+
 from cnnlab.report import fmt
 from cnnlab.report.load import StudyResults, get_metric
 from cnnlab.report.stats import summarize, summarize_accuracy
 
 
-def _measured(unit: str, values: list[float]) -> str:
+def _measured(unit: str, values: list[float], images: int | None) -> str:
     if unit == "fraction":
-        s = summarize_accuracy(values)
+        s = summarize_accuracy(values, images=images)
         return fmt.mean_std(s, 100, unit="%") if s.mean is not None else fmt.DASH
     s = summarize(values)
     if s.mean is None:
@@ -72,7 +74,7 @@ def claims_rows(study: StudyResults) -> tuple[list[str], list[list[str]], str] |
         metric = get_metric(c["metric"])
         model = models.get(c["model"])
         values = model.values(c["metric"]) if model else []
-        measured = _measured(metric.unit, values) if model else "not in this study"
+        measured = _measured(metric.unit, values, study.test_images) if model else "not in this study"
         delta = fmt.DASH
         if values and metric.unit == "fraction":
             delta = fmt.points(summarize(values).mean - c["value"])
@@ -80,6 +82,22 @@ def claims_rows(study: StudyResults) -> tuple[list[str], list[list[str]], str] |
         rows.append([c["their_model"], metric.title, _claimed(metric.unit, c["value"]), c["model"], measured, delta,
                      "; ".join(notes)])
     return header, rows, shared
+
+
+def test_sampling_note(study: StudyResults) -> str | None:
+    """What our accuracy intervals leave out, for a reader setting them beside other reports' numbers:
+    they are over seeds on these test images; other test images would move a model's accuracy by
+    about ±1.96·sqrt(p(1-p)/N) (binomial), a width they do not contain."""
+    images = study.test_images
+    measured = [summarize(m.values("test_acc")).mean for m in study.models if m.values("test_acc")]
+    if not images or not measured:
+        return None
+    p = sum(measured) / len(measured)
+    half = 1.96 * math.sqrt(p * (1 - p) / images)
+    return (f"Our accuracy intervals are over seeds, on these {images:,} test images: they leave out how much a "
+            f"model's accuracy would move on other test images from the same distribution, about ±{100 * half:.1f} "
+            f"points at {100 * p:.0f}% on {images:,} images (binomial, 95%). A claim outside our interval may "
+            "still agree with our model on the full test distribution.")
 
 
 def ranking_sentences(study: StudyResults) -> list[str]:

@@ -6,7 +6,7 @@ against the seeds of B with the statistics of the study reports (cnnlab.report.f
 Welch's test and the equivalence test, Holm-adjusted over the models of one metric, and a
 verdict: "better" (A's mean is higher, or B's: the row says which), "equivalent" within the
 margin, or "inconclusive" with the seeds that would decide. The margin is in accuracy points
-for accuracies and, for other metrics (times, memory), a percentage of A's mean.
+for accuracies and, for other metrics (times, memory), a percentage of that model's mean in A.
 """
 
 import dataclasses
@@ -41,8 +41,9 @@ def compare_results(a: StudyResults, b: StudyResults, metrics=DEFAULT_METRICS, m
                  for x, y in shared if x.values(metric) and y.values(metric)]
         if not pairs:
             continue
-        delta = _margin(metric, pairs[0][0].values(metric), margin)
-        decided = findings.compare_pairs([(x, y) for x, y, _ in pairs], metric=metric, margin=delta)
+        # Each model's own margin: a percentage of one model's time says nothing about another's.
+        margins = [_margin(metric, x.values(metric), margin) for x, _, _ in pairs]
+        decided = findings.compare_pairs([(x, y) for x, y, _ in pairs], metric=metric, margin=margins)
         for (x, y, label), c in zip(pairs, decided):
             rows.append({"model": label, "mean_a": summarize(x.values(metric)).mean,
                          "mean_b": summarize(y.values(metric)).mean, **findings.comparison_row(c)})
@@ -55,13 +56,14 @@ def _show(metric: str, value) -> str:
 
 
 def table(rows: list[dict], names: tuple[str, str]) -> tuple[list[str], list[list[str]]]:
-    header = ["Model", "Metric", names[0], names[1], "Higher", "Δ (95% CI)", "Holm p", "Equivalence p (Holm)",
+    header = ["Model", "Metric", names[0], names[1], "Higher", "Δ (CI)", "Holm p", "Equivalence p (Holm)",
               "Verdict", "Seeds to decide"]
     body = []
     for r in rows:
         points = get_metric(r["metric"]).unit == "fraction"
         scale = 100 if points else 1
-        diff = (f"{scale * r['diff']:+.2f}" + (f" [{scale * r['ci_low']:+.2f}, {scale * r['ci_high']:+.2f}]"
+        level = "" if abs(r["ci_confidence"] - 0.95) < 1e-9 else f" ({fmt.confidence(r['ci_confidence'])})"
+        diff = (f"{scale * r['diff']:+.2f}" + (f" [{scale * r['ci_low']:+.2f}, {scale * r['ci_high']:+.2f}]{level}"
                                               if r["ci_low"] is not None else "")) if r["diff"] is not None else fmt.DASH
         body.append([r["model"], r["metric"], _show(r["metric"], r["mean_a"]), _show(r["metric"], r["mean_b"]),
                      r["a"], diff, fmt.pvalue(r["p_holm"]), fmt.pvalue(r["p_equivalent_holm"]), r["verdict"],
@@ -78,7 +80,9 @@ def compare_document(rows: list[dict], dirs: tuple[Path, Path], names: tuple[str
                     f"±{margin:g}% of {names[0]}'s mean), both Holm-adjusted over the models of each metric. "
                     "Better: the set in 'Higher' is significantly higher. Equivalent: the two are within the margin. "
                     "Inconclusive: neither; 'Seeds to decide' is the number of seeds per set that would decide at "
-                    "the observed spread.", note=True))
+                    "the observed spread. Δ's interval is 95% unless its Holm-adjusted test used a lower level (then "
+                    "the cell names the confidence), so it excludes zero exactly when the verdict is 'better'.",
+                    note=True))
     if not rows:
         s.add(Paragraph("No model has finished runs of these metrics in both result sets."))
     return Document(title=f"{names[0]} vs {names[1]}", subtitle=[f"{dirs[0]} vs {dirs[1]}"], sections=[s])

@@ -17,17 +17,19 @@ at 5% would raise the false-positive rate. With one seed there is nothing to tes
 Costs (parameters, time, memory) are reported as measured values, not ranked by a test.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from itertools import combinations
 
 from cnnlab.report import fmt
 from cnnlab.report.decide import Equivalence, SeedsNeeded, detectable_difference, looks_alpha, pooled_sd, seeds_needed
 from cnnlab.report.decide import tost
-from cnnlab.report.load import ModelResults
-from cnnlab.report.stats import ALPHA, Difference, holm, summarize, welch
+from cnnlab.report.load import ModelResults, get_metric
+from cnnlab.report.stats import ALPHA, Difference, holm, holm_levels, summarize, welch
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
 DEFAULT_MARGIN = 0.01  # one accuracy point, as a fraction
+ROUGH_BELOW = 5  # seeds per model under which a planned number of seeds is called rough
 VERDICTS = ("better", "equivalent", "inconclusive", "untested")
 
 
@@ -43,7 +45,8 @@ class Comparison:
     margin: float = DEFAULT_MARGIN  # fraction
     level: float = ALPHA  # both tests' level, corrected for the looks
     looks: int = 1
-    family: int = 1  # comparisons in the Holm family
+    family: int = 1  # comparisons in the Holm family (the pairs that could be tested)
+    ci_confidence: float = 1 - ALPHA  # the difference interval's confidence: the level its Holm verdict used
     detectable: float | None = None  # smallest difference these seeds detect with 80% power
     needed: SeedsNeeded | None = None  # seeds per model that would decide it, at the observed spread
 
@@ -93,26 +96,56 @@ def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = 
     return decide(ordered, metric, margin, looks)
 
 
-def decide(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin: float, looks: int) -> list[Comparison]:
-    """One family of comparisons: Welch and TOST per pair, both Holm-adjusted over the family at
-    the level for `looks` looks, and for each pair what more seeds would decide."""
+def decide(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, looks: int) -> list[Comparison]:
+    """One family of comparisons: Welch and TOST per pair, both Holm-adjusted over the pairs that
+    could be tested, at the level for `looks` looks, and for each pair what more seeds would
+    decide. `margin`: one for every pair, or one per pair (in the metric's units).
+
+    Each pair's interval is printed at the level its Holm verdict used (`stats.holm_levels`), so
+    the interval excludes zero exactly when the verdict is "better"; differences of fractions
+    (accuracies) are kept within ±1, the most two fractions can differ by.
+    """
     level = looks_alpha(ALPHA, looks)
+    margins = list(margin) if isinstance(margin, (list, tuple)) else [margin] * len(pairs)
     values = [(a.values(metric), b.values(metric)) for a, b in pairs]
-    diffs = [welch(x, y) for x, y in values]
-    equivalences = [tost(x, y, margin, alpha=level) for x, y in values]
-    p_holm = holm([d.p for d in diffs])
-    p_equivalent = holm([e.p for e in equivalences])
+    equivalences = [tost(x, y, m, alpha=level) for (x, y), m in zip(values, margins)]
+    p_welch = [welch(x, y).p for x, y in values]
+    p_holm, p_equivalent = holm(p_welch), holm([e.p for e in equivalences])
+    tested = sum(p is not None for p in p_welch)
+    welch_levels, tost_levels = holm_levels(p_welch, level), holm_levels([e.p for e in equivalences], level)
+    fraction = get_metric(metric).unit == "fraction"
     out = []
-    for (a, b), (x, y), d, e, p, q in zip(pairs, values, diffs, equivalences, p_holm, p_equivalent):
-        c = Comparison(a, b, d, p, metric=metric, equivalence=e, p_equivalent_holm=q, margin=margin, level=level,
-                       looks=looks, family=len(pairs))
+    for i, ((a, b), (x, y)) in enumerate(zip(pairs, values)):
+        d = welch(x, y, confidence=1 - (welch_levels[i] or level))
+        e = equivalences[i]
+        if tost_levels[i] is not None and tost_levels[i] != level:
+            e = tost(x, y, margins[i], alpha=tost_levels[i])
+        if fraction:
+            d = _within(d, -1.0, 1.0)
+        c = Comparison(a, b, d, p_holm[i], metric=metric, equivalence=e, p_equivalent_holm=p_equivalent[i],
+                       margin=margins[i], level=level, looks=looks, family=max(tested, 1),
+                       ci_confidence=1 - (welch_levels[i] or level))
         sd = pooled_sd(x, y)
         if c.verdict == "inconclusive" and sd:
-            c.detectable = detectable_difference(sd, d.n_a, d.n_b, alpha=level)
-            # The next look is tested at the level for one more look, shared by the family.
-            c.needed = seeds_needed(d.diff, sd, margin, alpha=looks_alpha(ALPHA, looks + 1) / len(pairs))
+            # At level / m a p-value is rejected whatever the rest of the family is: a floor on the power.
+            c.detectable = detectable_difference(sd, d.n_a, d.n_b, alpha=level / max(tested, 1))
+            # The next look is tested at the level for one more look, shared by the whole family.
+            c.needed = seeds_needed(d.diff, sd, margins[i], alpha=looks_alpha(ALPHA, looks + 1) / len(pairs))
         out.append(c)
     return out
+
+
+def _within(d: Difference, low: float, high: float) -> Difference:
+    if d.ci_low is None:
+        return d
+    return dataclasses.replace(d, ci_low=max(d.ci_low, low), ci_high=min(d.ci_high, high))
+
+
+def interval_text(c: Comparison) -> str:
+    """"95% CI [+1.20, +3.40]" of the difference in points, at the confidence its verdict was tested
+    at (lower than 95% after Holm's correction or a later look)."""
+    d = c.diff
+    return f"{fmt.confidence(c.ci_confidence)} CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}]"
 
 
 def _seed_counts(d: Difference) -> str:
@@ -135,6 +168,9 @@ def needed_text(c: Comparison) -> str:
     else:
         goal = {"better": "show a difference", "equivalent": f"show equivalence within ±{points_text(c.margin)}"}
         more = f"about {c.needed.n} seeds per model would {goal[c.needed.verdict]} at this spread"
+        fewest = min(c.diff.n_a, c.diff.n_b)
+        if fewest < ROUGH_BELOW:
+            more += f" (a rough figure: the spread comes from only {fewest} seeds per model)"
     return "; ".join(x for x in (detect, more) if x)
 
 
@@ -147,12 +183,9 @@ def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accura
     if d.n_a < 2 or d.n_b < 2:
         return f"{a} vs {b}: {ONE_SEED} (measured difference {size} of {what})."
     if d.p is None:
-        if c.equivalent:
-            return (f"{a} and {b} are within ±{points_text(c.margin)} of each other in {what}: it did not vary across "
-                    f"seeds (difference {size}, {_seed_counts(d)}).")
-        return (f"{a} vs {b}: {what} did not vary across seeds, so no test is possible "
-                f"(difference {size}, {_seed_counts(d)}).")
-    stats = f"95% CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}], {fmt.p_clause('Welch p', d.p)}"
+        return (f"{a} vs {b}: {what} did not vary across seeds, so no test is possible and nothing is decided "
+                f"(difference {size}, {_seed_counts(d)}; more seeds would show the spread).")
+    stats = f"{interval_text(c)}, {fmt.p_clause('Welch p', d.p)}"
     if n_tests > 1:
         stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
     stats += f", {_seed_counts(d)}"
@@ -162,7 +195,7 @@ def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accura
         small = f", less than the ±{points_text(c.margin)} margin (equivalent too)" if c.equivalent else ""
         return f"{fmt.possessive(a)} {what} is higher than {fmt.possessive(b)} by {size} ({stats}){small}."
     e = c.equivalence
-    tost_text = (f"{100 * (1 - 2 * c.level):.0f}% CI [{100 * e.ci_low:+.2f}, {100 * e.ci_high:+.2f}], "
+    tost_text = (f"{fmt.confidence(1 - 2 * e.alpha)} CI [{100 * e.ci_low:+.2f}, {100 * e.ci_high:+.2f}], "
                  f"{fmt.p_clause('TOST p', e.p)}" if e and e.p is not None else "")
     if n_tests > 1 and e and e.p is not None:
         tost_text += f", {fmt.p_clause('Holm-adjusted', c.p_equivalent_holm)}"
@@ -232,7 +265,8 @@ def run_problems(models: list[ModelResults]) -> list[str]:
 
 
 COMPARISON_COLUMNS = ("a", "b", "metric", "n_a", "n_b", "diff", "ci_low", "ci_high", "p", "p_holm", "p_equivalent",
-                      "p_equivalent_holm", "verdict", "margin", "detectable", "seeds_needed", "looks", "level")
+                      "p_equivalent_holm", "verdict", "margin", "detectable", "seeds_needed", "looks", "level",
+                      "ci_confidence")
 
 
 def comparison_row(c: Comparison) -> dict:
@@ -243,4 +277,5 @@ def comparison_row(c: Comparison) -> dict:
             "diff": c.diff.diff, "ci_low": c.diff.ci_low, "ci_high": c.diff.ci_high, "p": c.diff.p,
             "p_holm": c.p_holm, "p_equivalent": e.p if e else None, "p_equivalent_holm": c.p_equivalent_holm,
             "verdict": c.verdict, "margin": c.margin, "detectable": c.detectable,
-            "seeds_needed": c.needed.n if c.needed else None, "looks": c.looks, "level": c.level}
+            "seeds_needed": c.needed.n if c.needed else None, "looks": c.looks, "level": c.level,
+            "ci_confidence": c.ci_confidence}

@@ -74,6 +74,12 @@ class StudyResults:
         return self.info.manifest
 
     @property
+    def test_images(self) -> int | None:
+        """How many test images each run was scored on (None when the manifest does not say)."""
+        size = self.manifest.test_size
+        return size if isinstance(size, int) and size > 0 else None
+
+    @property
     def all_runs(self) -> list[RunRecord]:
         return [r for m in self.models for r in m.runs]
 

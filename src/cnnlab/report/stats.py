@@ -47,6 +47,8 @@ def _clean(values) -> np.ndarray:
 
 
 def summarize(values, confidence: float = 1 - ALPHA) -> Summary:
+    """No interval (ci None) when every value is the same: a spread of zero is not evidence that
+    the mean is exact, only that these seeds could not show how much it varies."""
     x = _clean(values)
     n = len(x)
     if n == 0:
@@ -55,6 +57,8 @@ def summarize(values, confidence: float = 1 - ALPHA) -> Summary:
     if n < 2:
         return Summary(1, mean, None, None, None)
     std = float(x.std(ddof=1))
+    if x.min() == x.max():
+        return Summary(n, mean, std, None, None)
     half = float(sps.t.ppf(0.5 + confidence / 2, df=n - 1)) * std / math.sqrt(n)
     return Summary(n, mean, std, mean - half, mean + half)
 
@@ -63,8 +67,8 @@ def summarize(values, confidence: float = 1 - ALPHA) -> Summary:
 class Difference:
     """mean(a) - mean(b), its 95% Welch CI and the two-sided Welch t-test p-value.
 
-    ci/p are None when either side has fewer than two values, and p is None (with a CI of
-    zero width) when neither side varies at all: there is nothing to test then.
+    ci/p are None when either side has fewer than two values or when neither side varies at all:
+    there is nothing to test then (a spread of zero does not make the difference exact).
     """
     n_a: int
     n_b: int
@@ -95,8 +99,8 @@ def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
     if n_a < 2 or n_b < 2:
         return Difference(n_a, n_b, diff, None, None, None, None)
     se, df = welch_se_df(a, b)
-    if se is None:  # both sides constant (up to rounding): the difference is exact, nothing to test
-        return Difference(n_a, n_b, diff, diff, diff, None, None)
+    if se is None:  # both sides constant (up to rounding): nothing to test, and no interval either
+        return Difference(n_a, n_b, diff, None, None, None, None)
     half = float(sps.t.ppf(0.5 + confidence / 2, df=df)) * se
     with warnings.catch_warnings():
         # scipy warns about precision when one side is (nearly) constant; Welch's test is fine then.
@@ -105,21 +109,47 @@ def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
     return Difference(n_a, n_b, diff, diff - half, diff + half, float(df), p)
 
 
+def _tested(p) -> bool:
+    return p is not None and not math.isnan(p)
+
+
 def holm(pvalues):
-    """Holm–Bonferroni adjusted p-values (None stays None), in the input order.
+    """Holm–Bonferroni adjusted p-values (None and NaN stay as they are), in the input order.
 
     Comparing every pair of k models makes k(k-1)/2 tests; at 5% each, some would come out
     "significant" by chance alone. Holm's step-down correction keeps the chance of any
-    false claim below 5% and is never less powerful than plain Bonferroni.
+    false claim below 5% and is never less powerful than plain Bonferroni. Only the tested
+    p-values (not None, not NaN) form the family, as in statsmodels' `multipletests`.
     """
-    indexed = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    adjusted = list(pvalues)
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if _tested(p))
     m = len(indexed)
-    adjusted = [None] * len(pvalues)
     running = 0.0
     for rank, (p, i) in enumerate(indexed):
         running = max(running, min(1.0, (m - rank) * p))  # monotone: never below an earlier one
         adjusted[i] = running
     return adjusted
+
+
+def holm_levels(pvalues, alpha: float = ALPHA):
+    """Per p-value, the level Holm's procedure compares it with, for intervals that agree with
+    the Holm verdicts (None where p is None/NaN).
+
+    Holm rejects the r-th smallest of m p-values when it and every smaller one lie below
+    alpha / (m - rank + 1). A rejected test gets its own level; every test from the first
+    one not rejected on gets that one's level, which its p-value also fails. A two-sided
+    interval at confidence 1 - level then excludes zero exactly when the verdict is "better".
+    """
+    order = sorted((p, i) for i, p in enumerate(pvalues) if _tested(p))
+    m = len(order)
+    levels = [None] * len(pvalues)
+    stop = None
+    for rank, (p, i) in enumerate(order):
+        level = alpha / (m - rank)
+        if stop is None and p >= level:
+            stop = level
+        levels[i] = level if stop is None else stop
+    return levels
 
 
 ACCURACY_EPS = 1e-4  # how far inside [0, 1] an accuracy of exactly 0 or 1 is moved before taking its logit
@@ -131,7 +161,7 @@ def accuracy_interval(values, confidence: float = 1 - ALPHA, eps: float = ACCURA
     The t interval of logit(values) mapped back through the logistic function (see the module
     docstring). `eps`: values are clipped to [eps, 1 - eps] first; 0.5 / (number of test
     images) is the natural choice when it is known (half an image), the default 1e-4 otherwise.
-    Identical values give (value, value), like `summarize`. The interval is widened, if need be,
+    Identical values give (None, None), like `summarize`: no spread, no interval. The interval is widened, if need be,
     to contain the plain mean it is reported with: clipping at `eps` could otherwise leave a
     mean of exactly 1.0 just outside an interval ending at 1 - eps.
     """
@@ -142,15 +172,24 @@ def accuracy_interval(values, confidence: float = 1 - ALPHA, eps: float = ACCURA
         return None, None
     mean = float(x.mean())
     if x.min() == x.max():
-        return mean, mean
+        return None, None
     logits = sps.logistic.ppf(np.clip(x, eps, 1 - eps))  # logit
     s = summarize(logits, confidence)
+    if s.ci_low is None:  # apart by less than eps: no spread to speak of
+        return None, None
     low, high = float(sps.logistic.cdf(s.ci_low)), float(sps.logistic.cdf(s.ci_high))
     return min(low, mean), max(high, mean)
 
 
-def summarize_accuracy(values, confidence: float = 1 - ALPHA, eps: float = ACCURACY_EPS) -> Summary:
-    """`summarize` for accuracies: the same n, mean and std, with the bounded `accuracy_interval`."""
+def accuracy_eps(images: int | None) -> float:
+    """Half an image of `images` (how far inside [0, 1] to move an accuracy of 0 or 1); ACCURACY_EPS
+    when the number of images is not known."""
+    return 0.5 / images if isinstance(images, int) and images > 0 else ACCURACY_EPS
+
+
+def summarize_accuracy(values, confidence: float = 1 - ALPHA, images: int | None = None) -> Summary:
+    """`summarize` for accuracies over `images` images: the same n, mean and std, with the bounded
+    `accuracy_interval` (eps: half an image)."""
     s = summarize(values, confidence)
-    low, high = accuracy_interval(values, confidence, eps)
+    low, high = accuracy_interval(values, confidence, accuracy_eps(images))
     return Summary(s.n, s.mean, s.std, low, high)

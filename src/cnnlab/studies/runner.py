@@ -334,18 +334,19 @@ def invocation_command() -> str | None:
 
 def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[int, ...]:
     """Seeds per model at each look at this study's results: the earlier study.json's looks when
-    it is the same study with fewer seeds (seeds were added after looking), plus this one.
+    it is the same study (the same settings, its models all still there: a model added later
+    does not make the earlier looks at the others unseen), plus this one if seeds were added.
     The verdicts test at a level corrected for the number of looks (cnnlab.report.decide)."""
     seeds = len(study.seeds)
     try:
         old = read_study(path)
     except UserError:
         return (seeds,)
-    same = (old.profile, old.dataset, old.epochs, old.subset, old.test_subset, old.train, list(old.analyses),
-            [(m.name, m.label) for m in old.models]) == (
+    same = (old.profile, old.dataset, old.epochs, old.subset, old.test_subset, old.train, list(old.analyses)) == (
         study.profile, study.dataset, study.epochs, study.subset, study.test_subset, shared_train,
-        list(study.analyses), [(m.name, m.label) for m in study.models])
-    if not same or not old.looks:
+        list(study.analyses))
+    kept = {(m.name, m.label) for m in old.models} <= {(m.name, m.label) for m in study.models}
+    if not same or not kept or not old.looks:
         return (seeds,)
     return old.looks if seeds <= old.looks[-1] else (*old.looks, seeds)
 

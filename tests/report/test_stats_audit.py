@@ -1,0 +1,131 @@
+"""The independent audit of the statistics (issue 28, items 1-11): each case failed before its fix.
+
+Items 2-6 live beside the functions they concern (test_decide.py, test_accuracy_interval.py,
+test_answers.py); this file holds the ones that need a family of comparisons or a report.
+"""
+
+import dataclasses
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from cnnlab.report import findings
+from cnnlab.report.compare import compare_results
+from cnnlab.report.load import ModelResults, load_results
+from cnnlab.report.stats import holm, holm_levels
+
+
+@dataclasses.dataclass
+class Given(ModelResults):
+    """A model whose per-seed values are given (statistics only: no run records needed)."""
+    given: dict = dataclasses.field(default_factory=dict)
+
+    def values(self, metric: str) -> list[float]:
+        return list(self.given.get(metric, []))
+
+
+def model(label: str, index: int = 0, **given) -> Given:
+    return Given(name=label.lower(), label=label, kwargs={}, index=index, given=given)
+
+
+# --- 1. cnnlab compare: each model's own margin ---------------------------------------------------------------
+
+def _timing_sets(order):
+    rng = np.random.default_rng(1)
+    seconds = {"Small": 1.0, "Big": 100.0}
+    sets = []
+    for _ in range(2):  # the same two models run twice alike: A and B
+        sets.append(SimpleNamespace(models=[
+            model(label, i, epoch_seconds=list(seconds[label] * (1 + rng.normal(0, 0.003, 5))),
+                  test_acc=[0.9] * 5) for i, label in enumerate(order)]))
+    return sets
+
+
+def test_compare_takes_each_models_margin_from_its_own_mean():
+    """Before: the margin (a % of A's mean) came from the first model listed, so a 1 s and a 100 s model
+    got verdicts that depended on their order (the small one 'equivalent within ±1 s', i.e. ±100%)."""
+    verdicts = []
+    for order in (("Small", "Big"), ("Big", "Small")):
+        a, b = _timing_sets(order)
+        rows = compare_results(a, b, ["epoch_seconds"], margin=1.0)
+        by_model = {r["model"]: r for r in rows}
+        assert by_model["Small"]["margin"] == pytest.approx(0.01, rel=0.01)
+        assert by_model["Big"]["margin"] == pytest.approx(1.0, rel=0.01)
+        verdicts.append({m: r["verdict"] for m, r in by_model.items()})
+    assert verdicts[0] == verdicts[1]
+
+
+# --- 8. the Holm family is the pairs that could be tested --------------------------------------------------------
+
+def test_a_family_counts_only_the_pairs_that_could_be_tested():
+    tested = (model("A", test_acc=[0.90, 0.91, 0.905]), model("B", test_acc=[0.80, 0.82, 0.81]))
+    one_seed = [(model("C", test_acc=[0.7]), model("D", test_acc=[0.6])),
+                (model("E", test_acc=[0.5]), model("F", test_acc=[0.55, 0.56]))]
+    comparisons = findings.decide([tested, *one_seed], "test_acc", 0.01, looks=1)
+    assert comparisons[0].family == 1
+    assert "over 3 comparisons" not in findings.sentence(comparisons[0])
+    assert comparisons[0].p_holm == comparisons[0].diff.p
+
+
+# --- 9. the interval printed beside a verdict agrees with it -------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_printed_interval_excludes_zero_exactly_when_the_verdict_is_better(seed):
+    """Before: a 95% CI beside a Holm-adjusted (or later-look) verdict, so "+1.90 [+0.05, +3.75] Holm p
+    0.141 inconclusive" could be printed. Now the interval is at the level the verdict used."""
+    rng = np.random.default_rng(seed)
+    models = [model(f"M{i}", i, test_acc=list(rng.normal(0.80 + 0.012 * i * rng.random(), 0.01, 4)))
+              for i in range(4)]
+    looks = 1 + seed % 3
+    for c in findings.compare(models, margin=0.01, looks=looks):
+        excludes_zero = c.diff.ci_low > 0 or c.diff.ci_high < 0
+        assert excludes_zero == (c.verdict == "better"), (c.diff, c.p_holm, c.level, c.ci_confidence)
+        if c.equivalence.p is not None:  # the TOST interval, likewise, lies inside ±margin exactly when equivalent
+            inside = -c.margin < c.equivalence.ci_low and c.equivalence.ci_high < c.margin
+            assert inside == c.equivalent
+
+
+def test_holm_levels_are_holms_thresholds():
+    p = [0.001, 0.04, 0.012, None, 0.5]
+    levels = holm_levels(p, 0.05)
+    # Sorted: 0.001 < 0.0125 (rejected), 0.012 < 0.025 (rejected), 0.04 >= 0.05/2: stop; 0.5 gets that level too.
+    assert levels == [pytest.approx(0.0125), pytest.approx(0.025), pytest.approx(0.05 / 3), None, pytest.approx(0.025)]
+    adjusted = holm(p)
+    for q, level, raw in zip(adjusted, levels, p):
+        if raw is not None:
+            assert (q < 0.05) == (raw < level)
+
+
+# --- 10. NaN p-values --------------------------------------------------------------------------------------------
+
+def test_holm_keeps_a_nan_p_value_apart_like_statsmodels():
+    p = [0.01, float("nan"), 0.04, None]
+    adjusted = holm(p)
+    assert math.isnan(adjusted[1]) and adjusted[3] is None
+    reference = multipletests([0.01, 0.04], method="holm")[1]
+    assert adjusted[0] == pytest.approx(reference[0]) and adjusted[2] == pytest.approx(reference[1])
+
+
+# --- 11. intervals of accuracy differences stay within ±100 points -------------------------------------------------
+
+def test_a_difference_of_accuracies_never_leaves_100_points():
+    a, b = model("A", test_acc=[0.99, 0.20]), model("B", test_acc=[0.10, 0.45])
+    (c,) = findings.decide([(a, b)], "test_acc", 0.01, looks=1)
+    assert -1.0 <= c.diff.ci_low and c.diff.ci_high <= 1.0
+    assert "CI [-100.00, +100.00]" in findings.sentence(c)
+
+
+# --- 7. the scope of the accuracy intervals is said beside other reports' figures ---------------------------------
+
+def test_the_claims_section_says_the_intervals_leave_out_test_image_sampling(make_study):
+    from cnnlab.report.build import claims_section
+    from cnnlab.report.document import Document
+    from cnnlab.report.markdown import to_markdown
+
+    study = load_results(make_study(models=(("fc", "FC"), ("simple-cnn", "Simple CNN")), accuracies=(0.9, 0.98)))
+    assert study.test_images
+    text = to_markdown(Document(title="t", subtitle=[], sections=[claims_section(study)]))
+    assert f"on these {study.test_images:,} test images" in text and "binomial" in text
