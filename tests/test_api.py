@@ -246,3 +246,45 @@ def test_listings_and_reports_import_no_torch(tiny_study, tmp_path):
             "print(sorted(m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules))\n")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "[]"
+
+
+def test_the_command_to_add_seeds_keeps_the_calls_settings(tiny_study, tmp_path, monkeypatch, capsys):
+    """Before: a study run from Python suggested `cnnlab run STUDY --profile full --seeds N --out ...`,
+    which dropped the call's epochs, subset and the rest, so it reused nothing. Now the manifest
+    holds the equal `cnnlab run` command, and the report's suggestion reuses every finished run."""
+    import shlex
+
+    from cnnlab.report.build import more_seeds_command
+    from cnnlab.report.load import load_results
+
+    study = load_results(tiny_study.dir)
+    words = shlex.split(study.manifest.command)
+    assert words[:3] == ["cnnlab", "run", str(tiny_study.dir.parent.parent.parent / "tiny.toml")]
+    for flag, value in (("--epochs", "1"), ("--seeds", "2"), ("--subset", "128"), ("--inference-repeats", "2"),
+                        ("--out", str(tiny_study.dir.parent.parent))):
+        assert words[words.index(flag) + 1] == value
+    suggested = shlex.split(more_seeds_command(study, 2))  # as many seeds as ran: every run is reused
+    assert suggested[suggested.index("--seeds") + 1] == "2"
+    out = tmp_path / "out"
+    shutil.copytree(tiny_study.dir.parent.parent, out)
+    suggested[suggested.index("--out") + 1] = str(out)
+    root = tiny_study.dir.parent.parent.parent
+    monkeypatch.setenv("CNNLAB_CACHE", str(root / "cache"))
+    monkeypatch.setenv("CNNLAB_DATA", str(root / "data"))
+    capsys.readouterr()
+    assert main([*suggested[1:], "--device", "cpu", "--no-report"]) == 0
+    assert "(4 cached)" in capsys.readouterr().out
+
+
+def test_one_epoch_is_said_in_the_singular():
+    """Before: "1 epochs each" in the line that opens a study run with epochs=1."""
+    from types import SimpleNamespace
+
+    from cnnlab.console import study_header
+    from cnnlab.units import counted
+
+    assert (counted(1, "epoch"), counted(3, "epoch"), counted(1200, "run")) == ("1 epoch", "3 epochs", "1,200 runs")
+    spec = SimpleNamespace(label="FC", seed=0, role="eval", study="s", profile="full", train={"epochs": 1},
+                           dataset="mnist-small")
+    data = SimpleNamespace(train_labels=[0] * 128, test_labels=[0] * 64)
+    assert "1 epoch each" in study_header([spec], data) and "epochs each" not in study_header([spec], data)

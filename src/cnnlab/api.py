@@ -297,7 +297,22 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
                          ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
     loaded = study if isinstance(study, Study) else load_study(study)
-    return _run_study(sized_study(loaded, size, PYTHON), out, options, quiet)
+    flags = size.run_flags()
+    command = None
+    if not isinstance(study, Study) and flags is not None:  # the same study on the command line
+        import shlex
+
+        words = ["cnnlab", "run", str(study), *flags, "--out", str(out)]
+        words += ["--data-dir", str(data_dir)] if data_dir is not None else []
+        words += [] if download else ["--offline"]
+        command = shlex.join(words)
+    from cnnlab.studies.runner import EQUIVALENT_COMMAND
+
+    token = EQUIVALENT_COMMAND.set(command)
+    try:
+        return _run_study(sized_study(loaded, size, PYTHON), out, options, quiet)
+    finally:
+        EQUIVALENT_COMMAND.reset(token)
 
 
 @_boundary

@@ -7,7 +7,7 @@ import sys
 import time
 
 from cnnlab.store.schema import setting_text
-from cnnlab.units import duration_text
+from cnnlab.units import counted, duration_text
 
 
 def _percent(x) -> str:
@@ -32,11 +32,11 @@ def study_header(specs, data) -> str:
     if first.role == "tune":
         settings = len({tuple(sorted(s.setting.items())) for s in specs})
         return (f"tuning {first.study} ({first.profile} profile): {models} models x {settings} settings x {seeds} "
-                f"tuning seeds = {len(specs)} runs, {first.train['epochs']} epochs each, on {first.dataset} "
+                f"tuning seeds = {len(specs)} runs, {counted(first.train['epochs'], 'epoch')} each, on {first.dataset} "
                 f"({len(data.train_labels):,} training / {len(data.test_labels):,} validation images; the test "
                 "images are not used)")
     return (f"study {first.study} ({first.profile} profile): {models} models x {seeds} seeds = {len(specs)} runs, "
-            f"{first.train['epochs']} epochs each, on {first.dataset} ({len(data.train_labels):,} training / "
+            f"{counted(first.train['epochs'], 'epoch')} each, on {first.dataset} ({len(data.train_labels):,} training / "
             f"{len(data.test_labels):,} test images)")
 
 

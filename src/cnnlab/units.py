@@ -20,3 +20,8 @@ def duration_text(seconds) -> str:
     hours, rest = divmod(round(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """1 -> "1 epoch", 3 -> "3 epochs": a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -399,6 +399,10 @@ CASES = {
     "train: --out is a file": (TRAIN + ["--out", "taken"], "not a directory", file_at("taken")),
     "train: dataset missing offline": (["train", "--dataset", "cifar10", "--data-dir", "data", "--offline",
                                         "--out", "out"], "not found offline", None),
+    "train: MNIST missing offline": (["train", "--dataset", "mnist", "--data-dir", "data", "--offline", "--out", "out"],
+                                     "--stand-in mnist=mnist-small", None),
+    "run: MNIST missing offline": (["run", "mnist-fc-vs-cnn", "--data-dir", "data", "--offline", "--out", "out"],
+                                   "--dataset mnist-small", None),
     "train: --data-dir empty": (MNIST[:6] + ["", "--offline", "--out", "out"], "--data-dir is empty", None),
     # -- data: IDX files (MNIST layout)
     "data: IDX training label 200": (MNIST, "label 200", mnist_files(train_labels=np.full(40, 200))),

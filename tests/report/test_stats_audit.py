@@ -129,3 +129,13 @@ def test_the_claims_section_says_the_intervals_leave_out_test_image_sampling(mak
     assert study.test_images
     text = to_markdown(Document(title="t", subtitle=[], sections=[claims_section(study)]))
     assert f"on these {study.test_images:,} test images" in text and "binomial" in text
+
+
+# --- issue 27, item 12: report slips ---------------------------------------------------------------------------
+
+def test_the_report_prints_no_markdown_backticks_and_says_how_to_read_the_verdicts_once(full_study):
+    """Report text is plain text, escaped per format: a backtick in our own wording showed literally
+    in the HTML (the Tuning paragraph); and "How to read the verdicts" was printed twice."""
+    _, md, html = full_study
+    assert "`" not in html
+    assert md.count("How to read the verdicts:") == 1 and html.count("How to read the verdicts:") == 1

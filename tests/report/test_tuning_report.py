@@ -20,9 +20,10 @@ def pair(write_fake_study, tmp_path):
     """A study at a shared lr and the same study tuned, side by side in one output directory."""
     write_study, fake_tuning = write_fake_study
 
-    def make(shared_acc, tuned_acc, curves=None, shared=True):
+    def make(shared_acc, tuned_acc, curves=None, shared=True, noise=0.002):
         root = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
-        common = dict(models=MODELS, reference="", questions=(QUESTION,), analyses=["overfitting"], seeds=(0, 1, 2))
+        common = dict(models=MODELS, reference="", questions=(QUESTION,), analyses=["overfitting"], seeds=(0, 1, 2),
+                      noise=noise)
         if shared:
             write_study(root, accuracies=shared_acc, **common)
         record = fake_tuning(MODELS, GRID, curves or {"fc": [0.8, 0.5, 0.7], "simple-cnn": [0.6, 0.7, 0.9]})
@@ -76,8 +77,19 @@ def test_answers_say_a_verdict_changed_with_tuning_with_both_numbers(pair):
 
 def test_answers_say_a_verdict_that_holds_is_robust_to_tuning(pair):
     (answer,) = answers(load_results(pair((0.80, 0.95), (0.82, 0.96))))
-    assert answer.robust == "robust" and answer.tuning[0].startswith("Robust to tuning: all 1 verdicts are the same")
+    assert answer.robust == "robust"
+    assert answer.tuning[0] == "Robust to tuning: the decided verdict is the same at shared and at tuned settings."
     assert "Simple CNN vs FC: robust to tuning; at shared settings Simple CNN better than FC" in answer.tuning[1]
+
+
+def test_inconclusive_at_both_settings_is_not_called_robust(pair):
+    """Before: "robust to tuning; at shared settings inconclusive ..., at tuned settings inconclusive"."""
+    (answer,) = answers(load_results(pair((0.80, 0.806), (0.81, 0.815), noise=0.02)))
+    assert [c.verdict for c in answer.comparisons] == ["inconclusive"]
+    assert answer.robust == "undecided"
+    assert answer.tuning[0].startswith("Not shown robust to tuning: no comparison here was decided")
+    assert ": undecided at both settings; at shared settings inconclusive" in answer.tuning[1]
+    assert "robust to tuning;" not in " ".join(answer.tuning)
 
 
 def test_shared_results_of_another_size_are_not_compared(pair, write_fake_study):

@@ -104,7 +104,7 @@ def section(study, dpi: int) -> Section:
                     "Effective receptive field per model: share of the input-gradient mass of the centre unit "
                     "(lowest seed), with the 95% square (solid) and the theoretical field (dashed)"))
         s.add(Paragraph("The effective field is measured on the trained model: the gradient of the centre unit "
-                        "of the `features` output (all channels) with respect to 16 random inputs, averaged in "
+                        "of the 'features' output (all channels) with respect to 16 random inputs, averaged in "
                         "absolute value; its side is that of the smallest centred square holding 95% of it. "
                         "The theoretical field counts every pixel the unit could see.", note=True))
     if without:

@@ -106,10 +106,18 @@ def _download(name, data_dir, expected):
             shutil.rmtree(data_dir, ignore_errors=True)
         raise UserError(
             f"dataset {name!r} is not in --data-dir {data_dir} and could not be downloaded ({one_line(e)}); "
-            f"expected {expected}; pass --data-dir pointing at a copy"
+            f"expected {expected}; pass --data-dir pointing at a copy{_bundled_hint(name)}"
         ) from None
     finally:
         socket.setdefaulttimeout(old)
+
+
+def _bundled_hint(name: str) -> str:
+    """MNIST ships with cnnlab as a real subset: point at it when the full set is not here."""
+    if name != "mnist":
+        return ""
+    return ("; or use the MNIST subset bundled with cnnlab: --dataset mnist-small (cnnlab train), "
+            "--stand-in mnist=mnist-small (cnnlab run)")
 
 
 def load_torchvision(name: str, data_dir, download: bool) -> ImageData:
@@ -122,7 +130,7 @@ def load_torchvision(name: str, data_dir, download: bool) -> ImageData:
         if not download:
             raise UserError(
                 f"dataset {name!r} not found offline: expected {expected}; "
-                f"pass --data-dir pointing at a copy (or allow downloads)"
+                f"pass --data-dir pointing at a copy (or allow downloads){_bundled_hint(name)}"
             )
         _download(name, data_dir, expected)
     if name == "cifar10":

@@ -38,7 +38,7 @@ class Answer:
     figures: list[tuple[str, str]] = field(default_factory=list)  # (file in the study's plots/, caption)
     replication: str = ""
     comparisons: list[Comparison] = field(default_factory=list)  # the tests the wording rests on
-    robust: str = ""  # a tuned study with shared-settings results: "robust" or "changed" (with tuning)
+    robust: str = ""  # a tuned study with shared-settings results: "robust", "changed" (with tuning) or "undecided"
     tuning: list[str] = field(default_factory=list)  # each verdict at shared vs tuned settings, in words
 
     @property

@@ -7,6 +7,7 @@ once: `CORE_SECTIONS` below gives the built-in ones their place, each analysis i
 not measured in this study says so instead of disappearing.
 """
 
+import shlex
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
@@ -154,8 +155,8 @@ def comparisons_section(study: StudyResults, pairs: list[findings.Comparison]) -
                     "(Welch–Satterthwaite degrees of freedom; 95% unless the Holm-adjusted test used a lower level, "
                     "as the cell says), the two-sided Welch t-test p-value "
                     "(scipy.stats.ttest_ind, equal_var=False) and the equivalence test's p-value, each Holm-adjusted "
-                    "over every pair of the study, computed only with at least two seeds per model. "
-                    + how_to_read(study), note=True))
+                    "over every pair of the study, computed only with at least two seeds per model. The verdicts "
+                    "are explained in the note at the end of Answers.", note=True))
     return s
 
 
@@ -202,7 +203,10 @@ def _study_argument(study: StudyResults) -> str:
 
 def more_seeds_command(study: StudyResults, seeds: int) -> str:
     """The command that adds seeds to this study: finished runs are reused, only the new seeds train."""
-    words = (study.manifest.command or "").split()
+    try:
+        words = shlex.split(study.manifest.command or "")
+    except ValueError:  # not one command line
+        words = []
     if len(words) >= 3 and words[:2] == ["cnnlab", "run"]:
         if words[2] == "all":  # one study of the suite
             words[2] = _study_argument(study)
@@ -210,7 +214,7 @@ def more_seeds_command(study: StudyResults, seeds: int) -> str:
             words[words.index("--seeds") + 1] = str(seeds)
         else:
             words += ["--seeds", str(seeds)]
-        return " ".join(words)
+        return shlex.join(words)
     return (f"cnnlab run {_study_argument(study)} --profile {study.info.profile or 'full'} --seeds {seeds} "
             f"--out {study.dir.parent.parent}" + (" --tune" if study.info.tuning is not None else ""))
 
@@ -220,6 +224,7 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
     if not study.info.questions:
         s.add(Paragraph("This study asks no questions ([[questions]] in its study file): the Comparisons below "
                         "test every pair of its models."))
+        s.add(Paragraph(how_to_read(study), note=True))
         return s
     for result in answers.answers(study):
         s.add(Paragraph(f"{result.question}: {result.asks}"))

@@ -260,7 +260,7 @@ def run_problems(models: list[ModelResults]) -> list[str]:
                 out.append(f"{m.label}, seed {r.seed}: {r.status}{why} (excluded from the statistics).")
             elif not r.trusted:
                 out.append(f"{m.label}, seed {r.seed}: damaged records: {r.problems[0]} (excluded from the "
-                           "statistics; `cnnlab run` trains it again).")
+                           "statistics; 'cnnlab run' trains it again).")
     return out
 
 

@@ -122,7 +122,7 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
     if study.info.profile != profile:
         s.add(Paragraph(f"Not answered: the results in {entry.dir} are of profile "
                         f"{study.info.profile!r}, this suite is {profile!r} (the study was run again with "
-                        f"another profile); run `cnnlab run all --profile {profile}` to answer with matching results."))
+                        f"another profile); run 'cnnlab run all --profile {profile}' to answer with matching results."))
         s.add(Link(f"Report of the {study.info.profile} results", f"{entry.dir}/report"))
         return s
     results = answers(study)
@@ -148,7 +148,7 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
                 s.add(Image(f"{entry.reference or entry.name}-{name}".lower(), png.read_bytes(),
                             f"{study.title}: {caption}"))
             else:
-                s.add(Paragraph(f"Figure not available: {caption} (render the study report with `cnnlab report`).",
+                s.add(Paragraph(f"Figure not available: {caption} (render the study report with 'cnnlab report').",
                                 note=True))
         if study.info.claims:
             s.add(Paragraph(f"Claims of {study.info.claims_source or 'other reports'}: {result.replication}"))

@@ -176,7 +176,7 @@ def tuning_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
     if record is None:
         s.add(Paragraph("Not tuned: every model trained at the same shared settings (Manifest). A model whose best "
                         "learning rate differs from the shared one loses for that reason alone; "
-                        "`cnnlab run STUDY --tune` first searches each model's learning rate on a validation split "
+                        "'cnnlab run STUDY --tune' first searches each model's learning rate on a validation split "
                         "of the training images, the same grid for every model, and compares them at their own best "
                         "settings."))
         return s
@@ -218,6 +218,9 @@ def _verdict_text(c: findings.Comparison, what: str) -> str:
     return f"{c.verdict}, {gap} apart"
 
 
+UNDECIDED = ("inconclusive", "untested")
+
+
 def holds(shared: findings.Comparison, tuned: findings.Comparison) -> bool:
     """The same verdict, and for "better" the same model ahead."""
     if shared.verdict != tuned.verdict:
@@ -234,11 +237,11 @@ def _settings(record: TuningRecord, labels, train: dict) -> str:
 
 def robustness(tuned_comparisons, shared_comparisons, what: str = "test accuracy",
                same=frozenset()) -> tuple[str, list[str]]:
-    """("robust" | "changed" | "", lines): each comparison at shared settings next to tuned settings,
+    """("robust" | "changed" | "undecided" | "", lines): each comparison at shared settings next to tuned settings,
     matched by the two models' labels. `same`: labels of models whose chosen setting is the shared
     one, so that a pair of them is one set of runs seen twice."""
     shared = {frozenset((c.a.label, c.b.label)): c for c in shared_comparisons}
-    lines, changed, matched, identical = [], 0, 0, 0
+    lines, changed, matched, identical, undecided = [], 0, 0, 0, 0
     for c in tuned_comparisons:
         other = shared.get(frozenset((c.a.label, c.b.label)))
         if other is None:
@@ -252,18 +255,28 @@ def robustness(tuned_comparisons, shared_comparisons, what: str = "test accuracy
             continue
         ok = holds(other, c)
         changed += not ok
-        lines.append(f"{c.a.label} vs {c.b.label}: {'robust to tuning' if ok else 'changes with tuning'}; at shared "
-                     f"settings {_verdict_text(other, what)}, at tuned settings {_verdict_text(c, what)}.")
+        # The same "inconclusive" twice decides nothing either way: it is not robustness.
+        open_ = ok and c.verdict in UNDECIDED
+        undecided += open_
+        state = "undecided at both settings" if open_ else "robust to tuning" if ok else "changes with tuning"
+        lines.append(f"{c.a.label} vs {c.b.label}: {state}; at shared settings {_verdict_text(other, what)}, at tuned "
+                     f"settings {_verdict_text(c, what)}.")
     if not matched:
         return "", lines
+    same = matched - changed - identical - undecided
     if changed:
         head = (f"Changes with tuning: {changed} of {matched} verdicts differ between shared and tuned settings, so "
                 "the shared-settings answer depended on the learning rate.")
     elif identical == matched:
         head = ("Robust to tuning: every model compared here chose the shared setting, so its verdicts are those at "
                 "shared settings.")
+    elif same == 0:
+        return "undecided", [("Not shown robust to tuning: no comparison here was decided at either setting, so "
+                              "these seeds cannot tell whether tuning changes the answer."), *lines]
     else:
-        head = f"Robust to tuning: all {matched} verdicts are the same at shared and at tuned settings."
+        head = ("Robust to tuning: the decided verdict is the same at shared and at tuned settings" if same == 1 else
+                f"Robust to tuning: all {same} decided verdicts are the same at shared and at tuned settings")
+        head += f" ({undecided} undecided at both)." if undecided else "."
     return ("changed" if changed else "robust"), [head, *lines]
 
 

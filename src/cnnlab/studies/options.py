@@ -43,6 +43,27 @@ class StudyOptions:
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name != "profile" and getattr(self, f.name) is not None}
 
+    def run_flags(self) -> list[str] | None:
+        """The `cnnlab run` flags that size a study like these options (None: a list of seeds,
+        which no flag gives), so a report can print a command that reuses the same runs."""
+        if isinstance(self.seeds, list):
+            return None
+        flags = [] if self.profile == DEFAULT_PROFILE else ["--profile", self.profile]
+        for name, flag in (("epochs", "--epochs"), ("seeds", "--seeds"), ("dataset", "--dataset"),
+                           ("subset", "--subset"), ("test_subset", "--test-subset"), ("precision", "--precision"),
+                           ("inference_repeats", "--inference-repeats")):
+            if getattr(self, name) is not None:
+                flags += [flag, str(getattr(self, name))]
+        if self.analyses is not None:
+            flags += ["--analyses", ",".join(self.analyses)]
+        for old, new in (self.stand_in or {}).items():
+            flags += ["--stand-in", f"{old}={new}"]
+        if self.cuda_graphs is False:
+            flags.append("--no-graphs")
+        if self.tune:
+            flags.append("--tune")
+        return flags
+
 
 @dataclass(frozen=True)
 class RunOptions:

@@ -25,6 +25,7 @@ of the index and of study.json. `cnnlab run all` (run_all.py) plans every study 
 runs each plan through the same steps (`run_plan`).
 """
 
+import contextvars
 import dataclasses
 import os
 import platform
@@ -327,9 +328,16 @@ def run_study(study: Study, out_dir, options: RunOptions | None = None, *, names
     return run_plan(plan_study(study, out_dir, options, names), on_start, on_run, on_message)
 
 
+# The `cnnlab run` command equal to a Python call (`cnnlab.run`), set for the call's duration.
+EQUIVALENT_COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("cnnlab_command", default=None)
+
+
 def invocation_command() -> str | None:
-    """The command line of this invocation, when it is `cnnlab` (not Python calling in)."""
-    return " ".join(["cnnlab", *sys.argv[1:]]) if sys.argv and "cnnlab" in sys.argv[0] else None
+    """The command line of this invocation when it is `cnnlab`; for a Python call, the `cnnlab run`
+    command that sizes the study the same way (EQUIVALENT_COMMAND), when there is one."""
+    if sys.argv and "cnnlab" in sys.argv[0]:
+        return " ".join(["cnnlab", *sys.argv[1:]])
+    return EQUIVALENT_COMMAND.get()
 
 
 def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[int, ...]:
