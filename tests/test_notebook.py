@@ -96,7 +96,18 @@ def _data(cell, mime: str) -> list:
 def notebook(tmp_path_factory):
     """The executed notebook's cells by name. The kernel is this interpreter (a kernelspec of
     our own on JUPYTER_PATH), with this process's environment (PYTHONPATH, CNNLAB_*)."""
-    root = tmp_path_factory.mktemp("notebook")
+    return _execute(tmp_path_factory.mktemp("notebook"), CELLS)
+
+
+# A kernel where ipywidgets cannot be imported (None in sys.modules makes the import fail).
+NO_WIDGETS = {"run": """    import sys
+    sys.modules["ipywidgets"] = None
+    import cnnlab
+    result = cnnlab.run("study.toml", out="out", device="cpu", inference_repeats=2)"""}
+
+
+def _execute(root, cells):
+    """Run `cells` (name -> code) in a fresh kernel with the study file in `root`; the cells by name."""
     spec = root / "jupyter" / "kernels" / "cnnlab-test"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
@@ -105,7 +116,7 @@ def notebook(tmp_path_factory):
     (root / "study.toml").write_text(STUDY, encoding="utf-8")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(code), metadata={
-        "name": name, "tags": ["raises-exception"] if name in RAISES else []}) for name, code in CELLS.items()]
+        "name": name, "tags": ["raises-exception"] if name in RAISES else []}) for name, code in cells.items()]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(root / "jupyter"))
         mp.setenv("CNNLAB_CACHE", str(root / "cache"))
@@ -154,3 +165,16 @@ def test_a_mistake_is_one_line_worded_for_python_with_a_short_traceback(notebook
 def test_the_tuning_plot_renders_inline(notebook):
     pngs = _data(notebook["tuning"], "image/png")
     assert len(pngs) == 1 and pngs[0].startswith("iVBORw0KGgo"), _outputs(notebook["tuning"])
+
+
+def test_without_ipywidgets_a_notebook_gets_lines_and_one_hint(tmp_path):
+    """Before: a TqdmWarning and 118 stderr chunks of text-bar escapes. Now: one hint, one line
+    per epoch and per run on stdout, nothing on stderr."""
+    cell = _execute(tmp_path, NO_WIDGETS)["run"]
+    out, err = _stdout(cell), _stderr(cell)
+    assert err == "", err
+    assert not _data(cell, "application/vnd.jupyter.widget-view+json")
+    assert out.count("progress bars in Jupyter need ipywidgets") == 1
+    assert "Simple CNN seed 0 epoch 1/2  train loss" in out and "Simple CNN seed 0 epoch 2/2" in out, out
+    assert "\r" not in out and "\x1b" not in out
+    assert "[1/1] Simple CNN seed 0: done" in out

@@ -45,7 +45,7 @@ FINISHED_RUN = {
     "metrics.jsonl not UTF-8": ("metrics.jsonl", lambda p, edit: p.write_bytes(b'{"epoch": "\xff\xfe"}\n'),
                                 "metrics.jsonl is missing or unreadable"),
     "metrics.jsonl NaN accuracy": ("metrics.jsonl", lambda p, edit: edit(p, _nan_accuracy), "not a finite number"),
-    "metrics.jsonl an epoch missing": ("metrics.jsonl", lambda p, edit: edit(p, lambda rows: rows[1:]), "1 epochs"),
+    "metrics.jsonl an epoch missing": ("metrics.jsonl", lambda p, edit: edit(p, lambda rows: rows[1:]), "has 1 epoch,"),
     "metrics.jsonl epochs out of order": ("metrics.jsonl", lambda p, edit: edit(p, lambda rows: rows[::-1]),
                                           "is epoch 2"),
     "analysis.json torn": ("analysis.json", lambda p, edit: edit(p, lambda b: b[:100], raw=True), "analysis.json"),

@@ -61,7 +61,7 @@ def test_a_complete_run_loads_as_trusted(tmp_path):
     (lambda p, edit: edit(p / "metrics.jsonl", lambda b: b[:-20], raw=True), "line 2 is not JSON"),
     (lambda p, edit: (p / "metrics.jsonl").write_text("garbage\n"), "line 1 is not JSON"),
     (lambda p, edit: (p / "metrics.jsonl").unlink(), "metrics.jsonl is missing"),
-    (lambda p, edit: edit(p / "metrics.jsonl", lambda rows: rows[:1]), "has 1 epochs, the run has 2"),
+    (lambda p, edit: edit(p / "metrics.jsonl", lambda rows: rows[:1]), "has 1 epoch, the run has 2"),
     (lambda p, edit: (p / "analysis.json").write_text("{"), "analysis.json is missing or not JSON"),
     (lambda p, edit: (p / "analysis.json").write_text('{"macs": 1}'), "lacks 'params'"),
     (lambda p, edit: (p / "config.json").write_text('{"schema": 1}'), "older cnnlab"),

@@ -373,7 +373,7 @@ def test_cnnlab_run_tune_on_the_command_line(write_study, cli, tmp_path):
     code, stdout, stderr = cli("run", path, "--tune", "--out", out, "--device", "cpu", "--quiet", "--no-report")
     assert code == 0, stderr
     lines = stdout.splitlines()
-    assert lines[0].startswith("tuning tiny (full profile): 2 models x 2 settings x 1 tuning seeds = 4 runs, 1 epochs")
+    assert lines[0].startswith("tuning tiny (full profile): 2 models x 2 settings x 1 tuning seeds = 4 runs, 1 epoch each")
     assert "(115 training / 13 validation images; the test images are not used)" in lines[0]
     assert sum(" val acc " in line for line in lines) == 4 and lines[5].startswith("study tiny (full profile)")
     assert "4 done, 0 diverged, 0 failed after 4 tuning runs (0 cached)" in stdout

@@ -29,6 +29,7 @@ from cnnlab.choices import DEFAULT_PROFILE, QUESTION_KINDS, QUESTION_NEEDS, RESO
 from cnnlab.errors import UserError
 from cnnlab.numeric import is_number, number
 from cnnlab.plugins import find_analysis
+from cnnlab.units import counted
 
 SCHEMA_VERSION = 3  # 3: config.json and study.json name the profile and the test subset
 
@@ -167,7 +168,7 @@ def check_metrics(rows: list, epochs: int | None = None) -> list[dict]:
     """Rows of a metrics.jsonl: epochs 1..n in order (n = `epochs` when given), every value a
     finite number. Returns the rows; raises RecordError naming the first problem."""
     if epochs is not None and len(rows) != epochs:
-        raise RecordError(f"metrics.jsonl has {len(rows)} epochs, the run has {epochs}")
+        raise RecordError(f"metrics.jsonl has {counted(len(rows), 'epoch')}, the run has {epochs}")
     for i, row in enumerate(rows, start=1):
         if not isinstance(row, dict) or set(row) != set(METRIC_KEYS):
             raise RecordError(f"metrics.jsonl row {i} does not have the keys {', '.join(METRIC_KEYS)}")

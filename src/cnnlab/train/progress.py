@@ -7,18 +7,42 @@ are all there is: no per-epoch lines.
 
 import sys
 import time
+import warnings
 
-from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():
+    # In Jupyter without ipywidgets tqdm.auto warns and falls back to text bars, which a notebook
+    # shows as a stream of escape codes; cnnlab prints plain lines there instead (interactive()).
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
+
+NOTEBOOK_HINT = ("progress bars in Jupyter need ipywidgets (pip install ipywidgets, or the cnnlab[notebook] "
+                 "extra); showing one line per epoch instead")
+_hinted = False
 
 
-def interactive() -> bool:
-    """Is someone watching: a terminal on stderr, or a Jupyter kernel (IPython already imported
-    by it, so this imports nothing)?"""
-    if sys.stderr.isatty():
-        return True
+def in_jupyter() -> bool:
+    """Is this a Jupyter kernel (IPython already imported by it, so this imports nothing)?"""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def interactive() -> bool:
+    """Is someone watching a live bar: a terminal on stderr, or a Jupyter kernel that shows bars as
+    widgets? (Without ipywidgets a kernel gets lines, and a one-time hint.)"""
+    global _hinted
+    if sys.stderr.isatty():
+        return True
+    if not in_jupyter():
+        return False
+    if widget_bars():
+        return True
+    if not _hinted:
+        _hinted = True
+        print(NOTEBOOK_HINT, flush=True)
+    return False
 
 
 def widget_bars() -> bool:
@@ -73,8 +97,12 @@ class Progress:
             )
 
     def message(self, text: str):
+        # tqdm.write lifts every bar of this process (a study's bar too) off the screen, prints the
+        # line and puts the bars back: a plain print would land on a bar and lose characters to it.
         if self.mode != "none":
-            print(text, file=sys.stderr, flush=True)
+            out = sys.stdout if in_jupyter() else sys.stderr  # Jupyter shows stderr as warnings
+            tqdm.write(text, file=out)
+            out.flush()
 
     def close(self):
         if self.bar is not None:

@@ -94,22 +94,24 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     for cb in callbacks:
         cb.on_train_start(model, config)
     model.train()
-    for epoch in range(start_epoch, config.epochs + 1):
-        row = _train_one_epoch(runner, model, data, inputs, config, epoch, rates, history, progress)
-        if row is None:
-            history.status, history.diverged_epoch = "diverged", epoch
-            progress.message(f"{label or 'run'} diverged: non-finite loss in epoch {epoch}")
-            break
-        history.epochs.append(row)
-        for cb in callbacks:
-            cb.on_epoch_end(model, epoch, row)
-        progress.epoch_done(row)
-        if out_dir:
-            _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history, data)
-    else:
-        history.status = "done"
+    try:  # an interrupted run takes its epoch bar off the terminal too
+        for epoch in range(start_epoch, config.epochs + 1):
+            row = _train_one_epoch(runner, model, data, inputs, config, epoch, rates, history, progress)
+            if row is None:
+                history.status, history.diverged_epoch = "diverged", epoch
+                progress.message(f"{label or 'run'} diverged: non-finite loss in epoch {epoch}")
+                break
+            history.epochs.append(row)
+            for cb in callbacks:
+                cb.on_epoch_end(model, epoch, row)
+            progress.epoch_done(row)
+            if out_dir:
+                _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history, data)
+        else:
+            history.status = "done"
+    finally:
+        progress.close()
     history.step_mode = runner.mode
-    progress.close()
     return history
 
 
