@@ -108,7 +108,7 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 statuses: dict | None = None, profile: str = "full", name: str = "fake",
                 gaps: dict | None = None, sharing: int | None = 1, questions=(), claims=(), claims_source: str = "",
                 margin: float = 1.0, looks=(), source: str | None = None, folder: str | None = None,
-                model_train: dict | None = None, tuning=None) -> Path:
+                model_train: dict | None = None, tuning=None, edit_run=None) -> Path:
     """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
 
     `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
@@ -116,7 +116,8 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
     model, or a dict by model name; `gaps`: the final train-test gap by model name.
     `questions`, `claims` (as cnnlab.studies.questions returns them), `claims_source`,
     `margin` and `looks` go into study.json as the runner writes them; by default those of the
-    built-in study with this `reference` (`builtin_parts`). `folder`: the study's directory
+    built-in study with this `reference` (`builtin_parts`). `edit_run(model, seed, metrics,
+    analysis)` may change a run's records in place before they are written. `folder`: the study's directory
     (default its name; a tuned study's is "<name>-tuned"), `model_train`: each model's own
     training settings by model name (a tuned model's chosen lr), `tuning`: a TuningRecord."""
     statuses = statuses or {}
@@ -156,6 +157,8 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                     analysis["overfitting"] = overfitting(metrics)
                 for key in ("confusion", "receptive_field", "erf", "inference", "memory", "activations"):
                     analysis.pop(key, None)
+            if edit_run:  # a test's own change to one run's records, (model, seed, metrics, analysis)
+                edit_run(model_name, seed, metrics, analysis)
             run.write_metrics(metrics)
             run.write_analysis(check_analysis(analysis, analyses, status))
             if "activations" in analyses and status == "done":

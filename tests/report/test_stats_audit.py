@@ -139,3 +139,38 @@ def test_the_report_prints_no_markdown_backticks_and_says_how_to_read_the_verdic
     _, md, html = full_study
     assert "`" not in html
     assert md.count("How to read the verdicts:") == 1 and html.count("How to read the verdicts:") == 1
+
+
+# --- issue 27, item 2: timings from a busy machine ----------------------------------------------------------------
+
+def _busy_latency(model, seed, metrics, analysis):
+    if model == "fc" and seed == 1:  # one run timed while something else used the cores
+        analysis["inference"]["results"][0].update(q1_ms=1.34, median_ms=13.75, q3_ms=332.0)
+
+
+def _busy_epochs(model, seed, metrics, analysis):
+    if model == "simple-cnn" and seed == 0:
+        for row, seconds in zip(metrics, (2.4, 21.6, 2.5)):
+            row["train_seconds"] = seconds
+
+
+@pytest.mark.parametrize("edit, metric, reason", [
+    (_busy_latency, "latency_ms", "FC, seed 1: the middle half of its timed passes at batch size 1 took 1.34–332.00 ms"),
+    (_busy_epochs, "epoch_seconds", "Simple CNN, seed 0: its epochs took 2.5–21.6 s"),
+])
+def test_timings_whose_spread_says_the_machine_was_busy_are_not_compared(make_study, edit, metric, reason):
+    """Before: "Residual CNN 13.75 ms vs FC 79.99 ms" from a run whose quartiles were 1.34 and 332 ms."""
+    from cnnlab.report import render_report
+    from cnnlab.report.busy import busy
+
+    study_dir = make_study(edit_run=edit, seeds=(0, 1), epochs=3)
+    study = load_results(study_dir)
+    assert reason in busy(study.models, metric)
+    md = render_report(study_dir, dpi=30)[0].read_text(encoding="utf-8")
+    assert "Timings from a busy machine" in md and reason in md
+    title = {"latency_ms": "Inference latency at batch size 1", "epoch_seconds": "Time per epoch"}[metric]
+    findings_text = md.split("## Findings")[1].split("\n## ")[0]
+    sentence = next(line for line in findings_text.splitlines() if line.startswith(f"- {title}"))
+    assert "not compared" in sentence and "ranges from" not in sentence
+    quiet = load_results(make_study(seeds=(0, 1), epochs=3))  # the same study timed on an idle machine
+    assert busy(quiet.models, metric) is None

@@ -20,6 +20,7 @@ from cnnlab.report import claims, findings, fmt, tuning
 from cnnlab.report.findings import Comparison
 from cnnlab.report.load import ModelResults, StudyResults, get_metric
 from cnnlab.report.load import metrics as all_metrics
+from cnnlab.report.busy import busy
 from cnnlab.report.stats import summarize, summarize_accuracy
 
 DEFAULT_COSTS = ("params", "epoch_seconds", "train_seconds", "latency_ms", "throughput", "peak_bytes")
@@ -149,6 +150,10 @@ def costs(models: list[ModelResults], metrics, device: str | None, repeats=None)
         if not parts:
             continue
         where = f" on {device}" if device and metric.unit in TIMED_UNITS else ""
+        noisy = busy(models, name)
+        if noisy:
+            lines.append(f"{metric.title[:1].upper() + metric.title[1:]}{where}: {noisy}.")
+            continue
         passes = f", median of {repeats} timed passes" if repeats and metric.unit == "ms" else ""
         lines.append(f"{metric.title[:1].upper() + metric.title[1:]}{where} (mean over seeds{passes}): "
                      f"{', '.join(parts)}.")
@@ -160,6 +165,9 @@ def _accuracy_per(models: list[ModelResults], name: str) -> str | None:
     if metric is None:
         return None
     scale, unit_name = PER_UNIT.get(metric.unit, (1, "unit of"))
+    noisy = busy(models, name)
+    if noisy:
+        return f"Test accuracy per {unit_name} {metric.title}: {noisy}."
     parts = []
     for m in models:
         acc, cost = summarize(m.values("test_acc")).mean, summarize(m.values(name)).mean
@@ -175,7 +183,7 @@ def _cost_ratios(a: ModelResults, b: ModelResults, metrics) -> str:
     for name in metrics:
         metric = get_metric(name)
         x, y = summarize(a.values(name)).mean, summarize(b.values(name)).mean
-        if x is None or y is None:
+        if x is None or y is None or busy([a, b], name):
             continue
         if metric.unit == "count":
             parts.append(f"{metric.title} {x - y:+,.0f}")

@@ -11,9 +11,9 @@ import shlex
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import answers, claims, decide, findings, fmt, plots, tuning
+from cnnlab.report import answers, busy, claims, decide, findings, fmt, plots, tuning
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
-from cnnlab.report.load import StudyResults
+from cnnlab.report.load import StudyResults, get_metric
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
 from cnnlab.report.stats import summarize, summarize_accuracy
 from cnnlab.units import duration_text
@@ -81,6 +81,11 @@ def summary_section(study: StudyResults) -> Section:
         notes.append(sharing)
     notes += [note for a in analyses() if a.summary_note for note in [a.summary_note(study)] if note]
     s.add(Paragraph(" ".join(notes), note=True))
+    noisy = [f"{get_metric(metric).title[:1].upper() + get_metric(metric).title[1:]}: {why}."
+             for metric in busy.TIMED_METRICS for why in [busy.busy(study.models, metric)] if why]
+    if noisy:
+        s.add(Paragraph("Timings from a busy machine (shown above, but compared nowhere in this report):"))
+        s.add(Bullets(noisy))
     problems = findings.run_problems(study.models)
     if problems:
         s.add(Paragraph("Runs left out of the statistics:"))

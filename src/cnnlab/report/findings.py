@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from cnnlab.report import fmt
+from cnnlab.report.busy import busy
 from cnnlab.report.decide import Equivalence, SeedsNeeded, detectable_difference, looks_alpha, pooled_sd, seeds_needed
 from cnnlab.report.decide import tost
 from cnnlab.report.load import ModelResults, get_metric
@@ -229,10 +230,14 @@ def extremes(models: list[ModelResults], metric: str):
 
 def _range(models: list[ModelResults], metric: str, what: str, show) -> str | None:
     """"<what> ranges from <low> (model) to <high> (model)." or, when the shown values are
-    equal, "<what> is <value> for every model." None with fewer than two measured models."""
+    equal, "<what> is <value> for every model." None with fewer than two measured models;
+    for timings from a busy machine, why they are not compared (cnnlab.report.busy)."""
     ext = extremes(models, metric)
     if not ext:
         return None
+    noisy = busy(models, metric)
+    if noisy:
+        return f"{what}: {noisy}."
     lo, lo_v, hi, hi_v = ext
     if show(lo_v) == show(hi_v):
         return f"{what} is {show(lo_v)} for every model."
