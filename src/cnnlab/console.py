@@ -181,13 +181,14 @@ def runs_table(rows: list[dict]) -> list[str]:
     """`cnnlab runs`: one line per index row (with its `stale` flag)."""
     study_w = max(len("study"), *(len(r["study"] or "") for r in rows))
     model_w = max(len("model"), *(len(r["label"] or r["model"] or "") for r in rows))
-    lines = [f"{'study':{study_w}} {'profile':7} {'role':4} {'model':{model_w}} {'seed':>4} {'status':8} "
-             f"{'test acc':>8} {'train acc':>9} {'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run"]
+    lines = [f"{'study':{study_w}} {'profile':7} {'role':4} {'model':{model_w}} {'seed':>4} {'lr':>8} {'wd':>7} "
+             f"{'status':8} {'test acc':>8} {'train acc':>9} {'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run"]
     for r in rows:
         epochs = "-" if r["epochs"] is None else r["epochs"]
         seed = "-" if r["seed"] is None else r["seed"]
+        lr, wd = (f"{r[k]:g}" if isinstance(r.get(k), (int, float)) else "-" for k in ("lr", "weight_decay"))
         lines.append(f"{r['study'] or '-':{study_w}} {r['profile'] or '-':7} {r.get('role') or 'eval':4} "
-                     f"{r['label'] or r['model'] or '-':{model_w}} {seed:>4} {r['status'] or '-':8} "
+                     f"{r['label'] or r['model'] or '-':{model_w}} {seed:>4} {lr:>8} {wd:>7} {r['status'] or '-':8} "
                      f"{_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} {_thousands(r['params']):>11} "
                      f"{_seconds(r['train_seconds']):>8} {epochs:>6} {'stale' if r['stale'] else 'current':7}  "
                      f"{r['run_dir']}")

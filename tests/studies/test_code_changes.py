@@ -44,10 +44,11 @@ def test_a_code_change_retrains_and_the_old_run_is_stale(write_study, tmp_path):
     stale = next(r for r in rows if r["stale"])
     assert "stale" in _cnnlab(src, "runs", "--out", out)
     logs = {p.name for p in (out / "tensorboard" / "tiny" / "fc").iterdir()}
-    assert logs == {f"seed0-{r['run_key']}" for r in rows}  # one TensorBoard run per run
+    named = {r["run_key"]: f"seed0-lr{r['lr']:g}-{r['run_key']}" for r in rows}
+    assert logs == set(named.values())  # one TensorBoard run per run
     assert "removed 1 run(s)" in _cnnlab(src, "runs", "--out", out, "--prune-stale")
     assert not (out / stale["run_dir"]).exists()
-    assert {p.name for p in (out / "tensorboard" / "tiny" / "fc").iterdir()} == logs - {f"seed0-{stale['run_key']}"}
+    assert {p.name for p in (out / "tensorboard" / "tiny" / "fc").iterdir()} == logs - {named[stale["run_key"]]}
     rows = json.loads(_cnnlab(src, "runs", "--out", out, "--json"))
     assert [r["stale"] for r in rows] == [False]
     assert "(cached)" in _cnnlab(src, *run)  # the current run is still there

@@ -192,8 +192,17 @@ def test_tuning_runs_are_listed_with_their_role(pair, cli):
     tune = [r for r in rows if r["role"] == "tune"]
     assert {r["seed"] for r in tune} == {1000, 1001} and {r["epochs"] for r in tune} == {2}
     code, out, _ = cli("runs", "--out", pair["out"])
-    assert out.splitlines()[0].split()[:3] == ["study", "profile", "role"]
+    assert out.splitlines()[0].split()[:7] == ["study", "profile", "role", "model", "seed", "lr", "wd"]
     assert sum(" tune " in line for line in out.splitlines()) == 16
+    # A model's evaluation runs at the shared lr and at its tuned one read apart (before: two "Slow 0 done"
+    # rows), in the table, the CSV and the JSON.
+    slow = {r["lr"] for r in rows if r["role"] == "eval" and r["label"] == "Slow" and r["seed"] == 0}
+    assert slow == {0.001, 0.1}
+    assert {line.split()[5] for line in out.splitlines() if " eval Slow " in line and line.split()[4] == "0"} == \
+        {"0.001", "0.1"}
+    code, csv_text, _ = cli("runs", "--out", pair["out"], "--csv", "-")
+    header = csv_text.splitlines()[0].split(",")
+    assert {"lr", "weight_decay", "role"} <= set(header)
 
 
 @pytest.mark.slow

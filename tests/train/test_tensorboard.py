@@ -37,8 +37,8 @@ def test_event_tags_of_a_real_run(tiny_study):
     the values the run stored (float32 in the event file)."""
     run = tiny_study.runs.iloc[-1]  # Simple CNN, seed 1
     run_dir = tiny_study.dir.parent.parent / RUNS_DIR / run.run_key
-    events = _events(run_log_dir(run_dir, tiny_study.name, run.label, run.seed))
     record = RunDir(run_dir).load()
+    events = _events(run_log_dir(run_dir, tiny_study.name, run.label, run.seed, record.config.train))
     assert record.usable, record.problems
     analysis = record.analysis["grad_flow"]
     layers = analysis["layer_names"]
@@ -64,7 +64,7 @@ def test_tensorboard_lists_runs_as_study_label_seed(tiny_study):
 
     out = tiny_study.dir.parent.parent
     runs = EventMultiplexer().AddRunsFromDirectory(str(out / "tensorboard")).Runs()
-    assert set(runs) == {f"tiny-api/{r.label}/seed{r.seed}-{r.run_key}" for r in tiny_study.runs.itertuples()}
+    assert set(runs) == {f"tiny-api/{r.label}/seed{r.seed}-lr{r.lr:g}-{r.run_key}" for r in tiny_study.runs.itertuples()}
     assert "Fully connected, 3 layers" in {name.split("/")[1] for name in runs}  # labels as written
     assert not any((out / "runs" / key / "tensorboard").exists() for key in tiny_study.runs.run_key)
 
@@ -74,6 +74,18 @@ def test_log_dir_names_are_one_safe_folder_each(tmp_path):
     assert log_dir == tmp_path / "out" / "tensorboard" / "study" / "a_b_c" / "seed2-abc123"
     elsewhere = tmp_path / "elsewhere"
     assert run_log_dir(elsewhere, "s", "CNN", 0) == elsewhere / "tensorboard" / "s" / "CNN" / "seed0-elsewhere"
+
+
+def test_runs_at_other_settings_and_tuning_runs_read_apart(tmp_path):
+    """Before: a model's runs at shared and at tuned settings both showed as "FC/seed0-<key>", and a
+    tuning run's validation accuracy was logged as accuracy/test."""
+    from cnnlab.train.tensorboard import TUNING_TAGS
+
+    run = tmp_path / "out" / "runs" / "k1"
+    assert run_log_dir(run, "s", "FC", 0, {"lr": 1e-3, "weight_decay": 0.0}).name == "seed0-lr0.001-k1"
+    assert run_log_dir(run, "s", "FC", 0, {"lr": 0.01, "weight_decay": 5e-4}).name == "seed0-lr0.01-wd0.0005-k1"
+    assert run_log_dir(run, "s", "FC", 1, {"lr": 0.1}, tuning=True).name == "tune-seed1-lr0.1-k1"
+    assert TUNING_TAGS["test_acc"] == "accuracy/validation" and "accuracy/test" not in TUNING_TAGS.values()
 
 
 def _study(epochs: int):
@@ -99,7 +111,7 @@ def test_resumed_run_continues_its_curves_without_duplicates(tmp_path, monkeypat
 
     monkeypatch.setattr(trainer, "_commit_epoch", dies_at_epoch_2)
     assert execute_run(spec, tmp_path, "cpu", data=data)["status"] == "failed"
-    log_dir = run_log_dir(tmp_path, "tb", "CNN", 0)
+    log_dir = run_log_dir(tmp_path, "tb", "CNN", 0, spec.train)
     assert _steps(_events(log_dir), "loss/test") == [3, 7]  # epoch 2's curves were written
     monkeypatch.setattr(trainer, "_commit_epoch", commit)
     summary = execute_run(spec, tmp_path, "cpu", data=data)

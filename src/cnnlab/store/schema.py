@@ -318,6 +318,7 @@ class RunRecord:
             train_seconds = sum(times) if times else None
         return {
             "run_key": self.key, "study": get("study"), "profile": get("profile"), "role": get("role") or "eval",
+            "lr": train.get("lr"), "weight_decay": train.get("weight_decay"),
             "setting": get("setting"), "model": get("model"),
             "label": get("label") or get("model"), "seed": get("seed"), "dataset": get("dataset"),
             "status": self.status, "test_acc": self.final("test_acc"), "train_acc": self.final("train_acc"),
@@ -338,6 +339,8 @@ INDEX_COLUMNS = {
     "study": "TEXT",
     "profile": "TEXT",  # quick or full (cnnlab.choices.PROFILES)
     "role": "TEXT",  # eval (a study's result) or tune (chose a model's settings on a validation split)
+    "lr": "REAL",  # the run's learning rate and weight decay: a model's runs at shared and tuned settings differ here
+    "weight_decay": "REAL",
     "model": "TEXT",
     "label": "TEXT",
     "seed": "INTEGER",

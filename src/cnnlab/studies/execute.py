@@ -170,9 +170,11 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)
     recorders = training_recorders(spec.analyses, config)
     # After the recorders: at the end of each epoch it writes the gradient norms they took.
-    tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.study, spec.label or spec.model, spec.seed),
+    tuning = spec.role == "tune"
+    tensorboard = TensorBoardLogger(run_log_dir(run.path, spec.study, spec.label or spec.model, spec.seed, spec.train,
+                                                tuning),
                                     steps_per_epoch=math.ceil(len(data.train_labels) / config.batch_size),
-                                    grad_flow=recorders.get("grad_flow"),
+                                    grad_flow=recorders.get("grad_flow"), tuning=tuning,
                                     description=f"{spec.study}: {spec.name} (run {run.key})")
     try:
         history = train(model, data, config, out_dir=run.path, resume=True, callbacks=[*recorders.values(), tensorboard],

@@ -2,14 +2,15 @@
 `torch.utils.tensorboard`, so `tensorboard --logdir OUT/tensorboard` shows a study while it trains.
 
 TensorBoard names a run by its path under --logdir, so the event files of the run in
-OUT/runs/<run key> go to OUT/tensorboard/<study>/<model label>/seed<N>-<run key>: the
-sidebar reads study / label / seed, and the run key, last, keeps apart runs that share
-those three (another profile, other settings, older code).
+OUT/runs/<run key> go to OUT/tensorboard/<study>/<model label>/seed<N>-lr<lr>-<run key>
+(tune-seed<N>-... for a tuning run): the sidebar reads study / label / seed and learning
+rate, and the run key, last, keeps apart runs that share them (another profile, older code).
 
 One x axis for everything, the optimizer step (0-based, as in gradient-flow records):
 
     loss/train, loss/test, accuracy/train, accuracy/test,
     lr, images_per_second, epoch             at the last step of each epoch
+    (a tuning run: loss/validation and accuracy/validation instead of the test tags)
     grad_norm/NN_<weight tensor>             at every step GradFlowRecorder logs (when it runs),
                                              written at the end of that step's epoch
 
@@ -34,6 +35,8 @@ from cnnlab.train.callbacks import Callback
 # metrics.jsonl column -> scalar tag
 EPOCH_TAGS = {"train_loss": "loss/train", "test_loss": "loss/test", "train_acc": "accuracy/train",
               "test_acc": "accuracy/test", "lr": "lr", "images_per_second": "images_per_second", "epoch": "epoch"}
+# A tuning run scores a validation split of the training images, never the test images.
+TUNING_TAGS = {**EPOCH_TAGS, "test_loss": "loss/validation", "test_acc": "accuracy/validation"}
 
 _said_missing = False  # "tensorboard is not installed" is said once per process
 
@@ -43,20 +46,24 @@ def _path_part(text: str, default: str) -> str:
     return re.sub(r"[^\w .()+,=@-]+", "_", str(text)).strip(" ._")[:60] or default
 
 
-def run_log_dir(run_dir, study: str, label: str, seed: int) -> Path:
-    """OUT/tensorboard/<study>/<label>/seed<N>-<run key> for the run directory OUT/runs/<run key>;
-    a run directory elsewhere (a copy, a test) keeps that tree inside itself."""
+def run_log_dir(run_dir, study: str, label: str, seed: int, train: dict | None = None, tuning: bool = False) -> Path:
+    """OUT/tensorboard/<study>/<label>/[tune-]seed<N>[-lr<lr>][-wd<wd>]-<run key> for the run directory
+    OUT/runs/<run key>: a tuning run and the runs of a model at other settings (shared or tuned)
+    read apart in the sidebar. A run directory elsewhere (a copy, a test) keeps that tree inside itself."""
     run_dir = Path(run_dir)
     root = run_dir.parent.parent if run_dir.parent.name == "runs" else run_dir
+    train = train or {}
+    settings = "".join(f"-{short}{train[key]:g}" for key, short in (("lr", "lr"), ("weight_decay", "wd"))
+                       if isinstance(train.get(key), (int, float)) and (key == "lr" or train[key]))
     return (root / TENSORBOARD_DIR / _path_part(study, "study") / _path_part(label, "model")
-            / f"seed{seed}-{run_dir.name}")
+            / f"{'tune-' if tuning else ''}seed{seed}{settings}-{run_dir.name}")
 
 
 def remove_run_logs(out, run_key: str):
     """Delete the event files of one run of OUT (with `cnnlab runs --prune-stale`)."""
     import shutil
 
-    for log_dir in (Path(out) / TENSORBOARD_DIR).glob(f"*/*/seed*-{run_key}"):
+    for log_dir in (Path(out) / TENSORBOARD_DIR).glob(f"*/*/*seed*-{run_key}"):
         shutil.rmtree(log_dir, ignore_errors=True)
         for parent in (log_dir.parent, log_dir.parent.parent):  # the label and study folders, once empty
             try:
@@ -83,8 +90,10 @@ class TensorBoardLogger(Callback):
     """Add after `grad_flow` (the GradFlowRecorder of the run, if any) in the trainer's
     callbacks, and `close()` it when training ends."""
 
-    def __init__(self, log_dir, steps_per_epoch: int, grad_flow=None, description: str = "", on_message=say):
+    def __init__(self, log_dir, steps_per_epoch: int, grad_flow=None, description: str = "", on_message=say,
+                 tuning: bool = False):
         self.log_dir = Path(log_dir)
+        self.tags = TUNING_TAGS if tuning else EPOCH_TAGS
         self.steps_per_epoch = steps_per_epoch
         self.grad_flow = grad_flow
         self.description = description
@@ -107,7 +116,7 @@ class TensorBoardLogger(Callback):
         first, last = (epoch - 1) * self.steps_per_epoch, epoch * self.steps_per_epoch - 1
 
         def write():
-            for key, tag in EPOCH_TAGS.items():
+            for key, tag in self.tags.items():
                 self.writer.add_scalar(tag, metrics[key], last)
             # The recorder's snapshots of this epoch, written here rather than after each
             # backward: the logger needs no Python between backward and the optimizer step,
