@@ -108,3 +108,33 @@ def test_train_takes_the_study_size_runtime_and_every_training_option(tmp_path, 
     assert config.runtime["threads"] == 1
     assert "confusion" in analysis and "overfitting" not in analysis
     assert sum(sum(row) for row in analysis["confusion"]["matrix"]) == 100  # the test subset, evaluated
+
+
+def test_the_eta_goes_model_by_model_and_says_when_a_model_is_not_timed_yet(monkeypatch, capsys):
+    """Before: "ETA 1 min 34 s" from the FC runs' pace with two Residual CNN runs of 490 s and 338 s to go."""
+    from types import SimpleNamespace
+
+    from cnnlab import console
+    from cnnlab.console import RunProgress
+
+    clock = [1000.0]
+    monkeypatch.setattr(console.time, "time", lambda: clock[0])
+    specs = [SimpleNamespace(label=label, model="m") for label in ("FC", "FC", "Residual CNN", "Residual CNN")]
+    progress = RunProgress(quiet=True)
+    progress.start(specs)
+
+    def done(i, label, seconds, wall):
+        clock[0] += wall
+        progress.run_done(i, 4, {"label": label, "seed": i, "status": "done", "cached": False, "train_seconds": seconds,
+                                 "test_acc": 0.9, "train_acc": 0.9, "params": 1, "epochs": 1, "resumed_from": None,
+                                 "error": None, "run_dir": "x", "role": "eval"})
+        return capsys.readouterr().out
+
+    line = done(1, "FC", 10.0, 12.0)
+    assert "[ETA at least 12.0 s (Residual CNN not timed yet)]" in line  # one more FC run at 12 s of wall each
+    line = done(2, "FC", 10.0, 12.0)
+    assert "[ETA unknown (Residual CNN not timed yet)]" in line  # only untimed runs left: no figure claimed
+    line = done(3, "Residual CNN", 400.0, 480.0)
+    # wall per training second (504 / 420 = 1.2) x the Residual CNN's 400 s for the one run left
+    assert "[ETA 8 min 00 s]" in line
+    assert "ETA" not in done(4, "Residual CNN", 400.0, 480.0)

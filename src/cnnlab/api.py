@@ -354,7 +354,7 @@ def _run_study(study, out, options, quiet: bool | None) -> StudyResult:
     bar = RunProgress(quiet=quiet) if quiet is not None else None
     try:
         run_study(study, out, options, names=PYTHON, on_run=bar.run_done if bar else None,
-                  on_start=(lambda specs, data: bar.start(len(specs))) if bar else None)
+                  on_start=(lambda specs, data: bar.start(specs)) if bar else None)
     finally:
         if bar:
             bar.close()

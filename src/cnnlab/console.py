@@ -59,42 +59,72 @@ def format_run_line(i: int, n: int, s: dict) -> str:
 class RunProgress:
     """One line per finished run with its figures, and an overall bar (runs done / total,
     ETA) on a terminal or in Jupyter; without one, the ETA goes at the end of each line.
-    `quiet`: the lines only, never a bar."""
+    `quiet`: the lines only, never a bar.
+
+    The ETA adds up the runs still to come model by model, each at the training time its
+    model's finished runs took (scaled by the wall-clock per second of training so far, which
+    covers evaluation, analyses and parallel workers). A model with no finished run yet has no
+    time to go by, so the ETA is then a lower bound and says which models it leaves out.
+    """
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.bar = None
         self.started = time.time()
-        self.trained = 0
+        self.to_come: dict[str, int] = {}  # label -> runs not yet finished
+        self.trained: dict[str, list[float]] = {}  # label -> training seconds of its trained runs
 
-    def start(self, total: int):
+    def start(self, specs):
         self.close()  # `cnnlab run all` starts one bar per study
         self.started = time.time()
-        self.trained = 0
+        self.to_come, self.trained = {}, {}
+        for spec in specs:
+            label = spec.label or spec.model  # as the run's summary names it
+            self.to_come[label] = self.to_come.get(label, 0) + 1
         from cnnlab.train.progress import interactive
 
         if not self.quiet and interactive():
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, unit="run", desc="study", position=0, dynamic_ncols=True, file=sys.stderr)
+            self.bar = tqdm(total=len(specs), unit="run", desc="study", position=0, dynamic_ncols=True,
+                            file=sys.stderr, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+
+    def eta(self) -> str | None:
+        """"ETA 3 min 05 s", "ETA at least 40 s (Residual CNN not timed yet)", "ETA unknown (...)" or None."""
+        trained = [t for times in self.trained.values() for t in times]
+        remaining = {label: n for label, n in self.to_come.items() if n > 0}
+        if not remaining or not trained or not sum(trained):
+            return None
+        per_training_second = (time.time() - self.started) / sum(trained)
+        untimed = [label for label in remaining if not self.trained.get(label)]
+        seconds = per_training_second * sum(n * sum(self.trained[label]) / len(self.trained[label])
+                                            for label, n in remaining.items() if label not in untimed)
+        if untimed:
+            at_least = f"at least {duration_text(seconds)}" if len(untimed) < len(remaining) else "unknown"
+            return f"ETA {at_least} ({', '.join(untimed)} not timed yet)"
+        return f"ETA {duration_text(seconds)}"
 
     def run_done(self, i: int, n: int, summary: dict):
         line = format_run_line(i, n, summary)
-        self.trained += not summary["cached"]
+        label = summary.get("label")
+        if label in self.to_come:
+            self.to_come[label] -= 1
+        if not summary["cached"] and isinstance(summary.get("train_seconds"), (int, float)):
+            self.trained.setdefault(label, []).append(float(summary["train_seconds"]))
+        eta = self.eta() if i < n else None
         if self.bar is not None:
             self.bar.update(1)
+            self.bar.set_postfix_str(eta or "", refresh=True)
             self.bar.write(line, file=sys.stdout)
             return
-        if i < n and self.trained:  # cached runs take no time, so they do not count towards the pace
-            eta = (time.time() - self.started) / self.trained * (n - i)
-            line += f"  [ETA {duration_text(eta)}]"
+        if eta:
+            line += f"  [{eta}]"
         print(line, flush=True)
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
 
 # ---------------------------------------------------------------- the lines that end a run
 

@@ -9,7 +9,7 @@ def _callbacks(progress) -> dict:
 
     def on_start(specs, data):
         print(study_header(specs, data), flush=True)
-        progress.start(len(specs))
+        progress.start(specs)
 
     return {"on_start": on_start, "on_run": progress.run_done}
 
