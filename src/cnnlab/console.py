@@ -6,7 +6,7 @@ text; the caller prints it (results on stdout, the bar on stderr)."""
 import sys
 import time
 
-from cnnlab.store.schema import setting_text
+from cnnlab.store.schema import TuningRecord, setting_text
 from cnnlab.units import counted, duration_text
 
 
@@ -139,9 +139,16 @@ def study_summary(info: dict, results_dir) -> list[str]:
              f"failed{f' after {tuned} tuning runs' if tuned else ''} ({m['runs_cached']} cached) in "
              f"{m['wall_clock_seconds']:.0f}s on {m['device']}"]
     if tuned:
-        lines.append("tuned:   " + ", ".join(f"{model['label']} at "
-                                             f"{setting_text(model['chosen']) if model['chosen'] else 'shared settings'}"
-                                             for model in tuning["models"]))
+        record = TuningRecord.from_json("study.json", tuning)
+        images = record.validation.get("validation_size")
+        images = images if isinstance(images, int) else None
+
+        def chosen(model):
+            where = setting_text(model.chosen) if model.chosen else "shared settings"
+            weak = model.weak_choice(images)
+            return f"{model.label} at {where}" + (f" ({'; '.join(weak)})" if weak else "")
+
+        lines.append("tuned:   " + ", ".join(chosen(model) for model in record.models))
     lines.append(f"results: {results_dir}")
     return lines + [f"report:  {path}" for path in info.get("report", [])]
 

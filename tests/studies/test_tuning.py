@@ -386,5 +386,7 @@ def test_cnnlab_run_tune_on_the_command_line(write_study, cli, tmp_path):
     assert "(115 training / 13 validation images; the test images are not used)" in lines[0]
     assert sum(" val acc " in line for line in lines) == 4 and lines[5].startswith("study tiny (full profile)")
     assert "4 done, 0 diverged, 0 failed after 4 tuning runs (0 cached)" in stdout
-    assert re.search(r"^tuned:   fc at lr=0\.0\d+, simple-cnn at lr=0\.0\d+$", stdout, flags=re.M)
+    # Two settings: every choice is at an end of the grid, and the line says so.
+    assert re.search(r"^tuned:   fc at lr=0\.0\d+ \(the (lowest|highest) lr on the grid[^)]*\), "
+                     r"simple-cnn at lr=0\.0\d+ \(the (lowest|highest) lr on the grid[^)]*\)$", stdout, flags=re.M)
     assert f"results: {out}/studies/tiny-tuned" in stdout

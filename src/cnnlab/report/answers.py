@@ -395,6 +395,9 @@ def answers(study: StudyResults) -> list[Answer]:
     """One answer per question of the study, in the study file's order; a tuned study with results
     at shared settings (`study.shared`) says for each whether its verdicts hold there too."""
     out = [answer_question(study, q, i) for i, q in enumerate(study.info.questions)]
+    for answer in out:  # a verdict at tuned settings is only as good as the choices behind it
+        labels = {m.label for c in answer.comparisons for m in (c.a, c.b)}
+        answer.evidence += [f"Tuning: {w}" for w in tuning.choice_warnings(study, labels)]
     if study.shared is None:
         return out
     same = tuning.same_runs(study)

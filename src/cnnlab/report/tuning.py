@@ -125,14 +125,35 @@ def _table(record: TuningRecord) -> Table:
                                        "not count.")
 
 
-def _edge_warnings(record: TuningRecord) -> list[str]:
+def validation_images(record: TuningRecord) -> int | None:
+    size = record.validation.get("validation_size")
+    return size if isinstance(size, int) and size > 0 else None
+
+
+def _edge_warnings(record: TuningRecord, labels=None) -> list[str]:
+    """Why a choice is weak: at an end of the grid, or ahead of the next setting by less than one
+    validation image. `labels`: only these models (default: all)."""
     out = []
+    images = validation_images(record)
     for m in record.models:
+        if labels is not None and m.label not in labels:
+            continue
         for key, where in m.edge.items():
             out.append(f"{m.label}: the chosen {key}={_g(m.chosen[key])} is {EDGE_WORDS.get(where, where)} value on "
                        f"the grid: the grid was too narrow, and a {'smaller' if where == 'lowest' else 'larger'} "
                        f"{key} may be better still (widen [tune] {key}, or raise span).")
+        lead = m.lead()
+        if lead and images and lead[0] < 1 / images:
+            out.append(f"{m.label}: the chosen {setting_text(m.chosen)} is ahead of {setting_text(lead[1])} by "
+                       f"{100 * lead[0]:.2f} points of validation accuracy, less than one of the {images:,} validation "
+                       "images: the choice between them is a coin toss (more tuning seeds or validation images "
+                       "would settle it).")
     return out
+
+
+def choice_warnings(study: StudyResults, labels) -> list[str]:
+    """The weak choices among `labels`' models of a tuned study, for its answers."""
+    return _edge_warnings(study.info.tuning, set(labels)) if study.info.tuning is not None else []
 
 
 def _budget(study: StudyResults, record: TuningRecord) -> str:

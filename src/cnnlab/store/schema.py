@@ -496,6 +496,27 @@ class ModelTuning:
     runs: int = 0  # tuning runs (the budget, the same for every model)
     seconds: float = 0.0  # their summed training time
 
+    def lead(self) -> tuple[float, dict] | None:
+        """(how far the chosen setting's mean validation accuracy is ahead of the next best, that
+        setting), or None without a choice and a runner-up."""
+        chosen = next((p for p in self.points if self.chosen is not None and p.setting == self.chosen
+                       and p.mean is not None), None)
+        others = [p for p in self.points if p is not chosen and p.mean is not None]
+        if chosen is None or not others:
+            return None
+        runner_up = max(others, key=lambda p: p.mean)
+        return chosen.mean - runner_up.mean, runner_up.setting
+
+    def weak_choice(self, validation_images: int | None) -> list[str]:
+        """Why this model's choice is weak, in short phrases: at an end of the grid, or ahead of the
+        next setting by less than one validation image (a coin toss between the two)."""
+        out = [f"the {where} {key} on the grid" for key, where in self.edge.items()]
+        lead = self.lead()
+        if lead and validation_images and lead[0] < 1 / validation_images:
+            out.append(f"ahead of {setting_text(lead[1])} by less than one of the {validation_images:,} "
+                       "validation images")
+        return out
+
 
 @dataclass(frozen=True)
 class TuningRecord:
