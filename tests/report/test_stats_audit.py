@@ -174,3 +174,26 @@ def test_timings_whose_spread_says_the_machine_was_busy_are_not_compared(make_st
     assert "not compared" in sentence and "ranges from" not in sentence
     quiet = load_results(make_study(seeds=(0, 1), epochs=3))  # the same study timed on an idle machine
     assert busy(quiet.models, metric) is None
+
+
+def test_compare_rows_keep_a_and_b_in_their_places():
+    """Before: `a`/`b` named the higher/lower set while `mean_a`/`mean_b` were sets A and B."""
+    a = SimpleNamespace(models=[model("FC", test_acc=[0.80, 0.81, 0.805])])
+    b = SimpleNamespace(models=[model("FC", test_acc=[0.90, 0.91, 0.905])])
+    (row,) = compare_results(a, b, ["test_acc"], names=("quick", "full"))
+    assert (row["a"], row["b"], row["higher"]) == ("quick", "full", "full")
+    assert row["diff"] == pytest.approx(row["mean_a"] - row["mean_b"]) and row["diff"] < 0
+    assert row["ci_low"] <= row["diff"] <= row["ci_high"] < 0
+    (same_way,) = compare_results(b, a, ["test_acc"], names=("full", "quick"))
+    assert same_way["diff"] == pytest.approx(-row["diff"]) and same_way["verdict"] == row["verdict"] == "better"
+
+
+def test_a_one_epoch_learning_curve_has_one_tick(make_study):
+    """Before: x ticks at 0.96, 0.98, 1.00, 1.02, 1.04 for a study of one epoch."""
+    from cnnlab.report import plots
+
+    fig = plots.learning_curves(load_results(make_study(epochs=1)).models)
+    for ax in fig.axes:
+        assert list(ax.get_xticks()) == [1]
+    fig = plots.learning_curves(load_results(make_study(epochs=3)).models)
+    assert list(fig.axes[0].get_xticks()) == [1, 2, 3]

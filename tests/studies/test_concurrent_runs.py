@@ -49,6 +49,14 @@ def test_two_invocations_on_one_out_train_each_run_once(write_study, tmp_path):
     for run in (out / RUNS_DIR).iterdir():
         record = RunDir(run).load()
         assert record.usable and len(record.metrics) == 2, record.problems
+    # The manifest does not call the other invocation's runs "earlier" (before: "reused from earlier invocations").
+    from cnnlab.report import render_report
+    from cnnlab.store.schema import read_study
+
+    (study_dir,) = (out / "studies").iterdir()
+    md = render_report(study_dir, dpi=30)[0].read_text(encoding="utf-8")
+    cached = read_study(study_dir / "study.json").manifest.runs_cached
+    assert f"{cached} reused (trained by an earlier or concurrent cnnlab run)" in md
     # Whoever found a run held by the other said so, and then reused that run's result.
     for stdout, stderr in results:
         for line in stderr.splitlines():

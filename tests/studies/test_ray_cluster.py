@@ -76,6 +76,8 @@ def test_a_study_on_a_new_local_ray_cluster(write_study, tmp_path, ray_env):
     assert result.returncode == 0, result.stderr[-3000:]
     assert _statuses(tmp_path / "out") == ["done", "done"]
     assert result.stdout.count(": done") == 2
+    # Ray says nothing on its own (before: "[...] logging.cc:303: Set ray log level from environment variable").
+    assert "logging.cc" not in result.stderr and "ray" not in result.stderr.lower(), result.stderr
     # The cluster went with the `cnnlab run` that started it.
     deadline = time.monotonic() + 60
     while _processes_of(ray_env["RAY_TMPDIR"]) and time.monotonic() < deadline:

@@ -62,6 +62,10 @@ def summary_section(study: StudyResults) -> Section:
             fmt.mean_std(summarize(m.values("epoch_seconds")), digits=2, unit="s"),
             *(fmt.DASH if mean is None else c.show(mean) for c, mean in zip(columns, means)),
             f"{len(m.done)}/{len(m.runs)}"])
+    # A column no model has a value in says nothing the note below does not: leave it out.
+    empty = {i for i in range(1, len(header)) if rows and all(r[i] == fmt.DASH for r in rows)}
+    header, rows = ([h for i, h in enumerate(header) if i not in empty],
+                    [[c for i, c in enumerate(r) if i not in empty] for r in rows])
     s.add(Table(header, rows, caption="Models sorted by mean test accuracy (final epoch)."))
 
     measured = [("parameters", "params"), ("MACs", "macs"), *((c.what, c.metric) for c in columns)]
@@ -271,7 +275,7 @@ def manifest_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
     size = lambda n: f"{n:,}" if isinstance(n, int) else fmt.DASH  # noqa: E731
     runs = None
     if m.runs_trained is not None:
-        runs = f"{m.runs_trained} trained, {m.runs_cached or 0} reused from earlier invocations"
+        runs = f"{m.runs_trained} trained, {m.runs_cached or 0} reused (trained by an earlier or concurrent cnnlab run)"
     commit = f"{m.git['commit'][:12]}{' (uncommitted changes)' if m.git.get('dirty') else ''}" if m.git else None
     rows = [["cnnlab version", m.cnnlab_version], ["code fingerprint", _code_text(study)],
             ["git commit", commit], ["torch version", m.torch_version],
@@ -361,4 +365,32 @@ def build_document(study: StudyResults, dpi: int = plots.DPI) -> Document:
     facts.append(f"{sum(r.usable for r in runs)} of {len(runs)} runs done")
     subtitle.append(" · ".join(facts))
     sections = [make(study, dpi) for _, _, make in _sections()]
-    return Document(title=study.title, subtitle=subtitle, sections=sections)
+    return Document(title=study.title, subtitle=subtitle, sections=_gather_unmeasured(sections))
+
+
+def _only_unmeasured(section: Section) -> bool:
+    return (len(section.blocks) == 1 and isinstance(section.blocks[0], Paragraph)
+            and section.blocks[0].text.endswith(f": {NOT_MEASURED}."))
+
+
+def _gather_unmeasured(sections: list[Section]) -> list[Section]:
+    """Sections that would only say "not measured in this study" become one line of one section,
+    before the Manifest: named, so "not measured" still reads apart from "forgotten", but not one
+    heading each."""
+    unmeasured = [s.title for s in sections if _only_unmeasured(s)]
+    if not unmeasured:
+        return sections
+    kept = [s for s in sections if not _only_unmeasured(s)]
+    note = Section(UNMEASURED_TITLE, [Paragraph(
+        f"{', '.join(unmeasured)}: {NOT_MEASURED} (each comes from an analysis: 'cnnlab analyses' lists them, "
+        "and a study file's 'analyses' chooses which run).")])
+    at = next((i for i, s in enumerate(kept) if s.title == "Manifest"), len(kept))
+    return [*kept[:at], note, *kept[at:]]
+
+
+UNMEASURED_TITLE = "Not measured"
+
+
+def document_titles(doc: Document) -> list[str]:
+    """The section titles of one report, in order (section_titles() less what was not measured)."""
+    return [s.title for s in doc.sections]

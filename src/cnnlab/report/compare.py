@@ -31,7 +31,8 @@ def _margin(metric: str, a_values, margin: float) -> float:
 def compare_results(a: StudyResults, b: StudyResults, metrics=DEFAULT_METRICS, margin: float = 1.0,
                     names: tuple[str, str] = ("A", "B")) -> list[dict]:
     """One row per (model, metric) measured in both: the model, the means of A and B, and the
-    comparison's numbers (`findings.comparison_row`), `a`/`b` naming the set with the higher mean."""
+    comparison's numbers (`findings.comparison_row`) as A against B (`a`, `n_a`, `mean_a` and
+    diff = A - B), with `higher` naming the set with the higher mean."""
     b_models = {m.label: m for m in b.models}
     shared = [(m, b_models[m.label]) for m in a.models if m.label in b_models]
     rows = []
@@ -45,8 +46,17 @@ def compare_results(a: StudyResults, b: StudyResults, metrics=DEFAULT_METRICS, m
         margins = [_margin(metric, x.values(metric), margin) for x, _, _ in pairs]
         decided = findings.compare_pairs([(x, y) for x, y, _ in pairs], metric=metric, margin=margins)
         for (x, y, label), c in zip(pairs, decided):
+            row = findings.comparison_row(c)
+            # The verdict's pair is ordered higher first; the row keeps A and B in their places
+            # (a, mean_a, diff = A - B) and names the higher one in `higher`.
+            row["higher"] = c.a.label
+            if c.a.label != names[0]:
+                row.update(a=names[0], b=names[1], n_a=row["n_b"], n_b=row["n_a"],
+                           diff=None if row["diff"] is None else -row["diff"],
+                           ci_low=None if row["ci_high"] is None else -row["ci_high"],
+                           ci_high=None if row["ci_low"] is None else -row["ci_low"])
             rows.append({"model": label, "mean_a": summarize(x.values(metric)).mean,
-                         "mean_b": summarize(y.values(metric)).mean, **findings.comparison_row(c)})
+                         "mean_b": summarize(y.values(metric)).mean, **row})
     return rows
 
 
@@ -56,7 +66,7 @@ def _show(metric: str, value) -> str:
 
 
 def table(rows: list[dict], names: tuple[str, str]) -> tuple[list[str], list[list[str]]]:
-    header = ["Model", "Metric", names[0], names[1], "Higher", "Δ (CI)", "Holm p", "Equivalence p (Holm)",
+    header = ["Model", "Metric", names[0], names[1], "Higher", f"Δ {names[0]} − {names[1]} (CI)", "Holm p", "Equivalence p (Holm)",
               "Verdict", "Seeds to decide"]
     body = []
     for r in rows:
@@ -66,7 +76,7 @@ def table(rows: list[dict], names: tuple[str, str]) -> tuple[list[str], list[lis
         diff = (f"{scale * r['diff']:+.2f}" + (f" [{scale * r['ci_low']:+.2f}, {scale * r['ci_high']:+.2f}]{level}"
                                               if r["ci_low"] is not None else "")) if r["diff"] is not None else fmt.DASH
         body.append([r["model"], r["metric"], _show(r["metric"], r["mean_a"]), _show(r["metric"], r["mean_b"]),
-                     r["a"], diff, fmt.pvalue(r["p_holm"]), fmt.pvalue(r["p_equivalent_holm"]), r["verdict"],
+                     r["higher"], diff, fmt.pvalue(r["p_holm"]), fmt.pvalue(r["p_equivalent_holm"]), r["verdict"],
                      str(r["seeds_needed"]) if r["seeds_needed"] else fmt.DASH])
     return header, body
 

@@ -121,9 +121,14 @@ def learning_curves(models: list[ModelResults]) -> Figure:
                               label=f"{literal(m.label)} ({split})")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    epochs = max((len(r.curve("test_acc")) for m in models for r in m.done), default=0)
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
+        if 0 < epochs <= 12:  # a tick per epoch; one epoch would otherwise get ticks at 0.96 ... 1.04
+            ax.set_xticks(np.arange(1, epochs + 1))
+            if epochs == 1:
+                ax.set_xlim(0.5, 1.5)
     ax_acc.legend(fontsize=7, loc="best")
     fig.suptitle("Learning curves: mean over seeds, band = ± 1 std (dashed = train, solid = test)", fontsize=9)
     return fig

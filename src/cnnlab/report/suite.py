@@ -58,7 +58,8 @@ def _wall_clock_lines(invocations: list[Invocation]) -> list[str]:
     last = invocations[-1]
     state = "" if last.finished else " (not finished)"
     lines = [f"Wall-clock of this invocation{state}: {duration_text(last.wall_clock_seconds)}; runs: "
-             f"{last.runs_trained} trained, {last.runs_cached} reused from earlier invocations, "
+             f"{last.runs_trained} trained, {last.runs_cached} reused (trained by an earlier or concurrent "
+             "cnnlab run), "
              f"{last.runs_failed} failed."]
     if len(invocations) > 1:
         total = sum(i.wall_clock_seconds or 0 for i in invocations)

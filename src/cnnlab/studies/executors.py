@@ -218,7 +218,6 @@ def _connect_ray(ray, address):
     connection (refused: fail at once), then ray.init gets RAY_CONNECT_SECONDS in a helper
     thread before the study gives up."""
     address = address or os.environ.get("RAY_ADDRESS") or None
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # and those of its C++ core in this process
     if address in (None, "local"):
         sigterm = signal.getsignal(signal.SIGTERM)
         try:
