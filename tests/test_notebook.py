@@ -40,6 +40,9 @@ CELLS = {
         result = cnnlab.run("study.toml", out="out", device="cpu", inference_repeats=2)
         print("pyplot imported:", "matplotlib.pyplot" in sys.modules)""",
     "figure": """result.figure("learning_curves")""",  # a cell's last value
+    # The `cnnlab run` command equal to this call: what the report's "to decide" line builds on.
+    "command": """        from cnnlab.report.load import load_results
+        print(load_results(result.dir).manifest.command)""",
     # Mistakes end at the API: one line naming the argument as written, a short traceback.
     "typo": """cnnlab.train_model("simple-cnnn", "synthetic", out="out")""",
     "keyword": """cnnlab.run("study.toml", out="out", epoch=3)""",
@@ -178,3 +181,9 @@ def test_without_ipywidgets_a_notebook_gets_lines_and_one_hint(tmp_path):
     assert "Simple CNN seed 0 epoch 1/2  train loss" in out and "Simple CNN seed 0 epoch 2/2" in out, out
     assert "\r" not in out and "\x1b" not in out
     assert "[1/1] Simple CNN seed 0: done" in out
+
+
+def test_the_run_from_a_notebook_records_the_equal_command(notebook):
+    """Before: a run from a notebook had no command (manifest "—"), and the report's suggestion to add
+    seeds dropped the call's settings. Now the equal `cnnlab run` command is recorded."""
+    assert _stdout(notebook["command"]).strip() == "cnnlab run study.toml --inference-repeats 2 --out out"
