@@ -197,3 +197,27 @@ def test_a_one_epoch_learning_curve_has_one_tick(make_study):
         assert list(ax.get_xticks()) == [1]
     fig = plots.learning_curves(load_results(make_study(epochs=3)).models)
     assert list(fig.axes[0].get_xticks()) == [1, 2, 3]
+
+
+# --- issue 28: where the spread comes from ------------------------------------------------------------------------
+
+def test_the_spread_is_split_into_seeds_and_test_images(make_study):
+    """The seed part is the t half-width of the mean over seeds; the test-image part is binomial on
+    the study's test images and does not shrink with seeds."""
+    from scipy import stats
+
+    from cnnlab.report import render_report
+    from cnnlab.report.noise import split
+
+    study_dir = make_study(seeds=(0, 1, 2), noise=0.01)
+    study = load_results(study_dir)
+    for m in study.models:
+        x, values = split(m, study.test_images), np.array(m.values("test_acc"))
+        assert x["seeds_half"] == pytest.approx(stats.t.ppf(0.975, 2) * values.std(ddof=1) / math.sqrt(3))
+        p = values.mean()
+        assert x["test_half"] == pytest.approx(1.96 * math.sqrt(p * (1 - p) / study.test_images))
+    section = render_report(study_dir, dpi=30)[0].read_text("utf-8").split("## Where the spread comes from")[1]
+    section = section.split("\n## ")[0]
+    assert f"95% from {study.test_images:,} test images (pts)" in section and "plots/spread.png" in section
+    assert "the spread from seed to seed is the larger part" in section
+    assert split(model("X", test_acc=[0.9]), 500) is None  # one seed: nothing to split

@@ -11,7 +11,7 @@ import shlex
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import answers, busy, claims, decide, findings, fmt, plots, tuning
+from cnnlab.report import answers, busy, claims, decide, findings, fmt, noise, plots, tuning
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, get_metric
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
@@ -330,6 +330,7 @@ CORE_SECTIONS = ((10, "Summary", lambda study, dpi: summary_section(study)),
                  (20, "Learning curves", learning_curves_section),
                  (30, "Accuracy vs cost", accuracy_vs_cost_section),
                  (40, "Comparisons", lambda study, dpi: comparisons_section(study, study_pairs(study))),
+                 (45, "Where the spread comes from", noise.noise_section),
                  (50, "Findings", lambda study, dpi: findings_section(study, study_pairs(study))),
                  (900, "Claims of other reports", lambda study, dpi: claims_section(study)),
                  (950, "Manifest", manifest_section))
