@@ -292,6 +292,9 @@ CASES = {
         'train = {batch_size = 16, precision = "fp32"}', "train = 3"))),
     # -- models
     "toml: model without a name": study_case("models[0].name", models=[{"label": "x"}]),
+    "toml: seed_offset negative": study_case("'models[0].seed_offset': must be an integer in [0, 1,000,000], got -1",
+                                             models=[{"name": "fc", "seed_offset": -1}]),
+    "toml: seed_offset a string": study_case("'models[0].seed_offset'", models=[{"name": "fc", "seed_offset": "x"}]),
     "toml: unknown model": study_case("unknown model 'resnet-9000'", models=[{"name": "resnet-9000"}]),
     "toml: unknown model key": study_case("models[0].width", model={"width": 3}),
     "toml: unknown model argument": study_case("models[0].kwargs.widht", model={"kwargs": {"widht": 3}}),

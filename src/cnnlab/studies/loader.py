@@ -17,6 +17,8 @@ A study file looks like this (every key is listed in STUDY_KEYS below):
     name = "fc"                    # a registered model (`cnnlab models`)
     label = "FC"                   # optional, unique within the study; defaults to name
     kwargs = { hidden = [512, 256] }   # optional, passed to the model factory
+    seed_offset = 0                # optional: this model's seeds are the study's plus this (an A/A
+                                   # study lists one model twice, the second on disjoint seeds)
 
     [profiles.quick]               # optional: what `--profile quick` changes (PROFILE_KEYS)
     epochs = 3
@@ -89,7 +91,8 @@ STUDY_KEYS = {
     "tune": (dict, "a table ([tune], see cnnlab.studies.tune)"),
 }
 REQUIRED = ("name", "dataset", "epochs", "models")
-MODEL_KEYS = ("name", "label", "kwargs", "train")
+MODEL_KEYS = ("name", "label", "kwargs", "train", "seed_offset")
+MAX_SEED_OFFSET = 10**6
 # Set per run by the study itself, not in [train].
 RUN_LEVEL = {"epochs": "top-level 'epochs'", "seed": "top-level 'seeds'"}
 # The only training settings one model may change for itself (see the module docstring).
@@ -116,9 +119,14 @@ class ModelSpec:
     label: str
     kwargs: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)  # this model's regularisation overrides
+    seed_offset: int = 0  # its seeds are the study's plus this: the same model twice on disjoint seeds (A/A)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "label": self.label, "kwargs": dict(self.kwargs), "train": dict(self.train)}
+        out = {"name": self.name, "label": self.label, "kwargs": dict(self.kwargs), "train": dict(self.train)}
+        return {**out, "seed_offset": self.seed_offset} if self.seed_offset else out
+
+    def seeds(self, study_seeds) -> tuple[int, ...]:
+        return tuple(seed + self.seed_offset for seed in study_seeds)
 
 
 @dataclass(frozen=True)
@@ -399,7 +407,8 @@ def _model_specs(source, value, check_models: bool = True) -> tuple[ModelSpec, .
         kwargs = (_model_kwargs(source, f"{key}.kwargs", name, entry.get("kwargs", {})) if check_models
                   else dict(entry.get("kwargs", {})))
         train = _train_table(source, f"{key}.train", entry.get("train", {}), allowed=REGULARISATION_KEYS)
-        specs.append(ModelSpec(name=name, label=label, kwargs=kwargs, train=train))
+        offset = fields.bounded_int(source, f"{key}.seed_offset", entry.get("seed_offset", 0), 0, MAX_SEED_OFFSET)
+        specs.append(ModelSpec(name=name, label=label, kwargs=kwargs, train=train, seed_offset=offset))
     return tuple(specs)
 
 

@@ -43,7 +43,7 @@ def plan_runs(study: Study, device, n_train: int, threads: int) -> list[RunConfi
     specs, seen = [], {}
     code, run_time = code_fingerprint(study.analyses), runtime(device, threads)
     for i, model in enumerate(study.models):
-        for seed in study.seeds:
+        for seed in model.seeds(study.seeds):
             spec = RunConfig(study=study.name, model=model.name, label=model.label,
                              model_kwargs=dict(model.kwargs), seed=seed, dataset=study.dataset,
                              subset=study.subset, test_subset=study.test_subset, profile=study.profile,
@@ -51,7 +51,8 @@ def plan_runs(study: Study, device, n_train: int, threads: int) -> list[RunConfi
                              analyses=tuple(study.analyses), code=code, runtime=run_time)
             if spec.key in seen and seen[spec.key] != i:
                 raise UserError(f"{study.source}: key 'models[{i}]': same model, arguments and training "
-                                f"settings as models[{seen[spec.key]}]; the two would be one run")
+                                f"settings as models[{seen[spec.key]}]; the two would be one run (to compare a "
+                                "model with itself, give one of them a seed_offset)")
             seen[spec.key] = i
             specs.append(spec)
     return specs
