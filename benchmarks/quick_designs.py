@@ -1,0 +1,109 @@
+"""Decisions per CPU-hour: several study designs (training images x epochs x test images x seeds)
+run on the same built-in studies, each from an empty --out, and what each decides.
+
+Why it exists (issue 28): a quick run that decides nothing teaches a student only that the tool
+cannot tell. Tiny runs are cheap but noisy; fewer, longer ones may decide more per CPU-hour.
+This measures it instead of guessing: for every design, the CPU time of the whole `cnnlab run`
+(training, analyses, reports; user + system of the child processes), the wall-clock, the
+comparisons the studies' questions decide ("better" or "equivalent") out of those they ask,
+and decided comparisons per CPU-hour.
+
+    python benchmarks/quick_designs.py [--studies cifar-kernel-size,cifar-depth]
+        [--designs "quick; subset=2000,epochs=3,seeds=3; ..."] [--data-dir ../shared/datasets]
+
+A design is "quick" (each study's [profiles.quick] as it is) or comma-separated overrides on top
+of the quick profile: subset, epochs, test_subset, seeds, batch (the flags of `cnnlab run`).
+Prints one row per design, and the hardware it ran on.
+"""
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DESIGNS = ("quick; subset=2000,epochs=3,seeds=3; subset=1000,epochs=6,seeds=3; "
+                   "subset=1000,epochs=3,test_subset=2000,seeds=3; subset=2000,epochs=6,seeds=2")
+FLAGS = {"subset": "--subset", "epochs": "--epochs", "test_subset": "--test-subset", "seeds": "--seeds"}
+
+
+def parse_design(text: str) -> dict:
+    text = text.strip()
+    if text == "quick":
+        return {}
+    out = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() not in FLAGS or not value.strip().isdigit():
+            sys.exit(f"design {text!r}: expected quick or key=N pairs with keys {', '.join(FLAGS)}")
+        out[key.strip()] = int(value)
+    return out
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def decided(out: Path, studies: list[str]) -> tuple[int, int]:
+    """(decided, asked): the comparisons of the studies' questions, as their reports answer them."""
+    sys.path.insert(0, str(REPO / "src"))
+    from cnnlab.report.answers import answers
+    from cnnlab.report.load import load_results
+
+    done = asked = 0
+    for name in studies:
+        for answer in answers(load_results(out / "studies" / name)):
+            asked += len(answer.comparisons)
+            done += sum(c.verdict in ("better", "equivalent") for c in answer.comparisons)
+    return done, asked
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--studies", default="cifar-kernel-size,cifar-depth",
+                        help="comma-separated built-in studies (default: cifar-kernel-size,cifar-depth)")
+    parser.add_argument("--designs", default=DEFAULT_DESIGNS, help="designs separated by ';' (see above)")
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--out", default=None, help="keep the results here (default: a temporary folder)")
+    args = parser.parse_args()
+    studies = [s.strip() for s in args.studies.split(",") if s.strip()]
+    designs = [d.strip() for d in args.designs.split(";") if d.strip()]
+    root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="cnnlab-designs-"))
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "CNNLAB_CACHE": str(root / "cache")}
+    print(f"{cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; studies: {', '.join(studies)}; "
+          f"results in {root}")
+    print(f"{'design':48} {'wall':>8} {'CPU-h':>7} {'decided':>9} {'per CPU-h':>9}")
+    for i, text in enumerate(designs):
+        overrides = parse_design(text)
+        out = root / f"design{i}"
+        argv = [sys.executable, "-m", "cnnlab", "run", *studies, "--profile", "quick", "--out", str(out),
+                "--data-dir", args.data_dir, "--offline", "--quiet"]
+        for key, value in overrides.items():
+            argv += [FLAGS[key], str(value)]
+        cpu, start = children_cpu(), time.perf_counter()
+        result = subprocess.run(argv, env=env, capture_output=True, text=True)
+        wall, cpu_hours = time.perf_counter() - start, (children_cpu() - cpu) / 3600
+        if result.returncode != 0:
+            sys.exit(f"design {text!r} failed:\n{result.stderr[-2000:]}")
+        done, asked = decided(out, studies)
+        print(f"{text:48} {wall:7.0f}s {cpu_hours:7.3f} {done:>4} of {asked:<3} {done / cpu_hours:9.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
