@@ -10,12 +10,7 @@ command line's `--help` do not pay for importing torch:
     cnnlab.create_model(name, in_shape, num_classes, **kwargs) -> torch.nn.Module
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("cnnlab")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+src"
+from cnnlab.version import __version__
 
 API = ("run", "load", "train_model", "create_model", "load_model", "StudyResult")
 __all__ = ["__version__", *API]

@@ -14,3 +14,7 @@ NO_PROFILE = ""  # a one-run study (`cnnlab train`): sized by its own options; s
 QUESTION_KINDS = ("best", "pair", "ordering", "pairs", "gap")
 QUESTION_NEEDS = {"best": ("models",), "ordering": ("models",), "pair": ("a", "b"), "gap": ("a", "b"),
                   "pairs": ("pairs",)}
+
+# The equivalence margin, in accuracy points ("within a point of each other"): study files and
+# questions give it in points; the statistics work in fractions (report.findings divides by 100).
+DEFAULT_MARGIN_POINTS = 1.0

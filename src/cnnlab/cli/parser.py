@@ -5,7 +5,7 @@ parsed options into the settings the Python API takes too."""
 import argparse
 import math
 
-from cnnlab import __version__
+from cnnlab.version import __version__
 from cnnlab.cli import catalog, results, run, train
 from cnnlab.errors import UserError
 

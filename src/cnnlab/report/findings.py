@@ -21,6 +21,7 @@ import dataclasses
 from dataclasses import dataclass
 from itertools import combinations
 
+from cnnlab.choices import DEFAULT_MARGIN_POINTS
 from cnnlab.report import fmt
 from cnnlab.report.busy import busy
 from cnnlab.report.decide import Equivalence, SeedsNeeded, detectable_difference, looks_alpha, pooled_sd, seeds_needed
@@ -29,7 +30,7 @@ from cnnlab.report.load import ModelResults, get_metric
 from cnnlab.report.stats import ALPHA, Difference, holm, holm_levels, summarize, welch
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
-DEFAULT_MARGIN = 0.01  # one accuracy point, as a fraction
+DEFAULT_MARGIN = DEFAULT_MARGIN_POINTS / 100  # the same margin as a fraction, the unit of the statistics
 ROUGH_BELOW = 5  # seeds per model under which a planned number of seeds is called rough
 VERDICTS = ("better", "equivalent", "inconclusive", "untested")
 

@@ -25,7 +25,7 @@ import traceback
 
 import torch
 
-from cnnlab import __version__
+from cnnlab.version import __version__
 from cnnlab.errors import say
 from cnnlab.fingerprint import git_provenance
 from cnnlab.store.rundir import RunBusy, RunDir

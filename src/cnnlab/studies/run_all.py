@@ -16,7 +16,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from cnnlab import __version__
+from cnnlab.version import __version__
 from cnnlab.errors import UserError, say
 from cnnlab.io import atomic_write_json, atomic_write_text
 from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, STUDY_FILE, SUITE_FILE, Invocation, Manifest,

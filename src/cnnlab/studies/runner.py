@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from cnnlab import __version__
+from cnnlab.version import __version__
 from cnnlab.choices import EXECUTORS
 from cnnlab.errors import UserError, say
 from cnnlab.fingerprint import code_fingerprint, git_provenance
