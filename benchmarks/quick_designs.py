@@ -6,7 +6,8 @@ cannot tell. Tiny runs are cheap but noisy; fewer, longer ones may decide more p
 This measures it instead of guessing: for every design, the CPU time of the whole `cnnlab run`
 (training, analyses, reports; user + system of the child processes), the wall-clock, the
 comparisons the studies' questions decide ("better" or "equivalent") out of those they ask,
-and decided comparisons per CPU-hour.
+decided comparisons per CPU-hour, and how strongly the models' seeds are paired (whether a
+paired test would buy power).
 
     python benchmarks/quick_designs.py [--studies cifar-kernel-size,cifar-depth]
         [--designs "quick; subset=2000,epochs=3,seeds=3; ..."] [--data-dir ../shared/datasets]
@@ -64,6 +65,34 @@ def decided(out: Path, studies: list[str]) -> tuple[int, int]:
     return done, asked
 
 
+def pairing(out: Path, studies: list[str]) -> str:
+    """How strongly seed s of one model goes with seed s of another (same data order and
+    augmentation draws): the median correlation over every pair of models, and how many pairs a
+    paired t-test and Welch's test find different at 5% (unadjusted): does pairing buy power?"""
+    import itertools
+
+    import numpy as np
+    from scipy import stats
+
+    from cnnlab.report.load import load_results
+
+    corrs, welch, paired = [], 0, 0
+    for name in studies:
+        for a, b in itertools.combinations(load_results(out / "studies" / name).models, 2):
+            x, y = ({r.seed: r.final("test_acc") for r in m.done} for m in (a, b))
+            seeds = sorted(set(x) & set(y))
+            if len(seeds) < 3:
+                continue
+            xs, ys = np.array([x[s] for s in seeds]), np.array([y[s] for s in seeds])
+            corrs.append(np.corrcoef(xs, ys)[0, 1])
+            welch += stats.ttest_ind(xs, ys, equal_var=False).pvalue < 0.05
+            paired += stats.ttest_rel(xs, ys).pvalue < 0.05
+    if not corrs:
+        return "pairing: fewer than 3 shared seeds"
+    return (f"pairing over {len(corrs)} model pairs: per-seed correlation median {np.nanmedian(corrs):.2f}; "
+            f"different at 5% (unadjusted): paired t {paired}, Welch {welch}")
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -81,6 +110,8 @@ def main():
     parser.add_argument("--designs", default=DEFAULT_DESIGNS, help="designs separated by ';' (see above)")
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets"))
     parser.add_argument("--out", default=None, help="keep the results here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="a design whose folder under --out exists is not run again, only counted")
     args = parser.parse_args()
     studies = [s.strip() for s in args.studies.split(",") if s.strip()]
     designs = [d.strip() for d in args.designs.split(";") if d.strip()]
@@ -96,13 +127,18 @@ def main():
                 "--data-dir", args.data_dir, "--offline", "--quiet"]
         for key, value in overrides.items():
             argv += [FLAGS[key], str(value)]
+        if args.reuse and out.is_dir():
+            done, asked = decided(out, studies)
+            print(f"{text:48} {'(reused)':>16} {done:>4} of {asked:<3}  {pairing(out, studies)}", flush=True)
+            continue
         cpu, start = children_cpu(), time.perf_counter()
         result = subprocess.run(argv, env=env, capture_output=True, text=True)
         wall, cpu_hours = time.perf_counter() - start, (children_cpu() - cpu) / 3600
         if result.returncode != 0:
             sys.exit(f"design {text!r} failed:\n{result.stderr[-2000:]}")
         done, asked = decided(out, studies)
-        print(f"{text:48} {wall:7.0f}s {cpu_hours:7.3f} {done:>4} of {asked:<3} {done / cpu_hours:9.1f}", flush=True)
+        print(f"{text:48} {wall:7.0f}s {cpu_hours:7.3f} {done:>4} of {asked:<3} {done / cpu_hours:9.1f}  "
+              f"{pairing(out, studies)}", flush=True)
 
 
 if __name__ == "__main__":
