@@ -93,16 +93,6 @@ def pairing(out: Path, studies: list[str]) -> str:
             f"different at 5% (unadjusted): paired t {paired}, Welch {welch}")
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--studies", default="cifar-kernel-size,cifar-depth",
@@ -117,7 +107,10 @@ def main():
     designs = [d.strip() for d in args.designs.split(";") if d.strip()]
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="cnnlab-designs-"))
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "CNNLAB_CACHE": str(root / "cache")}
-    print(f"{cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; studies: {', '.join(studies)}; "
+    sys.path.insert(0, str(REPO / "src"))
+    from cnnlab.train.device import cpu_model  # the name the manifests record
+
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; studies: {', '.join(studies)}; "
           f"results in {root}")
     print(f"{'design':48} {'wall':>8} {'CPU-h':>7} {'decided':>9} {'per CPU-h':>9}")
     for i, text in enumerate(designs):

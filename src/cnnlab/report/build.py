@@ -369,6 +369,9 @@ def build_document(study: StudyResults, dpi: int = plots.DPI) -> Document:
     return Document(title=study.title, subtitle=subtitle, sections=_gather_unmeasured(sections))
 
 
+UNMEASURED_TITLE = "Not measured"
+
+
 def _only_unmeasured(section: Section) -> bool:
     return (len(section.blocks) == 1 and isinstance(section.blocks[0], Paragraph)
             and section.blocks[0].text.endswith(f": {NOT_MEASURED}."))
@@ -381,17 +384,10 @@ def _gather_unmeasured(sections: list[Section]) -> list[Section]:
     unmeasured = [s.title for s in sections if _only_unmeasured(s)]
     if not unmeasured:
         return sections
-    kept = [s for s in sections if not _only_unmeasured(s)]
+    kept = [s for s in sections if s.title not in unmeasured]
     note = Section(UNMEASURED_TITLE, [Paragraph(
         f"{', '.join(unmeasured)}: {NOT_MEASURED} (each comes from an analysis: 'cnnlab analyses' lists them, "
         "and a study file's 'analyses' chooses which run).")])
     at = next((i for i, s in enumerate(kept) if s.title == "Manifest"), len(kept))
     return [*kept[:at], note, *kept[at:]]
 
-
-UNMEASURED_TITLE = "Not measured"
-
-
-def document_titles(doc: Document) -> list[str]:
-    """The section titles of one report, in order (section_titles() less what was not measured)."""
-    return [s.title for s in doc.sections]

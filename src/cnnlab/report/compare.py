@@ -66,8 +66,8 @@ def _show(metric: str, value) -> str:
 
 
 def table(rows: list[dict], names: tuple[str, str]) -> tuple[list[str], list[list[str]]]:
-    header = ["Model", "Metric", names[0], names[1], "Higher", f"Δ {names[0]} − {names[1]} (CI)", "Holm p", "Equivalence p (Holm)",
-              "Verdict", "Seeds to decide"]
+    header = ["Model", "Metric", names[0], names[1], "Higher", f"Δ {names[0]} − {names[1]} (CI)", "Holm p",
+              "Equivalence p (Holm)", "Verdict", "Seeds to decide"]
     body = []
     for r in rows:
         points = get_metric(r["metric"]).unit == "fraction"
