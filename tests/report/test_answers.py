@@ -10,7 +10,7 @@ import pytest
 import cnnlab
 from cnnlab.report import findings
 from cnnlab.report.answers import answers
-from cnnlab.report.decide import looks_alpha
+from cnnlab.report.decide import looks_alpha, power_difference
 from cnnlab.report.load import load_results
 from cnnlab.studies.loader import load_builtin_studies
 
@@ -71,35 +71,39 @@ def test_seeds_within_a_fraction_of_a_point_are_equivalent(make_study, reference
         assert "better than" not in result.claim
 
 
-def _welch_power(diff, sd, n, alpha, reps=40_000):
-    """Simulated: the share of experiments (n seeds per model) Welch's test at alpha decides."""
+def _paired_power(diff, sd, n, alpha, reps=40_000):
+    """Simulated: the share of experiments (n paired seeds, per-seed differences of spread sd) the
+    paired t-test at alpha decides."""
     import numpy as np
     from scipy import stats
 
     rng = np.random.default_rng(3)
-    a, b = rng.normal(diff, sd, (reps, n)), rng.normal(0.0, sd, (reps, n))
-    return float(np.mean(stats.ttest_ind(a, b, axis=1, equal_var=False).pvalue < alpha))
+    d = rng.normal(diff, sd, (reps, n))
+    return float(np.mean(stats.ttest_1samp(d, 0.0, axis=1).pvalue < alpha))
 
 
 def test_a_noisy_pair_is_inconclusive_with_the_seeds_that_would_decide(make_study):
-    """A large seed-to-seed spread: neither verdict. The detectable difference and the seeds that
-    would decide hold their 80% power for Welch's test at the family's Holm level (by simulation)."""
+    """A large seed-to-seed spread: neither verdict. The models ran on the same seeds, so the
+    paired t-test decides; the detectable difference and the seeds that would decide hold their
+    80% power for it at the family's Holm level (by simulation)."""
     study = results(make_study, "1.1", accuracies=[0.80, 0.84, 0.82], seeds=(0, 1, 2), noise=0.03)
     (result,) = answers(study)
     open_ = [c for c in result.comparisons if c.verdict == "inconclusive"]
     assert open_, [c.verdict for c in result.comparisons]
     for c in open_:
+        assert c.paired and c.test == "paired t-test"
         x, y = c.a.values("test_acc"), c.b.values("test_acc")
-        sd = math.sqrt(((len(x) - 1) * _var(x) + (len(y) - 1) * _var(y)) / (len(x) + len(y) - 2))
-        assert _welch_power(c.detectable, sd, len(x), c.level / c.family) == pytest.approx(0.8, abs=0.01)
+        sd = math.sqrt(_var([u - v for u, v in zip(x, y)]))
+        assert _paired_power(c.detectable, sd, len(x), c.level / c.family) == pytest.approx(0.8, abs=0.01)
         if c.needed.verdict == "better":
             alpha = looks_alpha(0.05, 2) / c.family
-            assert _welch_power(c.diff.diff, sd, c.needed.n, alpha) >= 0.79
-            assert _welch_power(c.diff.diff, sd, c.needed.n - 1, alpha) < 0.8
+            assert _paired_power(c.diff.diff, sd, c.needed.n, alpha) >= 0.79
+            assert power_difference(c.diff.diff, sd, c.needed.n - 1, c.needed.n - 1, alpha, paired=True) < 0.8
+            assert _paired_power(c.diff.diff, sd, c.needed.n - 1, alpha) < 0.81  # the simulation agrees
         sentence = findings.sentence(c)
         assert "inconclusive" in sentence and f"about {c.needed.n} seeds per model" in sentence
-        assert "a rough figure: the spread comes from only 3 seeds per model" in sentence
-    assert "inconclusive" in result.claim
+        assert "paired t p" in sentence
+
 
 
 def _var(values):
@@ -188,11 +192,16 @@ def test_a_model_without_runs_is_named(make_study):
     assert result.evidence[0] == f"Not measured (no finished runs): {models[2][1]}."
 
 
-def test_a_later_look_is_tested_at_a_stricter_level(make_study):
-    study = results(make_study, "1.1", looks=(3, 6))
+def test_a_later_look_is_tested_group_sequentially(make_study):
+    """Seeds added after a look: each pair's sequential p over its looks is what Holm adjusts and
+    what the first look's level judges; the sentence names the look and the boundaries."""
+    study = results(make_study, "1.1", looks=(3, 6), seeds=tuple(range(6)))
     c = answers(study)[0].comparisons[0]
-    assert c.looks == 2 and c.level == pytest.approx(0.05 * 6 / math.pi ** 2 / 4)
-    assert "tested at the 0.76% level for 2 looks" in findings.sentence(c)
+    assert c.looks == 2 and c.look_seeds == (3, 6)
+    assert c.level == pytest.approx(0.05 * 6 / math.pi ** 2)
+    assert c.p_sequential is not None and c.p_holm >= c.p_sequential
+    text = findings.sentence(c)
+    assert f"at look {c.look} of 2" in text and "looks at 3, 6 seeds, group-sequential boundaries" in text
 
 
 def test_the_engine_knows_no_model_by_name():

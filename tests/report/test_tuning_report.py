@@ -58,7 +58,8 @@ def test_the_tuning_section_shows_the_search_the_choice_its_edge_and_the_budget(
 
 @pytest.mark.slow
 def test_answers_say_a_verdict_changed_with_tuning_with_both_numbers(pair):
-    study = load_results(pair((0.80, 0.95), (0.90, 0.90)))  # Simple CNN better at shared lr, equal when tuned
+    # Simple CNN better at shared lr, equal when tuned (3 paired seeds: 2 degrees of freedom, so little noise)
+    study = load_results(pair((0.80, 0.95), (0.90, 0.90), noise=0.0005))
     assert study.shared is not None and study.shared.dir.name == "fake"
     (answer,) = answers(study)
     assert answer.robust == "changed"

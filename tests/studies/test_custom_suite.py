@@ -88,7 +88,7 @@ def test_adding_seeds_after_looking_is_a_second_look(two_studies, tmp_path, monk
     assert "(4 cached)" in capsys.readouterr().out  # seeds 0 and 1 of both models are reused: only seed 2 trains
     assert read_study(study_json).looks == (2, 3)
     md = (out / "studies" / "first" / "report.md").read_text(encoding="utf-8")
-    assert "looked at 2 times, with 2, 3 seeds per model" in md and "tested at the 0.76% level for 2 looks" in md
+    assert "looked at 2 times, with 2, 3 seeds per model" in md and "looks at 2, 3 seeds, group-sequential" in md
     assert main(["run", two_studies[0], "--out", str(out), "--seeds", "3", *ARGS]) == 0  # no new seeds: no new look
     assert read_study(study_json).looks == (2, 3)
     # A model joins: the first two were still looked at twice (before, the looks started again at (3,)).

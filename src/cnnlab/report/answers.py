@@ -4,7 +4,7 @@ One engine for every study: a question names models (by label) and a kind, and i
 a claim, the evidence it rests on (means with bounded 95% intervals, each comparison's
 verdict, measured costs, what the analyses found), the figures that show it and whether the
 claims of other reports (`[[claims]]`) replicated. The wording follows the verdicts of
-`findings.decide`: "better" only when the Holm-adjusted Welch test says so, "within ±δ" only
+`findings.decide`: "better" only when the Holm-adjusted t-test (paired or Welch's) says so, "within ±δ" only
 when the equivalence test does, and otherwise "inconclusive" with what more seeds would take.
 Costs are measured values, stated as such. Nothing here knows a model by name.
 
@@ -105,7 +105,7 @@ def _best(models: list[ModelResults], comparisons: list[Comparison], what: str) 
     open_ = [m for m in rest if m not in better and m not in equivalent]
     if not equivalent and not open_:
         return (f"{top.label} is the most accurate {what}: its test accuracy is significantly higher than that of "
-                f"{_names(rest)} (Holm-adjusted Welch tests, {n} seeds).")
+                f"{_names(rest)} (Holm-adjusted {_tests_used(comparisons)}, {n} seeds).")
     margin = findings.points_text(comparisons[0].margin)
     parts = []
     if better:
@@ -121,6 +121,12 @@ def _best(models: list[ModelResults], comparisons: list[Comparison], what: str) 
                 f"{_names(open_)} with {n} seeds: the ranking by mean is not established, and the seeds cannot "
                 f"show them equivalent within ±{margin} either, so the comparisons are inconclusive{more}.")
     return f"{top.label} has the highest mean test accuracy; " + "; ".join(parts) + "."
+
+
+def _tests_used(comparisons: list[Comparison]) -> str:
+    """"paired t-tests", "Welch tests" or both, as the comparisons used them."""
+    kinds = {c.paired for c in comparisons}
+    return " and ".join(name for flag, name in ((True, "paired t-tests"), (False, "Welch tests")) if flag in kinds)
 
 
 def _seeds_to_decide(comparisons: list[Comparison]) -> str:
@@ -325,7 +331,7 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
     """The answer to one question of the study."""
     kind, what = question["kind"], question.get("what") or "model"
     margin = question.get("margin", study.info.margin) / 100
-    looks = max(1, len(study.info.looks))
+    looks = study.info.looks
     if kind == "pairs":
         labels = list(dict.fromkeys(x for pair in question["pairs"] for x in pair))
     elif kind in ("pair", "gap"):

@@ -123,21 +123,34 @@ def how_to_read(study: StudyResults) -> str:
     margin = findings.points_text(study.info.margin / 100)
     looks = study.info.looks
     seen = (f" This study's results have been looked at {len(looks)} times, with {', '.join(map(str, looks))} seeds "
-            f"per model: this look is tested at {100 * decide.looks_alpha(0.05, len(looks)):.2g}%."
-            if len(looks) > 1 else "")
+            "per model." if len(looks) > 1 else "")
+    first = f"{100 * decide.looks_alpha(0.05, 1):.2g}%"
     return ("How to read the verdicts: accuracies are test accuracies at the last epoch, as means over seeds with a "
             "95% interval computed with Student's t on the logit scale and mapped back, so it stays within 0–100%; "
             "the intervals cover the spread from seed to seed on these test images, not the sampling of the test "
-            "images themselves. Every compared pair ends in one of three verdicts. Better: a two-sided Welch t-test, "
+            "images themselves. Every compared pair ends in one of three verdicts. Better: a two-sided t-test, "
             "Holm-adjusted over the comparisons of its question (or of the study) that could be tested, gives p "
-            "below the look's level. Equivalent: two one-sided tests (TOST), Holm-adjusted the same way, show the "
-            f"difference lies within ±{margin}. Inconclusive: neither; the report then gives the smallest difference "
-            "these seeds detect with at least 80% power at the same level and how many seeds per model would decide "
-            "at the observed spread. A difference's interval is given at the confidence its Holm-adjusted test "
-            "used, so it excludes zero exactly when the verdict is 'better'. Adding seeds after looking at a verdict "
-            "is another look, which gives chance another try, so cnnlab records the looks (study.json) and tests "
-            "look k at 5% · 6/(π²k²) (3.0%, 0.76%, 0.34%, ...): levels that add up to 5% over any number of "
-            "looks." + seen)
+            f"below {first}. The test is the paired t-test when the study gave both models the same seeds (seed s "
+            "trains both on the same data order and augmentation and scores them on the same test images, so the "
+            "per-seed differences remove what the seed does to both), Welch's otherwise. Equivalent: two one-sided "
+            f"tests (TOST) of the same kind, Holm-adjusted the same way, show the difference lies within ±{margin}. "
+            "Inconclusive: neither; the report then gives the smallest difference these seeds detect with at least "
+            "80% power at the same level and how many seeds per model would decide at the observed spread. A "
+            "difference's interval is given at the confidence its Holm-adjusted test used, so it excludes zero "
+            "exactly when the verdict is 'better'. Adding seeds after looking at a verdict is another look, which "
+            "gives chance another try, so cnnlab records the looks (study.json) and tests each pair "
+            f"group-sequentially: look k spends {first}/k² (shares that add up to 5% over any number of looks), with "
+            "boundaries that allow for the overlap of the looks' seeds, and a pair's numbers are those of the look "
+            "that decided it." + seen)
+
+
+def _p_cell(c: findings.Comparison) -> str:
+    if c.diff.p is None:
+        return fmt.DASH
+    p = f"{fmt.pvalue(c.diff.p)} ({'paired' if c.paired else 'Welch'})"
+    if c.looks > 1:
+        p += f", look {c.look} of {c.looks}, sequential {fmt.pvalue(c.p_sequential)}"
+    return p
 
 
 def _interval_cell(c: findings.Comparison) -> str:
@@ -152,18 +165,20 @@ def comparisons_section(study: StudyResults, pairs: list[findings.Comparison]) -
     if not pairs:
         s.add(Paragraph("Fewer than two models have finished runs: nothing to compare."))
         return s
-    rows = [[c.a.label, c.b.label, fmt.points(c.diff.diff), _interval_cell(c), fmt.pvalue(c.diff.p),
+    rows = [[c.a.label, c.b.label, fmt.points(c.diff.diff), _interval_cell(c), _p_cell(c),
              fmt.pvalue(c.p_holm), fmt.pvalue(c.p_equivalent_holm), c.verdict,
              fmt.points(c.detectable, signed=False) if c.detectable else fmt.DASH,
              str(c.needed.n) if c.needed and c.needed.n else (f"> {c.needed.max_seeds:,}" if c.needed else fmt.DASH),
              f"{c.diff.n_a} / {c.diff.n_b}"] for c in pairs]
-    s.add(Table(["Model A", "Model B", "Δ test acc (A − B)", "CI (pts)", "Welch p", "Holm p",
+    s.add(Table(["Model A", "Model B", "Δ test acc (A − B)", "CI (pts)", "t-test p", "Holm p",
                  f"Equivalence p (±{findings.points_text(pairs[0].margin)}, Holm)", "Verdict",
                  "Detectable Δ (80% power)", "Seeds per model to decide", "Seeds"], rows))
     s.add(Paragraph("For every pair: difference of mean test accuracy in percentage points with its interval "
-                    "(Welch–Satterthwaite degrees of freedom; 95% unless the Holm-adjusted test used a lower level, "
-                    "as the cell says), the two-sided Welch t-test p-value "
-                    "(scipy.stats.ttest_ind, equal_var=False) and the equivalence test's p-value, each Holm-adjusted "
+                    "(95% unless the Holm-adjusted test used a lower level, as the cell says), the two-sided t-test "
+                    "p-value (paired over seeds when both models ran on the same seeds, as scipy.stats.ttest_rel; "
+                    "else Welch's, as scipy.stats.ttest_ind with equal_var=False; the cell says which, and after "
+                    "several looks which look it is and the sequential p-value) and the equivalence test's p-value, "
+                    "each Holm-adjusted "
                     "over every pair of the study, computed only with at least two seeds per model. The verdicts "
                     "are explained in the note at the end of Answers.", note=True))
     return s
@@ -319,7 +334,7 @@ def manifest_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
 
 def study_pairs(study: StudyResults) -> list[findings.Comparison]:
     """Every pair of the study's models, one Holm family, at the study's margin and looks."""
-    return findings.compare(study.models, margin=study.info.margin / 100, looks=max(1, len(study.info.looks)))
+    return findings.compare(study.models, margin=study.info.margin / 100, looks=study.info.looks)
 
 
 # The built-in sections and their places; an analysis's section goes by its `order`

@@ -44,7 +44,8 @@ def compare_results(a: StudyResults, b: StudyResults, metrics=DEFAULT_METRICS, m
             continue
         # Each model's own margin: a percentage of one model's time says nothing about another's.
         margins = [_margin(metric, x.values(metric), margin) for x, _, _ in pairs]
-        decided = findings.compare_pairs([(x, y) for x, y, _ in pairs], metric=metric, margin=margins)
+        # Two result sets are not paired by design (other settings, code or machine): Welch's test.
+        decided = findings.compare_pairs([(x, y) for x, y, _ in pairs], metric=metric, margin=margins, pairing=False)
         for (x, y, label), c in zip(pairs, decided):
             row = findings.comparison_row(c)
             # The verdict's pair is ordered higher first; the row keeps A and B in their places

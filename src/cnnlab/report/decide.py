@@ -36,7 +36,7 @@ import numpy as np
 
 from cnnlab.report.scipy_stats import integrate, optimize, special, sps
 
-from cnnlab.report.stats import ALPHA, _clean, welch_se_df
+from cnnlab.report.stats import ALPHA, _clean, paired_se_df, welch_se_df
 
 POWER = 0.8  # the conventional target: 4 chances in 5 of deciding when the assumed truth holds
 MAX_SEEDS = 1000
@@ -80,13 +80,19 @@ class Equivalence:
         return (self.p if p is None else p) < alpha
 
 
-def tost(a, b, margin: float, alpha: float = ALPHA) -> Equivalence:
-    """Two one-sided Welch t-tests of |mean(a) - mean(b)| < margin (margin in the values' units)."""
+def tost(a, b, margin: float, alpha: float = ALPHA, paired: bool = False) -> Equivalence:
+    """Two one-sided t-tests of |mean(a) - mean(b)| < margin (margin in the values' units): Welch's,
+    or with `paired` the paired ones over aligned values (value i of a and of b from one seed)."""
     if not (margin > 0 and math.isfinite(margin)):
         raise ValueError(f"the equivalence margin must be a positive number, got {margin!r}")
     if not 0 < alpha < 0.5:
         raise ValueError(f"alpha must lie in (0, 0.5), got {alpha!r}")
-    a, b = _clean(a), _clean(b)
+    if paired:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if a.shape != b.shape:
+            raise ValueError(f"a paired test needs two aligned lists of values, got {a.shape} and {b.shape}")
+    else:
+        a, b = _clean(a), _clean(b)
     n_a, n_b = len(a), len(b)
     none = dict(ci_low=None, ci_high=None, df=None, p_lower=None, p_upper=None, p=None)
     if n_a == 0 or n_b == 0:
@@ -94,7 +100,7 @@ def tost(a, b, margin: float, alpha: float = ALPHA) -> Equivalence:
     diff = float(a.mean() - b.mean())
     if n_a < 2 or n_b < 2:
         return Equivalence(n_a, n_b, margin, alpha, diff, **none)
-    se, df = welch_se_df(a, b)
+    se, df = paired_se_df(a, b) if paired else welch_se_df(a, b)
     if se is None:
         return Equivalence(n_a, n_b, margin, alpha, diff, **none)
     p_lower = float(sps.t.sf((diff + margin) / se, df))
@@ -115,9 +121,12 @@ def pooled_sd(a, b) -> float | None:
     return float(math.sqrt(ss / df))
 
 
-def _check(sd: float, n_a: int, n_b: int, alpha: float, power: float | None = None, sd_zero_ok=False):
+def _check(sd: float, n_a: int, n_b: int, alpha: float, power: float | None = None, sd_zero_ok=False,
+           paired: bool = False):
     if not (sd >= 0 if sd_zero_ok else sd > 0) or not math.isfinite(sd):
         raise ValueError(f"the spread must be a {'non-negative' if sd_zero_ok else 'positive'} number, got {sd!r}")
+    if paired and (n_a != n_b or n_a < 2):
+        raise ValueError(f"a paired test needs the same number of seeds on both sides, two or more, got {n_a} and {n_b}")
     if n_a < 1 or n_b < 1 or n_a + n_b < 3:
         raise ValueError(f"need at least one value per side and three in all, got {n_a} and {n_b}")
     if not 0 < alpha < 0.5:
@@ -154,28 +163,47 @@ def _power_two_sided_at(nc: float, df: float, c):
     return sps.nct.sf(c, df, nc) + wrong_side
 
 
-def power_difference(diff: float, sd: float, n_a: int, n_b: int, alpha: float = ALPHA) -> float:
-    """Chance that Welch's two-sided test at level alpha (the test the verdicts use) finds a true
-    difference `diff` significant, with seed-to-seed spread `sd` on both sides (`_power_welch`)."""
-    _check(sd, n_a, n_b, alpha)
+def _se_df(sd: float, n_a: int, n_b: int, paired: bool) -> tuple[float, int]:
+    """Standard error of the difference of means and the degrees of freedom of its spread: for a
+    paired design `sd` is the spread of the per-seed differences (n_a = n_b pairs)."""
+    if paired:
+        return sd / math.sqrt(n_a), n_a - 1
+    return sd * math.sqrt(1 / n_a + 1 / n_b), n_a + n_b - 2
+
+
+def _power_at(nc: float, n_a: int, n_b: int, alpha: float, paired: bool) -> float:
+    """Power of the two-sided test at noncentrality nc: the paired t-test's exactly (noncentral t,
+    n - 1 df), Welch's by `_power_welch`."""
+    if paired:
+        return float(_power_two_sided_at(nc, n_a - 1, sps.t.ppf(1 - alpha / 2, n_a - 1)))
+    return _power_welch(nc, n_a, n_b, alpha)
+
+
+def power_difference(diff: float, sd: float, n_a: int, n_b: int, alpha: float = ALPHA, paired: bool = False) -> float:
+    """Chance that the two-sided test at level alpha (the test the verdicts use: Welch's, or with
+    `paired` the paired t-test) finds a true difference `diff` significant. `sd`: the seed-to-seed
+    spread on both sides (Welch), or that of the per-seed differences (paired)."""
+    _check(sd, n_a, n_b, alpha, paired=paired)
     if min(n_a, n_b) < 2:
         return 0.0  # Welch's test needs two values per side
-    return _power_welch(abs(diff) / (sd * math.sqrt(1 / n_a + 1 / n_b)), n_a, n_b, alpha)
+    se, _ = _se_df(sd, n_a, n_b, paired)
+    return _power_at(abs(diff) / se, n_a, n_b, alpha, paired)
 
 
-def power_equivalence(diff: float, sd: float, margin: float, n_a: int, n_b: int, alpha: float = ALPHA) -> float:
-    """Chance that TOST at level alpha shows |difference| < margin when the true difference is `diff`.
+def power_equivalence(diff: float, sd: float, margin: float, n_a: int, n_b: int, alpha: float = ALPHA,
+                      paired: bool = False) -> float:
+    """Chance that TOST at level alpha shows |difference| < margin when the true difference is `diff`
+    (with `paired`, the paired TOST and `sd` the spread of the per-seed differences).
 
     Exact for the pooled-variance TOST under normal noise (the bivariate noncentral-t power of
     Owen 1965 / Phillips 1990, written as one integral): given the estimated spread s, the observed
     difference D ~ N(diff, se²) must fall in (-margin + t·ŝe, margin - t·ŝe), where
     ŝe = se·s/sd and s²/sd²·df ~ chi²(df); the integral runs over the chi² quantiles.
     """
-    _check(sd, n_a, n_b, alpha)
+    _check(sd, n_a, n_b, alpha, paired=paired)
     if not (margin > 0 and math.isfinite(margin)):
         raise ValueError(f"the equivalence margin must be a positive number, got {margin!r}")
-    df = n_a + n_b - 2
-    se = sd * math.sqrt(1 / n_a + 1 / n_b)
+    se, df = _se_df(sd, n_a, n_b, paired)
     t = sps.t.ppf(1 - alpha, df)
     v_max = df * (margin / (t * se)) ** 2  # beyond it the acceptance interval is empty
 
@@ -193,19 +221,21 @@ def power_equivalence(diff: float, sd: float, margin: float, n_a: int, n_b: int,
         return float(integrate.quad(inside, 0, top, limit=200, epsabs=1e-10)[0])
 
 
-def detectable_difference(sd: float, n_a: int, n_b: int, alpha: float = ALPHA, power: float = POWER) -> float:
-    """Smallest true difference Welch's two-sided test at level alpha detects with `power`, at
-    seed-to-seed spread `sd` (pooled) with n_a and n_b seeds (two or more each); in sd's units, 0
-    when sd is 0. In a Holm family of m tests pass alpha / m: a p-value below it is rejected
-    whatever the others are, so the power within the family is at least `power`."""
-    _check(sd, n_a, n_b, alpha, power, sd_zero_ok=True)
+def detectable_difference(sd: float, n_a: int, n_b: int, alpha: float = ALPHA, power: float = POWER,
+                          paired: bool = False) -> float:
+    """Smallest true difference the two-sided test at level alpha (Welch's, or the paired t-test)
+    detects with `power`, at seed-to-seed spread `sd` (pooled; paired: of the per-seed differences)
+    with n_a and n_b seeds (two or more each); in sd's units, 0 when sd is 0. In a Holm family of m
+    tests pass alpha / m: a p-value below it is rejected whatever the others are, so the power
+    within the family is at least `power`."""
+    _check(sd, n_a, n_b, alpha, power, sd_zero_ok=True, paired=paired)
     if min(n_a, n_b) < 2:
         raise ValueError(f"Welch's test needs two values per side, got {n_a} and {n_b}")
     hi = 1.0
-    while _power_welch(hi, n_a, n_b, alpha) < power:
+    while _power_at(hi, n_a, n_b, alpha, paired) < power:
         hi *= 2
-    nc = optimize.brentq(lambda nc: _power_welch(nc, n_a, n_b, alpha) - power, 0.0, hi, xtol=1e-8)
-    return float(nc * sd * math.sqrt(1 / n_a + 1 / n_b))
+    nc = optimize.brentq(lambda nc: _power_at(nc, n_a, n_b, alpha, paired) - power, 0.0, hi, xtol=1e-8)
+    return float(nc * _se_df(sd, n_a, n_b, paired)[0])
 
 
 @dataclass(frozen=True)
@@ -233,9 +263,10 @@ class SeedsNeeded:
 
 
 def seeds_needed(diff: float, sd: float, margin: float, alpha: float = ALPHA, power: float = POWER,
-                 max_seeds: int = MAX_SEEDS) -> SeedsNeeded:
+                 max_seeds: int = MAX_SEEDS, paired: bool = False) -> SeedsNeeded:
     """The smallest equal number of seeds per model (2..max_seeds) at which, if the observed
-    difference `diff` and pooled spread `sd` were the truth, the comparison would be decided with
+    difference `diff` and spread `sd` (pooled; paired: of the per-seed differences) were the
+    truth, the comparison would be decided with
     at least `power`: a two-sided t-test at level alpha finds the difference (`power_difference`),
     or TOST at level alpha shows equivalence within ±margin (`power_equivalence`, exact).
 
@@ -253,7 +284,8 @@ def seeds_needed(diff: float, sd: float, margin: float, alpha: float = ALPHA, po
         raise ValueError(f"max_seeds must be at least 2, got {max_seeds!r}")
 
     def powers(n):
-        return power_difference(diff, sd, n, n, alpha), power_equivalence(diff, sd, margin, n, n, alpha)
+        return (power_difference(diff, sd, n, n, alpha, paired),
+                power_equivalence(diff, sd, margin, n, n, alpha, paired))
 
     at_max = powers(max_seeds)
     if max(at_max) < power:

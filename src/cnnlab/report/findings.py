@@ -3,31 +3,52 @@
 The rule for every sentence: say only what the numbers support, and say what they decide.
 Every compared pair gets one of three verdicts (cnnlab.report.decide):
 
-- better: Welch's test rejects "no difference" after Holm's correction over the family of
+- better: a two-sided t-test rejects "no difference" after Holm's correction over the family of
   comparisons (the pairs of one question, or every pair of a study);
 - equivalent: two one-sided tests (TOST) show the difference lies within ±margin (one
   accuracy point unless the study sets another), Holm-corrected over the same family;
 - inconclusive: neither; then the sentence gives the difference and its interval, the
-  smallest difference these seeds could detect (80% power, 5% level, from the pooled
+  smallest difference these seeds could detect (80% power, at the test's level, from the
   seed-to-seed spread) and the seeds per model that would decide it at that spread.
 
-Both tests run at a level corrected for the looks taken at the study's results
-(`decide.looks_alpha`): adding seeds after looking is a second look, and testing each look
-at 5% would raise the false-positive rate. With one seed there is nothing to test.
-Costs (parameters, time, memory) are reported as measured values, not ranked by a test.
+Which t-test: the paired one when the study's design pairs the two models' seeds, Welch's
+otherwise. A study gives every model the same seeds, and seed s gives each of them the same
+data order, augmentation draws and test images, so seed s of one model goes with seed s of the
+other; the paired test then removes what the seed does to both. It loses degrees of freedom
+(n - 1 instead of about 2n - 2), so it pays only when the seeds are correlated enough: at 3 seeds
+per model above a correlation of about 0.58, at 5 above 0.31. Measured on the built-in studies
+(benchmarks/quick_designs.py, 2-core Xeon, bf16) the median correlation between two models'
+seeds was 0.59 at the old quick size and 0.72 at 4,000 training images, and the paired test found
+14 pairs different where Welch's found 10 (unadjusted): so the choice is made by the design,
+before the data are seen, and both tests keep their error rates. Models on different seeds (an
+A/A study's second arm, a `seed_offset`) are compared with Welch's test.
+
+Seeds added after a look make a new look at the same pairs (`looks`: seeds per model at each
+look, study.json). Each pair is then tested group-sequentially (cnnlab.report.sequential):
+its sequential p-value, the smallest first-look level at which one of its looks crosses its
+boundary, is Holm-adjusted over the family and compared with the first look's level
+(`decide.looks_alpha(ALPHA, 1)`, 3.04%); the numbers shown are those of the look that decided it
+(else the last), with the interval its boundary gives, so the interval and the verdict agree.
+With one seed there is nothing to test. Costs (parameters, time, memory) are reported as
+measured values, not ranked by a test.
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from itertools import combinations
 
+import numpy as np
+
 from cnnlab.choices import DEFAULT_MARGIN_POINTS
-from cnnlab.report import fmt
+from cnnlab.report import fmt, sequential
 from cnnlab.report.busy import busy
 from cnnlab.report.decide import Equivalence, SeedsNeeded, detectable_difference, looks_alpha, pooled_sd, seeds_needed
 from cnnlab.report.decide import tost
 from cnnlab.report.load import ModelResults, get_metric
-from cnnlab.report.stats import ALPHA, Difference, holm, holm_levels, summarize, welch
+from cnnlab.report.scipy_stats import sps
+from cnnlab.report.stats import ALPHA, Difference, holm, holm_levels, paired, paired_se_df, summarize, welch
+from cnnlab.report.stats import welch_se_df
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
 DEFAULT_MARGIN = DEFAULT_MARGIN_POINTS / 100  # the same margin as a fraction, the unit of the statistics
@@ -39,18 +60,22 @@ VERDICTS = ("better", "equivalent", "inconclusive", "untested")
 class Comparison:
     a: ModelResults  # the model with the higher mean of `metric`
     b: ModelResults
-    diff: Difference  # the metric of a minus b, as fractions (Welch)
-    p_holm: float | None  # Welch p, Holm-adjusted over the family
+    diff: Difference  # the metric of a minus b, as fractions, at the look shown (`look`)
+    p_holm: float | None  # the difference test's sequential p, Holm-adjusted over the family
     metric: str = "test_acc"
-    equivalence: Equivalence | None = None  # TOST within ±margin
+    equivalence: Equivalence | None = None  # TOST within ±margin, at the look shown
     p_equivalent_holm: float | None = None
     margin: float = DEFAULT_MARGIN  # fraction
-    level: float = ALPHA  # both tests' level, corrected for the looks
-    looks: int = 1
+    level: float = ALPHA  # the first look's level, which the Holm-adjusted sequential p-values are held to
+    looks: int = 1  # looks at this pair that could be tested
     family: int = 1  # comparisons in the Holm family (the pairs that could be tested)
     ci_confidence: float = 1 - ALPHA  # the difference interval's confidence: the level its Holm verdict used
     detectable: float | None = None  # smallest difference these seeds detect with 80% power
     needed: SeedsNeeded | None = None  # seeds per model that would decide it, at the observed spread
+    paired: bool = False  # the paired t-test (the seeds are paired by design), else Welch's
+    look: int = 1  # the look whose numbers are shown: the one that decided it, else the last
+    p_sequential: float | None = None  # over its looks (with one look: the test's own p)
+    look_seeds: tuple = ()  # seeds per model (paired: pairs) at each of its looks
 
     @property
     def significant(self) -> bool:
@@ -58,7 +83,7 @@ class Comparison:
 
     @property
     def equivalent(self) -> bool:
-        return bool(self.equivalence and self.equivalence.equivalent(self.p_equivalent_holm, self.level))
+        return self.p_equivalent_holm is not None and self.p_equivalent_holm < self.level
 
     @property
     def verdict(self) -> str:
@@ -71,6 +96,15 @@ class Comparison:
             return "untested"
         return "inconclusive"
 
+    @property
+    def test(self) -> str:
+        """The difference test's name."""
+        return "paired t-test" if self.paired else "Welch's t-test"
+
+    @property
+    def p_label(self) -> str:
+        return "paired t p" if self.paired else "Welch p"
+
 
 def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
     """Highest mean test accuracy first; models without a finished run last, in study order."""
@@ -81,60 +115,180 @@ def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
 
 
 def compare(models: list[ModelResults], metric: str = "test_acc", margin: float = DEFAULT_MARGIN,
-            looks: int = 1) -> list[Comparison]:
+            looks=(), pairing: bool = True) -> list[Comparison]:
     """Every pair of `models` that has values of `metric`, the higher mean test accuracy first."""
     ranked = [m for m in by_test_accuracy(models) if m.values(metric)]
-    return decide(list(combinations(ranked, 2)), metric, margin, looks)
+    return decide(list(combinations(ranked, 2)), metric, margin, looks, pairing)
 
 
 def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = "test_acc",
-                  margin: float = DEFAULT_MARGIN, looks: int = 1) -> list[Comparison]:
+                  margin: float = DEFAULT_MARGIN, looks=(), pairing: bool = True) -> list[Comparison]:
     """Planned comparisons: only `pairs`, Holm-corrected over them alone (a smaller family
     than every pair of a study), each ordered so that `a` has the higher mean of `metric`."""
     ordered = []
     for x, y in pairs:
         mx, my = summarize(x.values(metric)).mean, summarize(y.values(metric)).mean
         ordered.append((y, x) if mx is not None and my is not None and my > mx else (x, y))
-    return decide(ordered, metric, margin, looks)
+    return decide(ordered, metric, margin, looks, pairing)
 
 
-def decide(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, looks: int) -> list[Comparison]:
-    """One family of comparisons: Welch and TOST per pair, both Holm-adjusted over the pairs that
-    could be tested, at the level for `looks` looks, and for each pair what more seeds would
-    decide. `margin`: one for every pair, or one per pair (in the metric's units).
+def paired_by_design(a: ModelResults, b: ModelResults) -> bool:
+    """Whether the study gave both models the same seeds (seed s: the same data order,
+    augmentation draws and test images for both)."""
+    seeds = a.seeds()
+    return bool(seeds) and seeds == b.seeds()
 
-    Each pair's interval is printed at the level its Holm verdict used (`stats.holm_levels`), so
-    the interval excludes zero exactly when the verdict is "better"; differences of fractions
-    (accuracies) are kept within ±1, the most two fractions can differ by.
+
+@dataclass
+class _Look:
+    """One pair's values at one look: aligned by seed when paired."""
+    x: np.ndarray
+    y: np.ndarray
+    diff: Difference  # at 95%
+    se: float | None  # of the difference; None when it cannot be tested
+    info: float  # degrees of freedom of the spread: the look's information for the boundaries
+    paired: bool
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return self.diff.n_a, self.diff.n_b
+
+
+def _pair_looks(a: ModelResults, b: ModelResults, metric: str, looks, pair: bool) -> list[_Look]:
+    """The pair's data at each look that adds to the one before (the last look: every seed).
+
+    `looks`: seeds per model at each look (study.json); a model's seeds at look k are the first
+    looks[k] of its planned seeds (a model that stopped adding seeds keeps those it has)."""
+    values_a, values_b = a.seed_values(metric), b.seed_values(metric)
+    seeds_a, seeds_b = a.seeds(), b.seeds()
+    sizes = sorted(set(looks or ())) + [max(len(seeds_a), len(seeds_b))]
+    out, seen = [], set()
+    for n in sizes:
+        if pair:
+            common = [s for s in seeds_a[:n] if s in values_a and s in values_b]
+            x, y = np.array([values_a[s] for s in common]), np.array([values_b[s] for s in common])
+            d = paired(x, y)
+        else:
+            x = np.array([values_a[s] for s in seeds_a[:n] if s in values_a])
+            y = np.array([values_b[s] for s in seeds_b[:n] if s in values_b])
+            d = welch(x, y)
+        if (len(x), len(y)) in seen:
+            continue
+        seen.add((len(x), len(y)))
+        se = None
+        if d.p is not None:
+            se = (paired_se_df(x, y) if pair else welch_se_df(x, y))[0]
+        out.append(_Look(x, y, d, se, float(len(x) - 1 if pair else len(x) + len(y) - 2), pair))
+    return out
+
+
+def _tested(looks: list[_Look]) -> list[_Look]:
+    return [k for k in looks if k.diff.p is not None]
+
+
+def _difference_p(looks: list[_Look]) -> float | None:
+    tested = _tested(looks)
+    if not tested:
+        return None
+    return sequential.sequential_p([k.diff.diff / k.se for k in tested], [k.info for k in tested],
+                                   [k.diff.df for k in tested], sides=2)
+
+
+def _equivalence_stats(k: _Look, margin: float) -> float:
+    """The TOST statistic at one look: the smaller of the two one-sided t statistics."""
+    return min((k.diff.diff + margin) / k.se, (margin - k.diff.diff) / k.se)
+
+
+def _equivalence_p(looks: list[_Look], margin: float) -> float | None:
+    tested = _tested(looks)
+    if not tested:
+        return None
+    return sequential.sequential_p([_equivalence_stats(k, margin) for k in tested], [k.info for k in tested],
+                                   [k.diff.df for k in tested], sides=1)
+
+
+def decide(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, looks=(),
+           pairing: bool = True) -> list[Comparison]:
+    """One family of comparisons: per pair the difference test and TOST over its looks (paired
+    when the design pairs the seeds and `pairing` allows it, else Welch's), both Holm-adjusted over
+    the pairs that could be tested, and for each undecided pair what more seeds would decide.
+    `margin`: one for every pair, or one per pair (in the metric's units). `looks`: seeds per
+    model at each look at these results (study.json's `looks`; empty: one look).
+
+    Each pair's interval is the one its boundary gives at the level its Holm verdict used
+    (`stats.holm_levels`), at the look shown, so the interval excludes zero exactly when the
+    verdict is "better"; differences of fractions (accuracies) are kept within ±1, the most two
+    fractions can differ by.
     """
-    level = looks_alpha(ALPHA, looks)
+    level = looks_alpha(ALPHA, 1)
     margins = list(margin) if isinstance(margin, (list, tuple)) else [margin] * len(pairs)
-    values = [(a.values(metric), b.values(metric)) for a, b in pairs]
-    equivalences = [tost(x, y, m, alpha=level) for (x, y), m in zip(values, margins)]
-    p_welch = [welch(x, y).p for x, y in values]
-    p_holm, p_equivalent = holm(p_welch), holm([e.p for e in equivalences])
-    tested = sum(p is not None for p in p_welch)
-    welch_levels, tost_levels = holm_levels(p_welch, level), holm_levels([e.p for e in equivalences], level)
+    designs = [pairing and paired_by_design(a, b) for a, b in pairs]
+    data = [_pair_looks(a, b, metric, looks, pair) for (a, b), pair in zip(pairs, designs)]
+    p_diff = [_difference_p(d) for d in data]
+    p_equiv = [_equivalence_p(d, m) for d, m in zip(data, margins)]
+    p_holm, p_equivalent = holm(p_diff), holm(p_equiv)
+    tested = sum(p is not None for p in p_diff)
+    diff_levels, equiv_levels = holm_levels(p_diff, level), holm_levels(p_equiv, level)
     fraction = get_metric(metric).unit == "fraction"
     out = []
-    for i, ((a, b), (x, y)) in enumerate(zip(pairs, values)):
-        d = welch(x, y, confidence=1 - (welch_levels[i] or level))
-        e = equivalences[i]
-        if tost_levels[i] is not None and tost_levels[i] != level:
-            e = tost(x, y, margins[i], alpha=tost_levels[i])
-        if fraction:
-            d = _within(d, -1.0, 1.0)
+    for i, (a, b) in enumerate(pairs):
+        at, shown, confidence, e = _shown(data[i], margins[i], diff_levels[i] or level, equiv_levels[i] or level,
+                                          p_holm[i] is not None and p_holm[i] < level,
+                                          p_equivalent[i] is not None and p_equivalent[i] < level)
+        d = _within(shown.diff, -1.0, 1.0) if fraction else shown.diff
+        tested_looks = _tested(data[i])
         c = Comparison(a, b, d, p_holm[i], metric=metric, equivalence=e, p_equivalent_holm=p_equivalent[i],
-                       margin=margins[i], level=level, looks=looks, family=max(tested, 1),
-                       ci_confidence=1 - (welch_levels[i] or level))
-        sd = pooled_sd(x, y)
-        if c.verdict == "inconclusive" and sd:
+                       margin=margins[i], level=level, looks=max(1, len(tested_looks)), family=max(tested, 1),
+                       ci_confidence=confidence, paired=designs[i], look=at + 1, p_sequential=p_diff[i],
+                       look_seeds=tuple(k.sizes[0] for k in tested_looks))
+        if c.verdict == "inconclusive" and tested_looks:
             # At level / m a p-value is rejected whatever the rest of the family is: a floor on the power.
-            c.detectable = detectable_difference(sd, d.n_a, d.n_b, alpha=level / max(tested, 1))
-            # The next look is tested at the level for one more look, shared by the whole family.
-            c.needed = seeds_needed(d.diff, sd, margins[i], alpha=looks_alpha(ALPHA, looks + 1) / len(pairs))
+            now = sequential.t_boundaries([k.info for k in tested_looks], [k.diff.df for k in tested_looks],
+                                          level / max(tested, 1), 2)[-1]
+            _plan(c, shown, margins[i], 2 * float(sps.t.sf(now, shown.diff.df)),
+                  looks_alpha(ALPHA, c.looks + 1) / len(pairs))
         out.append(c)
     return out
+
+
+def _shown(looks: list[_Look], margin: float, diff_level: float, equiv_level: float, better: bool,
+           equivalent: bool) -> tuple[int, _Look, float, Equivalence]:
+    """The look to show (the first to cross its boundary when decided, else the last): its index
+    among the tested looks, the look with its difference interval at the boundary, the interval's
+    confidence and its TOST at the boundary's level."""
+    tested = _tested(looks)
+    if not tested:
+        last = looks[-1]
+        return 0, last, 1 - ALPHA, tost(last.x, last.y, margin, alpha=equiv_level, paired=last.paired)
+    info, dfs = [k.info for k in tested], [k.diff.df for k in tested]
+    two_sided = sequential.t_boundaries(info, dfs, diff_level, 2)
+    one_sided = sequential.t_boundaries(info, dfs, equiv_level, 1)
+    at = len(tested) - 1
+    if better:
+        at = sequential.crossed([k.diff.diff / k.se for k in tested], info, dfs, diff_level, 2)
+    elif equivalent:
+        at = sequential.crossed([_equivalence_stats(k, margin) for k in tested], info, dfs, equiv_level, 1)
+    at = len(tested) - 1 if at is None else at
+    k = tested[at]
+    confidence = 1 - 2 * float(sps.t.sf(two_sided[at], k.diff.df))
+    half = two_sided[at] * k.se
+    k = dataclasses.replace(k, diff=dataclasses.replace(k.diff, ci_low=k.diff.diff - half, ci_high=k.diff.diff + half))
+    alpha = float(sps.t.sf(one_sided[at], k.diff.df))
+    return at, k, confidence, tost(k.x, k.y, margin, alpha=min(max(alpha, 1e-12), 0.4999), paired=k.paired)
+
+
+def _plan(c: Comparison, shown: _Look, margin: float, alpha_now: float, alpha_next: float):
+    """What these seeds detect (at `alpha_now`, the last look's nominal level) and how many seeds
+    per model would decide an inconclusive comparison at the next look (tested at about
+    `alpha_next`: the Bonferroni share of one more look, which its boundary never falls below)."""
+    if c.paired:
+        sd = float(np.std(shown.x - shown.y, ddof=1)) if len(shown.x) > 1 else None
+    else:
+        sd = pooled_sd(shown.x, shown.y)
+    if not sd:
+        return
+    c.detectable = detectable_difference(sd, c.diff.n_a, c.diff.n_b, alpha=alpha_now, paired=c.paired)
+    c.needed = seeds_needed(c.diff.diff, sd, margin, alpha=alpha_next, paired=c.paired)
 
 
 def _within(d: Difference, low: float, high: float) -> Difference:
@@ -187,12 +341,14 @@ def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accura
     if d.p is None:
         return (f"{a} vs {b}: {what} did not vary across seeds, so no test is possible and nothing is decided "
                 f"(difference {size}, {_seed_counts(d)}; more seeds would show the spread).")
-    stats = f"{interval_text(c)}, {fmt.p_clause('Welch p', d.p)}"
+    stats = f"{interval_text(c)}, {fmt.p_clause(c.p_label, d.p)}"
+    if c.looks > 1:
+        stats += f" at look {c.look} of {c.looks}, {fmt.p_clause('sequential p', c.p_sequential)}"
     if n_tests > 1:
         stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
     stats += f", {_seed_counts(d)}"
     if c.looks > 1:
-        stats += f", tested at the {100 * c.level:.2g}% level for {c.looks} looks"
+        stats += f" (looks at {', '.join(map(str, c.look_seeds))} seeds, group-sequential boundaries)"
     if c.verdict == "better":
         small = f", less than the ±{points_text(c.margin)} margin (equivalent too)" if c.equivalent else ""
         return f"{fmt.possessive(a)} {what} is higher than {fmt.possessive(b)} by {size} ({stats}){small}."
@@ -270,18 +426,20 @@ def run_problems(models: list[ModelResults]) -> list[str]:
     return out
 
 
-COMPARISON_COLUMNS = ("a", "b", "metric", "n_a", "n_b", "diff", "ci_low", "ci_high", "p", "p_holm", "p_equivalent",
-                      "p_equivalent_holm", "verdict", "margin", "detectable", "seeds_needed", "looks", "level",
-                      "ci_confidence")
+COMPARISON_COLUMNS = ("a", "b", "metric", "test", "n_a", "n_b", "diff", "ci_low", "ci_high", "p", "p_sequential",
+                      "p_holm", "p_equivalent", "p_equivalent_holm", "verdict", "margin", "detectable", "seeds_needed",
+                      "looks", "look", "level", "ci_confidence")
 
 
 def comparison_row(c: Comparison) -> dict:
     """One comparison as numbers (fractions for accuracies): a row of `StudyResult.tests` and
-    of `cnnlab compare --csv`."""
+    of `cnnlab compare --csv`. `test`: "paired" or "welch"; p: that test's p at the look shown
+    (`look` of `looks`), p_sequential: over its looks."""
     e = c.equivalence
-    return {"a": c.a.label, "b": c.b.label, "metric": c.metric, "n_a": c.diff.n_a, "n_b": c.diff.n_b,
-            "diff": c.diff.diff, "ci_low": c.diff.ci_low, "ci_high": c.diff.ci_high, "p": c.diff.p,
-            "p_holm": c.p_holm, "p_equivalent": e.p if e else None, "p_equivalent_holm": c.p_equivalent_holm,
+    return {"a": c.a.label, "b": c.b.label, "metric": c.metric, "test": "paired" if c.paired else "welch",
+            "n_a": c.diff.n_a, "n_b": c.diff.n_b, "diff": c.diff.diff, "ci_low": c.diff.ci_low,
+            "ci_high": c.diff.ci_high, "p": c.diff.p, "p_sequential": c.p_sequential, "p_holm": c.p_holm,
+            "p_equivalent": e.p if e else None, "p_equivalent_holm": c.p_equivalent_holm,
             "verdict": c.verdict, "margin": c.margin, "detectable": c.detectable,
-            "seeds_needed": c.needed.n if c.needed else None, "looks": c.looks, "level": c.level,
+            "seeds_needed": c.needed.n if c.needed else None, "looks": c.looks, "look": c.look, "level": c.level,
             "ci_confidence": c.ci_confidence}

@@ -14,6 +14,7 @@ Numbers per run are *metrics*, read by name: the core ones below (accuracies, lo
 parameters, times) and those each analysis declares (cnnlab.plugins.Metric).
 """
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,20 @@ class ModelResults:
         read = get_metric(metric).read
         out = [read(r) for r in self.done]
         return [v for v in out if v is not None]
+
+    def seeds(self) -> list[int]:
+        """The seeds the study gave this model, in order, whether their runs finished or not."""
+        return sorted({r.seed for r in self.runs if isinstance(r.seed, int)})
+
+    def seed_values(self, metric: str) -> dict[int, float]:
+        """{seed: value} of a metric over the usable runs, missing and non-finite values dropped."""
+        read = get_metric(metric).read
+        out = {}
+        for r in self.done:
+            value = read(r)
+            if value is not None and isinstance(r.seed, int) and math.isfinite(value):
+                out[r.seed] = float(value)
+        return out
 
     def first(self, metric: str) -> float | None:
         """For seed-independent measurements (parameter count, MACs)."""

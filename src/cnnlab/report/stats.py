@@ -1,4 +1,4 @@
-"""Statistics over seeds: mean, spread, t-based confidence intervals, Welch's t-test.
+"""Statistics over seeds: mean, spread, t-based confidence intervals, Welch's and the paired t-test.
 
 With a handful of seeds the normal approximation (mean ± 1.96·SE) is too optimistic, so
 every interval here uses Student's t distribution. Two models are compared with Welch's
@@ -107,6 +107,38 @@ def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
         warnings.simplefilter("ignore", RuntimeWarning)
         p = float(sps.ttest_ind(a, b, equal_var=False).pvalue)
     return Difference(n_a, n_b, diff, diff - half, diff + half, float(df), p)
+
+
+def paired_se_df(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
+    """Standard error of mean(a - b) over matched values (seed i of a with seed i of b) and its
+    n - 1 degrees of freedom; (None, None) when the differences do not vary (up to rounding)."""
+    d = a - b
+    se = math.sqrt(d.var(ddof=1) / len(d))
+    if se <= 1e-12 * max(abs(a).max(), abs(b).max(), 1e-300):
+        return None, None
+    return se, float(len(d) - 1)
+
+
+def paired(a, b, confidence: float = 1 - ALPHA) -> Difference:
+    """mean(a - b) over matched values, its t interval and the two-sided paired t-test p-value
+    (scipy.stats.ttest_rel). `a` and `b` are aligned: value i of each comes from the same seed
+    (the same data order, augmentation draws and test images). n_a = n_b = the number of pairs;
+    ci/p are None with fewer than two pairs or when the differences do not vary."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"a paired test needs two aligned lists of values, got {a.shape} and {b.shape}")
+    n = len(a)
+    if n == 0:
+        return Difference(0, 0, None, None, None, None, None)
+    diff = float((a - b).mean())
+    if n < 2:
+        return Difference(n, n, diff, None, None, None, None)
+    se, df = paired_se_df(a, b)
+    if se is None:
+        return Difference(n, n, diff, None, None, None, None)
+    half = float(sps.t.ppf(0.5 + confidence / 2, df=df)) * se
+    p = float(2 * sps.t.sf(abs(diff) / se, df))
+    return Difference(n, n, diff, diff - half, diff + half, df, p)
 
 
 def _tested(p) -> bool:
