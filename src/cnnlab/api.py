@@ -24,6 +24,7 @@ package.)
 import difflib
 import functools
 import inspect
+import time
 from functools import cached_property
 from html import escape
 from pathlib import Path
@@ -270,8 +271,9 @@ def _progress(progress) -> tuple[str, bool | None]:
 @_boundary
 def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, dataset=None, subset=None,
         test_subset=None, precision=None, inference_repeats: int | None = None, analyses=None, cuda_graphs=None,
-        stand_in: dict | None = None, tune: bool = False, device="auto", data_dir=None, download: bool = True,
-        executor: str = "local", workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
+        stand_in: dict | None = None, tune: bool = False, until_decided: bool = False, max_seeds: int | None = None,
+        budget=None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
+        workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
         progress=True) -> StudyResult:
     """Run a study like `cnnlab run` and return its results.
 
@@ -281,7 +283,9 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     `subset`, `test_subset`, `precision`, `inference_repeats`, `analyses` (a list of names),
     `cuda_graphs` and `stand_in` ({"mnist": "mnist-small"}: replace one dataset) override the
     profile. `tune=True` (--tune) first searches each model's settings on a validation split and
-    compares the models at their own best ones (results in OUT/studies/<name>-tuned); the rest
+    compares the models at their own best ones (results in OUT/studies/<name>-tuned).
+    `until_decided=True` (--until-decided) then adds seeds where comparisons are still open, up to
+    `max_seeds` per model and within `budget` ("30m", "2h" or seconds) for the whole call; the rest
     are `cnnlab run`'s options (`download=False` is --offline, `progress`
     True, "lines" or False). Finished runs are reused and interrupted ones resumed, as on the
     command line, and workers and threads per run follow the same policy, so the two share runs.
@@ -289,7 +293,10 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     from cnnlab.studies.loader import Study, load_study
     from cnnlab.studies.naming import PYTHON
     from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
+    from cnnlab.studies.until_decided import until_decided_options
 
+    started = time.time()
+    until = until_decided_options(until_decided, max_seeds, budget, PYTHON, tune=tune)
     verbosity, quiet = _progress(progress)
     size = StudyOptions(profile=profile, epochs=epochs, seeds=seeds, dataset=dataset, subset=subset,
                         test_subset=test_subset, precision=precision, inference_repeats=inference_repeats,
@@ -303,6 +310,9 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
         import shlex
 
         words = ["cnnlab", "run", str(study), *flags, "--out", str(out)]
+        if until is not None:
+            words += ["--until-decided", "--max-seeds", str(until.max_seeds)]
+            words += ["--budget", f"{until.budget_seconds:g}s"] if until.budget_seconds is not None else []
         words += ["--data-dir", str(data_dir)] if data_dir is not None else []
         words += [] if download else ["--offline"]
         command = shlex.join(words)
@@ -310,7 +320,7 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
 
     token = EQUIVALENT_COMMAND.set(command)
     try:
-        return _run_study(sized_study(loaded, size, PYTHON), out, options, quiet)
+        return _run_study(sized_study(loaded, size, PYTHON), out, options, quiet, until, started)
     finally:
         EQUIVALENT_COMMAND.reset(token)
 
@@ -345,16 +355,28 @@ def train_model(model: str, dataset: str = "mnist-small", *, epochs: int = 5, se
     return _run_study(sized_study(study, size, PYTHON), out, options, quiet)
 
 
-def _run_study(study, out, options, quiet: bool | None) -> StudyResult:
-    """Run a sized study as the command line does; a RunProgress shows its runs unless `quiet` is None."""
+def _run_study(study, out, options, quiet: bool | None, until=None, started: float | None = None) -> StudyResult:
+    """Run a sized study as the command line does; a RunProgress shows its runs unless `quiet` is None.
+    `until`: --until-decided's limits, counted from `started`."""
     from cnnlab.console import RunProgress
     from cnnlab.studies.naming import PYTHON
     from cnnlab.studies.runner import run_study, study_dir
 
     bar = RunProgress(quiet=quiet) if quiet is not None else None
+    callbacks = dict(on_run=bar.run_done if bar else None,
+                     on_start=(lambda specs, data: bar.start(specs)) if bar else None)
+    started = time.time() if started is None else started
     try:
-        run_study(study, out, options, names=PYTHON, on_run=bar.run_done if bar else None,
-                  on_start=(lambda specs, data: bar.start(specs)) if bar else None)
+        info = run_study(study, out, options, names=PYTHON, **callbacks)
+        if until is not None:
+            from cnnlab.report import render_report
+            from cnnlab.studies.until_decided import Look, keep_deciding
+
+            directory = study_dir(out, study.folder)
+            keep_deciding([Look(study, directory, info, time.time() - started)],
+                          lambda grown: run_study(grown, out, options, names=PYTHON, **callbacks), until, started,
+                          on_message=bar.message if bar else (lambda line: None),
+                          render=render_report if options.report else None)
     finally:
         if bar:
             bar.close()

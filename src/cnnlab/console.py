@@ -121,6 +121,13 @@ class RunProgress:
             line += f"  [{eta}]"
         print(line, flush=True)
 
+    def message(self, line: str):
+        """A line of its own between the runs' lines (above the bar when there is one)."""
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stdout)
+        else:
+            print(line, flush=True)
+
     def close(self):
         if self.bar is not None:
             self.bar.close()

@@ -197,7 +197,7 @@ def test_a_later_look_is_tested_group_sequentially(make_study):
     what the first look's level judges; the sentence names the look and the boundaries."""
     study = results(make_study, "1.1", looks=(3, 6), seeds=tuple(range(6)))
     c = answers(study)[0].comparisons[0]
-    assert c.looks == 2 and c.look_seeds == (3, 6)
+    assert c.looks == 2 and c.look_seeds == ((3, 3), (6, 6))
     assert c.level == pytest.approx(0.05 * 6 / math.pi ** 2)
     assert c.p_sequential is not None and c.p_holm >= c.p_sequential
     text = findings.sentence(c)

@@ -98,3 +98,25 @@ def test_adding_seeds_after_looking_is_a_second_look(two_studies, tmp_path, monk
     assert read_study(study_json).looks == (2, 3)
     assert main(["run", two_studies[0], "--out", str(out), "--seeds", "3", "--epochs", "2", *ARGS]) == 0
     assert read_study(study_json).looks == (3,)  # another study now: its looks start again
+
+
+@pytest.mark.slow
+def test_a_suite_until_decided_looks_again_at_each_study_within_its_limits(two_studies, tmp_path, monkeypatch,
+                                                                             capsys):
+    monkeypatch.setattr(plots, "DPI", 30)
+    out = tmp_path / "out"
+    assert main(["run", *two_studies, "--out", str(out), "--until-decided", "--max-seeds", "4", "--budget", "10m",
+                 *ARGS]) == 0
+    printed = capsys.readouterr().out
+    suite = read_suite(out / SUITE_FILE)
+    trained = 0
+    for name in ("first", "second"):
+        info = read_study(out / "studies" / name / STUDY_FILE)
+        assert info.until_decided["max_seeds"] == 4 and info.until_decided["budget_seconds"] == 600
+        assert info.looks[0] == 2 and info.looks[-1] <= 4
+        if len(info.looks) > 1:  # an open comparison: both its models went to 4 seeds, and said so
+            assert f"{name}: comparisons still open; CNN, FC to 4 seeds each" in printed
+        trained += len(info.runs)
+        report = (out / "studies" / name / "report.md").read_text(encoding="utf-8")
+        assert "Seeds were added until decided" in report and info.until_decided["why"] in report
+    assert suite.invocations[-1].runs_trained == trained  # every look's runs, counted once

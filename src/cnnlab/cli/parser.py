@@ -240,6 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "around its lr, 2 tuning seeds) on a 10%% validation split of the training images, then "
                         "compare the models each at its own best setting; results go to OUT/studies/NAME-tuned, "
                         "and the report says which answers hold at shared settings (run without --tune too)")
+    p.add_argument("--until-decided", action="store_true",
+                   help="after the first look, add seeds (doubling) only to the models whose comparisons are still "
+                        "inconclusive and decidable within --max-seeds, look again with group-sequential boundaries, "
+                        "and stop when every comparison is decided or --budget is spent; cached runs are reused, so "
+                        "running it again continues where it stopped")
+    p.add_argument("--max-seeds", type=_positive_int, default=None, metavar="N",
+                   help="with --until-decided: at most N seeds per model (default 20)")
+    p.add_argument("--budget", default=None, metavar="TIME",
+                   help="with --until-decided: wall-clock for the whole command, e.g. 30m, 2h, 1h30m; no look starts "
+                        "that would not fit (default: no limit)")
     _add_executor_options(p)
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
     p.add_argument("--no-report", action="store_true",

@@ -23,12 +23,16 @@ def cmd_run(args):
     from cnnlab.studies.run_all import ALL
     from cnnlab.studies.runner import run_study, study_dir
 
+    until = until_decided(args)
     if len(args.study) > 1 or args.study == [ALL]:
-        return cmd_run_all(args, started)
+        return cmd_run_all(args, started, until)
     study = sized_study(load_study(args.study[0]), study_options(args))
     progress = RunProgress(quiet=args.quiet)
+    options = run_options(args)
     try:
-        info = run_study(study, args.out, run_options(args), **_callbacks(progress))
+        info = run_study(study, args.out, options, **_callbacks(progress))
+        if until is not None:
+            info = _keep_deciding(study, args.out, options, until, started, info, progress)
     finally:
         progress.close()
     for line in study_summary(info, study_dir(args.out, study.folder)):
@@ -36,7 +40,29 @@ def cmd_run(args):
     return 1 if any(r["status"] == "failed" for r in info["runs"]) else 0
 
 
-def cmd_run_all(args, started: float):
+def until_decided(args):
+    """--until-decided, --max-seeds and --budget, checked before anything runs."""
+    from cnnlab.studies.until_decided import until_decided_options
+
+    return until_decided_options(args.until_decided, args.max_seeds, args.budget, tune=args.tune)
+
+
+def _keep_deciding(study, out, options, until, started, info, progress) -> dict:
+    """One study's further looks (cnnlab.studies.until_decided); study.json's final content."""
+    from cnnlab.report import render_report
+    from cnnlab.store.schema import STUDY_FILE, read_study
+    from cnnlab.studies.runner import run_study, study_dir
+    from cnnlab.studies.until_decided import Look, keep_deciding
+
+    directory = study_dir(out, study.folder)
+    look = Look(study, directory, info, time.time() - started)
+    keep_deciding([look], lambda grown: run_study(grown, out, options, **_callbacks(progress)), until, started,
+                  on_message=progress.message, render=render_report if options.report else None)
+    final = read_study(directory / STUDY_FILE).to_json()
+    return {**final, "report": info.get("report", [])} if options.report else final
+
+
+def cmd_run_all(args, started: float, until=None):
     """`cnnlab run all` (the built-in studies) or `cnnlab run A B ...` (a suite of your own)."""
     from cnnlab.cli.options import run_options, study_options
     from cnnlab.console import RunProgress, suite_announcement, suite_summary
@@ -49,7 +75,8 @@ def cmd_run_all(args, started: float):
     try:
         suite = run_suite(studies, args.out, suite_settings(size, options), options,
                           on_checked=lambda: print(suite_announcement(args.profile, studies, args.out), flush=True),
-                          title="" if builtin else f"Answers of {len(studies)} studies", **_callbacks(progress))
+                          title="" if builtin else f"Answers of {len(studies)} studies", until=until,
+                          on_message=progress.message, **_callbacks(progress))
     finally:
         progress.close()
     for line in suite_summary(suite, len(studies), time.time() - started):

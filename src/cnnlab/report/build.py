@@ -250,7 +250,8 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
                         "test every pair of its models."))
         s.add(Paragraph(how_to_read(study), note=True))
         return s
-    for result in answers.answers(study):
+    results = answers.answers(study)
+    for result in results:
         s.add(Paragraph(f"{result.question}: {result.asks}"))
         s.add(Paragraph(f"Answer: {result.claim}"))
         s.add(Bullets(result.evidence))
@@ -265,8 +266,37 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
             s.add(Bullets(result.tuning[1:]))
         if study.info.claims:
             s.add(Paragraph(f"Claims: {result.replication}", note=True))
+    if study.info.until_decided:
+        for block in until_decided_blocks(study, [c for result in results for c in result.comparisons]):
+            s.add(block)
     s.add(Paragraph(how_to_read(study), note=True))
     return s
+
+
+def until_decided_blocks(study: StudyResults, comparisons: list[findings.Comparison]) -> list:
+    """--until-decided: what it did, why it stopped, and each pair's looks and why they ended."""
+    record = study.info.until_decided
+    max_seeds = record.get("max_seeds")
+    budget = record.get("budget_seconds")
+    rows = []
+    for c in comparisons:
+        looks = ", ".join(f"{a}" if a == b else f"{a}/{b}" for a, b in c.look_seeds) or fmt.DASH
+        if c.verdict in ("better", "equivalent"):
+            why = f"decided at look {c.look}"
+        elif c.needed is None or c.needed.n is None:
+            why = "no plan: the spread gives no number of seeds that would decide it"
+        elif isinstance(max_seeds, int) and c.needed.n > max_seeds:
+            why = f"would need about {c.needed.n} seeds per model, more than {max_seeds}"
+        else:
+            why = str(record.get("why") or "stopped")
+        rows.append([c.a.label, c.b.label, looks, c.verdict, why])
+    text = (f"Seeds were added until decided: after the first look, the models of the comparisons still open got "
+            f"twice their seeds (at most {max_seeds} per model"
+            + (f", within a budget of {duration_text(budget)}" if isinstance(budget, (int, float)) else "")
+            + f"), and each look was tested with group-sequential boundaries. It stopped because "
+            f"{record.get('why') or 'of an unknown reason'}, after {duration_text(record.get('spent_seconds'))}.")
+    return [Paragraph(text), Table(["Model A", "Model B", "Looks (seeds per model)", "Verdict", "Why it stopped"],
+                                   rows)]
 
 
 def _code_text(study: StudyResults) -> str | None:
@@ -373,7 +403,10 @@ def build_document(study: StudyResults, dpi: int = plots.DPI) -> Document:
             facts.append(f"{count:,} {what} images")
     if info.epochs:
         facts.append(f"{info.epochs} epoch{'s' if info.epochs != 1 else ''}")
-    if info.seeds:
+    counts = {m.label: len(m.seeds()) for m in study.models if m.seeds()}
+    if len(set(counts.values())) > 1:  # --until-decided: models on their own numbers of seeds
+        facts.append("seeds per model: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
+    elif info.seeds:
         facts.append(f"seeds {', '.join(str(x) for x in info.seeds)}")
     if info.tuning is not None:
         facts.append("each model at its own tuned setting (see Tuning)")

@@ -4,25 +4,29 @@
 whether a few seeds simply cannot tell. This module supplies the statistics for the two other
 answers (the question engine and the wording live elsewhere):
 
-- `tost`: equivalence within ±margin by two one-sided Welch t-tests (Schuirmann's TOST). The pair
+- `tost`: equivalence within ±margin by two one-sided t-tests (Schuirmann's TOST; Welch's, or paired). The pair
   is equivalent when both one-sided tests reject, i.e. when the (1 - 2·alpha) Welch interval of the
   difference lies inside ±margin. A family of pairs is corrected exactly like the difference tests:
   pass the equivalence p-values of the family to `stats.holm` and compare the adjusted ones with
   the level (TOST's p is a p-value like any other, so Holm's guarantee holds for it unchanged).
 - `detectable_difference`: the smallest true difference the seeds at hand detect with 80% power.
 - `seeds_needed`: seeds per model that would decide the comparison, at the observed spread.
-- `looks_alpha`: the level to test at after looking k times at accumulating seeds.
+- `looks_alpha`: the share of alpha that look k spends as seeds accumulate (cnnlab.report.sequential).
 
-Put together, for a family of m pairs seen at the `looks`-th look: level = looks_alpha(ALPHA, looks);
-"better" when the Holm-adjusted Welch p < level; "equivalent" when `Equivalence.equivalent(p, level)`
-holds for its Holm-adjusted TOST p; otherwise undecided, with `detectable_difference(sd, n_a, n_b,
-alpha=level / m)` and `seeds_needed(diff, pooled_sd, margin, alpha=looks_alpha(ALPHA, looks + 1) / m)`
-for the next look (a p-value below level / m is rejected by Holm whatever the others are, so the
-power promised within the family is a floor).
+Put together, for a family of m pairs (cnnlab.report.findings.decide): the difference test
+(Welch's, or the paired t-test when the design pairs the seeds) and TOST, each pair's p-values
+made sequential over its looks (cnnlab.report.sequential; with one look, the tests' own), then
+Holm-adjusted and compared with the first look's level, looks_alpha(ALPHA, 1); an undecided
+pair gets `detectable_difference(sd, n_a, n_b, alpha=<its last boundary's level at level / m>)`
+and `seeds_needed(diff, sd, margin, alpha=looks_alpha(ALPHA, looks + 1) / m)` for the next look
+(a p-value below level / m is rejected by Holm whatever the others are, so the power promised
+within the family is a floor; the next look's boundary is never stricter than its Bonferroni
+share, so that plan is conservative too).
 
-The power of a difference (`power_difference`) is that of Welch's test, the one the verdicts use,
+The power of a difference (`power_difference`) is that of the test the verdicts use: Welch's
 for normal seed-to-seed noise with the same spread on both sides (exact at equal seeds per model,
-a lower bound otherwise). The power of equivalence (`power_equivalence`) is that of the pooled
+a lower bound otherwise), or the paired t-test's (exact, from the spread of the per-seed
+differences). The power of equivalence (`power_equivalence`) is that of the pooled (or paired)
 TOST, a little above Welch's TOST below about 6 seeds per model. Seeds are planned from the
 observed difference and spread taken as the truth: a planning figure, itself as noisy as the
 seeds it comes from (the wording says so when they are few).
@@ -306,16 +310,15 @@ LOOK_SHARE = 6 / math.pi ** 2  # the first look's share of alpha: 1/k² summed o
 
 
 def looks_alpha(alpha: float, looks: int) -> float:
-    """The level the `looks`-th look at the same comparisons is tested at, as seeds accumulate
+    """The share of alpha the `looks`-th look at the same comparisons spends, as seeds accumulate
     (looks = 1: the first look): alpha · 6 / (π² · looks²), i.e. 3.04%, 0.76%, 0.34%, 0.19% ... at 5%.
 
     Adding seeds because a look was undecided, then testing again, gives chance more than one
-    try. Whatever is spent at a look is spent: the chance of a false "better" over all looks is at
-    most the sum of their levels (the union bound, whatever the looks' sizes, the test used or the
-    reason for looking again), and these levels sum to alpha over any number of looks. The first
-    look cannot be tested at the full alpha when more may follow; 6/π² keeps most of it there,
-    where most studies stop. The same level applies to "equivalent" verdicts, and the verdict
-    records `looks`.
+    try. These shares sum to alpha over any number of looks, so tested at them alone (Bonferroni
+    over looks) the chance of a false "better" over all looks is at most alpha. The verdicts
+    spend them group-sequentially instead (cnnlab.report.sequential), which keeps the same
+    guarantee and tests later looks less strictly. The first look cannot be tested at the full
+    alpha when more may follow; 6/π² keeps most of it there, where most studies stop.
     """
     if looks < 1 or int(looks) != looks:
         raise ValueError(f"looks must be a whole number >= 1, got {looks!r}")

@@ -75,7 +75,7 @@ class Comparison:
     paired: bool = False  # the paired t-test (the seeds are paired by design), else Welch's
     look: int = 1  # the look whose numbers are shown: the one that decided it, else the last
     p_sequential: float | None = None  # over its looks (with one look: the test's own p)
-    look_seeds: tuple = ()  # seeds per model (paired: pairs) at each of its looks
+    look_seeds: tuple = ()  # (seeds of a, seeds of b) at each of its looks (paired: pairs, twice)
 
     @property
     def significant(self) -> bool:
@@ -240,7 +240,7 @@ def decide(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, 
         c = Comparison(a, b, d, p_holm[i], metric=metric, equivalence=e, p_equivalent_holm=p_equivalent[i],
                        margin=margins[i], level=level, looks=max(1, len(tested_looks)), family=max(tested, 1),
                        ci_confidence=confidence, paired=designs[i], look=at + 1, p_sequential=p_diff[i],
-                       look_seeds=tuple(k.sizes[0] for k in tested_looks))
+                       look_seeds=tuple(k.sizes for k in tested_looks))
         if c.verdict == "inconclusive" and tested_looks:
             # At level / m a p-value is rejected whatever the rest of the family is: a floor on the power.
             now = sequential.t_boundaries([k.info for k in tested_looks], [k.diff.df for k in tested_looks],
@@ -308,6 +308,11 @@ def _seed_counts(d: Difference) -> str:
     return f"n = {d.n_a} seeds each" if d.n_a == d.n_b else f"n = {d.n_a} and {d.n_b} seeds"
 
 
+def looks_text(c: Comparison) -> str:
+    """"3, 6, 12" seeds per model at each look, or "3, 6, 12/6" where the two models differ."""
+    return ", ".join(str(a) if a == b else f"{a}/{b}" for a, b in c.look_seeds)
+
+
 def points_text(x) -> str:
     """0.0123 -> "1.23 points"."""
     return fmt.points(x, signed=False).replace(" pts", " points")
@@ -348,7 +353,7 @@ def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accura
         stats += f", {fmt.p_clause('Holm-adjusted p', c.p_holm)} over {n_tests} comparisons"
     stats += f", {_seed_counts(d)}"
     if c.looks > 1:
-        stats += f" (looks at {', '.join(map(str, c.look_seeds))} seeds, group-sequential boundaries)"
+        stats += f" (looks at {looks_text(c)} seeds, group-sequential boundaries)"
     if c.verdict == "better":
         small = f", less than the ±{points_text(c.margin)} margin (equivalent too)" if c.equivalent else ""
         return f"{fmt.possessive(a)} {what} is higher than {fmt.possessive(b)} by {size} ({stats}){small}."

@@ -611,6 +611,8 @@ class StudyRecord:
     looks: tuple[int, ...] = ()  # seeds per model at each invocation that added seeds: how often results were seen
     runs: tuple[RunEntry, ...] = ()  # the evaluation runs: the study's results
     tuning: TuningRecord | None = None  # how each model's settings were chosen (None: shared settings)
+    # --until-decided: {"max_seeds": N, "budget_seconds": S or None, "stopped": why, "spent_seconds": S}
+    until_decided: dict | None = None
     manifest: Manifest = field(default_factory=Manifest)
     extra: dict = field(default_factory=dict)  # keys of the study this record does not type, as written
 
@@ -659,7 +661,8 @@ class StudyRecord:
                   "questions": tuple(q for q in d.get("questions") or () if isinstance(q, dict)),
                   "claims": tuple(c for c in d.get("claims") or () if isinstance(c, dict)),
                   "claims_source": str(d.get("claims_source") or ""),
-                  "looks": tuple(n for n in d.get("looks") or () if isinstance(n, int) and not isinstance(n, bool))}
+                  "looks": tuple(n for n in d.get("looks") or () if isinstance(n, int) and not isinstance(n, bool)),
+                  "until_decided": dict(d["until_decided"]) if isinstance(d.get("until_decided"), dict) else None}
         return cls(**{**values, **given})
 
 
@@ -687,7 +690,8 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
                              ("dataset", str, "a string"), ("epochs", int, "an integer"),
                              ("seeds", list, "a list"), ("analyses", list, "a list"), ("train", dict, "an object"),
                              ("profiles", dict, "an object"), ("reference", str, "a string"),
-                             ("questions", list, "a list"), ("claims", list, "a list"), ("looks", list, "a list")):
+                             ("questions", list, "a list"), ("claims", list, "a list"), ("looks", list, "a list"),
+                             ("until_decided", dict, "an object")):
         _checked(path, d, key, kinds, what)
     for m in _list_of_objects(path, d, "models"):
         _checked(path, m, "name", str, "a string", optional=False)

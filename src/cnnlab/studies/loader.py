@@ -120,13 +120,22 @@ class ModelSpec:
     kwargs: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)  # this model's regularisation overrides
     seed_offset: int = 0  # its seeds are the study's plus this: the same model twice on disjoint seeds (A/A)
+    seed_count: int | None = None  # --until-decided: this model's own number of seeds (None: the study's)
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "label": self.label, "kwargs": dict(self.kwargs), "train": dict(self.train)}
-        return {**out, "seed_offset": self.seed_offset} if self.seed_offset else out
+        if self.seed_offset:
+            out["seed_offset"] = self.seed_offset
+        return {**out, "seed_count": self.seed_count} if self.seed_count is not None else out
 
     def seeds(self, study_seeds) -> tuple[int, ...]:
-        return tuple(seed + self.seed_offset for seed in study_seeds)
+        """The study's seeds (plus the offset); with a `seed_count`, the first that many of them,
+        continued past the last one when it asks for more."""
+        seeds = list(study_seeds)
+        if self.seed_count is not None:
+            seeds = seeds[:self.seed_count]
+            seeds += range(max(study_seeds) + 1, max(study_seeds) + 1 + self.seed_count - len(seeds))
+        return tuple(seed + self.seed_offset for seed in seeds)
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,7 @@ class Study:
     @property
     def run_count(self) -> int:
         """Its evaluation runs (the results); a tuned study trains `tune_run_count` more first."""
-        return len(self.models) * len(self.seeds)
+        return sum(len(model.seeds(self.seeds)) for model in self.models)
 
     @property
     def tune_run_count(self) -> int:

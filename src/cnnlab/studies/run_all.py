@@ -126,13 +126,15 @@ def _render_study_report(directory: Path, info: dict) -> bool:
 
 def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions = RunOptions(), *,
               names: Names = CLI, on_checked=None, on_start=None, on_run=None, on_message=say,
-              title: str = "") -> dict:
+              title: str = "", until=None) -> dict:
     """Run every study into `out_dir` (`options` as for `run_study`; `on_start`, `on_run`,
     `on_message` are called for each study as `run_study` calls them), then write the suite
     report when `options.report`. `settings` describe this suite (`suite_settings`) for
     OUT/suite.json: invocations with other settings are not counted in its wall-clock.
     `on_checked()` is called once every study is planned; `title` heads the suite report ("":
-    the built-in suite's). Returns suite.json's content."""
+    the built-in suite's). `until` (cnnlab.studies.until_decided.UntilDecided): after every study's
+    first look, add seeds where comparisons are open, study by study, within its limits.
+    Returns suite.json's content."""
     started = time.time()
     plans = plan_suite(studies, out_dir, dataclasses.replace(options, report=False), names)
     if on_checked:
@@ -143,7 +145,8 @@ def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions
                         studies=[SuiteStudy(name=s.name, reference=s.reference, title=s.title,
                                             folder=s.folder if s.folder != s.name else "") for s in studies],
                         invocations=[*_previous_invocations(out_dir, settings), invocation], title=title)
-    for plan in plans:
+
+    def run_one(plan: StudyPlan) -> dict:
         info = run_plan(dataclasses.replace(plan, started=time.time()), on_start, on_run, on_message)
         statuses = [r["status"] for r in info["runs"]]
         invocation.runs_trained += info["manifest"]["runs_trained"]
@@ -154,6 +157,15 @@ def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions
             _render_study_report(plan.directory, info)
         invocation.wall_clock_seconds = time.time() - started
         atomic_write_json(out_dir / SUITE_FILE, suite.to_json())  # after every study: an interrupted suite still counts
+        return info
+
+    looks = []
+    for plan in plans:
+        before = time.time()
+        info = run_one(plan)
+        looks.append((plan, info, time.time() - before))
+    if until is not None:
+        _keep_deciding(looks, run_one, out_dir, options, names, until, started, on_message)
     invocation.finished = _when(time.time())
     invocation.wall_clock_seconds = time.time() - started
     result = suite.to_json()
@@ -163,3 +175,22 @@ def run_suite(studies: list[Study], out_dir, settings: dict, options: RunOptions
 
         result["report"] = [str(p) for p in render_suite_report(out_dir)]
     return result
+
+
+def _keep_deciding(looks, run_one, out_dir, options: RunOptions, names: Names, until, started: float, on_message):
+    """The suite's further looks (cnnlab.studies.until_decided), each study planned again at its new
+    size and run like its first look; each report is rendered again once the study stops."""
+    from cnnlab.studies.until_decided import Look, keep_deciding
+
+    plain = dataclasses.replace(options, report=False)
+
+    def run_look(study: Study) -> dict:
+        return run_one(plan_study(study, out_dir, plain, names, data=by_folder[study.folder].data))
+
+    def render(directory: Path):
+        if options.report:
+            _render_study_report(directory, read_study(directory / STUDY_FILE).to_json())
+
+    by_folder = {plan.study.folder: plan for plan, _, _ in looks}
+    first = [Look(plan.study, plan.directory, info, wall) for plan, info, wall in looks]
+    keep_deciding(first, run_look, until, started, on_message, render)

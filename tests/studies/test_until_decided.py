@@ -1,0 +1,116 @@
+"""`cnnlab run STUDY --until-decided`: seeds go only to the models of open comparisons, the looks
+are tested group-sequentially, an A/A pair never comes out "better", the stop is recorded and
+a second call continues from the cache (issue 28)."""
+
+import json
+
+import pytest
+
+import cnnlab
+from cnnlab.cli import main
+from cnnlab.errors import UserError
+from cnnlab.report.answers import answers
+from cnnlab.report.load import load_results
+from cnnlab.store.schema import STUDY_FILE, read_study
+from cnnlab.studies.loader import load_study
+from cnnlab.studies.until_decided import UntilDecided, next_step, until_decided_options
+from tests.studies.test_aa_study import AA_STUDY, ARGS
+
+# The A/A pair, and a third model that differs from both by much: its pairs decide at once.
+STUDY = AA_STUDY.replace('[[questions]]\ntitle = "A/A"\nkind = "pair"\na = "FC"\nb = "FC again"\n', """\
+[[models]]
+name = "simple-cnn"
+label = "CNN"
+
+[[questions]]
+title = "All"
+kind = "best"
+models = ["FC", "FC again", "CNN"]
+""").replace("seeds = 5", "seeds = 3")
+
+
+@pytest.fixture(scope="module")
+def decided(tmp_path_factory):
+    root = tmp_path_factory.mktemp("until")
+    study = root / "aa.toml"
+    study.write_text(STUDY, encoding="utf-8")
+    out = root / "out"
+    assert main(["run", str(study), "--out", str(out), "--until-decided", "--max-seeds", "12",
+                 *[a for a in ARGS if a != "--no-report"]]) == 0
+    return study, out, out / "studies" / "aa"
+
+
+@pytest.mark.slow
+def test_seeds_go_only_where_a_comparison_is_open_and_the_aa_pair_is_never_better(decided):
+    _, _, directory = decided
+    info = read_study(directory / STUDY_FILE)
+    results = load_results(directory)
+    seeds = {m.label: len(m.seeds()) for m in results.models}
+    assert info.looks[0] == 3 and len(info.looks) >= 2 and max(seeds.values()) == info.looks[-1] <= 12
+    comparisons = {frozenset((c.a.label, c.b.label)): c for a in answers(results) for c in a.comparisons}
+    aa = comparisons[frozenset(("FC", "FC again"))]
+    assert aa.verdict != "better" and not aa.paired  # other seeds: Welch's test
+    assert aa.looks == len(info.looks) and aa.look_seeds[0] == (3, 3)
+    for label in ("FC", "FC again"):
+        cnn = comparisons[frozenset((label, "CNN"))]
+        assert cnn.verdict == "better" and cnn.a.label == "CNN"
+        assert cnn.diff.ci_low > 0 and cnn.diff.n_a == cnn.look_seeds[cnn.look - 1][0]  # the deciding look's numbers
+    # Seeds went only where a comparison was open: a model whose pairs were all settled stopped.
+    assert min(seeds.values()) < max(seeds.values())
+    assert info.until_decided["stopped"] in ("decided", "beyond", "max_seeds")
+    report = (directory / "report.md").read_text(encoding="utf-8")
+    assert "Seeds were added until decided" in report and "| CNN | FC again | 3" in report
+    assert "better | decided at look 1 |" in report
+
+
+@pytest.mark.slow
+def test_running_it_again_continues_from_the_cache(decided, capsys):
+    study, out, directory = decided
+    before = read_study(directory / STUDY_FILE)
+    capsys.readouterr()
+    assert main(["run", str(study), "--out", str(out), "--until-decided", "--max-seeds", "12", *ARGS]) == 0
+    printed = capsys.readouterr().out
+    assert "cached) in" in printed and " 0 failed (" in printed
+    after = read_study(directory / STUDY_FILE)
+    assert after.looks == before.looks and after.runs == before.runs
+    assert after.manifest.runs_trained == 0
+
+
+@pytest.mark.slow
+def test_a_budget_too_small_for_the_next_look_stops_before_it(decided):
+    study, _, directory = decided
+    results = load_results(directory)
+    grown = load_study(str(study))
+    counts = {m.label: len(m.seeds()) for m in results.models}
+    import dataclasses
+
+    grown = dataclasses.replace(grown, models=tuple(dataclasses.replace(m, seed_count=counts[m.label])
+                                                    for m in grown.models))
+    step, reason = next_step(grown, directory, UntilDecided(max_seeds=1000), seconds_left=1e-6, cost_ratio=1.0)
+    if reason != "decided":  # an open pair: no look fits in a microsecond
+        assert step is None and reason == "budget"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--max-seeds", "5"], "--max-seeds only applies with --until-decided"),
+    (["--budget", "30m"], "--budget only applies with --until-decided"),
+    (["--until-decided", "--budget", "soon"], "--budget must be a duration such as 90s, 30m, 2h or 1h30m"),
+    (["--until-decided", "--max-seeds", "1"], "--max-seeds must be a whole number of seeds per model in [2, "),
+    (["--until-decided", "--tune"], "--until-decided does not combine with --tune yet"),
+])
+def test_bad_until_decided_options_are_one_line_errors(argv, message, tmp_path, capsys):
+    assert main(["run", "mnist-fc-vs-cnn", "--out", str(tmp_path / "out"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_python_api_checks_the_same_options(tmp_path):
+    with pytest.raises(UserError, match=r"only applies with until_decided=True \(max_seeds=\)"):
+        cnnlab.run("mnist-fc-vs-cnn", tmp_path / "out", max_seeds=5)
+    with pytest.raises(UserError, match=r"must be a duration .* \(or seconds\), got 'x' \(budget=\)"):
+        cnnlab.run("mnist-fc-vs-cnn", tmp_path / "out", until_decided=True, budget="x")
+    assert until_decided_options(True, None, 90).budget_seconds == 90.0
+    assert until_decided_options(True, 6, "1h30m") == UntilDecided(max_seeds=6, budget_seconds=5400.0)
+    assert not (tmp_path / "out").exists()
+    assert json.dumps(UntilDecided().__dict__)  # plain numbers: what study.json records
