@@ -13,8 +13,10 @@ paired test would buy power).
         [--designs "quick; subset=2000,epochs=3,seeds=3; ..."] [--data-dir ../shared/datasets]
 
 A design is "quick" (each study's [profiles.quick] as it is) or comma-separated overrides on top
-of the quick profile: subset, epochs, test_subset, seeds, batch (the flags of `cnnlab run`).
-Prints one row per design, and the hardware it ran on.
+of the quick profile: subset, epochs, test_subset, seeds (the flags of `cnnlab run`), and
+until=M (`--until-decided --budget Mm`: seeds added only where comparisons are open, within M
+minutes for the whole command) with max_seeds=N. Prints one row per design, and the hardware it
+ran on. The decided comparisons are counted with the reports' own statistics.
 """
 
 import argparse
@@ -30,7 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DESIGNS = ("quick; subset=2000,epochs=3,seeds=3; subset=1000,epochs=6,seeds=3; "
                    "subset=1000,epochs=3,test_subset=2000,seeds=3; subset=2000,epochs=6,seeds=2")
-FLAGS = {"subset": "--subset", "epochs": "--epochs", "test_subset": "--test-subset", "seeds": "--seeds"}
+FLAGS = {"subset": "--subset", "epochs": "--epochs", "test_subset": "--test-subset", "seeds": "--seeds",
+         "until": "--budget", "max_seeds": "--max-seeds"}
 
 
 def parse_design(text: str) -> dict:
@@ -119,7 +122,9 @@ def main():
         argv = [sys.executable, "-m", "cnnlab", "run", *studies, "--profile", "quick", "--out", str(out),
                 "--data-dir", args.data_dir, "--offline", "--quiet"]
         for key, value in overrides.items():
-            argv += [FLAGS[key], str(value)]
+            argv += [FLAGS[key], f"{value}m" if key == "until" else str(value)]
+        if "until" in overrides or "max_seeds" in overrides:
+            argv.append("--until-decided")
         if args.reuse and out.is_dir():
             done, asked = decided(out, studies)
             print(f"{text:48} {'(reused)':>16} {done:>4} of {asked:<3}  {pairing(out, studies)}", flush=True)

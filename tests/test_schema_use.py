@@ -10,7 +10,7 @@ for them (CONFIG_FILE, ...), or a variable bound, in the same scope or an enclos
 something that names one (by assignment, a `for` or comprehension over it, or `with ... as`).
 What a schema reader (RunDir, read_study, read_suite, parse_metrics) or a read returns is
 content, not a path: it names no file. Exempt: `parse_metrics(<path>.read_text())` (the schema's
-parser of metrics text); the schema module and rundir.py (the readers themselves); the
+parser of metrics text); the schema package and rundir.py (the readers themselves); the
 `_damage_file` helper in tests/conftest.py (the one place that edits these files raw, on
 purpose, to damage them); and this file (its planted examples). Code held in a string (a
 notebook cell, a `python -c` script) is checked too, and reported at the string's line.
@@ -32,7 +32,7 @@ TESTS = Path(__file__).parent
 FILE_CONSTANTS = ("CONFIG_FILE", "METRICS_FILE", "ANALYSIS_FILE", "STUDY_FILE", "SUITE_FILE")
 FILE_NAMES = tuple(getattr(schema, name) for name in FILE_CONSTANTS)  # config.json, metrics.jsonl, ...
 SCHEMA_READERS = ("RunDir", "read_study", "read_suite", "parse_metrics")  # what they return is no path
-ALLOWED_FILES = (PACKAGE / "store" / "schema.py", PACKAGE / "store" / "rundir.py", Path(__file__))
+ALLOWED_FILES = (*sorted((PACKAGE / "store" / "schema").glob("*.py")), PACKAGE / "store" / "rundir.py", Path(__file__))
 ALLOWED_FUNCTIONS = {TESTS / "conftest.py": ("_damage_file",)}
 
 # Scopes of names: a comprehension's variables are its own; a nested function sees its outer one's.

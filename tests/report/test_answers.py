@@ -212,3 +212,11 @@ def test_the_engine_knows_no_model_by_name():
         text = (package / "report" / module).read_text(encoding="utf-8")
         found = [n for n in names if re.search(rf"[\"'`]{re.escape(n)}[\"'`]", text)]
         assert not found, f"report/{module} names models {found}"
+
+
+def test_every_answer_names_the_population_its_verdicts_speak_for(make_study):
+    """Honest scope: the intervals and verdicts cover the spread from seed to seed on the study's
+    own test images, so each answer says which images, not "the test distribution"."""
+    study = results(make_study, "1.1")
+    for result in answers(study):
+        assert "speak for these 10,000 test images" in result.decided_text()

@@ -1,4 +1,4 @@
-"""Group-sequential looks (cnnlab.report.sequential) and the paired design (findings.decide):
+"""Group-sequential looks (cnnlab.report.sequential) and the paired design (findings.decide_family):
 boundaries spend what they promise, the error rates hold over looks, and the verdicts use them."""
 
 import math
@@ -132,11 +132,11 @@ def test_models_on_the_same_seeds_are_compared_paired_and_on_other_seeds_with_we
     base = rng.normal(0.8, 0.02, 5)  # what each seed does to every model
     a, b = _Model("A", base + 0.01, index=0), _Model("B", base + rng.normal(0, 0.002, 5), index=1)
     other = _Model("C", base + 0.01, seeds=range(100, 105), index=2)
-    (same,) = findings.decide([(a, b)], "test_acc", 0.01)
-    (apart,) = findings.decide([(other, b)], "test_acc", 0.01)
+    (same,) = findings.decide_family([(a, b)], "test_acc", 0.01)
+    (apart,) = findings.decide_family([(other, b)], "test_acc", 0.01)
     assert same.paired and same.verdict == "better" and "paired t p" in findings.sentence(same)
     assert not apart.paired and apart.verdict == "inconclusive" and "Welch p" in findings.sentence(apart)
-    (unpaired,) = findings.decide([(a, b)], "test_acc", 0.01, pairing=False)
+    (unpaired,) = findings.decide_family([(a, b)], "test_acc", 0.01, pairing=False)
     assert not unpaired.paired and unpaired.verdict == "inconclusive"  # the seed's share of the spread stays in
 
 
@@ -145,6 +145,6 @@ def test_a_pair_decided_at_an_earlier_look_shows_that_look():
     look 1's (its interval excludes zero), whatever the later seeds did."""
     a = _Model("A", [0.90, 0.905, 0.902, 0.80, 0.95, 0.85], index=0)
     b = _Model("B", [0.80, 0.803, 0.801, 0.85, 0.80, 0.90], index=1)
-    (c,) = findings.decide([(a, b)], "test_acc", 0.01, looks=(3, 6))
+    (c,) = findings.decide_family([(a, b)], "test_acc", 0.01, looks=(3, 6))
     assert c.verdict == "better" and c.looks == 2 and c.look == 1 and c.diff.n_a == 3
     assert c.diff.ci_low > 0 and "at look 1 of 2" in findings.sentence(c)

@@ -70,7 +70,7 @@ def test_a_family_counts_only_the_pairs_that_could_be_tested():
     tested = (model("A", test_acc=[0.90, 0.91, 0.905]), model("B", test_acc=[0.80, 0.82, 0.81]))
     one_seed = [(model("C", test_acc=[0.7]), model("D", test_acc=[0.6])),
                 (model("E", test_acc=[0.5]), model("F", test_acc=[0.55, 0.56]))]
-    comparisons = findings.decide([tested, *one_seed], "test_acc", 0.01)
+    comparisons = findings.decide_family([tested, *one_seed], "test_acc", 0.01)
     assert comparisons[0].family == 1
     assert "over 3 comparisons" not in findings.sentence(comparisons[0])
     assert comparisons[0].p_holm == comparisons[0].diff.p
@@ -119,7 +119,7 @@ def test_holm_keeps_a_nan_p_value_apart_like_statsmodels():
 
 def test_a_difference_of_accuracies_never_leaves_100_points():
     a, b = model("A", test_acc=[0.99, 0.20]), model("B", test_acc=[0.10, 0.45])
-    (c,) = findings.decide([(a, b)], "test_acc", 0.01)
+    (c,) = findings.decide_family([(a, b)], "test_acc", 0.01)
     assert -1.0 <= c.diff.ci_low and c.diff.ci_high <= 1.0
     assert "CI [-100.00, +100.00]" in findings.sentence(c)
 

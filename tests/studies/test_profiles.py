@@ -86,8 +86,8 @@ def test_quick_profile_on_a_cpu_runs_one_single_threaded_worker_per_core(monkeyp
     assert requested("quick", CPU, "ray", None, None) == (None, None)
     assert requested("quick", torch.device("cuda"), "local", None, None) == (None, None)
     data = make_synthetic(n_train=10, n_test=10)
-    assert policy.decide("quick", CPU, "local", None, None, data, runs=6) == policy.Parallelism(2, 1, 2)
-    assert policy.decide("full", CPU, "local", None, None, data, runs=6) == policy.Parallelism(1, 2, 1)
+    assert policy.parallelism_for("quick", CPU, "local", None, None, data, runs=6) == policy.Parallelism(2, 1, 2)
+    assert policy.parallelism_for("full", CPU, "local", None, None, data, runs=6) == policy.Parallelism(1, 2, 1)
 
 
 QUICK_STUDY = study_toml(models=["fc"], seeds=2, analyses=[]).replace(

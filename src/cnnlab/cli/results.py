@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from cnnlab.errors import UserError
+from cnnlab.store.schema import STUDIES_DIR, STUDY_FILE
 
 # ---------------------------------------------------------------- runs
 
@@ -91,9 +92,9 @@ def report_dirs(path) -> list[Path]:
     if not str(path).strip():
         raise UserError("DIR is empty; give the output directory of `cnnlab run` or one of its studies/<name>")
     path = Path(path)
-    if (path / "study.json").is_file():
+    if (path / STUDY_FILE).is_file():
         return [path]
-    found = sorted(p.parent for p in path.glob("studies/*/study.json"))
+    found = sorted(p.parent for p in path.glob(f"{STUDIES_DIR}/*/{STUDY_FILE}"))
     if not found:
         raise UserError(f"no study.json in {path} or {path / 'studies'}/*; pass the output directory of "
                         "`cnnlab run` or one of its studies/<name> directories")
@@ -127,7 +128,7 @@ def _pairs_of_studies(dir_a, dir_b) -> list[tuple[Path, Path]]:
     """Study directories to compare: two study directories, or the studies two output
     directories have in common (by name)."""
     a, b = report_dirs(dir_a), report_dirs(dir_b)
-    if len(a) == 1 and len(b) == 1 and (Path(dir_a) / "study.json").is_file():
+    if len(a) == 1 and len(b) == 1 and (Path(dir_a) / STUDY_FILE).is_file():
         return [(a[0], b[0])]
     by_name = {p.name: p for p in b}
     common = [(p, by_name[p.name]) for p in a if p.name in by_name]

@@ -4,7 +4,7 @@ One engine for every study: a question names models (by label) and a kind, and i
 a claim, the evidence it rests on (means with bounded 95% intervals, each comparison's
 verdict, measured costs, what the analyses found), the figures that show it and whether the
 claims of other reports (`[[claims]]`) replicated. The wording follows the verdicts of
-`findings.decide`: "better" only when the Holm-adjusted t-test (paired or Welch's) says so, "within ±δ" only
+`findings.decide_family`: "better" only when the Holm-adjusted t-test (paired or Welch's) says so, "within ±δ" only
 when the equivalence test does, and otherwise "inconclusive" with what more seeds would take.
 Costs are measured values, stated as such. Nothing here knows a model by name.
 
@@ -41,6 +41,7 @@ class Answer:
     comparisons: list[Comparison] = field(default_factory=list)  # the tests the wording rests on
     robust: str = ""  # a tuned study with shared-settings results: "robust", "changed" (with tuning) or "undecided"
     tuning: list[str] = field(default_factory=list)  # each verdict at shared vs tuned settings, in words
+    test_images: int | None = None  # what the verdicts speak for: these test images, not the test distribution
 
     @property
     def decided(self) -> int:
@@ -53,7 +54,9 @@ class Answer:
         if not verdicts:
             return "Decided: no comparison could be made."
         counts = ", ".join(f"{verdicts.count(v)} {v}" for v in findings.VERDICTS if verdicts.count(v))
-        return f"Decided: {self.decided} of {len(verdicts)} comparisons ({counts})."
+        scope = (f" The verdicts speak for these {self.test_images:,} test images (the spread from seed to seed), not "
+                 "for a fresh sample of the test distribution." if self.test_images else "")
+        return f"Decided: {self.decided} of {len(verdicts)} comparisons ({counts}).{scope}"
 
 
 # ---- shared pieces ---------------------------------------------------------------------
@@ -367,7 +370,7 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
             claim = findings.sentence(comparisons[0], 1)
     answer = Answer(question=question.get("title") or study.info.reference or f"Q{index + 1}",
                     asks=question.get("asks") or f"{kind} among {', '.join(labels)}", claim=claim, kind=kind,
-                    comparisons=comparisons)
+                    comparisons=comparisons, test_images=study.test_images)
     metric_words = "train–test gap" if kind == "gap" else "test accuracy"
     answer.evidence = [accuracies(models, study.test_images), *_sentences(comparisons, metric_words)]
     if kind == "gap":

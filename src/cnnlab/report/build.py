@@ -259,8 +259,9 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
         needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
         if needs:
             s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
-                            "seeds are reused; only the new ones train). Looking again after adding seeds counts as "
-                            "another look and is tested at a stricter level.", note=True))
+                            "seeds are reused; only the new ones train), or add --until-decided to give seeds only to "
+                            "the models of open comparisons. Looking again after adding seeds counts as another look, "
+                            "tested with group-sequential boundaries.", note=True))
         if result.tuning:
             s.add(Paragraph(f"Shared vs tuned settings: {result.tuning[0]}"))
             s.add(Bullets(result.tuning[1:]))

@@ -13,7 +13,7 @@ answers (the question engine and the wording live elsewhere):
 - `seeds_needed`: seeds per model that would decide the comparison, at the observed spread.
 - `looks_alpha`: the share of alpha that look k spends as seeds accumulate (cnnlab.report.sequential).
 
-Put together, for a family of m pairs (cnnlab.report.findings.decide): the difference test
+Put together, for a family of m pairs (cnnlab.report.findings.decide_family): the difference test
 (Welch's, or the paired t-test when the design pairs the seeds) and TOST, each pair's p-values
 made sequential over its looks (cnnlab.report.sequential; with one look, the tests' own), then
 Holm-adjusted and compared with the first look's level, looks_alpha(ALPHA, 1); an undecided

@@ -118,7 +118,7 @@ def compare(models: list[ModelResults], metric: str = "test_acc", margin: float 
             looks=(), pairing: bool = True) -> list[Comparison]:
     """Every pair of `models` that has values of `metric`, the higher mean test accuracy first."""
     ranked = [m for m in by_test_accuracy(models) if m.values(metric)]
-    return decide(list(combinations(ranked, 2)), metric, margin, looks, pairing)
+    return decide_family(list(combinations(ranked, 2)), metric, margin, looks, pairing)
 
 
 def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = "test_acc",
@@ -129,7 +129,7 @@ def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = 
     for x, y in pairs:
         mx, my = summarize(x.values(metric)).mean, summarize(y.values(metric)).mean
         ordered.append((y, x) if mx is not None and my is not None and my > mx else (x, y))
-    return decide(ordered, metric, margin, looks, pairing)
+    return decide_family(ordered, metric, margin, looks, pairing)
 
 
 def paired_by_design(a: ModelResults, b: ModelResults) -> bool:
@@ -207,7 +207,7 @@ def _equivalence_p(looks: list[_Look], margin: float) -> float | None:
                                    [k.diff.df for k in tested], sides=1)
 
 
-def decide(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, looks=(),
+def decide_family(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, looks=(),
            pairing: bool = True) -> list[Comparison]:
     """One family of comparisons: per pair the difference test and TOST over its looks (paired
     when the design pairs the seeds and `pairing` allows it, else Welch's), both Holm-adjusted over

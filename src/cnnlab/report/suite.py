@@ -138,7 +138,8 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
         needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
         if needs:
             s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
-                            "seeds are reused; only the new ones train; a new look is tested at a stricter level).",
+                            "seeds are reused; only the new ones train; --until-decided adds them only where a "
+                            "comparison is open; a new look is tested with group-sequential boundaries).",
                             note=True))
         if result.tuning:
             s.add(Paragraph(f"Shared vs tuned settings: {result.tuning[0]}"))

@@ -43,7 +43,7 @@ def default_threads(executor: str, workers: int) -> int:
 def requested(profile: str, device, executor: str, workers, cpus_per_run) -> tuple[int | None, int | None]:
     """Workers and threads per run as far as they follow from the request alone (no data
     needed): what the caller gave, or for the quick profile on a CPU one single-threaded
-    worker per core; None where the runner decides (`decide`)."""
+    worker per core; None where the runner decides (`parallelism_for`)."""
     if workers is not None or executor != "local" or cpus_per_run is not None or profile != QUICK_PROFILE:
         return workers, cpus_per_run
     if str(device).split(":")[0] != "cpu":
@@ -77,7 +77,7 @@ def runs_per_device(executor: str, workers: int, device) -> int | None:
     return workers
 
 
-def decide(profile: str, device, executor: str, workers, cpus_per_run, data, runs: int) -> Parallelism:
+def parallelism_for(profile: str, device, executor: str, workers, cpus_per_run, data, runs: int) -> Parallelism:
     """Everything the policy fills in for one study on `device` (resolved) with `data` loaded."""
     workers, cpus_per_run = requested(profile, device, executor, workers, cpus_per_run)
     if workers is None:

@@ -50,7 +50,7 @@ from cnnlab.studies.loader import Study
 from cnnlab.studies.naming import CLI, Names
 from cnnlab.studies.options import RunOptions
 from cnnlab.studies.plan import plan_runs, resolve_train
-from cnnlab.studies.policy import Parallelism, decide
+from cnnlab.studies.policy import Parallelism, parallelism_for
 from cnnlab.studies.tune import TuneSpec, resolve_tune
 from cnnlab.studies.tuning import plan_tuning, select, tuned_study, validation_data
 from cnnlab.train.device import cpu_model, device_name, resolve_device
@@ -176,7 +176,7 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
     check_subsets(study, data, names)
     check_models(study, data)
     tune = resolve_tune(study) if study.tuning else None
-    parallel = decide(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
+    parallel = parallelism_for(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
                       study.run_count + study.tune_run_count)
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=parallel.threads)
     shared_train = resolve_train(study, {}, study.seeds[0], device, len(data.train_labels))
@@ -344,7 +344,7 @@ def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[int, ...]:
     """Seeds per model at each look at this study's results: the earlier study.json's looks when
     it is the same study (the same settings, its models all still there: a model added later
     does not make the earlier looks at the others unseen), plus this one if seeds were added.
-    The verdicts test at a level corrected for the number of looks (cnnlab.report.decide)."""
+    The verdicts test at a level corrected for the number of looks (cnnlab.report.sequential)."""
     seeds = max(len(model.seeds(study.seeds)) for model in study.models)  # --until-decided: per model
     try:
         old = read_study(path)

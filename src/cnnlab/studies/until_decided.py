@@ -35,6 +35,7 @@ DEFAULT_MAX_SEEDS = 20  # per model: a course study's open comparisons rarely ne
 COST_RATIO_GUESS = 1.0  # wall-clock per second of training, before a look has measured it (analyses vs workers)
 
 STOPPED = {
+    "nothing": "its questions make no comparison that could be decided",
     "decided": "every comparison is decided",
     "beyond": "the open comparisons would need more than {max_seeds} seeds per model",
     "max_seeds": "the models of the open comparisons have {max_seeds} seeds (--max-seeds)",
@@ -87,7 +88,7 @@ class Step:
 
 
 def open_comparisons(directory: Path):
-    """(decided, open): the comparisons of the study's questions, as its report answers them now."""
+    """(decided, open, all): the comparisons of the study's questions, as its report answers them now."""
     from cnnlab.report.answers import answers
     from cnnlab.report.load import load_results
 
@@ -115,7 +116,9 @@ def seconds_per_run(directory: Path) -> dict[str, float]:
 def next_step(study: Study, directory: Path, until: UntilDecided, seconds_left: float | None,
               cost_ratio: float) -> tuple[Step | None, str]:
     """The next look, or None and why there is none (a key of STOPPED)."""
-    _, open_, _ = open_comparisons(directory)
+    _, open_, every = open_comparisons(directory)
+    if not every:
+        return None, "nothing"
     if not open_:
         return None, "decided"
     pursued = [c for c in open_ if c.needed is not None and c.needed.n is not None and c.needed.n <= until.max_seeds]
