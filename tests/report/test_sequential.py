@@ -148,3 +148,21 @@ def test_a_pair_decided_at_an_earlier_look_shows_that_look():
     (c,) = findings.decide_family([(a, b)], "test_acc", 0.01, looks=(3, 6))
     assert c.verdict == "better" and c.looks == 2 and c.look == 1 and c.diff.n_a == 3
     assert c.diff.ci_low > 0 and "at look 1 of 2" in findings.sentence(c)
+
+
+@pytest.mark.parametrize("looks", [(3, 6, 12), (5, 10, 20)])
+def test_the_family_wise_false_better_rate_holds_for_three_equal_models_over_every_look(looks):
+    """Three equal models on paired seeds, all three pairs looked at at every look (what
+    --until-decided does at most: it stops looking at decided or hopeless pairs, which can only
+    remove chances). Holm rejects something only when a pair crosses at the first level / 3, so
+    the family-wise chance of a false 'better' is the chance that any pair crosses there."""
+    rng = np.random.default_rng(21)
+    reps = REPS // 4
+    seeds = rng.normal(0, 1, (reps, looks[-1], 1))  # what a seed does to every model: cancels in pairs
+    x = seeds + rng.normal(0, 1, (reps, looks[-1], 3))
+    dfs = [n - 1 for n in looks]
+    c = np.array(sequential.t_boundaries(dfs, dfs, FIRST / 3, 2))
+    any_pair = np.zeros(reps, dtype=bool)
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        any_pair |= (np.abs(_paired_t(x[:, :, i] - x[:, :, j], looks)) >= c).any(1)
+    assert np.mean(any_pair) < 0.05, np.mean(any_pair)
