@@ -114,3 +114,16 @@ def test_the_python_api_checks_the_same_options(tmp_path):
     assert until_decided_options(True, 6, "1h30m") == UntilDecided(max_seeds=6, budget_seconds=5400.0)
     assert not (tmp_path / "out").exists()
     assert json.dumps(UntilDecided().__dict__)  # plain numbers: what study.json records
+
+
+@pytest.mark.slow
+def test_cnnlab_run_until_decided_replays_the_same_looks_from_the_cache(decided):
+    study, out, directory = decided
+    before = read_study(directory / STUDY_FILE)
+    result = cnnlab.run(str(study), out, until_decided=True, max_seeds=12, device="cpu", workers=1, cpus_per_run=1,
+                        report=False, progress=False)
+    after = read_study(directory / STUDY_FILE)
+    assert result.dir == directory and len(result.results.models) == 3
+    assert after.looks == before.looks and after.runs == before.runs and after.manifest.runs_trained == 0
+    assert after.until_decided["stopped"] == before.until_decided["stopped"]
+    assert "--until-decided --max-seeds 12" in after.manifest.command
