@@ -311,7 +311,7 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
 
         words = ["cnnlab", "run", str(study), *flags, "--out", str(out)]
         if until is not None:
-            words += ["--until-decided", "--max-seeds", str(until.max_seeds)]
+            words += ["--until-decided"] + (["--max-seeds", str(until.max_seeds)] if until.max_seeds else [])
             words += ["--budget", f"{until.budget_seconds:g}s"] if until.budget_seconds is not None else []
         words += ["--data-dir", str(data_dir)] if data_dir is not None else []
         words += [] if download else ["--offline"]

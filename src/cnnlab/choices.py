@@ -18,3 +18,10 @@ QUESTION_NEEDS = {"best": ("models",), "ordering": ("models",), "pair": ("a", "b
 # The equivalence margin, in accuracy points ("within a point of each other"): study files and
 # questions give it in points; the statistics work in fractions (report.findings divides by 100).
 DEFAULT_MARGIN_POINTS = 1.0
+
+# The t-test a study's verdicts use (report.findings): Welch's, or the paired one over the seeds
+# that the design pairs (seed s: the same data order, augmentation draws and test images).
+# Welch's by default: measured on the built-in studies, the pairing was too weak to make up for
+# the paired test's fewer degrees of freedom at the levels the verdicts are tested at.
+TESTS = ("welch", "paired")
+DEFAULT_TEST = "welch"

@@ -35,7 +35,12 @@ def study_header(specs, data) -> str:
                 f"tuning seeds = {len(specs)} runs, {counted(first.train['epochs'], 'epoch')} each, on {first.dataset} "
                 f"({len(data.train_labels):,} training / {len(data.test_labels):,} validation images; the test "
                 "images are not used)")
-    return (f"study {first.study} ({first.profile} profile): {models} models x {seeds} seeds = {len(specs)} runs, "
+    per_model = {}
+    for spec in specs:
+        per_model[spec.label] = per_model.get(spec.label, 0) + 1
+    low, high = min(per_model.values()), max(per_model.values())
+    seeds_text = str(seeds) if low == high else f"{low}-{high}"  # --until-decided: each model its own count
+    return (f"study {first.study} ({first.profile} profile): {models} models x {seeds_text} seeds = {len(specs)} runs, "
             f"{counted(first.train['epochs'], 'epoch')} each, on {first.dataset} ({len(data.train_labels):,} training / "
             f"{len(data.test_labels):,} test images)")
 

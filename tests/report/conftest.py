@@ -108,7 +108,7 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 statuses: dict | None = None, profile: str = "full", name: str = "fake",
                 gaps: dict | None = None, sharing: int | None = 1, questions=(), claims=(), claims_source: str = "",
                 margin: float = 1.0, looks=(), source: str | None = None, folder: str | None = None,
-                model_train: dict | None = None, tuning=None, edit_run=None) -> Path:
+                model_train: dict | None = None, tuning=None, edit_run=None, test: str = "welch") -> Path:
     """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
 
     `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
@@ -174,7 +174,7 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
         dataset=dataset, epochs=epochs, seeds=tuple(seeds), inference_repeats=30, analyses=tuple(analyses),
         train={"optimizer": "adam", "lr": 1e-3, "epochs": epochs},
         models=tuple(StudyModel(name=n, label=lab, train=dict((model_train or {}).get(n, {}))) for n, lab in models),
-        runs=tuple(runs), tuning=tuning,
+        runs=tuple(runs), tuning=tuning, test=test,
         questions=tuple(questions), claims=tuple(claims), claims_source=claims_source, margin=margin,
         looks=tuple(looks) or (len(seeds),), source=source,
         manifest=Manifest(cnnlab_version="0.1.0", torch_version="2.14.1", device="Fake CPU 3000",

@@ -82,27 +82,43 @@ def _paired_power(diff, sd, n, alpha, reps=40_000):
     return float(np.mean(stats.ttest_1samp(d, 0.0, axis=1).pvalue < alpha))
 
 
-def test_a_noisy_pair_is_inconclusive_with_the_seeds_that_would_decide(make_study):
-    """A large seed-to-seed spread: neither verdict. The models ran on the same seeds, so the
-    paired t-test decides; the detectable difference and the seeds that would decide hold their
-    80% power for it at the family's Holm level (by simulation)."""
-    study = results(make_study, "1.1", accuracies=[0.80, 0.84, 0.82], seeds=(0, 1, 2), noise=0.03)
+def _welch_power(diff, sd, n, alpha, reps=40_000):
+    """Simulated: the share of experiments (n seeds per model) Welch's test at alpha decides."""
+    import numpy as np
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(diff, sd, (reps, n)), rng.normal(0.0, sd, (reps, n))
+    return float(np.mean(stats.ttest_ind(a, b, axis=1, equal_var=False).pvalue < alpha))
+
+
+@pytest.mark.parametrize("test", ["welch", "paired"])
+def test_a_noisy_pair_is_inconclusive_with_the_seeds_that_would_decide(make_study, test):
+    """A large seed-to-seed spread: neither verdict. The detectable difference and the seeds that
+    would decide hold their 80% power for the study's test (Welch's, or the paired one over the
+    per-seed differences) at the family's Holm level (by simulation)."""
+    study = results(make_study, "1.1", accuracies=[0.80, 0.84, 0.82], seeds=(0, 1, 2), noise=0.03, test=test)
     (result,) = answers(study)
     open_ = [c for c in result.comparisons if c.verdict == "inconclusive"]
     assert open_, [c.verdict for c in result.comparisons]
+    paired = test == "paired"
     for c in open_:
-        assert c.paired and c.test == "paired t-test"
+        assert c.paired == paired and c.test == ("paired t-test" if paired else "Welch's t-test")
         x, y = c.a.values("test_acc"), c.b.values("test_acc")
-        sd = math.sqrt(_var([u - v for u, v in zip(x, y)]))
-        assert _paired_power(c.detectable, sd, len(x), c.level / c.family) == pytest.approx(0.8, abs=0.01)
+        if paired:
+            sd, power = math.sqrt(_var([u - v for u, v in zip(x, y)])), _paired_power
+        else:
+            sd = math.sqrt(((len(x) - 1) * _var(x) + (len(y) - 1) * _var(y)) / (len(x) + len(y) - 2))
+            power = _welch_power
+        assert power(c.detectable, sd, len(x), c.level / c.family) == pytest.approx(0.8, abs=0.01)
         if c.needed.verdict == "better":
             alpha = looks_alpha(0.05, 2) / c.family
-            assert _paired_power(c.diff.diff, sd, c.needed.n, alpha) >= 0.79
-            assert power_difference(c.diff.diff, sd, c.needed.n - 1, c.needed.n - 1, alpha, paired=True) < 0.8
-            assert _paired_power(c.diff.diff, sd, c.needed.n - 1, alpha) < 0.81  # the simulation agrees
+            assert power(c.diff.diff, sd, c.needed.n, alpha) >= 0.79
+            assert power_difference(c.diff.diff, sd, c.needed.n - 1, c.needed.n - 1, alpha, paired=paired) < 0.8
+            assert power(c.diff.diff, sd, c.needed.n - 1, alpha) < 0.81  # the simulation agrees
         sentence = findings.sentence(c)
         assert "inconclusive" in sentence and f"about {c.needed.n} seeds per model" in sentence
-        assert "paired t p" in sentence
+        assert ("paired t p" if paired else "Welch p") in sentence
 
 
 

@@ -44,7 +44,7 @@ def test_tiny_study_end_to_end_then_rerender(tmp_path, monkeypatch, capsys):
     for name in section_titles():  # every analysis ran, so no section is left unmeasured
         assert NOT_MEASURED not in body[name].replace(f"Inference latency and throughput: {NOT_MEASURED}", ""), name
     assert re.search(r"^\| (FC|Simple CNN) \| \d", body["Summary"], flags=re.M)
-    assert "t-test p" in body["Comparisons"] and "(paired)" in body["Comparisons"]
+    assert "t-test p" in body["Comparisons"] and "(Welch)" in body["Comparisons"]
     assert "98.96 %" in body["Claims of other reports"]
     assert "Q: Which is best?" in body["Answers"] and "Decided: " in body["Answers"]
 

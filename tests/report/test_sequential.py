@@ -132,11 +132,11 @@ def test_models_on_the_same_seeds_are_compared_paired_and_on_other_seeds_with_we
     base = rng.normal(0.8, 0.02, 5)  # what each seed does to every model
     a, b = _Model("A", base + 0.01, index=0), _Model("B", base + rng.normal(0, 0.002, 5), index=1)
     other = _Model("C", base + 0.01, seeds=range(100, 105), index=2)
-    (same,) = findings.decide_family([(a, b)], "test_acc", 0.01)
-    (apart,) = findings.decide_family([(other, b)], "test_acc", 0.01)
+    (same,) = findings.decide_family([(a, b)], "test_acc", 0.01, pairing=True)
+    (apart,) = findings.decide_family([(other, b)], "test_acc", 0.01, pairing=True)
     assert same.paired and same.verdict == "better" and "paired t p" in findings.sentence(same)
     assert not apart.paired and apart.verdict == "inconclusive" and "Welch p" in findings.sentence(apart)
-    (unpaired,) = findings.decide_family([(a, b)], "test_acc", 0.01, pairing=False)
+    (unpaired,) = findings.decide_family([(a, b)], "test_acc", 0.01)  # Welch's, the default
     assert not unpaired.paired and unpaired.verdict == "inconclusive"  # the seed's share of the spread stays in
 
 
@@ -145,7 +145,7 @@ def test_a_pair_decided_at_an_earlier_look_shows_that_look():
     look 1's (its interval excludes zero), whatever the later seeds did."""
     a = _Model("A", [0.90, 0.905, 0.902, 0.80, 0.95, 0.85], index=0)
     b = _Model("B", [0.80, 0.803, 0.801, 0.85, 0.80, 0.90], index=1)
-    (c,) = findings.decide_family([(a, b)], "test_acc", 0.01, looks=(3, 6))
+    (c,) = findings.decide_family([(a, b)], "test_acc", 0.01, looks=(3, 6), pairing=True)
     assert c.verdict == "better" and c.looks == 2 and c.look == 1 and c.diff.n_a == 3
     assert c.diff.ci_low > 0 and "at look 1 of 2" in findings.sentence(c)
 
@@ -166,3 +166,24 @@ def test_the_family_wise_false_better_rate_holds_for_three_equal_models_over_eve
     for i, j in ((0, 1), (0, 2), (1, 2)):
         any_pair |= (np.abs(_paired_t(x[:, :, i] - x[:, :, j], looks)) >= c).any(1)
     assert np.mean(any_pair) < 0.05, np.mean(any_pair)
+
+
+def test_a_study_file_chooses_its_test_and_the_report_says_which(make_study):
+    """`test = "paired"` in a study file: the loader checks it, study.json records it, the verdicts
+    use the paired t-test and the report's note says so; a bad value is one line naming the valid ones."""
+    from cnnlab.errors import UserError
+    from cnnlab.report.answers import answers
+    from cnnlab.report.build import how_to_read
+    from cnnlab.report.load import load_results
+    from cnnlab.studies.loader import parse_study
+
+    raw = {"name": "s", "dataset": "synthetic", "epochs": 1, "models": [{"name": "fc"}, {"name": "simple-cnn"}]}
+    assert parse_study(raw, "s.toml").test == "welch"
+    assert parse_study({**raw, "test": "paired"}, "s.toml").to_dict()["test"] == "paired"
+    with pytest.raises(UserError, match=r"^s.toml: key 'test': unknown value 'wilcoxon'; valid: welch, paired$"):
+        parse_study({**raw, "test": "wilcoxon"}, "s.toml")
+    study = load_results(make_study(test="paired", reference="1.1"))
+    assert study.info.test == "paired"
+    assert all(c.paired for a in answers(study) for c in a.comparisons)
+    assert "this study uses the paired t-test" in how_to_read(study)
+    assert "this study uses Welch's" in how_to_read(load_results(make_study(reference="1.1")))

@@ -32,7 +32,7 @@ def test_every_builtin_study_has_a_quick_profile_with_two_seeds_or_more():
         assert quick.subset and quick.test_subset and quick.inference_repeats < full.inference_repeats
         assert quick.models == full.models and quick.analyses == full.analyses  # same comparison, smaller
     mnist = load_study("mnist-fc-vs-cnn").with_profile("quick")
-    assert (mnist.dataset, mnist.epochs, mnist.seeds, mnist.subset) == ("mnist-small", 3, (0, 1, 2), 2000)
+    assert (mnist.dataset, mnist.epochs, mnist.seeds, mnist.subset) == ("mnist-small", 3, tuple(range(6)), 3500)
     assert mnist.train["batch_size"] == 32 and mnist.train["optimizer"] == "adam"  # the rest is the file's
 
 

@@ -127,3 +127,8 @@ def test_cnnlab_run_until_decided_replays_the_same_looks_from_the_cache(decided)
     assert after.looks == before.looks and after.runs == before.runs and after.manifest.runs_trained == 0
     assert after.until_decided["stopped"] == before.until_decided["stopped"]
     assert "--until-decided --max-seeds 12" in after.manifest.command
+
+
+def test_a_budget_without_max_seeds_lets_the_budget_decide_how_far():
+    assert until_decided_options(True, None, "30m") == UntilDecided(max_seeds=None, budget_seconds=1800.0)
+    assert until_decided_options(True, None, None) == UntilDecided(max_seeds=20, budget_seconds=None)

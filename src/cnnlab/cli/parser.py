@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "answers")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
-                        "a 2-core CPU (all six studies in about 25 minutes; its tune table sizes --tune). Explicit --epochs, --seeds, --dataset, "
+                        "a 2-core CPU (all six studies in about 25 minutes with bf16; its tune table sizes --tune). Explicit --epochs, --seeds, --dataset, "
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     _add_runtime_options(p)
@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and stop when every comparison is decided or --budget is spent; cached runs are reused, so "
                         "running it again continues where it stopped")
     p.add_argument("--max-seeds", type=_positive_int, default=None, metavar="N",
-                   help="with --until-decided: at most N seeds per model (default 20)")
+                   help="with --until-decided: at most N seeds per model (default 20; with --budget, as many as it "
+                        "buys)")
     p.add_argument("--budget", default=None, metavar="TIME",
                    help="with --until-decided: wall-clock for the whole command, e.g. 30m, 2h, 1h30m; no look starts "
                         "that would not fit (default: no limit)")

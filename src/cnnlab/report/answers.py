@@ -334,7 +334,7 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
     """The answer to one question of the study."""
     kind, what = question["kind"], question.get("what") or "model"
     margin = question.get("margin", study.info.margin) / 100
-    looks = study.info.looks
+    looks, pairing = study.info.looks, study.info.test == "paired"
     if kind == "pairs":
         labels = list(dict.fromkeys(x for pair in question["pairs"] for x in pair))
     elif kind in ("pair", "gap"):
@@ -345,15 +345,16 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
     by_label = {m.label: m for m in models}
     only_pairs = None
     if kind == "best":
-        comparisons = findings.compare(models, margin=margin, looks=looks)
+        comparisons = findings.compare(models, margin=margin, looks=looks, pairing=pairing)
         claim = _best(models, comparisons, what)
     elif kind == "ordering":
         order = [by_label[x] for x in labels if x in by_label]
-        comparisons = findings.compare_pairs(list(zip(order, order[1:])), margin=margin, looks=looks)
+        comparisons = findings.compare_pairs(list(zip(order, order[1:])), margin=margin, looks=looks,
+                                             pairing=pairing)
         claim = _ordering_claim(order, comparisons, what) if len(order) > 1 else "Fewer than two models finished."
     elif kind == "pairs":
         pairs = [(by_label[a], by_label[b]) for a, b in question["pairs"] if a in by_label and b in by_label]
-        comparisons = findings.compare_pairs(pairs, margin=margin, looks=looks)
+        comparisons = findings.compare_pairs(pairs, margin=margin, looks=looks, pairing=pairing)
         claim = _pairs_claim(comparisons, _fewest_seeds(models), what)
         only_pairs = {frozenset(p) for p in question["pairs"]}
     else:
@@ -361,7 +362,7 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
         metric = "gap" if kind == "gap" else "test_acc"
         if kind == "gap" and pair and not all(m.values("gap") for m in pair[0]):
             pair = []
-        comparisons = findings.compare_pairs(pair, metric=metric, margin=margin, looks=looks)
+        comparisons = findings.compare_pairs(pair, metric=metric, margin=margin, looks=looks, pairing=pairing)
         if not comparisons:
             claim = "The two models do not both have finished runs: nothing to compare."
         elif kind == "gap":

@@ -130,9 +130,10 @@ def how_to_read(study: StudyResults) -> str:
             "the intervals cover the spread from seed to seed on these test images, not the sampling of the test "
             "images themselves. Every compared pair ends in one of three verdicts. Better: a two-sided t-test, "
             "Holm-adjusted over the comparisons of its question (or of the study) that could be tested, gives p "
-            f"below {first}. The test is the paired t-test when the study gave both models the same seeds (seed s "
-            "trains both on the same data order and augmentation and scores them on the same test images, so the "
-            "per-seed differences remove what the seed does to both), Welch's otherwise. Equivalent: two one-sided "
+            f"below {first}. The test is Welch's unless the study file asks for the paired t-test (test = \"paired\": "
+            "over the seeds both models share, which gives both the same data order, augmentation and test images; "
+            "it pays only where the seeds are strongly correlated; this study uses "
+            + ("the paired t-test" if study.info.test == "paired" else "Welch's") + "). Equivalent: two one-sided "
             f"tests (TOST) of the same kind, Holm-adjusted the same way, show the difference lies within ±{margin}. "
             "Inconclusive: neither; the report then gives the smallest difference these seeds detect with at least "
             "80% power at the same level and how many seeds per model would decide at the observed spread. A "
@@ -291,8 +292,9 @@ def until_decided_blocks(study: StudyResults, comparisons: list[findings.Compari
         else:
             why = str(record.get("why") or "stopped")
         rows.append([c.a.label, c.b.label, looks, c.verdict, why])
+    most = f"at most {max_seeds} per model" if isinstance(max_seeds, int) else "as many per model as the budget bought"
     text = (f"Seeds were added until decided: after the first look, the models of the comparisons still open got "
-            f"twice their seeds (at most {max_seeds} per model"
+            f"twice their seeds ({most}"
             + (f", within a budget of {duration_text(budget)}" if isinstance(budget, (int, float)) else "")
             + f"), and each look was tested with group-sequential boundaries. It stopped because "
             f"{record.get('why') or 'of an unknown reason'}, after {duration_text(record.get('spent_seconds'))}.")
@@ -365,7 +367,8 @@ def manifest_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
 
 def study_pairs(study: StudyResults) -> list[findings.Comparison]:
     """Every pair of the study's models, one Holm family, at the study's margin and looks."""
-    return findings.compare(study.models, margin=study.info.margin / 100, looks=study.info.looks)
+    return findings.compare(study.models, margin=study.info.margin / 100, looks=study.info.looks,
+                            pairing=study.info.test == "paired")
 
 
 # The built-in sections and their places; an analysis's section goes by its `order`

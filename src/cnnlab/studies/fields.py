@@ -28,6 +28,14 @@ def check_type(source, key, value, types, expected):
         fail(source, key, f"expected {expected}, got {type_name(value)} {value!r}")
 
 
+def choice(source, key, value, valid) -> str:
+    """One of the names in `valid`."""
+    check_type(source, key, value, str, f"one of {', '.join(valid)}")
+    if value not in valid:
+        fail(source, key, f"unknown value {value!r}; valid: {', '.join(valid)}")
+    return value
+
+
 def bounded_int(source, key, value, lo: int, hi: int) -> int:
     expected = f"a positive integer up to {hi:,}" if lo == 1 else f"an integer in [{lo}, {hi:,}]"
     check_type(source, key, value, int, expected)

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from cnnlab.choices import DEFAULT_PROFILE, NO_PROFILE, PROFILES
+from cnnlab.choices import DEFAULT_PROFILE, DEFAULT_TEST, NO_PROFILE, PROFILES, TESTS
 from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names, failed_plugins_hint
 from cnnlab.studies import fields
@@ -85,6 +85,7 @@ STUDY_KEYS = {
     "models": (list, "an array of tables ([[models]])"),
     "profiles": (dict, "a table of profiles ([profiles.quick])"),
     "margin": ((int, float), "a number of accuracy points (the equivalence margin, default 1)"),
+    "test": (str, "the t-test of the verdicts: \"welch\" (default) or \"paired\" (over seeds)"),
     "questions": (list, "an array of tables ([[questions]], see cnnlab.studies.questions)"),
     "claims": (list, "an array of tables ([[claims]], see cnnlab.studies.questions)"),
     "claims_source": (str, "a string (where the claims come from)"),
@@ -157,6 +158,7 @@ class Study:
     profiles: dict = field(default_factory=dict)  # profile name -> its validated overrides
     profile: str = DEFAULT_PROFILE  # the profile applied (with_profile); NO_PROFILE for `cnnlab train`
     margin: float = DEFAULT_MARGIN  # equivalence margin in accuracy points, for every question that sets none
+    test: str = DEFAULT_TEST  # the verdicts' t-test (cnnlab.choices.TESTS)
     questions: tuple[dict, ...] = ()  # what the study asks (cnnlab.studies.questions)
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere for its models
     claims_source: str = ""
@@ -245,7 +247,8 @@ class Study:
                 "test_subset": self.test_subset, "inference_repeats": self.inference_repeats,
                 "analyses": list(self.analyses), "train": dict(self.train),
                 "models": [m.to_dict() for m in self.models], "profiles": dict(self.profiles),
-                "source": self.source, "margin": self.margin, "questions": [dict(q) for q in self.questions],
+                "source": self.source, "margin": self.margin, "test": self.test,
+                "questions": [dict(q) for q in self.questions],
                 "claims": [dict(c) for c in self.claims], "claims_source": self.claims_source}
 
 
@@ -509,6 +512,7 @@ def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
                                        1, MAX_INFERENCE_REPEATS),
         profiles=_profiles(source, raw.get("profiles", {})),
         margin=check_margin(source, "margin", raw.get("margin", DEFAULT_MARGIN)),
+        test=fields.choice(source, "test", raw.get("test", DEFAULT_TEST), TESTS),
         questions=questions,
         claims=claims,
         claims_source=raw.get("claims_source") and fields.text(source, "claims_source", raw["claims_source"],

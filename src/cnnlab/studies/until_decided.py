@@ -39,14 +39,15 @@ STOPPED = {
     "decided": "every comparison is decided",
     "beyond": "the open comparisons would need more than {max_seeds} seeds per model",
     "max_seeds": "the models of the open comparisons have {max_seeds} seeds (--max-seeds)",
-    "budget": "the next look would not fit in what is left of the budget",
+    "budget": "what is left of the budget would not buy the next look, or the seeds an open comparison needs",
 }
 
 
 @dataclass(frozen=True)
 class UntilDecided:
-    """How far `--until-decided` may go: seeds per model, and wall-clock for the whole invocation."""
-    max_seeds: int = DEFAULT_MAX_SEEDS
+    """How far `--until-decided` may go: seeds per model (None: as many as the budget buys), and
+    wall-clock for the whole invocation."""
+    max_seeds: int | None = DEFAULT_MAX_SEEDS
     budget_seconds: float | None = None
 
 
@@ -61,9 +62,10 @@ def until_decided_options(until_decided: bool, max_seeds=None, budget=None, name
     if tune:
         raise UserError(f"{names('until_decided')} does not combine with {names('tune')} yet: tune first, then add "
                         f"seeds with {names('seeds')}")
-    if max_seeds is None:
-        max_seeds = DEFAULT_MAX_SEEDS
-    if isinstance(max_seeds, bool) or not isinstance(max_seeds, int) or not 2 <= max_seeds <= MAX_SEEDS:
+    if max_seeds is None and budget is None:
+        max_seeds = DEFAULT_MAX_SEEDS  # with a budget, the budget decides how far to go
+    if max_seeds is not None and (isinstance(max_seeds, bool) or not isinstance(max_seeds, int)
+                                  or not 2 <= max_seeds <= MAX_SEEDS):
         raise UserError(names.explain("max_seeds", f"must be a whole number of seeds per model in [2, {MAX_SEEDS:,}], "
                                                    f"got {max_seeds!r}"))
     seconds = None
@@ -115,35 +117,44 @@ def seconds_per_run(directory: Path) -> dict[str, float]:
 
 def next_step(study: Study, directory: Path, until: UntilDecided, seconds_left: float | None,
               cost_ratio: float) -> tuple[Step | None, str]:
-    """The next look, or None and why there is none (a key of STOPPED)."""
+    """The next look, or None and why there is none (a key of STOPPED).
+
+    A comparison is pursued when the seeds that would decide it (at its observed spread) are
+    within `max_seeds` and, with a budget, when bringing its two models there fits in the time
+    left at the measured cost per run."""
     _, open_, every = open_comparisons(directory)
     if not every:
         return None, "nothing"
     if not open_:
         return None, "decided"
-    pursued = [c for c in open_ if c.needed is not None and c.needed.n is not None and c.needed.n <= until.max_seeds]
-    if not pursued:
-        return None, "beyond"
-    labels = sorted({m.label for c in pursued for m in (c.a, c.b)})
     counts = seeds_per_model(study)
-    now = max(counts[label] for label in labels)
-    target = min(until.max_seeds, 2 * now)
-    if target <= now:
-        return None, "max_seeds"
     per_run = seconds_per_run(directory)
     fallback = max(per_run.values(), default=0.0)
 
-    def cost(seeds: int) -> float:
+    def cost(labels, seeds: int) -> float:
         return cost_ratio * sum(max(0, seeds - counts[label]) * per_run.get(label, fallback) for label in labels)
 
+    limit = until.max_seeds or MAX_SEEDS
+    pursued = [c for c in open_ if c.needed is not None and c.needed.n is not None and c.needed.n <= limit]
+    if not pursued:
+        return None, "beyond"
     if seconds_left is not None:
-        while target > now and cost(target) > seconds_left:
+        pursued = [c for c in pursued if cost((c.a.label, c.b.label), c.needed.n) <= seconds_left]
+        if not pursued:
+            return None, "budget"
+    labels = sorted({m.label for c in pursued for m in (c.a, c.b)})
+    now = max(counts[label] for label in labels)
+    target = min(limit, 2 * now)
+    if target <= now:
+        return None, "max_seeds"
+    if seconds_left is not None:
+        while target > now and cost(labels, target) > seconds_left:
             target -= 1
         if target <= now:
             return None, "budget"
     models = tuple(dataclasses.replace(m, seed_count=target if m.label in labels else counts[m.label])
                    for m in study.models)
-    return Step(dataclasses.replace(study, models=models), labels, target, cost(target)), ""
+    return Step(dataclasses.replace(study, models=models), labels, target, cost(labels, target)), ""
 
 
 def cost_ratio(directory: Path, wall_seconds: float, trained_keys: set[str]) -> float | None:
@@ -160,7 +171,7 @@ def record_stop(directory: Path, until: UntilDecided, reason: str, spent: float)
     """Write why the study stopped adding seeds into its study.json."""
     path = directory / STUDY_FILE
     info = read_study(path)
-    text = STOPPED[reason].format(max_seeds=until.max_seeds)
+    text = STOPPED[reason].format(max_seeds=until.max_seeds or MAX_SEEDS)
     record = dataclasses.replace(info, until_decided={"max_seeds": until.max_seeds,
                                                       "budget_seconds": until.budget_seconds,
                                                       "stopped": reason, "why": text, "spent_seconds": spent})

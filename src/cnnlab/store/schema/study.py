@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from cnnlab.choices import QUESTION_KINDS, QUESTION_NEEDS
+from cnnlab.choices import DEFAULT_TEST, QUESTION_KINDS, QUESTION_NEEDS, TESTS
 from cnnlab.errors import UserError
 from cnnlab.numeric import is_number
 from cnnlab.store.schema.common import SCHEMA_VERSION, _checked, _field, _list_of_objects, _read_json, _which_cnnlab
@@ -51,6 +51,7 @@ class StudyRecord:
     profiles: dict = field(default_factory=dict)
     source: str | None = None  # the study file
     margin: float = 1.0  # equivalence margin in accuracy points
+    test: str = DEFAULT_TEST  # the verdicts' t-test: welch or paired (cnnlab.choices.TESTS)
     questions: tuple[dict, ...] = ()  # cnnlab.studies.questions, model references as labels
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere, accuracies as fractions
     claims_source: str = ""
@@ -104,6 +105,7 @@ class StudyRecord:
                   "analyses": tuple(d.get("analyses") or ()), "train": dict(d.get("train") or {}),
                   "models": models, "profiles": dict(d.get("profiles") or {}), "source": d.get("source"),
                   "margin": float(d["margin"]) if is_number(d.get("margin")) and d["margin"] > 0 else 1.0,
+                  "test": d["test"] if d.get("test") in TESTS else DEFAULT_TEST,
                   "questions": tuple(q for q in d.get("questions") or () if isinstance(q, dict)),
                   "claims": tuple(c for c in d.get("claims") or () if isinstance(c, dict)),
                   "claims_source": str(d.get("claims_source") or ""),
@@ -130,7 +132,7 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
                              ("dataset", str, "a string"), ("epochs", int, "an integer"),
                              ("seeds", list, "a list"), ("analyses", list, "a list"), ("train", dict, "an object"),
                              ("profiles", dict, "an object"), ("reference", str, "a string"),
-                             ("questions", list, "a list"), ("claims", list, "a list"), ("looks", list, "a list"),
+                             ("questions", list, "a list"), ("claims", list, "a list"), ("looks", list, "a list"), ("test", str, "a string"),
                              ("until_decided", dict, "an object")):
         _checked(path, d, key, kinds, what)
     for m in _list_of_objects(path, d, "models"):
