@@ -187,3 +187,13 @@ def test_a_study_file_chooses_its_test_and_the_report_says_which(make_study):
     assert all(c.paired for a in answers(study) for c in a.comparisons)
     assert "this study uses the paired t-test" in how_to_read(study)
     assert "this study uses Welch's" in how_to_read(load_results(make_study(reference="1.1")))
+
+
+def test_a_pair_decided_by_far_gets_a_tiny_sequential_p_not_an_error():
+    """Seen in a run with --until-decided at 48 seeds: p-values near 1e-20 sent the search to
+    levels where 1 - share rounds to 1 and the boundary became infinite (NaN in the integration)."""
+    p = sequential.sequential_p([30.0, 40.0, 60.0], [10, 22, 46], [10, 22, 46], 2)
+    assert 0 < p < 1e-9
+    p = sequential.sequential_p([5.5, 7.0, 9.0], [10, 22, 46], [10, 22, 46], 2)
+    assert 0 < p < 1e-3 and sequential.crossed([5.5, 7.0, 9.0], [10, 22, 46], [10, 22, 46], p, 2) is not None
+    assert all(math.isfinite(b) for b in sequential.z_boundaries((10.0, 22.0, 46.0), 1e-30, 2))

@@ -35,6 +35,7 @@ from cnnlab.report.scipy_stats import optimize, special, sps
 
 GRID = 241  # points per look in the numerical integration
 MAX_FIRST_LEVEL = 6 / math.pi ** 2  # shares 1/k² of this first level add up to at most 1
+TINY = 1e-9  # a sequential p-value below it is given as its upper bound, min over looks of p_k · k²
 
 
 def spend(first_level: float, looks: int) -> list[float]:
@@ -48,7 +49,7 @@ def z_boundaries(info: tuple[float, ...], first_level: float, sides: int) -> tup
     that, with no difference, the chance of |Z_k| >= b_k (sides 2) or Z_k >= b_k (sides 1) first at
     look k is first_level / k²."""
     shares = spend(first_level, len(info))
-    b = float(special.ndtri(1 - shares[0] / sides))
+    b = -float(special.ndtri(shares[0] / sides))  # the upper tail, accurate however small the share
     bounds = [b]
     # density of S_1 = Z_1 * sqrt(I_1) on the region where the first look did not cross
     x = _region(b, info[0], sides)
@@ -132,8 +133,10 @@ def sequential_p(stats, info, dfs, sides: int, rtol: float = 1e-3) -> float:
         return own[0]
     if crossed(stats, info, dfs, MAX_FIRST_LEVEL, sides) is None:
         return 1.0
-    low = max(min(own) / (math.pi ** 2 / 6), 1e-300)
+    low = min(own) / (math.pi ** 2 / 6)
     high = min(min(p * k ** 2 for k, p in enumerate(own, start=1)), MAX_FIRST_LEVEL)
+    if high < TINY:  # far past any level a verdict uses: the upper bound will do (and stays exact enough)
+        return high
     while high / low > 1 + rtol:
         mid = math.sqrt(low * high)
         if crossed(stats, info, dfs, mid, sides) is None:
