@@ -212,7 +212,8 @@ def keep_deciding(first: list[Look], run_look, until: UntilDecided, started: flo
             before = time.time()
             info = run_look(step.study)
             trained = {r["run_key"] for r in info["runs"]} - _cached_keys(study, info)
-            ratio[directory] = cost_ratio(directory, time.time() - before, trained) or ratio[directory]
+            if info["manifest"].get("runs_trained") == len(trained):  # not a replay from the cache
+                ratio[directory] = cost_ratio(directory, time.time() - before, trained) or ratio[directory]
             current[directory] = step.study
     for directory, reason in stopped.items():
         record_stop(directory, until, reason, time.time() - started)
