@@ -24,7 +24,8 @@ def _atomic_write(path, write):
     path = Path(path)
     with uninterrupted():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        # The writer's pid in the name: another process's sweep leaves a write in flight alone.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.pid{os.getpid()}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 write(f)
@@ -39,9 +40,26 @@ def _atomic_write(path, write):
 
 def remove_temp_files(directory):
     """Delete the temporary files of atomic writes that a kill interrupted in `directory`;
-    the files they were meant to replace are whole (old or new), never torn."""
+    the files they were meant to replace are whole (old or new), never torn. A temp file of a
+    process still alive is a write in flight (two invocations on one output directory), not
+    debris: it is left alone."""
     for stale in Path(directory).glob(".*.tmp"):
-        stale.unlink(missing_ok=True)
+        if not _writer_alive(stale.name):
+            stale.unlink(missing_ok=True)
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the temp file `name` (".<file>.pid<N>.<random>.tmp") belongs to another live process."""
+    tag = next((part for part in name.split(".") if part.startswith("pid") and part[3:].isdigit()), None)
+    if tag is None or int(tag[3:]) == os.getpid():
+        return False
+    try:
+        os.kill(int(tag[3:]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def atomic_write_bytes(path, data: bytes):
