@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cnnlab.data import ImageData, channel_stats, load_dataset
-from cnnlab.data.splits import holdout_indices
+from cnnlab.data.splits import holdout, holdout_indices
 from cnnlab.errors import UserError
 
 COUNTS = [50, 30, 7, 2, 1]  # uneven classes, down to one that cannot be split
@@ -32,7 +32,7 @@ def image_ids(images: torch.Tensor) -> list[int]:
 @pytest.mark.parametrize("fraction", [0.01, 0.1, 0.25, 0.5, 0.9])
 def test_each_class_keeps_its_share(fraction):
     data = make_data()
-    split = data.holdout(fraction, seed=0)
+    split = holdout(data, fraction, seed=0)
     for c, n in enumerate(COUNTS):
         held = int((split.test_labels == c).sum())
         kept = int((split.train_labels == c).sum())
@@ -48,7 +48,7 @@ def test_each_class_keeps_its_share(fraction):
 def test_the_split_is_the_training_set_cut_in_two():
     data = make_data()
     idx = holdout_indices(data.train_labels, 0.2, seed=3)
-    split = data.holdout(0.2, seed=3)
+    split = holdout(data, 0.2, seed=3)
     held, kept = image_ids(split.test_images), image_ids(split.train_images)
     assert held == idx.tolist()  # the validation images are the training images at those indices
     assert not set(held) & set(kept) and sorted(held + kept) == list(range(len(data.train_labels)))
@@ -64,7 +64,7 @@ def test_the_split_is_the_training_set_cut_in_two():
 
 def test_the_real_test_images_are_not_in_it():
     data = make_data()
-    split = data.holdout(0.2, seed=0)
+    split = holdout(data, 0.2, seed=0)
     originals = [data.test_images, data.test_labels]
     for tensor in (split.train_images, split.train_labels, split.test_images, split.test_labels):
         for original in originals:
@@ -84,7 +84,7 @@ def test_the_same_seed_gives_the_same_images_whatever_the_global_rng():
         torch.rand(100)
         assert torch.equal(holdout_indices(data.train_labels, 0.1, seed=7), first)
         state = torch.get_rng_state()
-        again = data.holdout(0.1, seed=7)
+        again = holdout(data, 0.1, seed=7)
         assert torch.equal(torch.get_rng_state(), state)  # the global generator was not drawn from
     assert image_ids(again.test_images) == first.tolist()
     assert not torch.equal(holdout_indices(data.train_labels, 0.1, seed=8), first)
@@ -99,17 +99,17 @@ def test_a_larger_fraction_holds_out_more_of_the_same_images():
 @pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5, float("nan"), True, "0.1", None])
 def test_a_fraction_outside_0_1_is_a_user_error(fraction):
     with pytest.raises(UserError, match="validation fraction must be a number between 0 and 1"):
-        make_data().holdout(fraction, seed=0)
+        holdout(make_data(), fraction, seed=0)
 
 
 def test_nothing_to_hold_out_is_a_user_error():
     with pytest.raises(UserError, match="no class has 2 training images"):
-        make_data(counts=[1, 1, 1]).holdout(0.5, seed=0)
+        holdout(make_data(counts=[1, 1, 1]), 0.5, seed=0)
 
 
 def test_a_subset_of_real_mnist_small():
     data = load_dataset("mnist-small").subset(1000)
-    split = data.holdout(0.1, seed=0)
+    split = holdout(data, 0.1, seed=0)
     assert len(split.test_labels) + len(split.train_labels) == 1000
     assert 95 <= len(split.test_labels) <= 105
     counts, held = torch.bincount(data.train_labels, minlength=10), torch.bincount(split.test_labels, minlength=10)

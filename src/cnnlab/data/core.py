@@ -78,13 +78,6 @@ class ImageData:
             f"{self.source} ({', '.join(notes)})" if notes else self.source, self.validation,
         )
 
-    def holdout(self, fraction: float, seed: int) -> "ImageData":
-        """A stratified validation split of the training images as the test split, the rest
-        as the training split; the test images are left out (data/splits.py)."""
-        from cnnlab.data.splits import holdout
-
-        return holdout(self, fraction, seed)
-
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of uint8 images, in [0, 1] units, computed in chunks."""

@@ -26,6 +26,7 @@ import traceback
 import torch
 
 from cnnlab.version import __version__
+from cnnlab.data.splits import holdout
 from cnnlab.errors import say
 from cnnlab.fingerprint import git_provenance
 from cnnlab.store.rundir import RunBusy, RunDir
@@ -47,7 +48,7 @@ def run_data(spec: RunConfig, data=None, data_dir=None, download: bool = True):
     split = (spec.validation["fraction"], spec.validation["seed"]) if spec.role == "tune" else None
     if data is None:
         data = load_run_data(spec.dataset, spec.subset, spec.test_subset, data_dir, download)
-        return data.holdout(*split) if split else data
+        return holdout(data, *split) if split else data
     if data.validation != split:
         raise ValueError(f"{spec.name} is a {spec.role} run but got data {'with' if data.validation else 'without'} "
                          f"a validation split ({data.validation} vs {split})")

@@ -19,6 +19,7 @@ so nothing chosen here can have seen them.
 import dataclasses
 import statistics
 
+from cnnlab.data.splits import holdout
 from cnnlab.fingerprint import code_fingerprint
 from cnnlab.numeric import number
 from cnnlab.store.schema import ModelTuning, RunConfig, TuningPoint, TuningRecord, TuningRun
@@ -29,7 +30,7 @@ from cnnlab.studies.tune import SELECTION_RULE, VALIDATION_SEED, TuneSpec
 
 def validation_data(data, tune: TuneSpec):
     """The data of every tuning run: the same held-out images for every model (stratified, seeded)."""
-    return data.holdout(tune.validation, VALIDATION_SEED)
+    return holdout(data, tune.validation, VALIDATION_SEED)
 
 
 def plan_tuning(study: Study, tune: TuneSpec, device, n_train: int, threads: int) -> list[RunConfig]:
