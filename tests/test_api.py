@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import cnnlab
+from cnnlab import settings
 from cnnlab.cli import build_parser, main
 from cnnlab.errors import UserError
 from cnnlab.report import fmt, plots
@@ -147,13 +148,14 @@ BAD_CALLS = [
     (cnnlab.train_model, ("simple-cnnn",), {}, "unknown model 'simple-cnnn' (model=); valid models: cnn-avgpool, "),
     (cnnlab.train_model, ("fc", "imagenet"), {}, "unknown dataset 'imagenet' (dataset=); valid datasets: "),
     (cnnlab.train_model, ("fc", "synthetic"), {"seed": -1}, "must be an integer in [0, 2,147,483,647], got -1 (seed=)"),
-    (cnnlab.train_model, ("fc", "synthetic"), {"lr": 100.0}, "lr must be a number in (0, 10], got 100.0 (lr=)"),
+    (cnnlab.train_model, ("fc", "synthetic"), {"lr": 100.0}, "must be a number in (0, 10], got 100.0 (lr=)"),
+    (cnnlab.train_model, ("fc", "synthetic"), {"grad_clip": -1}, "must be a number in [0, 1,000,000], got -1 (grad_clip=)"),
     (cnnlab.train_model, ("fc", "synthetic"), {"epochs": 0},
-     "must be a positive integer up to 100,000, got 0 (epochs=)"),
+     "must be an integer in [1, 100,000], got 0 (epochs=)"),
     (cnnlab.train_model, ("fc", "synthetic"), {"learning_rate": 0.1},
      "cnnlab.train_model() takes no argument learning_rate=; valid: model, dataset, epochs, seed, out, "),
     (cnnlab.train_model, ("fc", "synthetic"), {"epoch": 2}, "takes no argument epoch= (did you mean epochs=?)"),
-    (cnnlab.run, ("mnist-fc-vs-cnn",), {"epochs": 0}, "must be a positive integer up to 100,000, got 0 (epochs=)"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"epochs": 0}, "must be an integer in [1, 100,000], got 0 (epochs=)"),
     (cnnlab.run, ("mnist-fc-vs-cnn",), {"seeds": [0, 0]}, "repeated seed in [0, 0] (seeds=)"),
     (cnnlab.run, ("mnist-fc-vs-cnn",), {"precision": "fp8"}, "unknown precision 'fp8' (precision=); valid: "),
     (cnnlab.run, ("mnist-fc-vs-cnn",), {"analyses": ["confusoin"]}, "unknown analysis 'confusoin' (analyses=); valid"),
@@ -202,14 +204,21 @@ def _options(parser, command: str) -> set[str]:
     return {as_python.get(a.dest, a.dest) for a in sub._actions if a.dest != "help"}
 
 
-def test_every_option_of_run_and_train_is_a_keyword_of_the_api_and_the_other_way_round():
-    from cnnlab.studies.loader import train_option_names
+def _keywords(function, scope: str) -> set[str]:
+    """What `function` takes: its own parameters, and for its **train_settings the declared
+    settings of `scope` (cnnlab.settings), as its error for an unknown keyword lists them."""
+    with pytest.raises(UserError) as caught:
+        function("mnist-fc-vs-cnn", no_such_keyword=1)
+    listed = set(str(caught.value).split("; valid: ")[1].split(", "))
+    own = set(inspect.signature(function).parameters) - {"train_settings"}
+    assert listed == own | set(settings.names_in(scope))
+    return listed
 
+
+def test_every_option_of_run_and_train_is_a_keyword_of_the_api_and_the_other_way_round():
     parser = build_parser()
-    assert _options(parser, "run") == set(inspect.signature(cnnlab.run).parameters)
-    api_train = set(inspect.signature(cnnlab.train_model).parameters) - {"train_options"}
-    # Every training setting too, but log_steps, which the stability analysis sets.
-    assert _options(parser, "train") == api_train | set(train_option_names()) - {"log_steps"}
+    assert _options(parser, "run") == _keywords(cnnlab.run, settings.RUN_COMMAND)
+    assert _options(parser, "train") == _keywords(cnnlab.train_model, settings.TRAIN_COMMAND)
 
 
 @pytest.mark.slow

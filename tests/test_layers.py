@@ -13,7 +13,7 @@ PACKAGE = Path(cnnlab.__file__).parent
 # Lowest first. A top-level module or package not listed here fails the test, so a new
 # one has to be given its place.
 LAYERS = (
-    ("errors", "interrupts", "io", "units", "choices", "numeric", "version", "plugins", "fingerprint"),  # no torch
+    ("errors", "interrupts", "io", "units", "choices", "settings", "numeric", "version", "plugins", "fingerprint"),  # no torch
     ("data", "models"),  # images as tensors; networks
     ("store",),  # the schema of every file, run directories, the index
     ("train",),  # the training loop

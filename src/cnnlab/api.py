@@ -29,6 +29,7 @@ from functools import cached_property
 from html import escape
 from pathlib import Path
 
+from cnnlab import settings
 from cnnlab.errors import UserError
 from cnnlab.models import create_model
 from cnnlab.store.trained import load_model
@@ -231,27 +232,33 @@ def load(study_dir) -> StudyResult:
     return StudyResult(study_dir)
 
 
-def _boundary(function):
+def _boundary(scope: str | None = None):
     """A mistake ends at the API: the UserError is raised again from here, without the calls
     inside cnnlab behind it (a notebook shows three lines, not fifty), and a keyword the
-    function does not take is a UserError that lists the ones it does."""
-    signature = inspect.signature(function)
-    accepts = [name for name, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD]
+    function does not take is a UserError that lists the ones it does. `scope`: the training
+    settings (cnnlab.settings) the function's **keywords take."""
+    def wrap(function):
+        signature = inspect.signature(function)
+        own = [name for name, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD]
+        accepts = own + [name for name in (settings.names_in(scope) if scope else ()) if name not in own]
 
-    @functools.wraps(function)
-    def call(*args, **kwargs):
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as e:
-            unknown = [k for k in kwargs if k not in signature.parameters]
-            raise UserError(_unknown_keyword(function.__name__, unknown[0], accepts) if unknown
-                            else f"cnnlab.{function.__name__}(): {e}") from None
-        try:
-            return function(*args, **kwargs)
-        except UserError as mistake:
-            raise UserError(*mistake.args) from None
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            unknown = [k for k in kwargs if k not in accepts]
+            if unknown:
+                raise UserError(_unknown_keyword(function.__name__, unknown[0], accepts)) from None
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as e:
+                raise UserError(f"cnnlab.{function.__name__}(): {e}") from None
+            try:
+                return function(*args, **kwargs)
+            except UserError as mistake:
+                raise UserError(*mistake.args) from None
 
-    return call
+        return call
+
+    return wrap
 
 
 def _unknown_keyword(function: str, name: str, valid) -> str:
@@ -268,21 +275,21 @@ def _progress(progress) -> tuple[str, bool | None]:
     return {True: ("auto", False), "lines": ("lines", True), False: ("none", None)}[progress]
 
 
-@_boundary
+@_boundary(settings.RUN_COMMAND)
 def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, dataset=None, subset=None,
-        test_subset=None, precision=None, inference_repeats: int | None = None, analyses=None, cuda_graphs=None,
-        stand_in: dict | None = None, tune: bool = False, until_decided: bool = False, max_seeds: int | None = None,
-        budget=None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
-        workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
-        progress=True) -> StudyResult:
+        test_subset=None, inference_repeats: int | None = None, analyses=None, stand_in: dict | None = None,
+        tune: bool = False, until_decided: bool = False, max_seeds: int | None = None, budget=None, device="auto",
+        data_dir=None, download: bool = True, executor: str = "local", workers: int | None = None,
+        ray_address=None, cpus_per_run=None, report: bool = True, progress=True, **train_settings) -> StudyResult:
     """Run a study like `cnnlab run` and return its results.
 
     `study`: a built-in study's name (`cnnlab studies`), the path of a .toml study file, or a
     loaded `cnnlab.studies.Study`. `profile`: "full" (the study's own settings) or "quick"
     (its [profiles.quick] table). `epochs`, `seeds` (a count, or a list of seeds), `dataset`,
-    `subset`, `test_subset`, `precision`, `inference_repeats`, `analyses` (a list of names),
-    `cuda_graphs` and `stand_in` ({"mnist": "mnist-small"}: replace one dataset) override the
-    profile. `tune=True` (--tune) first searches each model's settings on a validation split and
+    `subset`, `test_subset`, `inference_repeats`, `analyses` (a list of names) and `stand_in`
+    ({"mnist": "mnist-small"}: replace one dataset) override the profile, and so do the training
+    settings `cnnlab run` takes (`precision`, `grad_clip`, `cuda_graphs`: cnnlab.settings) over
+    the study's [train] table. `tune=True` (--tune) first searches each model's settings on a validation split and
     compares the models at their own best ones (results in OUT/studies/<name>-tuned).
     `until_decided=True` (--until-decided) then adds seeds where comparisons are still open, up to
     `max_seeds` per model and within `budget` ("30m", "2h" or seconds) for the whole call; the rest
@@ -299,8 +306,8 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     until = until_decided_options(until_decided, max_seeds, budget, PYTHON, tune=tune)
     verbosity, quiet = _progress(progress)
     size = StudyOptions(profile=profile, epochs=epochs, seeds=seeds, dataset=dataset, subset=subset,
-                        test_subset=test_subset, precision=precision, inference_repeats=inference_repeats,
-                        analyses=analyses, cuda_graphs=cuda_graphs, stand_in=stand_in, tune=tune)
+                        test_subset=test_subset, inference_repeats=inference_repeats, analyses=analyses,
+                        stand_in=stand_in, tune=tune, train=train_settings or None)
     options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
                          ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
     loaded = study if isinstance(study, Study) else load_study(study)
@@ -325,33 +332,29 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
         EQUIVALENT_COMMAND.reset(token)
 
 
-@_boundary
+@_boundary(settings.TRAIN_COMMAND)
 def train_model(model: str, dataset: str = "mnist-small", *, epochs: int = 5, seed: int = 0, out="runs",
-                subset=None, test_subset=None, precision=None, inference_repeats: int | None = None, analyses=None,
-                cuda_graphs=None, device="auto", data_dir=None, download: bool = True, executor: str = "local",
-                workers: int | None = None, ray_address=None, cpus_per_run=None, report: bool = True,
-                progress=True, **train_options) -> StudyResult:
+                subset=None, test_subset=None, inference_repeats: int | None = None, analyses=None, device="auto",
+                data_dir=None, download: bool = True, executor: str = "local", workers: int | None = None,
+                ray_address=None, cpus_per_run=None, report: bool = True, progress=True,
+                **train_settings) -> StudyResult:
     """Train one model on one dataset, like `cnnlab train`: a one-run study.
 
-    `train_options` are TrainConfig fields (batch_size, lr, optimizer, schedule, weight_decay,
-    label_smoothing, augment, grad_flow_every, momentum, ...); `analyses` default to the cheap
-    ones `cnnlab train` runs (plus grad_flow with grad_flow_every); the rest are as in `run`.
+    `train_settings` are the training settings `cnnlab train` takes (batch_size, lr, optimizer,
+    schedule, weight_decay, grad_clip, precision, ...: cnnlab.settings, `cnnlab settings`);
+    `analyses` default to the cheap ones `cnnlab train` runs (plus grad_flow with
+    grad_flow_every); the rest are as in `run`.
     """
-    from cnnlab.studies.loader import single_run_study, train_option_names
+    from cnnlab.studies.loader import single_run_study
     from cnnlab.studies.naming import PYTHON
     from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
 
-    own = [n for n in inspect.signature(train_model).parameters if n != "train_options"]
-    for name in train_options:
-        if name not in train_option_names():
-            raise UserError(_unknown_keyword("train_model", name, own + [n for n in train_option_names()
-                                                                         if n not in own]))
     verbosity, quiet = _progress(progress)
-    size = StudyOptions(epochs=epochs, subset=subset, test_subset=test_subset, precision=precision,
-                        inference_repeats=inference_repeats, analyses=analyses, cuda_graphs=cuda_graphs)
+    size = StudyOptions(epochs=epochs, subset=subset, test_subset=test_subset, inference_repeats=inference_repeats,
+                        analyses=analyses)
     options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
                          ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
-    study = single_run_study(model, dataset, seed, train_options, PYTHON)
+    study = single_run_study(model, dataset, seed, train_settings, PYTHON)
     return _run_study(sized_study(study, size, PYTHON), out, options, quiet)
 
 

@@ -3,7 +3,8 @@ import torch
 
 from cnnlab.errors import UserError
 from cnnlab.models import list_models
-from cnnlab.studies.loader import REGULARISATION_KEYS, builtin_names, load_study
+from cnnlab import settings
+from cnnlab.studies.loader import builtin_names, load_study
 from cnnlab.studies.plan import plan_runs
 from cnnlab.train.config import TrainConfig
 
@@ -32,7 +33,7 @@ def test_six_builtin_studies_load_with_their_models():
 def test_builtin_studies_share_training_settings_except_regularisation():
     for name in BUILTIN:
         for model in load_study(name).models:
-            assert set(model.train) <= set(REGULARISATION_KEYS)
+            assert set(model.train) <= set(settings.names_in(settings.MODEL_TABLE))
     reg = [m for m in load_study("cifar-fc-vs-cnn").models if m.name == "residual-cnn-reg"][0]
     assert reg.train.get("augment") is True and reg.train.get("weight_decay", 0) > 0
 
@@ -51,7 +52,7 @@ def test_overrides_reach_every_run():
     for s in specs:
         assert (s.dataset, s.subset, s.train["epochs"], s.train["seed"]) == ("synthetic", 64, 1, s.seed)
         assert s.train["precision"] in ("fp32", "bf16")  # "auto" is resolved before hashing
-        TrainConfig.from_dict(s.train).validate()
+        TrainConfig.from_dict(s.train)  # checks every value
     assert len({s.key for s in specs}) == 6
 
 
@@ -90,8 +91,12 @@ def test_unknown_builtin_names_the_valid_ones():
      "unknown analysis 'confusoin' (analyses=); valid: "),
     ({"stand_in": {"mnist": "imagenet"}}, "key '--stand-in': unknown dataset 'imagenet'; valid datasets: ",
      "unknown dataset 'imagenet' (stand_in=); valid datasets: "),
-    ({"precision": "fp8"}, "key '--precision': unknown precision 'fp8'; valid: ",
+    ({"train": {"precision": "fp8"}}, "key '--precision': unknown precision 'fp8'; valid: ",
      "unknown precision 'fp8' (precision=); valid: "),
+    ({"train": {"grad_clip": -1}}, "key '--grad-clip': must be a number in [0, 1,000,000], got -1",
+     "must be a number in [0, 1,000,000], got -1 (grad_clip=)"),
+    ({"train": {"cuda_graphs": "no"}}, "key '--no-graphs': expected true or false, got a string 'no'",
+     "expected true or false, got a string 'no' (cuda_graphs=)"),
 ])
 def test_an_override_error_names_the_option_as_the_caller_wrote_it(overrides, cli, python):
     from cnnlab.studies.naming import PYTHON

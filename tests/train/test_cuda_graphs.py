@@ -33,3 +33,20 @@ def test_graph_and_eager_reach_the_same_accuracy(model, precision):
             accuracies.append(history.final["test_acc"])
         results[graphs] = sum(accuracies) / len(accuracies)
     assert results[False] > 0.8 and abs(results[True] - results[False]) < 0.05, results
+
+
+def test_a_captured_step_clips_the_gradient_like_an_eager_one():
+    """grad_clip inside the graph: the same step losses as eager steps (no augmentation or dropout,
+    so the two paths draw nothing differently), and not those of the unclipped run."""
+    data = make_synthetic(n_train=1000, n_test=200, shape=(3, 32, 32))
+    losses = {}
+    for graphs, clip in ((False, 0.05), (True, 0.05), (True, 0.0)):
+        torch.manual_seed(0)
+        net = create_model("simple-cnn", data.in_shape, data.num_classes)
+        config = TrainConfig(epochs=2, batch_size=128, lr=3e-3, precision="fp32", grad_clip=clip, log_steps=True,
+                             cuda_graphs=graphs)
+        history = train(net, data, config, device="cuda", verbosity="none")
+        assert history.step_mode == ("cuda-graph" if graphs else "eager")
+        losses[graphs, clip] = torch.tensor(history.steps["loss"])
+    torch.testing.assert_close(losses[True, 0.05], losses[False, 0.05], rtol=1e-3, atol=1e-4)
+    assert not torch.allclose(losses[True, 0.05], losses[True, 0.0], rtol=1e-3, atol=1e-4)

@@ -60,7 +60,7 @@ def reference_fit(model, data, config):
                 norms = [p.grad.norm() for p in model.parameters() if p.grad is not None]
                 step_norms.append(float(torch.linalg.vector_norm(torch.stack(norms))))
 
-            loss, logits = train_step(model, optimizer, x, y, inputs, config.label_smoothing, log_norm)
+            loss, logits = train_step(model, optimizer, x, y, inputs, config, log_norm)
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
             step_losses.append(float(loss))

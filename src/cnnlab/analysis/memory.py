@@ -84,7 +84,7 @@ def peak_memory(model: nn.Module, data: ImageData, config: TrainConfig, device="
     resident = _tensor_bytes(list(model.parameters()) + list(model.buffers()) + [x, y])
 
     def step():
-        train_step(model, optimizer, x, y, inputs, config.label_smoothing)
+        train_step(model, optimizer, x, y, inputs, config)
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)

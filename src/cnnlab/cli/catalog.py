@@ -1,4 +1,5 @@
-"""`cnnlab studies`, `cnnlab models`, `cnnlab datasets` and `cnnlab inspect`: what there is to run."""
+"""`cnnlab studies`, `cnnlab models`, `cnnlab datasets`, `cnnlab analyses`, `cnnlab settings` and
+`cnnlab inspect`: what there is to run, and with what."""
 
 import json
 
@@ -51,6 +52,24 @@ def cmd_analyses(args):
     for r in rows:
         print(f"{r['name']:{width}}  {r['description']}")
     print("\nA study lists the ones it runs in `analyses = [...]`; `cnnlab run --analyses A,B` replaces them.")
+    return 0
+
+
+def cmd_settings(args):
+    from cnnlab import settings
+
+    rows = [{"name": s.name, "default": s.default, "takes": s.expected(), "flag": s.cli_flag,
+             "where": list(s.scopes), "in_study_file": s.instead or None, "help": s.help} for s in settings.TRAINING]
+    if args.json:
+        _print_json(rows)
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        where = ", ".join(r["where"]) + (f"; study file: {r['in_study_file']}" if r["in_study_file"] else "")
+        print(f"{r['name']:{width}}  default {str(r['default']).lower() if isinstance(r['default'], bool) else r['default']}"
+              f"; {r['takes']}; {where}\n{'':{width}}  {r['help']}")
+    print("\nA study file sets them in [train] (and a model its regularisation in [[models]].train); "
+          "`cnnlab train` and `cnnlab run` take them as flags, cnnlab.train_model and cnnlab.run as keywords.")
     return 0
 
 

@@ -2,11 +2,8 @@
 what `cnnlab run` and `cnnlab train` pass on is what `cnnlab.run` and `cnnlab.train_model`
 pass on for the same options."""
 
+from cnnlab import settings
 from cnnlab.studies.options import RunOptions, StudyOptions
-
-# `cnnlab train`'s training settings: TrainConfig fields, as given (argparse's defaults included).
-TRAIN_SETTINGS = ("batch_size", "lr", "optimizer", "schedule", "weight_decay", "label_smoothing", "augment",
-                  "grad_flow_every", "momentum", "nesterov", "crop_padding", "flip", "eval_batch_size")
 
 
 def study_options(args) -> StudyOptions:
@@ -15,11 +12,11 @@ def study_options(args) -> StudyOptions:
     stand_in = getattr(args, "stand_in", None)
     return StudyOptions(profile=getattr(args, "profile", StudyOptions.profile), epochs=args.epochs,
                         seeds=getattr(args, "seeds", None), dataset=getattr(args, "dataset", None),
-                        subset=args.subset, test_subset=args.test_subset, precision=args.precision,
+                        subset=args.subset, test_subset=args.test_subset,
                         inference_repeats=args.inference_repeats, analyses=args.analyses,
-                        cuda_graphs=None if args.cuda_graphs else False,
                         stand_in=dict(stand_in) if stand_in else None,
-                        tune=True if getattr(args, "tune", False) else None)
+                        tune=True if getattr(args, "tune", False) else None,
+                        train=given_settings(args, settings.RUN_COMMAND) or None)
 
 
 def run_options(args) -> RunOptions:
@@ -28,5 +25,6 @@ def run_options(args) -> RunOptions:
                       report=not args.no_report, verbosity="lines" if args.quiet else "auto")
 
 
-def train_settings(args) -> dict:
-    return {name: getattr(args, name) for name in TRAIN_SETTINGS}
+def given_settings(args, scope: str) -> dict:
+    """The training settings of `scope` that the command line gave (the parser leaves the rest None)."""
+    return {name: getattr(args, name) for name in settings.names_in(scope) if getattr(args, name, None) is not None}

@@ -3,11 +3,12 @@ train.py, run.py, results.py and catalog.py beside this file; cli/options.py tur
 parsed options into the settings the Python API takes too."""
 
 import argparse
-import math
 
-from cnnlab.version import __version__
+from cnnlab import settings
 from cnnlab.cli import catalog, results, run, train
 from cnnlab.errors import UserError
+from cnnlab.settings import SettingError
+from cnnlab.version import __version__
 
 DEFAULT_OUT = "runs"
 
@@ -28,38 +29,6 @@ def _positive_int(text):
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _float_above(minimum: float, inclusive: bool):
-    """argparse type: a finite number > minimum (or >= with inclusive)."""
-    relation = ">=" if inclusive else ">"
-
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number {relation} {minimum:g}, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number {relation} {minimum:g}, got {text}")
-        if not (value >= minimum if inclusive else value > minimum):
-            raise argparse.ArgumentTypeError(f"must be {relation} {minimum:g}, got {text}")
-        return value
-
-    return parse
-
-
-_positive_float = _float_above(0, inclusive=False)
-_non_negative_float = _float_above(0, inclusive=True)
 
 
 def _in_shape(text):
@@ -88,40 +57,33 @@ def _stand_in(text: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- option groups
 
 
-def _add_train_options(p):
-    """The training settings of `cnnlab train` (a study file's [train] table)."""
-    from cnnlab.choices import OPTIMIZERS, SCHEDULES
+def _typed(setting):
+    """argparse type of a declared setting: its own parse and check, its own message."""
+    def parse(text):
+        try:
+            return setting.parse(text)
+        except SettingError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
 
-    p.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
-    p.add_argument("--batch-size", type=_positive_int, default=128, help="batch size (default 128)")
-    p.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (default 1e-3)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--schedule", choices=SCHEDULES, default="constant")
-    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
-                   help="weight decay of conv and linear weights (biases, norm and custom-layer scalars are "
-                        "never decayed)")
-    p.add_argument("--label-smoothing", type=_non_negative_float, default=0.0)
-    p.add_argument("--augment", action="store_true", help="random crop with padding + horizontal flip")
-    p.add_argument("--seed", type=_non_negative_int, default=0)
-    p.add_argument("--grad-flow-every", type=_non_negative_int, default=0, metavar="N",
-                   help="record per-layer gradient norms every N steps (0 = off)")
-    p.add_argument("--momentum", type=_non_negative_float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--nesterov", action="store_true", help="SGD with Nesterov momentum")
-    p.add_argument("--crop-padding", type=_non_negative_int, default=4, metavar="N",
-                   help="padding of --augment's random crop (default 4)")
-    p.add_argument("--no-flip", dest="flip", action="store_false", help="--augment without the horizontal flip")
-    p.add_argument("--eval-batch-size", type=_positive_int, default=1000, metavar="N",
-                   help="batch size of evaluation (default 1000)")
+    return parse
+
+
+def _add_settings(p, scope: str, default: str = ""):
+    """One flag per training setting of `scope` (cnnlab.settings), each None unless given, so
+    that only what the command line says overrides a study's or the declaration's default
+    (`default`: how the help names it; else the declared default)."""
+    for s in settings.in_scope(scope):
+        text = f"{s.help} (default {default or (str(s.default).lower() if s.kind is bool else s.default)})"
+        if s.kind is bool:
+            p.add_argument(s.cli_flag, dest=s.name, action="store_const", const=not s.default, default=None,
+                           help=s.help if s.default is False else f"turn off: {s.help}")
+        else:
+            metavar = "{" + ",".join(s.choices) + "}" if s.choices else ("N" if s.kind is int else "X")
+            p.add_argument(s.cli_flag, dest=s.name, type=_typed(s), default=None, metavar=metavar, help=text)
 
 
 def _add_runtime_options(p):
-    from cnnlab.choices import PRECISIONS
-
     p.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
-    p.add_argument("--no-graphs", dest="cuda_graphs", action="store_false",
-                   help="on a GPU, run every training step eagerly instead of replaying it from a CUDA graph")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="auto = bf16 autocast + channels-last where the hardware supports it")
     p.add_argument("--data-dir", default=None, help="dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)")
     p.add_argument("--offline", action="store_true", help="never try to download datasets")
 
@@ -156,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one model on one dataset", description="Train one model on one dataset.")
     p.add_argument("--model", default="simple-cnn", help="model name (see `cnnlab models`)")
     p.add_argument("--dataset", default="mnist-small", help="dataset name (see `cnnlab datasets`)")
-    _add_train_options(p)
+    _add_settings(p, settings.TRAIN_COMMAND)
     _add_runtime_options(p)
     p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
                    help="train on the first N training images only")
@@ -185,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "it measures.")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=catalog.cmd_analyses)
+
+    p = sub.add_parser("settings", help="list every training setting: default, valid values, flag, where it is set",
+                       description="List every training setting (cnnlab.settings): its default, the values it "
+                                   "takes, its flag, and where it may be set (a study's [train] table, one model's "
+                                   "table, `cnnlab train`, `cnnlab run`).")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=catalog.cmd_settings)
 
     p = sub.add_parser("models", help="list every model with parameters and MACs",
                        description="List every registered model with its study, parameter count and MACs.")
@@ -219,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     _add_runtime_options(p)
-    p.set_defaults(precision=None)  # not given: keep the study's own setting (default auto)
-    p.add_argument("--epochs", type=_positive_int, default=None, help="override the study's epochs")
+    _add_settings(p, settings.RUN_COMMAND, default="the study's")
+    p.add_argument("--epochs", type=_typed(settings.BY_NAME["epochs"]), default=None, metavar="N",
+                   help="override the study's epochs")
     p.add_argument("--seeds", type=_positive_int, default=None, metavar="N", help="run seeds 0..N-1")
     p.add_argument("--dataset", default=None, help="override the study's dataset (see `cnnlab datasets`)")
     p.add_argument("--stand-in", type=_stand_in, action="append", default=None, metavar="OLD=NEW",

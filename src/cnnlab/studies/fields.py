@@ -3,8 +3,8 @@ loader, `[[questions]]`/`[[claims]]` (questions.py) and `[tune]` (tune.py): each
 the value or raises one line naming the file, the key and what is valid."""
 
 from cnnlab.errors import UserError
+from cnnlab.settings import MAX_SEED
 from cnnlab.studies.naming import Given
-from cnnlab.train.config import MAX_SEED
 
 MAX_SEEDS = 1000
 

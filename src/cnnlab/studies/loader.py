@@ -38,7 +38,7 @@ results never mix.
 
 Every model in a study is trained with the same [train] settings. The one exception is
 a model's own [models.train] table, which may set only regularisation keys
-(REGULARISATION_KEYS): a study whose question is "what does regularisation buy?" has to
+(the settings of scope MODEL_TABLE in cnnlab.settings): a study whose question is "what does regularisation buy?" has to
 vary exactly those, and the report shows which model got which.
 
 With `--tune` (cnnlab.run(tune=True)) each model first searches its own settings on a
@@ -54,7 +54,6 @@ import inspect
 import math
 import re
 import tomllib
-import typing
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -62,11 +61,11 @@ from pathlib import Path
 from cnnlab.choices import DEFAULT_PROFILE, DEFAULT_TEST, NO_PROFILE, PROFILES, TESTS
 from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names, failed_plugins_hint
+from cnnlab import settings
 from cnnlab.studies import fields
 from cnnlab.studies.naming import CLI, Given, Names
 from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
 from cnnlab.studies.tune import merge_tune, parse_tune, resolve_tune
-from cnnlab.train.config import MAX_EPOCHS, MAX_SEED, TrainConfig
 
 # top-level key -> (python types accepted, what to say when the type is wrong)
 STUDY_KEYS = {
@@ -94,10 +93,6 @@ STUDY_KEYS = {
 REQUIRED = ("name", "dataset", "epochs", "models")
 MODEL_KEYS = ("name", "label", "kwargs", "train", "seed_offset")
 MAX_SEED_OFFSET = 10**6
-# Set per run by the study itself, not in [train].
-RUN_LEVEL = {"epochs": "top-level 'epochs'", "seed": "top-level 'seeds'"}
-# The only training settings one model may change for itself (see the module docstring).
-REGULARISATION_KEYS = ("weight_decay", "augment", "crop_padding", "flip", "label_smoothing")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # What a [profiles.NAME] table may change: the size of the study, never what it compares.
 PROFILE_KEYS = ("dataset", "epochs", "seeds", "subset", "test_subset", "inference_repeats", "train", "tune")
@@ -195,15 +190,17 @@ class Study:
         tune = merge_tune(self.tune, self.profiles[name].get("tune", {}))
         return dataclasses.replace(self, **changes, train=train, tune=tune, profile=name)
 
-    def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, precision=None,
-                       cuda_graphs=None, test_subset=None, inference_repeats=None, analyses=None,
-                       stand_in=None, tune=None, names: Names = CLI) -> "Study":
+    def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, test_subset=None,
+                       inference_repeats=None, analyses=None, stand_in=None, tune=None, train=None,
+                       names: Names = CLI) -> "Study":
         """Settings given explicitly (the command line's --epochs/--seeds/--dataset/--subset/
-        --test-subset/--precision/--no-graphs/--inference-repeats/--analyses/--tune, or the same
-        keywords in Python) win over the file and its profile; an error names the option as
-        `names` writes it. `stand_in` ({dataset: dataset}, --stand-in OLD=NEW) swaps the study's
-        dataset only where it is OLD, so one `cnnlab run all` can replace a dataset that is not
-        at hand. `tune`: True searches each model's settings first (cnnlab.studies.tune)."""
+        --test-subset/--inference-repeats/--analyses/--tune, or the same keywords in Python) win
+        over the file and its profile; an error names the option as `names` writes it. `train`:
+        training settings of `cnnlab run`'s scope (cnnlab.settings.RUN_COMMAND: --precision,
+        --grad-clip, ...) over the study's [train] table. `stand_in` ({dataset: dataset},
+        --stand-in OLD=NEW) swaps the study's dataset only where it is OLD, so one `cnnlab run all`
+        can replace a dataset that is not at hand. `tune`: True searches each model's settings
+        first (cnnlab.studies.tune)."""
         given = Given(self.source, names)
         changes = {}
         if tune is not None:
@@ -213,7 +210,7 @@ class Study:
             fields.check_type(given, "analyses", analyses, (list, tuple), STUDY_KEYS["analyses"][1])
             changes["analyses"] = _analyses(given, "analyses", list(analyses))
         if epochs is not None:
-            changes["epochs"] = fields.bounded_int(given, "epochs", epochs, 1, MAX_EPOCHS)
+            changes["epochs"] = _declared(given, "epochs", "epochs", epochs)
         if seeds is not None:
             changes["seeds"] = fields.seeds(given, "seeds", seeds)
         if dataset is not None:
@@ -227,14 +224,8 @@ class Study:
         if inference_repeats is not None:
             changes["inference_repeats"] = fields.bounded_int(given, "inference_repeats", inference_repeats,
                                                         1, MAX_INFERENCE_REPEATS)
-        train = dict(self.train)
-        if precision is not None:
-            train["precision"] = precision
-        if cuda_graphs is not None:
-            train["cuda_graphs"] = cuda_graphs
-        if train != self.train:
-            _train_table(given, "train", train)
-            changes["train"] = train
+        if train:
+            changes["train"] = {**self.train, **_train_table(given, "train", train, scope=settings.RUN_COMMAND)}
         study = dataclasses.replace(self, **changes)
         if study.tuning:
             resolve_tune(study)  # the grid at this size: within bounds, tuning seeds apart from these seeds
@@ -322,42 +313,35 @@ def _dataset(source, key, value) -> str:
     return value
 
 
-_TRAIN_TYPES = typing.get_type_hints(TrainConfig)  # field name -> int, float, bool or str
-_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-
-
 def train_option_names() -> list[str]:
-    """The training settings a [train] table (and `cnnlab.train_model`'s keywords) may set."""
-    return [name for name in _TRAIN_TYPES if name not in RUN_LEVEL]
+    """The training settings a [train] table may set (cnnlab.settings)."""
+    return settings.names_in(settings.TRAIN_TABLE)
 
 
-def _train_value(source, key, name, value):
-    """Type-check one TrainConfig field, then validate it alone so the error names its key."""
-    kind = _TRAIN_TYPES[name]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if kind in _TYPE_WORDS:
-        fields.check_type(source, key, value, kind, _TYPE_WORDS[kind])
+def _declared(source, key, name, value):
+    """`value` checked by the declaration of training setting `name` (cnnlab.settings)."""
     try:
-        TrainConfig(**{name: value}).validate()
-    except UserError as e:
+        return settings.BY_NAME[name].check(value)
+    except settings.SettingError as e:
         fields.fail(source, key, str(e))
-    return value
 
 
-def _train_table(source, key, table, allowed=None) -> dict:
+def _train_table(source, key, table, scope: str = settings.TRAIN_TABLE) -> dict:
+    """A table of training settings, each checked by its declaration (cnnlab.settings); `scope`:
+    where the table is, which decides the settings it may hold."""
     fields.check_type(source, key, table, dict, "a table")
-    valid = allowed or [n for n in _TRAIN_TYPES if n not in RUN_LEVEL]
+    valid = settings.names_in(scope)
     out = {}
     for name, value in table.items():
-        if name in RUN_LEVEL and allowed is None:
-            fields.fail(source, f"{key}.{name}", f"set this with {RUN_LEVEL[name]}, not in [train]")
+        setting = settings.BY_NAME.get(name)
+        if setting is not None and setting.instead and scope == settings.TRAIN_TABLE:
+            fields.fail(source, f"{key}.{name}", f"set this with {setting.instead}, not in [train]")
         if name not in valid:
-            if allowed is not None and name in _TRAIN_TYPES:
+            if setting is not None and scope == settings.MODEL_TABLE:
                 fields.fail(source, f"{key}.{name}", "every model in a study shares the training settings; "
-                      f"a model may override only regularisation keys: {', '.join(allowed)}")
+                            f"a model may override only regularisation keys: {', '.join(valid)}")
             fields.fail(source, f"{key}.{name}", f"unknown training option; valid: {', '.join(valid)}")
-        out[name] = _train_value(source, f"{key}.{name}", name, value)
+        out[name] = _declared(source, f"{key}.{name}", name, value)
     return out
 
 
@@ -418,7 +402,7 @@ def _model_specs(source, value, check_models: bool = True) -> tuple[ModelSpec, .
         labels.add(label)
         kwargs = (_model_kwargs(source, f"{key}.kwargs", name, entry.get("kwargs", {})) if check_models
                   else dict(entry.get("kwargs", {})))
-        train = _train_table(source, f"{key}.train", entry.get("train", {}), allowed=REGULARISATION_KEYS)
+        train = _train_table(source, f"{key}.train", entry.get("train", {}), scope=settings.MODEL_TABLE)
         offset = fields.bounded_int(source, f"{key}.seed_offset", entry.get("seed_offset", 0), 0, MAX_SEED_OFFSET)
         specs.append(ModelSpec(name=name, label=label, kwargs=kwargs, train=train, seed_offset=offset))
     return tuple(specs)
@@ -463,8 +447,10 @@ def _profiles(source, value) -> dict:
                 overrides[k] = fields.bounded_int(source, f"{key}.{k}", v, 1, MAX_INFERENCE_REPEATS)
             elif k == "tune":
                 overrides[k] = parse_tune(source, f"{key}.tune", v)
-            else:  # epochs, subset, test_subset
-                overrides[k] = fields.bounded_int(source, f"{key}.{k}", v, 1, MAX_EPOCHS if k == "epochs" else MAX_SUBSET)
+            elif k == "epochs":
+                overrides[k] = _declared(source, f"{key}.{k}", k, v)
+            else:  # subset, test_subset
+                overrides[k] = fields.bounded_int(source, f"{key}.{k}", v, 1, MAX_SUBSET)
         out[name] = overrides
     return out
 
@@ -499,7 +485,7 @@ def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
         description=description.strip(),
         reference=reference and fields.text(source, "reference", reference, MAX_REFERENCE_LENGTH),
         dataset=_dataset(source, "dataset", raw["dataset"]),
-        epochs=fields.bounded_int(source, "epochs", raw["epochs"], 1, MAX_EPOCHS),
+        epochs=_declared(source, "epochs", "epochs", raw["epochs"]),
         seeds=fields.seeds(source, "seeds", raw.get("seeds", 1)),
         subset=None if subset is None else fields.bounded_int(source, "subset", subset, 1, MAX_SUBSET),
         analyses=analyses,
@@ -558,7 +544,7 @@ def single_run_study(model: str, dataset: str = "mnist-small", seed: int = 0, tr
     given = Given(SINGLE_RUN_SOURCE, names)
     _model_name(given, "model", model)  # before the study name, which is made from it
     dataset = _dataset(given, "dataset", dataset)
-    seed = fields.bounded_int(given, "seed", seed, 0, MAX_SEED)
+    seed = _declared(given, "seed", "seed", seed)
     train = _train_table(given, "train", {} if train is None else train)
     analyses = SINGLE_RUN_ANALYSES + (("grad_flow",) if train.get("grad_flow_every") else ())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", dataset).strip("_")[:80] or "data"
@@ -566,7 +552,7 @@ def single_run_study(model: str, dataset: str = "mnist-small", seed: int = 0, tr
     if len(title) > MAX_TITLE_LENGTH or not title.isprintable():  # an odd image-folder path
         title = f"{model} on {slug}"
     raw = {"name": f"train-{model}-{slug}", "title": title, "dataset": dataset,
-           "epochs": TrainConfig.epochs, "seeds": [seed], "analyses": list(analyses), "train": train,
+           "epochs": settings.BY_NAME["epochs"].default, "seeds": [seed], "analyses": list(analyses), "train": train,
            "models": [{"name": model}]}
     # No profile: its size is what the call says, not a study file's "full" or "quick" (shown as "-").
     return dataclasses.replace(parse_study(raw, SINGLE_RUN_SOURCE), profile=NO_PROFILE)

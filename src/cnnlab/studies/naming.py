@@ -13,8 +13,11 @@ settings a caller gives on top of a study go through `Given`, which words them l
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from cnnlab.settings import TRAINING
+
 # Options whose flag is not the option's name with dashes: the flag turns the default off.
-FLAGS = {"download": "--offline", "report": "--no-report", "cuda_graphs": "--no-graphs"}
+FLAGS = {"download": "--offline", "report": "--no-report",
+         **{s.name: s.cli_flag for s in TRAINING if s.cli_flag != "--" + s.name.replace("_", "-")}}
 
 
 @dataclass(frozen=True)

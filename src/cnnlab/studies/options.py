@@ -13,6 +13,7 @@ left open (workers, threads per run) is the runner's (cnnlab.studies.policy), wh
 
 from dataclasses import dataclass, fields
 
+from cnnlab import settings
 from cnnlab.choices import DEFAULT_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.studies.loader import Study, check_stand_in
@@ -31,12 +32,11 @@ class StudyOptions:
     dataset: str | None = None  # replaces every study's dataset
     subset: int | None = None  # the first N training images
     test_subset: int | None = None  # the first N test images
-    precision: str | None = None  # fp32, bf16 or auto
     inference_repeats: int | None = None  # timed forward passes per batch size
     analyses: list[str] | None = None  # instead of the study's own
-    cuda_graphs: bool | None = None  # False: every GPU step eagerly
     stand_in: dict[str, str] | None = None  # {OLD: NEW}: replaces dataset OLD only
     tune: bool | None = None  # True: each model searches its settings first ([tune], cnnlab.studies.tune)
+    train: dict | None = None  # training settings over every model's (cnnlab.settings.RUN_COMMAND: precision, ...)
 
     def overrides(self) -> dict:
         """The explicit settings, as `Study.with_overrides` takes them."""
@@ -50,7 +50,7 @@ class StudyOptions:
             return None
         flags = [] if self.profile == DEFAULT_PROFILE else ["--profile", self.profile]
         for name, flag in (("epochs", "--epochs"), ("seeds", "--seeds"), ("dataset", "--dataset"),
-                           ("subset", "--subset"), ("test_subset", "--test-subset"), ("precision", "--precision"),
+                           ("subset", "--subset"), ("test_subset", "--test-subset"),
                            ("inference_repeats", "--inference-repeats")):
             if getattr(self, name) is not None:
                 flags += [flag, str(getattr(self, name))]
@@ -58,8 +58,7 @@ class StudyOptions:
             flags += ["--analyses", ",".join(self.analyses)]
         for old, new in (self.stand_in or {}).items():
             flags += ["--stand-in", f"{old}={new}"]
-        if self.cuda_graphs is False:
-            flags.append("--no-graphs")
+        flags += settings.flags_for(self.train or {})
         if self.tune:
             flags.append("--tune")
         return flags

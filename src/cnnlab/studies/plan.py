@@ -9,6 +9,7 @@ made by other code or on another runtime is never served as this one.
 """
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -23,12 +24,10 @@ from cnnlab.train.precision import resolve_precision
 def resolve_train(study: Study, model_train: dict, seed: int, device, n_train: int) -> dict:
     """The full TrainConfig of one run: shared settings, the model's regularisation
     overrides, epochs and seed, then what the analyses need."""
-    config = TrainConfig.from_dict({**study.train, **model_train, "epochs": study.epochs, "seed": seed})
-    config.precision = resolve_precision(config.precision, device).name
+    config = TrainConfig(**{**study.train, **model_train, "epochs": study.epochs, "seed": seed})
+    config = replace(config, precision=resolve_precision(config.precision, device).name)
     total_steps = math.ceil(n_train / config.batch_size) * config.epochs
-    for name, value in analysis_train_settings(study.analyses, config, total_steps).items():
-        setattr(config, name, value)
-    return config.validate().to_dict()
+    return replace(config, **analysis_train_settings(study.analyses, config, total_steps)).to_dict()
 
 
 def runtime(device: torch.device, threads: int) -> dict:

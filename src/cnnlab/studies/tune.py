@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from cnnlab.numeric import is_number
 from cnnlab.studies.fields import fail, seeds
-from cnnlab.train.config import MAX_EPOCHS, TrainConfig
+from cnnlab import settings
+from cnnlab.settings import MAX_EPOCHS
 
 TUNE_KEYS = ("lr", "points", "span", "weight_decay", "seeds", "epochs", "validation")
 SEARCHED = ("lr", "weight_decay")  # the training settings a grid may vary, in the order settings name them
@@ -34,8 +35,6 @@ MAX_POINTS = 50
 MAX_SPAN = 4.0
 MAX_TUNE_SEEDS = 100
 MAX_VALIDATION = 0.5
-LR_BOUNDS = (0.0, 10.0)  # TrainConfig.validate's: lr in (0, 10]
-WEIGHT_DECAY_BOUNDS = (0.0, 10.0)  # weight_decay in [0, 10]
 # How the best point is chosen, in the words the report prints.
 SELECTION_RULE = ("the setting with the highest mean validation accuracy over the tuning seeds (final epoch); "
                   "a setting counts only when every tuning seed finished without diverging; ties go to the lower "
@@ -72,17 +71,16 @@ def _int(source, key, value, lo: int, hi: int) -> int:
     return value
 
 
-def _values(source, key, value, bounds: tuple[float, float], open_low: bool) -> tuple[float, ...]:
-    """A non-empty list of distinct finite numbers within `bounds` (low end excluded when `open_low`), ascending."""
-    lo, hi = bounds
-    where = f"({lo:g}, {hi:g}]" if open_low else f"[{lo:g}, {hi:g}]"
+def _values(source, key, value, setting: settings.Setting) -> tuple[float, ...]:
+    """A non-empty list of distinct values that `setting` takes (its declared bounds), ascending."""
     if not isinstance(value, list):
-        fail(source, key, f"expected a list of numbers in {where}, e.g. [1e-4, 1e-3, 1e-2], got {value!r}")
+        fail(source, key, f"expected a list of {setting.expected().replace('a number', 'numbers')}, "
+                          f"e.g. [1e-4, 1e-3, 1e-2], got {value!r}")
     if not value:
         fail(source, key, "the list is empty: give at least one value to try")
     for i, x in enumerate(value):
-        if not is_number(x) or not (lo < x <= hi if open_low else lo <= x <= hi):
-            fail(source, f"{key}[{i}]", f"must be a number in {where}, got {x!r}")
+        if not is_number(x) or not setting.within(x):
+            fail(source, f"{key}[{i}]", f"must be {setting.expected()}, got {x!r}")
     if len(set(value)) != len(value):
         fail(source, key, f"a value is listed twice in {value}")
     return tuple(sorted(float(x) for x in value))
@@ -98,10 +96,8 @@ def parse_tune(source, key: str, table) -> dict:
         where = f"{key}.{name}"
         if name not in TUNE_KEYS:
             fail(source, where, f"unknown key; valid: {', '.join(TUNE_KEYS)}")
-        if name == "lr":
-            out[name] = _values(source, where, value, LR_BOUNDS, open_low=True)
-        elif name == "weight_decay":
-            out[name] = _values(source, where, value, WEIGHT_DECAY_BOUNDS, open_low=False)
+        if name in SEARCHED:
+            out[name] = _values(source, where, value, settings.BY_NAME[name])
         elif name == "points":
             out[name] = _int(source, where, value, 1, MAX_POINTS)
         elif name == "span":
@@ -154,13 +150,13 @@ def resolve_tune(study) -> TuneSpec:
     if "lr" in table:
         lrs = tuple(table["lr"])
     else:
-        base = study.train.get("lr", TrainConfig.lr)
+        base = study.train.get("lr", settings.BY_NAME["lr"].default)
         points, span = table.get("points", DEFAULT_POINTS), table.get("span", DEFAULT_SPAN)
         exponents = [0.0] if points == 1 else [span * (2 * i / (points - 1) - 1) for i in range(points)]
         lrs = tuple(sorted({_round(base * 10 ** e) for e in exponents}))
-        if lrs[-1] > LR_BOUNDS[1]:
+        if lrs[-1] > settings.BY_NAME["lr"].high:
             fail(source, "tune.span", f"the grid around lr {base:g} reaches {lrs[-1]:g}, above the largest "
-                                       f"learning rate allowed ({LR_BOUNDS[1]:g}); give a smaller span or an lr list")
+                                       f"learning rate allowed ({settings.BY_NAME['lr'].high:g}); give a smaller span or an lr list")
     grid = {"lr": lrs}
     if "weight_decay" in table:
         own = [f"models[{i}] ({m.label})" for i, m in enumerate(study.models) if "weight_decay" in m.train]

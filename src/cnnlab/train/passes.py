@@ -12,17 +12,22 @@ from cnnlab.models.common import eval_mode
 from cnnlab.train.inputs import Inputs
 
 
-def train_step(model: nn.Module, optimizer, x: torch.Tensor, y: torch.Tensor, inputs: Inputs,
-               label_smoothing: float = 0.0, after_backward=None, autocast_cache: bool = True):
-    """Forward, loss, backward, [after_backward()], optimizer step. Returns (loss, logits), detached.
-    Contains no host synchronisation, so it can be captured in a CUDA graph (autocast_cache=False)."""
+def train_step(model: nn.Module, optimizer, x: torch.Tensor, y: torch.Tensor, inputs: Inputs, config,
+               after_backward=None, autocast_cache: bool = True):
+    """Forward, loss, backward, [after_backward()], [gradient clipping], optimizer step, with the
+    run's TrainConfig. Returns (loss, logits), detached. Contains no host synchronisation, so it
+    can be captured in a CUDA graph (autocast_cache=False)."""
     with inputs.precision.autocast(x.device, cache=autocast_cache):
         logits = model(x)
-    loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+    loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if after_backward is not None:
-        after_backward()
+        after_backward()  # sees the gradients as computed, before any clipping
+    if config.grad_clip:
+        # The global norm stays a device tensor and the scale is clamped on the device: no host
+        # synchronisation, so a captured CUDA graph clips exactly like an eager step.
+        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     optimizer.step()
     return loss.detach(), logits.detach()
 

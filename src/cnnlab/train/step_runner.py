@@ -84,7 +84,7 @@ class StepRunner:
                 if global_step is not None and cb.wants_backward(global_step):
                     cb.after_backward(self.model, global_step)
 
-        loss, logits = train_step(self.model, self.optimizer, x, y, self.inputs, self.config.label_smoothing,
+        loss, logits = train_step(self.model, self.optimizer, x, y, self.inputs, self.config,
                                   after_backward, autocast_cache=not capturing)
         self.loss_sum += loss.double() * len(y)
         self.correct += (logits.argmax(1) == y).sum()

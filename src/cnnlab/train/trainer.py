@@ -66,7 +66,6 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     verbosity: "bar" (progress bar), "lines" (one log line per epoch), "none", or "auto"
     (a bar on a terminal, lines otherwise).
     """
-    config.validate()
     device = resolve_device(device)
     precision = resolve_precision(config.precision, device)
     out_dir = Path(out_dir) if out_dir else None
@@ -78,13 +77,13 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     optimizer = make_optimizer(model, config, capturable=use_graph)
     history = History(device=str(device), precision=precision.name)
     progress = Progress(verbosity, total_epochs=config.epochs, steps_per_epoch=steps_per_epoch, label=label)
-    run_key = stable_hash(config.to_dict())
+    config_hash = stable_hash(config.to_dict())
 
     start_epoch = 1
     if out_dir:
         remove_temp_files(out_dir)
     if resume and out_dir and (out_dir / CHECKPOINT_FILE).exists():
-        start_epoch = _resume(out_dir, run_key, model, optimizer, callbacks, history, progress, device)
+        start_epoch = _resume(out_dir, config_hash, model, optimizer, callbacks, history, progress, device)
     if out_dir and start_epoch == 1:
         RunDir(out_dir).write_metrics([])  # a fresh start: no rows from an earlier attempt survive
 
@@ -106,7 +105,7 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
                 cb.on_epoch_end(model, epoch, row)
             progress.epoch_done(row)
             if out_dir:
-                _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history, data)
+                _commit_epoch(out_dir, epoch, config_hash, model, optimizer, callbacks, history, data)
         else:
             history.status = "done"
     finally:
@@ -115,9 +114,9 @@ def train(model: nn.Module, data: ImageData, config: TrainConfig, out_dir=None, 
     return history
 
 
-def _commit_epoch(out_dir, epoch, run_key, model, optimizer, callbacks, history, data):
+def _commit_epoch(out_dir, epoch, config_hash, model, optimizer, callbacks, history, data):
     atomic_torch_save({
-        "epoch": epoch, "config_hash": run_key, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "epoch": epoch, "config_hash": config_hash, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         # what create_model needs besides config.json to rebuild the model (cnnlab.store.trained.load_model)
         "data": {"in_shape": list(data.in_shape), "num_classes": data.num_classes},
         "history": {"epochs": history.epochs, "steps": history.steps},
@@ -132,13 +131,13 @@ def _set_aside(path: Path, why: str, progress: Progress):
     progress.message(f"{path} {why}; moved to {aside.name} and training starts over")
 
 
-def _resume(out_dir, run_key, model, optimizer, callbacks, history, progress, device) -> int:
+def _resume(out_dir, config_hash, model, optimizer, callbacks, history, progress, device) -> int:
     """Restore the last committed epoch; returns the epoch to continue with. A checkpoint
     that cannot be used (damaged, or made with other settings) is set aside, never trusted."""
     path = out_dir / CHECKPOINT_FILE
     try:
         ckpt = load_checkpoint(path, map_location=device)
-        if not isinstance(ckpt, dict) or ckpt.get("config_hash") != run_key:
+        if not isinstance(ckpt, dict) or ckpt.get("config_hash") != config_hash:
             _set_aside(path, "was made with other training settings", progress)
             return 1
         initial = {k: v.clone() for k, v in model.state_dict().items()}
