@@ -233,7 +233,7 @@ def test_import_cnnlab_and_help_do_not_import_torch_or_pandas():
     assert out.split("\n")[:2] == ["[]", "True"]
 
 
-LIGHT_COMMANDS = (["analyses"], ["studies"], ["studies", "--json"], ["datasets"], ["runs", "--out", "{out}"],
+LIGHT_COMMANDS = (["analyses"], ["settings"], ["studies"], ["studies", "--json"], ["datasets"], ["runs", "--out", "{out}"],
                   ["report", "{study}"])
 
 

@@ -23,9 +23,12 @@ def test_source_digest_ignores_comments_docstrings_and_layout():
 def test_fingerprint_covers_models_training_data_and_analyses():
     names = {p.as_posix() for p in result_files()}
     for part in ("/models/basic.py", "/models/layers/lp_pool.py", "/train/trainer.py", "/data/augment.py",
-                 "/analysis/memory.py", "/studies/analyse.py"):
+                 "/analyses/memory/measure.py", "/analyses/overfitting/measure.py", "/models/cost.py",
+                 "/studies/analyse.py"):
         assert any(n.endswith(part) for n in names), part
     assert not any(n.endswith("/report/build.py") for n in names)  # rendering does not change a number
+    assert not any(n.endswith("/analyses/memory/__init__.py") for n in names)  # nor does an analysis's section
+    assert not any("/cli/" in n for n in names)  # nor the tables of `cnnlab models` and `cnnlab inspect`
     assert len(code_fingerprint()) == 16 and "models" in RESULT_CODE
 
 

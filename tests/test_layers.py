@@ -17,9 +17,8 @@ LAYERS = (
     ("data", "models"),  # images as tensors; networks
     ("store",),  # the schema of every file, run directories, the index
     ("train",),  # the training loop
-    ("analysis",),  # measurements of a model or a run
     ("report",),  # results on disk -> statistics, plots, Markdown and HTML
-    ("analyses",),  # the built-in analysis plug-ins: measure + schema + report section
+    ("analyses",),  # the built-in analyses, one folder each: measure.py (the run key), the report section
     ("studies",),  # study files, planning, executing and recording runs
     ("api", "console", "cli", "__init__", "__main__"),  # what users call
 )

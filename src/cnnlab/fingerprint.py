@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import marshal
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -27,7 +28,7 @@ RESULT_CODE = (
     "models",
     "train",
     "data",
-    "analysis",
+    "analyses/*/measure.py",  # what each built-in analysis measures; its report section is not here
     "studies/plan.py",
     "studies/execute.py",
     "studies/analyse.py",
@@ -54,7 +55,8 @@ def result_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
     files = []
     for entry in RESULT_CODE:
         path = package_dir / entry
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        files += sorted(package_dir.glob(entry)) if "*" in entry else sorted(path.rglob("*.py")) if path.is_dir() \
+            else [path]
     return files
 
 
@@ -85,7 +87,19 @@ def analysis_digest(name: str) -> str | None:
     if analysis is None:
         return None
     parts = [function_digest(f) for f in (analysis.measure, analysis.train_settings, analysis.recorder) if f]
+    folder_measure = _measure_module(analysis.measure)
+    if folder_measure is not None:
+        parts.append(source_digest(folder_measure.read_text(encoding="utf-8")))
     return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
+
+
+def _measure_module(fn) -> Path | None:
+    """The measure.py beside the __init__.py that defines `fn`: an analysis folder's measurement,
+    which its `measure` imports when called (so that loading the plug-in costs no torch)."""
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    source = Path(getattr(module, "__file__", None) or ".")
+    candidate = source.parent / "measure.py"
+    return candidate if source.name == "__init__.py" and candidate.is_file() else None
 
 
 def code_fingerprint(analyses=(), package_dir: Path = PACKAGE_DIR) -> str | None:

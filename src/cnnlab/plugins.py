@@ -56,6 +56,15 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ExampleRun:
+    """A made-up finished run, for `Analysis.example`: what an example value may depend on."""
+    rng: Any  # a numpy Generator: draw every made-up number from it, so examples are reproducible
+    params: int  # the model's parameter count
+    final_acc: float  # its final test accuracy (a fraction)
+    metrics: list  # its metrics.jsonl rows, one per epoch (cnnlab.store.schema.metrics_row)
+
+
+@dataclass(frozen=True)
 class Analysis:
     name: str
     description: str  # one line: `cnnlab run --help`, the README
@@ -73,6 +82,7 @@ class Analysis:
     findings: Callable[[Any], list[str]] | None = None  # StudyResults -> sentences for the Findings section
     evidence: Callable[[list], list[str]] | None = None  # [ModelResults] -> sentences an answer can quote
     order: float = DEFAULT_ORDER  # where its section goes among the report's sections
+    example: Callable[[ExampleRun], Any] | None = None  # a value as `measure` stores it, for report tests
 
 
 _ANALYSES: dict[str, Analysis] = {}

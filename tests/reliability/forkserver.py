@@ -22,12 +22,12 @@ import sys
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before torch: the server must never start a thread pool
 
-import cnnlab.analysis.activations  # noqa: E402,F401  (everything a run imports, loaded once)
-import cnnlab.analysis.confusion  # noqa: E402,F401
-import cnnlab.analysis.grad_flow  # noqa: E402,F401
-import cnnlab.analysis.history  # noqa: E402,F401
-import cnnlab.analysis.params_flops  # noqa: E402,F401
-import cnnlab.analysis.receptive_field  # noqa: E402,F401
+import cnnlab.analyses.activations.measure  # noqa: E402,F401  (everything a run imports, loaded once)
+import cnnlab.analyses.confusion.measure  # noqa: E402,F401
+import cnnlab.analyses.grad_flow.measure  # noqa: E402,F401
+import cnnlab.analyses.overfitting.measure  # noqa: E402,F401
+import cnnlab.models.cost  # noqa: E402,F401
+import cnnlab.analyses.receptive_field.measure  # noqa: E402,F401
 import cnnlab.studies.analyse  # noqa: E402,F401
 import cnnlab.studies.runner  # noqa: E402,F401
 from cnnlab.cli import main  # noqa: E402

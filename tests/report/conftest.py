@@ -3,8 +3,8 @@
 Everything is written through the run-record schema (`cnnlab.store.schema`, `RunDir`), so
 the files have exactly the layout and keys the runner writes and the report reads; the
 analysis.json content is checked by `check_analysis` like a real run's. Overfitting comes
-from the real `cnnlab.analysis.overfitting`; the other measurements are made-up numbers in
-the shapes `cnnlab.analysis` returns.
+from the real `cnnlab.analyses.overfitting.measure`; the other measurements are each analysis's
+example value (`Analysis.example`), made-up numbers in the shapes its `measure` stores.
 """
 
 from pathlib import Path
@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnlab.analysis.history import overfitting
+from cnnlab.analyses.overfitting.measure import overfitting
 from cnnlab.io import atomic_write_json
-from cnnlab.plugins import analysis_names
+from cnnlab import plugins
+from cnnlab.plugins import ExampleRun, analysis_names
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import (STUDY_FILE, Manifest, ModelTuning, RunConfig, RunEntry, StudyModel, StudyRecord,
                                  TuningPoint, TuningRecord, TuningRun, check_analysis, metrics_row)
 from cnnlab.train import TrainConfig
 
-CLASSES = [str(d) for d in range(10)]
 ALL_ANALYSES = analysis_names()
 
 
@@ -39,66 +39,15 @@ def _metrics(rng, epochs: int, final_acc: float, gap: float | None = None) -> li
 
 
 def _analysis(rng, params: int, final_acc: float, analyses, metrics, sharing=1) -> dict:
+    """A run's analysis.json: the numbers every run has, then each analysis's own example value
+    (cnnlab.plugins.Analysis.example), as its measure would store it."""
     out = {"params": {"total": params, "trainable": params}, "macs": params * 3, "flops": params * 6,
            "train_seconds": 3.1, "device": "cpu", "precision": "fp32", "step_mode": "eager",
            "sharing": {"runs_per_device": sharing}}
-    if "inference" in analyses:
-        out["inference"] = {"device": "cpu", "device_name": "Fake CPU 3000", "threads": 2, "precision": "fp32",
-                            "channels_last": False, "repeats": 30, "warmup": 5, "torch_version": "2.x",
-                            "results": [{"batch_size": b, "median_ms": ms, "q1_ms": ms * 0.9, "q3_ms": ms * 1.1,
-                                         "iqr_ms": ms * 0.2, "min_ms": ms * 0.8,
-                                         "images_per_second": b / (ms / 1e3)}
-                                        for b, ms in ((1, 0.4 + rng.random() * 0.05), (256, 12.0))]}
-    if "memory" in analyses:
-        out["memory"] = {"device": "cpu", "batch_size": 128, "optimizer": "adam", "method": "profiler",
-                         "precision": "fp32",
-                         "resident_bytes": 4 * params, "step_bytes": 3 * 2**20, "peak_bytes": 4 * params + 3 * 2**20,
-                         "peak_mib": (4 * params + 3 * 2**20) / 2**20}
-    if "confusion" in analyses:
-        m = rng.integers(0, 5, size=(10, 10))
-        np.fill_diagonal(m, int(100 * final_acc))
-        out["confusion"] = {"classes": CLASSES, "matrix": m.tolist(), "per_class_accuracy": [0.9] * 10,
-                            "accuracy": final_acc, "count": int(m.sum())}
-    if "grad_flow" in analyses:
-        names = ["conv1.weight", "conv1.bias", "conv2.weight", "fc.weight", "fc.bias"]
-        shapes = [[4, 1, 3, 3], [4], [8, 4, 3, 3], [10, 72], [10]]
-        steps = list(range(0, 50, 5))
-        history = [[float(10 ** (-1 - j - 0.1 * i)) for j in range(len(names))] for i in range(len(steps))]
-
-        def point(i):
-            return {"step": steps[i], "grad_norm": history[i], "grad_abs_mean": history[i],
-                    "weight_norm": [1.0] * len(names), "first_layer_grad_norm": history[i][0],
-                    "last_layer_grad_norm": history[i][3], "ratio_first_last": history[i][0] / history[i][3],
-                    "vanishing": False, "exploding": False}
-        out["grad_flow"] = {"names": names, "layer_names": ["conv1.weight", "conv2.weight", "fc.weight"],
-                            "logged_steps": len(steps), "first": point(0), "last": point(-1),
-                            "vanishing": False, "exploding": False, "vanishing_steps": [], "exploding_steps": [],
-                            "steps": steps, "grad_norm": history, "shapes": shapes}
-    if "receptive_field" in analyses:
-        out["receptive_field"] = {"in_shape": [1, 8, 8], "output": {"rf": [8, 8], "jump": None, "start": [3.5, 3.5]},
-                                  "layers": [
-                                      {"name": "conv1", "type": "Conv2d", "out_shape": [4, 8, 8], "rf": [3, 3],
-                                       "jump": [1, 1], "start": [0, 0]},
-                                      {"name": "pool", "type": "MaxPool2d", "out_shape": [4, 4, 4], "rf": [4, 4],
-                                       "jump": [2, 2], "start": [0.5, 0.5]},
-                                      {"name": "features.conv2", "type": "Conv2d", "out_shape": [8, 4, 4],
-                                       "rf": [8, 8], "jump": [2, 2], "start": [0.5, 0.5]},
-                                      {"name": "fc", "type": "Linear", "out_shape": [10], "rf": [14, 14],
-                                       "jump": None, "start": [3.5, 3.5]}]}
-    if "erf" in analyses:
-        heat = np.outer(np.hanning(8), np.hanning(8)) + 1e-3
-        out["erf"] = {"layer": "features", "map": (heat / heat.sum()).tolist(), "center": [4, 4], "side": 5,
-                      "fraction": 0.95, "batch_size": 16, "unit": [1, 1]}
-    if "overfitting" in analyses:
-        out["overfitting"] = overfitting(metrics)
-    if "stability" in analyses:
-        out["stability"] = {"steps": 120, "tail_steps": 24, "loss_std_tail": 0.05 + 0.01 * rng.random(),
-                            "loss_mean_tail": 0.3, "nonfinite_losses": 0, "grad_spikes": 1, "grad_spike_steps": [17],
-                            "spike_factor": 10.0, "window": 100}
-    if "activations" in analyses:
-        out["activations"] = {"first_conv": "conv1", "images": 8,
-                              "layers": {"conv1": {"type": "Conv2d", "shape": [8, 4, 8, 8]}},
-                              "file": "activations.npz"}
+    run = ExampleRun(rng=rng, params=params, final_acc=final_acc, metrics=metrics)
+    for analysis in plugins.analyses():
+        if analysis.name in analyses and analysis.example is not None:
+            out[analysis.name] = analysis.example(run)
     return out
 
 

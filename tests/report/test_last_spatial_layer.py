@@ -4,8 +4,8 @@ positions, before flatten or global pooling mixes them, on models where it is kn
 import pytest
 import torchvision
 
-from cnnlab.analysis.receptive_field import receptive_field
-from cnnlab.analysis.inspect import inspect_rows
+from cnnlab.analyses.receptive_field.measure import receptive_field
+from cnnlab.cli.inspect_table import inspect_rows
 from cnnlab.models import create_model
 from cnnlab.report import render_report
 from cnnlab.analyses.receptive_field import last_spatial_layer

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnlab.analysis.timing import measure_inference
+from cnnlab.analyses.inference.measure import measure_inference
 from cnnlab.cli import main
 from cnnlab.report import plots, section_titles
 from cnnlab.report.build import NOT_MEASURED

@@ -36,7 +36,7 @@ def _row(epoch, acc=0.5):
 
 
 def _finished(tmp_path):
-    from cnnlab.analysis.history import overfitting
+    from cnnlab.analyses.overfitting.measure import overfitting
 
     run = RunDir(tmp_path)
     run.write_config(_config())

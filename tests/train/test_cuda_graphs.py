@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from cnnlab.analysis.grad_flow import GradFlowRecorder
+from cnnlab.analyses.grad_flow.measure import GradFlowRecorder
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.models import create_model
 from cnnlab.train import TrainConfig, train

@@ -7,7 +7,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from cnnlab.analysis.grad_flow import GradFlowRecorder
+from cnnlab.analyses.grad_flow.measure import GradFlowRecorder
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.models import create_model
 from cnnlab.store.rundir import RunDir

@@ -74,7 +74,7 @@ def cmd_settings(args):
 
 
 def cmd_models(args):
-    from cnnlab.analysis.model_table import format_models_table, model_rows
+    from cnnlab.cli.model_table import format_models_table, model_rows
 
     rows = model_rows()
     if args.json:
@@ -85,7 +85,7 @@ def cmd_models(args):
 
 
 def cmd_inspect(args):
-    from cnnlab.analysis.inspect import format_inspect_table, inspect_model
+    from cnnlab.cli.inspect_table import format_inspect_table, inspect_model
     from cnnlab.models import check_model, create_model, list_models
 
     if args.model not in list_models():

@@ -60,7 +60,7 @@ def run_analyses(model, data: ImageData, config, history, recorders: dict, analy
     """`config`: the run's TrainConfig; `history`: the trainer's History; `recorders`: the
     callbacks of `training_recorders`, as used in training; `sharing`: how many runs could
     use the device at once. Returns analysis.json's content, checked against the schema."""
-    from cnnlab.analysis.params_flops import count_flops, param_counts
+    from cnnlab.models.cost import count_flops, param_counts
     from cnnlab.train.inputs import Inputs
     from cnnlab.train.precision import resolve_precision
 

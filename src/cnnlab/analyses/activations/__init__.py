@@ -18,7 +18,7 @@ FILE = "activations.npz"
 
 
 def measure(run):
-    from cnnlab.analysis.activations import save_activations
+    from cnnlab.analyses.activations.measure import save_activations
 
     return save_activations(run.model, run.data, run.inputs, run.run_dir / FILE)
 
@@ -140,7 +140,13 @@ def section(study, dpi: int) -> Section:
     return s
 
 
+def example(run):
+    """The record; the report also reads the run's activations.npz (`check_files`), which a test writes."""
+    return {"first_conv": "conv1", "images": 8, "layers": {"conv1": {"type": "Conv2d", "shape": [8, 4, 8, 8]}},
+            "file": "activations.npz"}
+
+
 register_analysis(Analysis(
     name="activations",
     description="first-layer filters and feature maps for one test image per class",
-    measure=measure, check=check, check_files=check_files, title=TITLE, section=section, order=160))
+    measure=measure, check=check, check_files=check_files, title=TITLE, section=section, order=160, example=example))

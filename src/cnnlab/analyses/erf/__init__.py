@@ -19,7 +19,7 @@ TITLE = "Effective receptive fields"
 
 
 def measure(run):
-    from cnnlab.analysis.erf import features_erf
+    from cnnlab.analyses.erf.measure import features_erf
 
     return features_erf(run.model, run.data.in_shape, run.precision)
 
@@ -137,10 +137,18 @@ def evidence(models) -> list[str]:
     return [summary, detail]
 
 
+def example(run):
+    import numpy as np
+
+    heat = np.outer(np.hanning(8), np.hanning(8)) + 1e-3
+    return {"layer": "features", "map": (heat / heat.sum()).tolist(), "center": [4, 4], "side": 5, "fraction": 0.95,
+            "batch_size": 16, "unit": [1, 1]}
+
+
 register_analysis(Analysis(
     name="erf",
     description="effective receptive field of the centre unit of the last feature map",
     measure=measure, check=check,
     metrics=(Metric("erf_side", "side of the square holding 95% of the effective receptive field", _erf_side,
                     "px"),),
-    title=TITLE, section=section, evidence=evidence, order=155))
+    title=TITLE, section=section, evidence=evidence, order=155, example=example))

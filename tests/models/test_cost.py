@@ -2,7 +2,7 @@
 
 import torch.nn as nn
 
-from cnnlab.analysis import count_flops, param_counts
+from cnnlab.models.cost import count_flops, param_counts
 
 
 def test_conv_flops_match_closed_form():

@@ -8,7 +8,7 @@ from __future__ import annotations  # annotations name plots.Figure, made when f
 
 import numpy as np
 
-from cnnlab.analysis.history import overfitting
+from cnnlab.analyses.overfitting.measure import overfitting
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
@@ -78,7 +78,7 @@ def section(study, dpi: int) -> Section:
     s.add(Table(["Model", "Final gap (train − test)", "Best test acc", "Final test acc",
                  "Lowest test loss at epoch (per seed)", "Test loss rose for 2+ epochs after its minimum"], rows))
     s.add(Paragraph("A growing gap while test loss rises from its minimum is the usual sign of overfitting; "
-                    "the gap uses the running train accuracy of each epoch (cnnlab.analysis.overfitting).",
+                    "the gap uses the running train accuracy of each epoch (cnnlab.analyses.overfitting).",
                     note=True))
     return s
 
@@ -92,9 +92,13 @@ def findings(study) -> list[str]:
             f"points ({lo.label}) to {100 * hi_v:.2f} points ({hi.label})."]
 
 
+def example(run):
+    return overfitting(run.metrics)
+
+
 register_analysis(Analysis(
     name="overfitting",
     description="train–test accuracy gap per epoch and the epoch of lowest test loss",
     measure=measure, check=check, after_divergence=True,
     metrics=(Metric("gap", "train–test accuracy gap at the last epoch", _final_gap, "fraction"),),
-    title=TITLE, section=section, findings=findings, order=110))
+    title=TITLE, section=section, findings=findings, order=110, example=example))

@@ -1,6 +1,6 @@
 """Gradient flow: per-layer gradient norms while the run trains, to see vanishing or exploding gradients.
 
-A `GradFlowRecorder` (cnnlab.analysis.grad_flow) records every `grad_flow_every` steps
+A `GradFlowRecorder` (cnnlab.analyses.grad_flow.measure) records every `grad_flow_every` steps
 (about 100 snapshots per run unless the study sets it); the stored value is its summary
 (first and last logged step, flags) plus the whole record for the plots over time.
 """
@@ -26,7 +26,7 @@ def train_settings(config, total_steps: int) -> dict:
 
 
 def recorder(config):
-    from cnnlab.analysis.grad_flow import GradFlowRecorder  # torch: loaded when a run trains, not to list analyses
+    from cnnlab.analyses.grad_flow.measure import GradFlowRecorder  # torch: loaded when a run trains, not to list analyses
 
     return GradFlowRecorder(every=config.grad_flow_every)
 
@@ -210,10 +210,26 @@ def evidence(models) -> list[str]:
             "logged step, exploding: a norm above 1e3): " + "; ".join(lines) + "."]
 
 
+def example(run):
+    names = ["conv1.weight", "conv1.bias", "conv2.weight", "fc.weight", "fc.bias"]
+    shapes = [[4, 1, 3, 3], [4], [8, 4, 3, 3], [10, 72], [10]]
+    steps = list(range(0, 50, 5))
+    history = [[float(10 ** (-1 - j - 0.1 * i)) for j in range(len(names))] for i in range(len(steps))]
+
+    def point(i):
+        return {"step": steps[i], "grad_norm": history[i], "grad_abs_mean": history[i],
+                "weight_norm": [1.0] * len(names), "first_layer_grad_norm": history[i][0],
+                "last_layer_grad_norm": history[i][3], "ratio_first_last": history[i][0] / history[i][3],
+                "vanishing": False, "exploding": False}
+    return {"names": names, "layer_names": ["conv1.weight", "conv2.weight", "fc.weight"],
+            "logged_steps": len(steps), "first": point(0), "last": point(-1), "vanishing": False, "exploding": False,
+            "vanishing_steps": [], "exploding_steps": [], "steps": steps, "grad_norm": history, "shapes": shapes}
+
+
 register_analysis(Analysis(
     name="grad_flow",
     description="per-layer gradient norms during training (vanishing and exploding gradients)",
     measure=measure, check=check, after_divergence=True, train_settings=train_settings, recorder=recorder,
     metrics=(Metric("grad_first_start", "gradient norm at start", _first_layer("first")),
              Metric("grad_first_end", "gradient norm at end", _first_layer("last"))),
-    title=TITLE, section=section, findings=findings, evidence=evidence, order=130))
+    title=TITLE, section=section, findings=findings, evidence=evidence, order=130, example=example))

@@ -3,7 +3,7 @@
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cnnlab.analysis.receptive_field import receptive_field
+from cnnlab.analyses.receptive_field.measure import receptive_field
 
 
 def out_field(model, in_shape=(1, 16, 16)):

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cnnlab.analysis import GradFlowRecorder, grad_flow_summary
+from cnnlab.analyses.grad_flow.measure import GradFlowRecorder, grad_flow_summary
 
 
 def plain_net(activation, kaiming, depth=12, width=64, in_features=32):

@@ -1,6 +1,6 @@
 """Inference timing: latency at batch size 1 and throughput at batch size 256, in eval mode.
 
-Measured the way timings must be (cnnlab.analysis.timing): warm-up passes, device
+Measured the way timings must be (cnnlab.analyses.inference.measure): warm-up passes, device
 synchronisation, the median of `inference_repeats` timed passes with its spread, and the
 hardware, threads and precision named.
 """
@@ -12,7 +12,7 @@ BATCH_SIZES = (1, 256)
 
 
 def measure(run):
-    from cnnlab.analysis.timing import measure_inference
+    from cnnlab.analyses.inference.measure import measure_inference
 
     # Warm-up passes: as many as the timed ones, at most 5. A quick profile's few repeats
     # should not pay for five untimed batches of 256; one pass already builds the kernels.
@@ -57,6 +57,14 @@ def summary_note(study) -> str | None:
     return None
 
 
+def example(run):
+    return {"device": "cpu", "device_name": "Fake CPU 3000", "threads": 2, "precision": "fp32",
+            "channels_last": False, "repeats": 30, "warmup": 5, "torch_version": "2.x",
+            "results": [{"batch_size": b, "median_ms": ms, "q1_ms": ms * 0.9, "q3_ms": ms * 1.1,
+                         "iqr_ms": ms * 0.2, "min_ms": ms * 0.8, "images_per_second": b / (ms / 1e3)}
+                        for b, ms in ((1, 0.4 + run.rng.random() * 0.05), (256, 12.0))]}
+
+
 register_analysis(Analysis(
     name="inference",
     description="inference latency (batch 1) and throughput (batch 256): warm-up, synchronised, median",
@@ -68,4 +76,4 @@ register_analysis(Analysis(
                             "inference latency and throughput"),
                      Column("Throughput (batch 256)", "throughput", lambda v: f"{v:,.0f} img/s",
                             "inference latency and throughput")),
-    summary_note=summary_note, order=170))
+    summary_note=summary_note, order=170, example=example))

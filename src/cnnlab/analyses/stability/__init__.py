@@ -4,7 +4,7 @@ Needs the per-step loss and gradient norm, so a study that asks for it logs them
 (`log_steps`); read from the training history alone, so a diverged run gets it too.
 """
 
-from cnnlab.analysis.history import training_stability
+from cnnlab.analyses.stability.measure import training_stability
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import fmt
 from cnnlab.report.document import Paragraph, Section, Table
@@ -74,8 +74,13 @@ def evidence(models) -> list[str]:
     return [f"Training stability (measured): {'; '.join(parts)}."] if parts else []
 
 
+def example(run):
+    return {"steps": 120, "tail_steps": 24, "loss_std_tail": 0.05 + 0.01 * run.rng.random(), "loss_mean_tail": 0.3,
+            "nonfinite_losses": 0, "grad_spikes": 1, "grad_spike_steps": [17], "spike_factor": 10.0, "window": 100}
+
+
 register_analysis(Analysis(
     name="stability",
     description="loss noise over the last 20% of steps, gradient-norm spikes, diverged runs",
     measure=measure, check=check, after_divergence=True, train_settings=train_settings,
-    title=TITLE, section=section, evidence=evidence, order=140))
+    title=TITLE, section=section, evidence=evidence, order=140, example=example))

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlab.analysis import measure_inference, peak_memory
+from cnnlab.analyses.inference.measure import measure_inference
+from cnnlab.analyses.memory.measure import peak_memory
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.errors import UserError
 from cnnlab.train import TrainConfig

@@ -4,7 +4,7 @@ import pytest
 import torch.nn as nn
 
 from cnnlab.models import count_params, create_model, list_models
-from cnnlab.analysis.model_table import format_models_table, human, model_rows
+from cnnlab.cli.model_table import format_models_table, human, model_rows
 
 KEYS = {"name", "study", "description", "params_1x28x28", "macs_1x28x28", "params_3x32x32", "macs_3x32x32"}
 

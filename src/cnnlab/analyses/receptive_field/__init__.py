@@ -1,5 +1,5 @@
 """Theoretical receptive field of every layer, traced from one forward pass
-(cnnlab.analysis.receptive_field): the input pixels one unit can see, and its stride (jump)."""
+(cnnlab.analyses.receptive_field.measure): the input pixels one unit can see, and its stride (jump)."""
 
 from __future__ import annotations  # annotations name plots.Figure, made when first used
 
@@ -16,7 +16,7 @@ WINDOW_TYPES = ("conv", "pool")
 
 
 def measure(run):
-    from cnnlab.analysis.receptive_field import receptive_field
+    from cnnlab.analyses.receptive_field.measure import receptive_field
 
     return receptive_field(run.model, run.data.in_shape)
 
@@ -138,9 +138,21 @@ def section(study, dpi: int) -> Section:
     return s
 
 
+def example(run):
+    return {"in_shape": [1, 8, 8], "output": {"rf": [8, 8], "jump": None, "start": [3.5, 3.5]},
+            "layers": [{"name": "conv1", "type": "Conv2d", "out_shape": [4, 8, 8], "rf": [3, 3], "jump": [1, 1],
+                        "start": [0, 0]},
+                       {"name": "pool", "type": "MaxPool2d", "out_shape": [4, 4, 4], "rf": [4, 4], "jump": [2, 2],
+                        "start": [0.5, 0.5]},
+                       {"name": "features.conv2", "type": "Conv2d", "out_shape": [8, 4, 4], "rf": [8, 8],
+                        "jump": [2, 2], "start": [0.5, 0.5]},
+                       {"name": "fc", "type": "Linear", "out_shape": [10], "rf": [14, 14], "jump": None,
+                        "start": [3.5, 3.5]}]}
+
+
 register_analysis(Analysis(
     name="receptive_field",
     description="theoretical receptive field and jump of every layer",
     measure=measure, check=check,
     metrics=(Metric("features_rf", "theoretical receptive field at the features output", _features_rf, "px"),),
-    title=TITLE, section=section, order=150))
+    title=TITLE, section=section, order=150, example=example))

@@ -7,7 +7,7 @@ from cnnlab.report import fmt
 
 
 def measure(run):
-    from cnnlab.analysis.memory import peak_memory
+    from cnnlab.analyses.memory.measure import peak_memory
 
     return peak_memory(run.model, run.data, run.config, device=run.device)
 
@@ -21,10 +21,16 @@ def _peak_bytes(run):
     return number(m.get("peak_bytes")) if isinstance(m, dict) else None
 
 
+def example(run):
+    return {"device": "cpu", "batch_size": 128, "optimizer": "adam", "method": "profiler", "precision": "fp32",
+            "resident_bytes": 4 * run.params, "step_bytes": 3 * 2**20, "peak_bytes": 4 * run.params + 3 * 2**20,
+            "peak_mib": (4 * run.params + 3 * 2**20) / 2**20}
+
+
 register_analysis(Analysis(
     name="memory",
     description="peak memory of one training step",
     measure=measure, check=check,
     metrics=(Metric("peak_bytes", "peak memory of one training step", _peak_bytes, "bytes"),),
     summary_columns=(Column("Peak train memory", "peak_bytes", fmt.size, "peak training memory"),),
-    order=180))
+    order=180, example=example))

@@ -2,8 +2,8 @@
 
 import torch.nn as nn
 
-from cnnlab.analysis.params_flops import count_flops, module_flop_calls, param_counts
-from cnnlab.analysis.receptive_field import trace_fields
+from cnnlab.models.cost import count_flops, module_flop_calls, param_counts
+from cnnlab.analyses.receptive_field.measure import trace_fields
 from cnnlab.units import si_number
 
 

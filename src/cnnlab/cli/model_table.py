@@ -7,7 +7,7 @@ Element-wise work (activations, BatchNorm, pooling) is not included.
 
 import torch.nn as nn
 
-from cnnlab.analysis.params_flops import count_flops
+from cnnlab.models.cost import count_flops
 from cnnlab.models.common import count_params
 from cnnlab.models.registry import create_model, list_models, model_entry
 from cnnlab.units import si_number

@@ -1,5 +1,5 @@
 """Confusion matrix on the test set, computed by the `evaluate` that measured test accuracy
-(cnnlab.analysis.confusion), so its accuracy is the run's final test accuracy, exactly."""
+(cnnlab.analyses.confusion.measure), so its accuracy is the run's final test accuracy, exactly."""
 
 from __future__ import annotations  # annotations name plots.Figure, made when first used
 
@@ -16,7 +16,7 @@ TITLE = "Confusion matrices"
 
 
 def measure(run):
-    from cnnlab.analysis.confusion import confusion_matrix
+    from cnnlab.analyses.confusion.measure import confusion_matrix
 
     return confusion_matrix(run.model, run.data, run.inputs, batch_size=run.config.eval_batch_size)
 
@@ -103,7 +103,16 @@ def section(study, dpi: int) -> Section:
     return s
 
 
+def example(run):
+    import numpy as np
+
+    matrix = run.rng.integers(0, 5, size=(10, 10))
+    np.fill_diagonal(matrix, int(100 * run.final_acc))
+    return {"classes": [str(d) for d in range(10)], "matrix": matrix.tolist(), "per_class_accuracy": [0.9] * 10,
+            "accuracy": run.final_acc, "count": int(matrix.sum())}
+
+
 register_analysis(Analysis(
     name="confusion",
     description="confusion matrix and per-class accuracy on the test set",
-    measure=measure, check=check, title=TITLE, section=section, order=120))
+    measure=measure, check=check, title=TITLE, section=section, order=120, example=example))

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from cnnlab.analysis import overfitting, training_stability
+from cnnlab.analyses.overfitting.measure import overfitting
+from cnnlab.analyses.stability.measure import training_stability
 
 
 def history(test_losses, train_acc=None, test_acc=None):

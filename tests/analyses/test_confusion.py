@@ -3,7 +3,7 @@
 import torch
 import torch.nn as nn
 
-from cnnlab.analysis import confusion_matrix, per_class_accuracy
+from cnnlab.analyses.confusion.measure import confusion_matrix, per_class_accuracy
 from cnnlab.data.synthetic import make_synthetic
 
 

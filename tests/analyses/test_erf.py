@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlab.analysis import effective_receptive_field
+from cnnlab.analyses.erf.measure import effective_receptive_field
 
 
 def support(erf):

@@ -5,7 +5,9 @@ import json
 import torch
 import torch.nn as nn
 
-from cnnlab.analysis import capture_activations, format_inspect_table, inspect_model, inspect_rows, param_counts
+from cnnlab.analyses.activations.measure import capture_activations
+from cnnlab.cli.inspect_table import format_inspect_table, inspect_model, inspect_rows
+from cnnlab.models.cost import param_counts
 from cnnlab.models import create_model
 
 
@@ -86,7 +88,7 @@ def test_totals_include_what_containers_hold_and_compute():
 
 
 def test_fixed_test_images_take_one_per_class_in_order():
-    from cnnlab.analysis import fixed_test_images
+    from cnnlab.analyses.activations.measure import fixed_test_images
     from cnnlab.data.synthetic import make_synthetic
 
     data = make_synthetic(n_train=10, n_test=40, num_classes=4, shape=(1, 8, 8))
