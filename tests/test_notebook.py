@@ -56,7 +56,7 @@ CELLS = {
         import json
         import torch
         from cnnlab.store.rundir import RunDir
-        from cnnlab.studies.execute import load_run_data
+        from cnnlab.studies.run_one import load_run_data
         from cnnlab.train import Inputs, TrainConfig, evaluate, resolve_precision
         model = result.model("Simple CNN", seed=0)
         run = result.runs.set_index(["label", "seed"]).loc[("Simple CNN", 0)]

@@ -30,7 +30,7 @@ RESULT_CODE = (
     "data",
     "analyses/*/measure.py",  # what each built-in analysis measures; its report section is not here
     "studies/plan.py",
-    "studies/execute.py",
+    "studies/run_one.py",
     "studies/analyse.py",
 )
 

@@ -6,7 +6,7 @@ field per setting; a study file's `[train]`, `[profiles.*.train]` and `[[models]
 accept the settings of their scope (cnnlab.studies.loader); `cnnlab train` and `cnnlab run`
 get one flag per setting of theirs (cnnlab.cli.parser); `cnnlab.train_model` and `cnnlab.run`
 take them as keywords (cnnlab.api); `--tune`'s grid keeps within their bounds
-(cnnlab.studies.tune); `cnnlab settings` and the README's table list them. To add a setting,
+(cnnlab.studies.tune_spec); `cnnlab settings` and the README's table list them. To add a setting,
 add a `Setting` here and the code that uses it; nothing between the two passes it by name.
 
 Torch-free, so the command line and study-file checks never import torch.

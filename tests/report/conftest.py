@@ -164,7 +164,7 @@ def builtin_parts(reference: str, models) -> dict:
 def fake_tuning(models, grid: list[float], curves: dict, seeds=(1000, 1001), shared: str = "fake") -> TuningRecord:
     """A TuningRecord as the runner writes it: `curves` maps a model name to its validation accuracy
     at each lr of `grid` (each seed ±0.01 around it); the best one is chosen, as by the rule."""
-    from cnnlab.studies.tuning import best_point
+    from cnnlab.studies.tune_runs import best_point
 
     out = []
     for name, label in models:

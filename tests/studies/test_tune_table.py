@@ -8,7 +8,7 @@ from cnnlab.errors import UserError
 from cnnlab.studies.loader import load_study, parse_study
 from cnnlab.studies.naming import PYTHON
 from cnnlab.studies.options import StudyOptions, sized_study
-from cnnlab.studies.tune import resolve_tune
+from cnnlab.studies.tune_spec import resolve_tune
 
 from .conftest import study_toml
 

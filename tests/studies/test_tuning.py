@@ -29,7 +29,7 @@ from cnnlab.store.schema import read_study
 from cnnlab.studies import runner
 from cnnlab.studies.loader import load_study
 from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
-from cnnlab.studies.tune import resolve_tune
+from cnnlab.studies.tune_spec import resolve_tune
 
 DATASET = "noisy-patterns"
 STUDY = """\
@@ -246,7 +246,7 @@ def guarded_run(registered, tmp_path_factory):
     """A tuned study whose test images and labels are Untouchable, armed for exactly the tuning
     phase (runner.run_tuning: every tuning run and the choice), with every scoring pass recorded."""
     import cnnlab.train.trainer as trainer
-    from cnnlab.studies import execute
+    from cnnlab.studies import run_one
 
     tmp_path = tmp_path_factory.mktemp("guarded")
     path = tmp_path / "study.toml"
@@ -267,7 +267,7 @@ def guarded_run(registered, tmp_path_factory):
         return tuning
 
     current, scored = {}, []
-    real_evaluate, real_train = trainer.evaluate, execute._train_and_analyse
+    real_evaluate, real_train = trainer.evaluate, run_one._train_and_analyse
 
     def evaluate(model, images, labels, *args, **kwargs):
         scored.append((current["spec"], _digest(images), images.as_subclass(torch.Tensor).clone()))
@@ -281,7 +281,7 @@ def guarded_run(registered, tmp_path_factory):
         mp.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
         mp.setattr(runner, "run_tuning", arm(runner.run_tuning))
         mp.setattr(trainer, "evaluate", evaluate)
-        mp.setattr(execute, "_train_and_analyse", train_and_analyse)
+        mp.setattr(run_one, "_train_and_analyse", train_and_analyse)
         plan = runner.plan_study(study, tmp_path / "out", RunOptions(device="cpu", report=False), data=data)
         info = runner.run_plan(plan)
     return {"info": info, "data": data, "scored": scored, "touched": list(Untouchable.touched)}
@@ -335,7 +335,7 @@ def test_the_selection_rule_on_known_numbers(write_study):
     """Highest mean validation accuracy over the seeds; a setting where a seed diverged does not
     count; ties go to the lower loss, then to the smaller lr; a model with nothing finished keeps
     the shared setting."""
-    from cnnlab.studies.tuning import plan_tuning, select, tuned_study
+    from cnnlab.studies.tune_runs import plan_tuning, select, tuned_study
 
     path = write_study(models=("fc", "simple-cnn", "resnet-basic"), analyses=[],
                        extra="[tune]\nlr = [0.0001, 0.001, 0.01]\nseeds = 2\n")

@@ -12,7 +12,7 @@ from cnnlab.data.synthetic import make_synthetic
 from cnnlab.models import create_model
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import RUNS_DIR
-from cnnlab.studies.execute import execute_run
+from cnnlab.studies.run_one import execute_run
 from cnnlab.studies.loader import parse_study
 from cnnlab.studies.plan import plan_runs
 from cnnlab.train import TrainConfig, train, trainer

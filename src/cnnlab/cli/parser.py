@@ -82,6 +82,18 @@ def _add_settings(p, scope: str, default: str = ""):
             p.add_argument(s.cli_flag, dest=s.name, type=_typed(s), default=None, metavar=metavar, help=text)
 
 
+def _add_size_options(p, analyses_default: str):
+    """What `cnnlab train` and `cnnlab run` both size: data subsets, analyses, timing repeats."""
+    p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
+                   help="train on the first N training images only (quick CPU runs)")
+    p.add_argument("--test-subset", type=_positive_int, default=None, metavar="N",
+                   help="evaluate on the first N test images only")
+    p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
+                   help=f"run these analyses (`cnnlab analyses` lists them) instead of {analyses_default}")
+    p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
+                   help="timed forward passes per batch size for inference timing (default: the study's, 30)")
+
+
 def _add_runtime_options(p):
     p.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
     p.add_argument("--data-dir", default=None, help="dataset root (default $CNNLAB_DATA or ~/.cache/cnnlab/data)")
@@ -120,15 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="mnist-small", help="dataset name (see `cnnlab datasets`)")
     _add_settings(p, settings.TRAIN_COMMAND)
     _add_runtime_options(p)
-    p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
-                   help="train on the first N training images only")
-    p.add_argument("--test-subset", type=_positive_int, default=None, metavar="N",
-                   help="evaluate on the first N test images only")
-    p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
-                   help="run these analyses (`cnnlab analyses` lists them) instead of the default: overfitting, "
-                        "confusion, and grad_flow with --grad-flow-every")
-    p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
-                   help="timed forward passes per batch size for inference timing (default 30)")
+    _add_size_options(p, "the default: overfitting, confusion, and grad_flow with --grad-flow-every")
     _add_executor_options(p)
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}): the run goes to "
                    "OUT/runs/KEY like a study's; an interrupted run resumes and a finished one is reused")
@@ -196,15 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stand-in", type=_stand_in, action="append", default=None, metavar="OLD=NEW",
                    help="train on dataset NEW wherever a study names OLD, e.g. mnist=mnist-small when MNIST is "
                         "not at hand offline (repeatable; the reports name the dataset used)")
-    p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
-                   help="train on the first N training images only (quick CPU runs)")
-    p.add_argument("--test-subset", type=_positive_int, default=None, metavar="N",
-                   help="evaluate on the first N test images only")
-    p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
-                   help="run these analyses instead of the study's own (`cnnlab analyses` lists them); "
-                        "e.g. leave out inference timing for a fast look")
-    p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
-                   help="timed forward passes per batch size for inference timing (default: the study's, 30)")
+    _add_size_options(p, "the study's own (e.g. leave out inference timing for a fast look)")
     p.add_argument("--tune", action="store_true",
                    help="first search each model's learning rate (the study's [tune] table, or 5 log-spaced points "
                         "around its lr, 2 tuning seeds) on a 10%% validation split of the training images, then "

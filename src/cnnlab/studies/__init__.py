@@ -13,7 +13,7 @@ The built-in study files sit next to this file as *.toml.
 
 # Imported on first use, so `cnnlab --help` does not pay for importing torch.
 _EXPORTS = {"load_study": "loader", "builtin_names": "loader", "Study": "loader",
-            "plan_runs": "plan", "execute_run": "execute", "run_study": "runner"}
+            "plan_runs": "plan", "execute_run": "run_one", "run_study": "runner"}
 
 
 def __getattr__(name):

@@ -58,7 +58,7 @@ def run_job(job: dict, data=None) -> dict:
     """Execute one run described by `job`; returns its summary. Used by every executor."""
     import torch
 
-    from cnnlab.studies.execute import execute_run
+    from cnnlab.studies.run_one import execute_run
 
     if job.get("cwd") and os.path.isdir(job["cwd"]):
         os.chdir(job["cwd"])  # for relative dataset paths such as imagefolder:photos

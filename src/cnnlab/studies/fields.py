@@ -1,5 +1,5 @@
 """Checks of single values in a study file (or the options standing for them), shared by the
-loader, `[[questions]]`/`[[claims]]` (questions.py) and `[tune]` (tune.py): each either returns
+loader, `[[questions]]`/`[[claims]]` (questions.py) and `[tune]` (tune_spec.py): each either returns
 the value or raises one line naming the file, the key and what is valid."""
 
 from cnnlab.errors import UserError

@@ -27,7 +27,7 @@ A study file looks like this (every key is listed in STUDY_KEYS below):
     train = { batch_size = 32 }
     tune = { points = 3, epochs = 2 }   # and how `--tune` searches at this size
 
-    [tune]                         # optional: what `--tune` searches (cnnlab.studies.tune)
+    [tune]                         # optional: what `--tune` searches (cnnlab.studies.tune_spec)
     points = 5                     # learning rates lr x 10^[-1, -0.5, 0, 0.5, 1]
     seeds = 2
 
@@ -42,7 +42,7 @@ a model's own [models.train] table, which may set only regularisation keys
 vary exactly those, and the report shows which model got which.
 
 With `--tune` (cnnlab.run(tune=True)) each model first searches its own settings on a
-validation split (the [tune] table, or its defaults: cnnlab.studies.tune) and is then
+validation split (the [tune] table, or its defaults: cnnlab.studies.tune_spec) and is then
 compared at them; the tuned study's results go to OUT/studies/<name>-tuned (`Study.folder`),
 beside the same study at shared settings.
 
@@ -65,7 +65,7 @@ from cnnlab import settings
 from cnnlab.studies import fields
 from cnnlab.studies.naming import CLI, Given, Names
 from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
-from cnnlab.studies.tune import merge_tune, parse_tune, resolve_tune
+from cnnlab.studies.tune_spec import merge_tune, parse_tune, resolve_tune
 
 # top-level key -> (python types accepted, what to say when the type is wrong)
 STUDY_KEYS = {
@@ -88,7 +88,7 @@ STUDY_KEYS = {
     "questions": (list, "an array of tables ([[questions]], see cnnlab.studies.questions)"),
     "claims": (list, "an array of tables ([[claims]], see cnnlab.studies.questions)"),
     "claims_source": (str, "a string (where the claims come from)"),
-    "tune": (dict, "a table ([tune], see cnnlab.studies.tune)"),
+    "tune": (dict, "a table ([tune], see cnnlab.studies.tune_spec)"),
 }
 REQUIRED = ("name", "dataset", "epochs", "models")
 MODEL_KEYS = ("name", "label", "kwargs", "train", "seed_offset")
@@ -157,7 +157,7 @@ class Study:
     questions: tuple[dict, ...] = ()  # what the study asks (cnnlab.studies.questions)
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere for its models
     claims_source: str = ""
-    tune: dict = field(default_factory=dict)  # the [tune] table as given (validated); cnnlab.studies.tune
+    tune: dict = field(default_factory=dict)  # the [tune] table as given (validated); cnnlab.studies.tune_spec
     tuning: bool = False  # each model searches its settings first (--tune)
 
     @property
@@ -200,7 +200,7 @@ class Study:
         --grad-clip, ...) over the study's [train] table. `stand_in` ({dataset: dataset},
         --stand-in OLD=NEW) swaps the study's dataset only where it is OLD, so one `cnnlab run all`
         can replace a dataset that is not at hand. `tune`: True searches each model's settings
-        first (cnnlab.studies.tune)."""
+        first (cnnlab.studies.tune_spec)."""
         given = Given(self.source, names)
         changes = {}
         if tune is not None:

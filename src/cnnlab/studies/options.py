@@ -35,7 +35,7 @@ class StudyOptions:
     inference_repeats: int | None = None  # timed forward passes per batch size
     analyses: list[str] | None = None  # instead of the study's own
     stand_in: dict[str, str] | None = None  # {OLD: NEW}: replaces dataset OLD only
-    tune: bool | None = None  # True: each model searches its settings first ([tune], cnnlab.studies.tune)
+    tune: bool | None = None  # True: each model searches its settings first ([tune], cnnlab.studies.tune_spec)
     train: dict | None = None  # training settings over every model's (cnnlab.settings.RUN_COMMAND: precision, ...)
 
     def overrides(self) -> dict:

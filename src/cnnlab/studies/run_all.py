@@ -21,7 +21,7 @@ from cnnlab.errors import UserError, say
 from cnnlab.io import atomic_write_json, atomic_write_text
 from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, STUDY_FILE, SUITE_FILE, Invocation, Manifest,
                                  SuiteRecord, SuiteStudy, read_study, read_suite, stable_hash)
-from cnnlab.studies.execute import load_run_data
+from cnnlab.studies.run_one import load_run_data
 from cnnlab.studies.loader import Study, load_builtin_studies, load_study
 from cnnlab.studies.naming import CLI, Names
 from cnnlab.studies.options import RunOptions, StudyOptions, sized_studies

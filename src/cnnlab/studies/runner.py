@@ -15,7 +15,7 @@
     start_executor  the executor, reachable (a Ray cluster answers) before anything is written
     run_tuning      with --tune only: every tuning run (trained on a validation split of the
                     training images, scored on the split), each model's best setting chosen,
-                    and the evaluation runs planned at those settings (cnnlab.studies.tuning)
+                    and the evaluation runs planned at those settings (cnnlab.studies.tune_runs)
     check_runs      the one reuse decision: finished runs are served, the others become jobs
     execute         every run's summary, reused ones first, then as the executor's runs finish
     record          index a run and rewrite study.json (whose content `study_json` alone builds)
@@ -44,15 +44,15 @@ from cnnlab.store.index import finished_at, open_index
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import (RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, RunConfig, RunEntry, StudyRecord,
                                  TuningRecord, read_study)
-from cnnlab.studies.execute import blocked_reason, load_run_data, reused_summary
+from cnnlab.studies.run_one import blocked_reason, load_run_data, reused_summary
 from cnnlab.studies.executors import make_executor, make_job
 from cnnlab.studies.loader import Study
 from cnnlab.studies.naming import CLI, Names
 from cnnlab.studies.options import RunOptions
 from cnnlab.studies.plan import plan_runs, resolve_train
 from cnnlab.studies.policy import Parallelism, parallelism_for
-from cnnlab.studies.tune import TuneSpec, resolve_tune
-from cnnlab.studies.tuning import plan_tuning, select, tuned_study, validation_data
+from cnnlab.studies.tune_spec import TuneSpec, resolve_tune
+from cnnlab.studies.tune_runs import plan_tuning, select, tuned_study, validation_data
 from cnnlab.train.device import cpu_model, device_name, resolve_device
 
 
@@ -204,7 +204,7 @@ def start_executor(plan: StudyPlan, data=None):
 
 
 def check_runs(plan: StudyPlan, on_message=say, specs=None) -> tuple[list[dict], list[dict]]:
-    """The one reuse decision (cnnlab.studies.execute.reused_summary) for every run of the
+    """The one reuse decision (cnnlab.studies.run_one.reused_summary) for every run of the
     plan (or `specs`): the summaries of runs already finished, and a job for each of the
     others (a finished run whose records are damaged is run again, and `on_message` hears why)."""
     reused, jobs = [], []
@@ -232,7 +232,7 @@ def execute(plan: StudyPlan, executor, on_message=say, specs=None):
 
 
 def run_tuning(plan: StudyPlan, on_start=None, on_run=None, on_message=say) -> StudyPlan:
-    """The search of a tuned study (cnnlab.studies.tuning): every tuning run trained or reused on
+    """The search of a tuned study (cnnlab.studies.tune_runs): every tuning run trained or reused on
     the validation split and indexed, each model's setting chosen from them; returns the plan of
     the evaluation runs, each model at its chosen setting. Only `plan.tune_data` is handed to
     the runs and the choice reads only their summaries: the test images are never read here.

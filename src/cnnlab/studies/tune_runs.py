@@ -25,7 +25,7 @@ from cnnlab.numeric import number
 from cnnlab.store.schema import ModelTuning, RunConfig, TuningPoint, TuningRecord, TuningRun
 from cnnlab.studies.loader import Study
 from cnnlab.studies.plan import resolve_train, runtime
-from cnnlab.studies.tune import SELECTION_RULE, VALIDATION_SEED, TuneSpec
+from cnnlab.studies.tune_spec import SELECTION_RULE, VALIDATION_SEED, TuneSpec
 
 
 def validation_data(data, tune: TuneSpec):
