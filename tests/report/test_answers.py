@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import cnnlab
+from cnnlab.errors import UserError
 from cnnlab.report import findings
 from cnnlab.report.answers import answers
 from cnnlab.report.decide import looks_alpha, power_difference
@@ -236,3 +237,23 @@ def test_every_answer_names_the_population_its_verdicts_speak_for(make_study):
     study = results(make_study, "1.1")
     for result in answers(study):
         assert "speak for these 10,000 test images" in result.decided_text()
+
+
+def test_every_question_kind_is_one_class_that_parses_and_answers():
+    """One class per kind (cnnlab.report.questions): every kind the study files may name has one,
+    it needs the model references the study.json schema expects, and it checks its own fields."""
+    from cnnlab.choices import QUESTION_KINDS, QUESTION_NEEDS
+    from cnnlab.report.questions import KINDS
+    from cnnlab.studies.loader import parse_study
+
+    assert list(KINDS) == list(QUESTION_KINDS)
+    for name, kind in KINDS.items():
+        assert kind.name == name and kind.needs == QUESTION_NEEDS[name]
+    raw = {"name": "s", "dataset": "synthetic", "epochs": 1, "models": [{"name": "fc"}, {"name": "simple-cnn"}]}
+    with pytest.raises(UserError, match=r"key 'questions\[0\]\.b': the two models of a pair must differ"):
+        parse_study({**raw, "questions": [{"kind": "pair", "a": "fc", "b": "fc"}]}, "s.toml", check_models=False)
+    with pytest.raises(UserError, match=r"key 'questions\[0\]\.pairs\[0\]': expected a list of at least 2"):
+        parse_study({**raw, "questions": [{"kind": "pairs", "pairs": [["fc"]]}]}, "s.toml", check_models=False)
+    study = parse_study({**raw, "questions": [{"kind": "ordering", "models": ["simple-cnn", "fc"]}]}, "s.toml",
+                        check_models=False)
+    assert study.questions[0]["models"] == ["simple-cnn", "fc"]

@@ -21,6 +21,8 @@ from cnnlab.report.findings import Comparison
 from cnnlab.report.load import ModelResults, StudyResults, get_metric
 from cnnlab.report.load import metrics as all_metrics
 from cnnlab.report.busy import busy
+from cnnlab.report.questions import KINDS
+from cnnlab.report.questions.base import fewest_seeds
 from cnnlab.report.stats import summarize, summarize_accuracy
 
 DEFAULT_COSTS = ("params", "epoch_seconds", "train_seconds", "latency_ms", "throughput", "peak_bytes")
@@ -73,10 +75,6 @@ def _missing(study: StudyResults, labels) -> str | None:
     return f"Not measured (no finished runs): {', '.join(gone)}." if gone else None
 
 
-def _fewest_seeds(models: list[ModelResults]) -> int:
-    return min((len(m.values("test_acc")) for m in models), default=0)
-
-
 def accuracies(models: list[ModelResults], images: int | None = None) -> str:
     """"Test accuracy (mean, 95% CI over seeds): A 45.10 % [43.20, 47.00], ..." best first."""
     parts = []
@@ -86,60 +84,6 @@ def accuracies(models: list[ModelResults], images: int | None = None) -> str:
                     " (one seed: no interval)" if s.n < 2 else " (the same on every seed: no interval)")
         parts.append(f"{m.label} {fmt.pct(s.mean)}{interval}")
     return f"Test accuracy (mean over seeds, 95% CI): {'; '.join(parts)}."
-
-
-def _names(models) -> str:
-    return ", ".join(m.label for m in models)
-
-
-def _best(models: list[ModelResults], comparisons: list[Comparison], what: str) -> str:
-    """The claim about the most accurate of `models`, as strong as the verdicts allow."""
-    ranked = [m for m in findings.by_test_accuracy(models) if m.values("test_acc")]
-    if len(ranked) < 2:
-        return f"Fewer than two {what}s have finished runs: nothing to compare."
-    top, rest = ranked[0], ranked[1:]
-    if _fewest_seeds(ranked) < 2:
-        return (f"Every {what} ran with fewer than two seeds: no significance test, so no ranking is claimed "
-                f"(highest mean: {top.label}).")
-    n = _fewest_seeds(ranked)
-    against = {(c.b if c.a is top else c.a).label: c for c in comparisons if top in (c.a, c.b)}
-    better = [m for m in rest if against[m.label].verdict == "better" and against[m.label].a is top]
-    equivalent = [m for m in rest if against[m.label].verdict == "equivalent"]
-    open_ = [m for m in rest if m not in better and m not in equivalent]
-    if not equivalent and not open_:
-        return (f"{top.label} is the most accurate {what}: its test accuracy is significantly higher than that of "
-                f"{_names(rest)} (Holm-adjusted {_tests_used(comparisons)}, {n} seeds).")
-    margin = findings.points_text(comparisons[0].margin)
-    parts = []
-    if better:
-        parts.append(f"it is significantly better than {_names(better)}")
-    if equivalent:
-        parts.append(f"it is within ±{margin} of {_names(equivalent)} (equivalent by two one-sided tests)")
-    more = _seeds_to_decide([against[m.label] for m in open_])
-    if open_:
-        parts.append(f"there is no significant difference between it and {_names(open_)} with {n} seeds, and no "
-                     f"equivalence either: inconclusive{more}")
-    if not better and not equivalent:
-        return (f"No significant difference in test accuracy between {top.label} (highest mean) and "
-                f"{_names(open_)} with {n} seeds: the ranking by mean is not established, and the seeds cannot "
-                f"show them equivalent within ±{margin} either, so the comparisons are inconclusive{more}.")
-    return f"{top.label} has the highest mean test accuracy; " + "; ".join(parts) + "."
-
-
-def _tests_used(comparisons: list[Comparison]) -> str:
-    """"paired t-tests", "Welch tests" or both, as the comparisons used them."""
-    kinds = {c.paired for c in comparisons}
-    return " and ".join(name for flag, name in ((True, "paired t-tests"), (False, "Welch tests")) if flag in kinds)
-
-
-def _seeds_to_decide(comparisons: list[Comparison]) -> str:
-    """"; about N seeds per model would decide it" (or "from N to M ... them"), from the comparisons' plans."""
-    seeds = sorted(c.needed.n for c in comparisons if c.needed is not None and c.needed.n is not None)
-    if not seeds:
-        return ""
-    if seeds[0] == seeds[-1]:
-        return f"; about {seeds[0]} seeds per model would decide {'it' if len(seeds) == 1 else 'them'}"
-    return f"; from about {seeds[0]} to {seeds[-1]} seeds per model would decide them"
 
 
 def _sentences(comparisons: list[Comparison], what: str = "test accuracy") -> list[str]:
@@ -187,20 +131,6 @@ def _accuracy_per(models: list[ModelResults], name: str) -> str | None:
     return f"Test accuracy (%) per {unit_name} {metric.title} (ratio of the means): {', '.join(parts)}."
 
 
-def _cost_ratios(a: ModelResults, b: ModelResults, metrics) -> str:
-    parts = []
-    for name in metrics:
-        metric = get_metric(name)
-        x, y = summarize(a.values(name)).mean, summarize(b.values(name)).mean
-        if x is None or y is None or busy([a, b], name):
-            continue
-        if metric.unit == "count":
-            parts.append(f"{metric.title} {x - y:+,.0f}")
-        elif y:
-            parts.append(f"{metric.title} {x / y:.2f}×")
-    return f"{a.label} vs {b.label}: " + ", ".join(parts) if parts else ""
-
-
 def _same_cost(models: list[ModelResults], name: str) -> str | None:
     values = [v for v in (m.first(name) for m in models) if v]
     if len(values) < 2:
@@ -245,7 +175,7 @@ def replication(study: StudyResults, comparisons: list[Comparison], only_pairs=N
     elif count["replicated"]:
         overall = "Partly replicated"
     else:
-        overall = f"Not confirmed with {_fewest_seeds([t.a for t in comparisons] + [t.b for t in comparisons])} seeds"
+        overall = f"Not confirmed with {fewest_seeds([t.a for t in comparisons] + [t.b for t in comparisons])} seeds"
     text = (f"{overall}: of {source}'s {len(verdicts)} test-accuracy orderings, {count['replicated']} replicated, "
             f"{count['contradicted']} contradicted and {count['not']} not replicated or not resolved by our verdicts. "
             + "; ".join(rows) + ".")
@@ -275,109 +205,21 @@ def _order(stated: list[dict], comparisons: list[Comparison]) -> str | None:
             f"{' > '.join(mine)} ({same}; only the verdicts above are claims).")
 
 
-# ---- the kinds -------------------------------------------------------------------------------
-
-def _ordering_claim(order: list[ModelResults], comparisons: list[Comparison], what: str) -> str:
-    """Each neighbour step of the claimed order (lowest first) against its verdict."""
-    chain = " < ".join(m.label for m in order)
-    steps = []
-    for lo, hi, c in zip(order, order[1:], comparisons):
-        verdict = c.verdict
-        if verdict == "better":
-            steps.append(f"{lo.label} < {hi.label}: holds" if c.a is hi else f"{lo.label} < {hi.label}: reversed "
-                         "(significantly the other way)")
-        elif verdict == "equivalent":
-            steps.append(f"{lo.label} ≈ {hi.label}: equivalent within ±{findings.points_text(c.margin)}")
-        else:
-            steps.append(f"{lo.label} vs {hi.label}: {verdict}")
-    held = sum(s.endswith("holds") for s in steps)
-    head = (f"The ordering {chain} holds: every step is significant." if held == len(steps) else
-            f"The ordering {chain} holds for {held} of {len(steps)} steps.")
-    return head + " " + "; ".join(steps) + "."
-
-
-def _pairs_claim(comparisons: list[Comparison], fewest: int, what: str) -> str:
-    if not comparisons:
-        return "No pair has finished runs on both sides: nothing to compare."
-    better = [c for c in comparisons if c.verdict == "better"]
-    equivalent = [c for c in comparisons if c.verdict == "equivalent"]
-    rest = len(comparisons) - len(better) - len(equivalent)
-    if not better and not equivalent:
-        return (f"No {what} differs significantly from its counterpart in test accuracy ({len(comparisons)} planned "
-                f"comparisons, Holm-adjusted, {fewest} seeds), and none is shown equivalent: all "
-                f"{len(comparisons)} are inconclusive.")
-    parts = []
-    if better:
-        parts.append(f"{len(better)} of {len(comparisons)} planned comparisons are significant after Holm's correction: "
-                     + "; ".join(f"{c.a.label} is better than {c.b.label}" for c in better))
-    if equivalent:
-        parts.append(f"{len(equivalent)} are equivalent within ±{findings.points_text(comparisons[0].margin)}: "
-                     + "; ".join(f"{c.a.label} and {c.b.label}" for c in equivalent))
-    if rest:
-        parts.append(f"{rest} {'is' if rest == 1 else 'are'} inconclusive")
-    return ". ".join(p[:1].upper() + p[1:] for p in parts) + "."
-
-
-def _gap_claim(c: Comparison, plain: ModelResults, regularised: ModelResults) -> str:
-    pair = f"{regularised.label} vs {plain.label}"
-    if c.verdict == "better":
-        return (f"Regularisation significantly {'narrows' if c.b is regularised else 'widens'} the final train–test "
-                f"gap ({pair}).")
-    if c.verdict == "equivalent":
-        return (f"Regularisation leaves the final train–test gap within ±{findings.points_text(c.margin)} ({pair}: "
-                "equivalent).")
-    return (f"Regularisation makes no significant difference to the final train–test gap ({pair}), and no "
-            "equivalence is shown: inconclusive with these seeds.")
-
-
 def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answer:
-    """The answer to one question of the study."""
-    kind, what = question["kind"], question.get("what") or "model"
-    margin = question.get("margin", study.info.margin) / 100
-    looks, pairing = study.info.looks, study.info.test == "paired"
-    if kind == "pairs":
-        labels = list(dict.fromkeys(x for pair in question["pairs"] for x in pair))
-    elif kind in ("pair", "gap"):
-        labels = [question["a"], question["b"]]
-    else:
-        labels = list(question["models"])
+    """The answer to one question of the study: its kind (report.questions) tests and claims;
+    the evidence every kind gives follows."""
+    kind = KINDS[question["kind"]]
+    labels = kind.labels(question)
     models = _models(study, labels)
-    by_label = {m.label: m for m in models}
-    only_pairs = None
-    if kind == "best":
-        comparisons = findings.compare(models, margin=margin, looks=looks, pairing=pairing)
-        claim = _best(models, comparisons, what)
-    elif kind == "ordering":
-        order = [by_label[x] for x in labels if x in by_label]
-        comparisons = findings.compare_pairs(list(zip(order, order[1:])), margin=margin, looks=looks,
-                                             pairing=pairing)
-        claim = _ordering_claim(order, comparisons, what) if len(order) > 1 else "Fewer than two models finished."
-    elif kind == "pairs":
-        pairs = [(by_label[a], by_label[b]) for a, b in question["pairs"] if a in by_label and b in by_label]
-        comparisons = findings.compare_pairs(pairs, margin=margin, looks=looks, pairing=pairing)
-        claim = _pairs_claim(comparisons, _fewest_seeds(models), what)
-        only_pairs = {frozenset(p) for p in question["pairs"]}
-    else:
-        pair = [(by_label[question["a"]], by_label[question["b"]])] if len(models) == 2 else []
-        metric = "gap" if kind == "gap" else "test_acc"
-        if kind == "gap" and pair and not all(m.values("gap") for m in pair[0]):
-            pair = []
-        comparisons = findings.compare_pairs(pair, metric=metric, margin=margin, looks=looks, pairing=pairing)
-        if not comparisons:
-            claim = "The two models do not both have finished runs: nothing to compare."
-        elif kind == "gap":
-            claim = _gap_claim(comparisons[0], *pair[0])
-        else:
-            claim = findings.sentence(comparisons[0], 1)
+    stats = dict(margin=question.get("margin", study.info.margin) / 100, looks=study.info.looks,
+                 pairing=study.info.test == "paired")
+    comparisons, claim = kind.compare(question, models, stats)
     answer = Answer(question=question.get("title") or study.info.reference or f"Q{index + 1}",
-                    asks=question.get("asks") or f"{kind} among {', '.join(labels)}", claim=claim, kind=kind,
-                    comparisons=comparisons, test_images=study.test_images)
-    metric_words = "train–test gap" if kind == "gap" else "test accuracy"
-    answer.evidence = [accuracies(models, study.test_images), *_sentences(comparisons, metric_words)]
-    if kind == "gap":
-        answer.evidence += ["Final train–test gap (mean over seeds): " + ", ".join(
-            f"{m.label} {fmt.points(summarize(m.values('gap')).mean, signed=False)}" for m in models
-            if m.values("gap")) + "."]
+                    asks=question.get("asks") or f"{kind.name} among {', '.join(labels)}", claim=claim,
+                    kind=kind.name, comparisons=comparisons, test_images=study.test_images)
+    cost_metrics = question.get("costs", DEFAULT_COSTS)
+    answer.evidence = [accuracies(models, study.test_images), *_sentences(comparisons, kind.metric_words)]
+    answer.evidence += kind.after_verdicts(question, models)
     if question.get("same_cost"):
         answer.evidence += [line for line in [_same_cost(models, question["same_cost"])] if line]
     answer.evidence += [line for name in question.get("accuracy_per", ()) for line in [_accuracy_per(models, name)]
@@ -385,19 +227,13 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
     for name in question.get("evidence", ()):
         hook = get_analysis(name).evidence
         answer.evidence += hook(models) if hook else []
-    cost_metrics = question.get("costs", DEFAULT_COSTS)
-    if question.get("cost_ratios") and kind == "pairs":
-        ratios = [_cost_ratios(c.a if c.a.label == p[0] else c.b, c.b if c.a.label == p[0] else c.a, cost_metrics)
-                  for c, p in zip(comparisons, [p for p in question["pairs"]
-                                                if p[0] in by_label and p[1] in by_label])]
-        if any(ratios):
-            answer.evidence.append("Measured costs, " + "; ".join(r for r in ratios if r) + ".")
+    answer.evidence += kind.before_costs(question, models, comparisons, cost_metrics)
     answer.evidence += costs(models, cost_metrics, study.device, study.info.inference_repeats)
     missing = _missing(study, labels)
     if missing:
         answer.evidence.insert(0, missing)
     answer.figures = [(f["file"], f["caption"]) for f in question.get("figures", DEFAULT_FIGURES)]
-    answer.replication = replication(study, comparisons, only_pairs)
+    answer.replication = replication(study, comparisons, kind.claimed_pairs(question))
     return answer
 
 
@@ -413,7 +249,7 @@ def answers(study: StudyResults) -> list[Answer]:
     same = tuning.same_runs(study)
     for i, (answer, question) in enumerate(zip(out, study.info.questions)):
         shared = answer_question(study.shared, question, i)
-        what = "train–test gap" if question["kind"] == "gap" else "test accuracy"
+        what = KINDS[question["kind"]].metric_words
         answer.robust, lines = tuning.robustness(answer.comparisons, shared.comparisons, what, same)
         labels = list(dict.fromkeys(m.label for c in answer.comparisons for m in (c.a, c.b)))
         answer.tuning = [*lines, tuning.settings_line(study, labels)] if lines else []

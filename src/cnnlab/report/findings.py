@@ -36,7 +36,6 @@ measured values, not ranked by a test.
 """
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from itertools import combinations
 

@@ -34,6 +34,15 @@ class ModelResults:
     kwargs: dict
     index: int  # position in the study, fixes the model's colour in every plot
     runs: list[RunRecord] = field(default_factory=list)
+    metric_table: dict | None = field(default=None, repr=False, compare=False)  # the study's, built once by load
+
+    def metric(self, name: str) -> Metric:
+        if self.metric_table is None:
+            return get_metric(name)
+        found = self.metric_table.get(name)
+        if found is None:
+            raise KeyError(f"unknown metric {name!r}; valid: {', '.join(self.metric_table)}")
+        return found
 
     @property
     def done(self) -> list[RunRecord]:
@@ -42,7 +51,7 @@ class ModelResults:
 
     def values(self, metric: str) -> list[float]:
         """One value per usable run (seed) of a metric (see `metric`), missing ones dropped."""
-        read = get_metric(metric).read
+        read = self.metric(metric).read
         out = [read(r) for r in self.done]
         return [v for v in out if v is not None]
 
@@ -192,16 +201,16 @@ def load_results(study_dir, runs_dir=None) -> StudyResults:
 
     # Runs are grouped by label: labels are unique within a study, model names may repeat
     # (the same model with other kwargs or regularisation).
-    models, by_label = [], {}
+    models, by_label, table = [], {}, metrics()  # the metric table, built once per study
     for i, m in enumerate(info.models):
-        model = ModelResults(name=m.name, label=m.label, kwargs=dict(m.kwargs), index=i)
+        model = ModelResults(name=m.name, label=m.label, kwargs=dict(m.kwargs), index=i, metric_table=table)
         models.append(model)
         by_label[model.label] = model
     for entry in info.runs:
         run = _load_run(runs_dir, entry)
         label = entry.label or str(run.model)
         if label not in by_label:  # a run of a model the study does not list: still show it
-            by_label[label] = ModelResults(str(run.model), label, {}, len(models))
+            by_label[label] = ModelResults(str(run.model), label, {}, len(models), metric_table=table)
             models.append(by_label[label])
         by_label[label].runs.append(run)
     for model in models:

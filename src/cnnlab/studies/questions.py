@@ -11,7 +11,8 @@
     evidence = ["erf"]             # analyses whose own sentences to quote
     figures = [{ file = "accuracy_vs_cost.png", caption = "Accuracy against cost" }]
 
-The kinds (QUESTION_KINDS): "best" (models), "pair" (a, b: one planned comparison),
+The kinds (QUESTION_KINDS; one class each in cnnlab.report.questions, which checks a table's
+kind-specific fields here and answers it in the report): "best" (models), "pair" (a, b: one planned comparison),
 "ordering" (models in the order claimed, lowest first: each neighbour pair is tested),
 "pairs" (pairs = [[a, b], ...]: one factor across pairs, e.g. each custom layer against its
 standard analog), "gap" (a, b: what a regulariser, in b, does to the train–test gap).
@@ -91,6 +92,22 @@ class _Models:
         return out
 
 
+class _TableRefs:
+    """Model references of one question table, for its kind's `parse`: keys relative to the table."""
+
+    def __init__(self, models: _Models, source, key: str):
+        self.models, self.source, self.key = models, source, key
+
+    def label(self, key, ref) -> str:
+        return self.models.label(self.source, f"{self.key}.{key}", ref)
+
+    def labels(self, key, refs, at_least: int) -> list[str]:
+        return self.models.labels_of(self.source, f"{self.key}.{key}", refs, at_least)
+
+    def fail(self, key, reason):
+        fail(self.source, f"{self.key}.{key}", reason)
+
+
 def _names(source, key, value, valid, what) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         fail(source, key, f"expected a list of {what} names, got {value!r}")
@@ -130,7 +147,10 @@ def _tables(source, name: str, raw, valid_keys) -> list[tuple[str, dict]]:
 
 
 def parse_questions(source: str, raw, models, metric_names, analysis_names) -> tuple[dict, ...]:
-    """Validated `[[questions]]`, model references turned into labels."""
+    """Validated `[[questions]]`, model references turned into labels; each kind checks its own
+    fields (cnnlab.report.questions)."""
+    from cnnlab.report.questions import KINDS
+
     resolve = _Models(models)
     out = []
     for key, q in _tables(source, "questions", raw, QUESTION_KEYS):
@@ -142,21 +162,8 @@ def parse_questions(source: str, raw, models, metric_names, analysis_names) -> t
                 fail(source, f"{key}.{needed}", f"missing (a {kind!r} question needs {', '.join(NEEDS[kind])})")
         question = {"kind": kind, "title": _text(source, f"{key}.title", q.get("title")),
                     "asks": _text(source, f"{key}.asks", q.get("asks")),
-                    "what": _text(source, f"{key}.what", q.get("what")) or "model"}
-        if kind in ("best", "ordering"):
-            question["models"] = resolve.labels_of(source, f"{key}.models", q["models"], 2)
-        elif kind in ("pair", "gap"):
-            question["a"] = resolve.label(source, f"{key}.a", q["a"])
-            question["b"] = resolve.label(source, f"{key}.b", q["b"])
-            if question["a"] == question["b"]:
-                fail(source, f"{key}.b", "the two models of a pair must differ")
-        else:
-            pairs = q["pairs"]
-            if not isinstance(pairs, list) or not pairs:
-                fail(source, f"{key}.pairs", "expected a list of [a, b] pairs of model labels")
-            question["pairs"] = [resolve.labels_of(source, f"{key}.pairs[{j}]", p, 2) for j, p in enumerate(pairs)]
-            if any(len(p) != 2 for p in question["pairs"]):
-                fail(source, f"{key}.pairs", "every pair has exactly two models")
+                    "what": _text(source, f"{key}.what", q.get("what")) or "model",
+                    **KINDS[kind].parse(q, _TableRefs(resolve, source, key))}
         if "margin" in q:
             question["margin"] = check_margin(source, f"{key}.margin", q["margin"])
         for name, valid, what in (("costs", metric_names, "metric"), ("accuracy_per", metric_names, "metric"),
