@@ -50,6 +50,7 @@ Everything is checked here, before any data is loaded or anything is written.
 """
 
 import dataclasses
+import functools
 import inspect
 import math
 import re
@@ -167,7 +168,13 @@ class Study:
 
     @property
     def tune_run_count(self) -> int:
-        return len(self.models) * resolve_tune(self).runs_per_model if self.tuning else 0
+        return len(self.models) * self.tune_spec.runs_per_model if self.tuning else 0
+
+    @functools.cached_property
+    def tune_spec(self):
+        """The search its [tune] table (and profile) resolve to at this size: resolved once per
+        study, checked when the study is made (a grid out of bounds fails there)."""
+        return resolve_tune(self)
 
     @property
     def folder(self) -> str:
@@ -228,7 +235,7 @@ class Study:
             changes["train"] = {**self.train, **_train_table(given, "train", train, scope=settings.RUN_COMMAND)}
         study = dataclasses.replace(self, **changes)
         if study.tuning:
-            resolve_tune(study)  # the grid at this size: within bounds, tuning seeds apart from these seeds
+            study.tune_spec  # the grid at this size: within bounds, tuning seeds apart from these seeds
         return study
 
     def to_dict(self) -> dict:
@@ -506,7 +513,7 @@ def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
         tune=parse_tune(source, "tune", raw.get("tune", {})),
     )
     if "tune" in raw:
-        resolve_tune(study)  # a grid that leaves the bounds fails now, not when --tune is given
+        study.tune_spec  # a grid that leaves the bounds fails now, not when --tune is given
     return study
 
 

@@ -51,7 +51,7 @@ from cnnlab.studies.naming import CLI, Names
 from cnnlab.studies.options import RunOptions
 from cnnlab.studies.plan import plan_runs, resolve_train
 from cnnlab.studies.policy import Parallelism, parallelism_for
-from cnnlab.studies.tune_spec import TuneSpec, resolve_tune
+from cnnlab.studies.tune_spec import TuneSpec
 from cnnlab.studies.tune_runs import plan_tuning, select, tuned_study, validation_data
 from cnnlab.train.device import cpu_model, device_name, resolve_device
 
@@ -175,7 +175,7 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
         data = load_run_data(study.dataset, study.subset, study.test_subset, options.data_dir, options.download)
     check_subsets(study, data, names)
     check_models(study, data)
-    tune = resolve_tune(study) if study.tuning else None
+    tune = study.tune_spec if study.tuning else None
     parallel = parallelism_for(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
                       study.run_count + study.tune_run_count)
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=parallel.threads)
