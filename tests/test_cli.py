@@ -18,9 +18,9 @@ def run_cli(args, tmp_path, capsys):
 @pytest.mark.parametrize("args,message", [
     (["train", "--model", "resnet-9000"], "unknown model 'resnet-9000'; valid models: "),
     (["train", "--dataset", "imagenet"], "unknown dataset 'imagenet'; valid datasets: "),
-    (["train", "--epochs", "0"], "--epochs: must be an integer in [1, 100,000], got 0"),
-    (["train", "--epochs", "-3"], "--epochs: must be an integer in [1, 100,000], got -3"),
-    (["train", "--batch-size", "0"], "--batch-size: must be an integer in [1, 1,048,576], got 0"),
+    (["train", "--epochs", "0"], "--epochs: must be a positive integer up to 100,000, got 0"),
+    (["train", "--epochs", "-3"], "--epochs: must be a positive integer up to 100,000, got -3"),
+    (["train", "--batch-size", "0"], "--batch-size: must be a positive integer up to 1,048,576, got 0"),
     (["train", "--lr", "0"], "--lr: must be a number in (0, 10], got 0"),
     (["train", "--lr", "fast"], "--lr: expected a number in (0, 10], got 'fast'"),
     (["train", "--optimizer", "lion"], "--optimizer: unknown optimizer 'lion'; valid: sgd, adam, adamw"),

@@ -118,3 +118,21 @@ def test_the_readme_lists_the_settings_as_declared():
         "README: paste cnnlab.settings.table_markdown() under 'Training settings'"
 
 
+
+
+@pytest.mark.parametrize("setting", settings.SIZE, ids=lambda s: s.name)
+def test_a_size_is_declared_once_for_study_files_profiles_flags_and_keywords(setting):
+    too_big = setting.high + 1
+    with pytest.raises(settings.SettingError) as declared:
+        setting.check(too_big)
+    for raw, key in ((_study() | {setting.name: too_big}, setting.name),
+                     (_study() | {"profiles": {"quick": {setting.name: too_big}}}, f"profiles.quick.{setting.name}")):
+        with pytest.raises(UserError) as study:
+            parse_study(raw, "s.toml", check_models=False)
+        assert str(study.value) == f"s.toml: key '{key}': {declared.value}"
+    for command in ("train", "run"):
+        assert _flags(command)[setting.name] == setting.cli_flag
+    with pytest.raises(UserError) as api:
+        cnnlab.train_model("fc", "synthetic", **{setting.name: too_big})
+    assert str(api.value) == f"{declared.value} ({setting.name}=)"
+    assert parse_study(_study() | {setting.name: 2}, "s.toml", check_models=False).__getattribute__(setting.name) == 2

@@ -1,5 +1,5 @@
-"""Every training setting a user can give, declared once: its type, default, bounds or choices,
-help text, command-line flag and where it may be set.
+"""Every training setting a user can give, and the numbers that size a study, declared once: type,
+default, bounds or choices, help text, command-line flag and where each may be set.
 
 Everything else is derived from TRAINING below: `TrainConfig` (cnnlab.train.config) has one
 field per setting; a study file's `[train]`, `[profiles.*.train]` and `[[models]].train` tables
@@ -20,9 +20,10 @@ from cnnlab.choices import OPTIMIZERS, PRECISIONS, SCHEDULES
 # Where a setting may be given (Setting.scopes).
 TRAIN_TABLE = "[train]"  # a study file's [train] and [profiles.NAME.train] tables: every model of the study
 MODEL_TABLE = "[[models]].train"  # one model's own table: regularisation only (the rest is shared)
+STUDY_TOP = "study file"  # a study file's top level and its [profiles.NAME] tables (SIZE settings)
 TRAIN_COMMAND = "cnnlab train"  # its flags, and cnnlab.train_model's keywords
 RUN_COMMAND = "cnnlab run"  # its flags, and cnnlab.run's keywords: over every model of every study run
-SCOPES = (TRAIN_TABLE, MODEL_TABLE, TRAIN_COMMAND, RUN_COMMAND)
+SCOPES = (TRAIN_TABLE, MODEL_TABLE, STUDY_TOP, TRAIN_COMMAND, RUN_COMMAND)
 
 TYPES = (int, float, bool, str)
 _EXPECTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
@@ -55,12 +56,20 @@ class Setting:
         return "--" + self.name.replace("_", "-") if self.kind is not bool or not self.default else \
             "--no-" + self.name.replace("_", "-")
 
+    @property
+    def default_text(self) -> str:
+        if self.default is None:
+            return "all"  # the subsets: every image
+        return str(self.default).lower() if self.kind is bool else str(self.default)
+
     def expected(self) -> str:
         """What the setting takes, in words: 'a number in (0, 10]', 'one of adam, sgd'."""
         if self.choices:
             return f"one of {', '.join(self.choices)}"
         if self.low is None:
             return _EXPECTED[self.kind]
+        if self.kind is int and self.low == 1:
+            return f"a positive integer up to {_number(self.high)}"
         low, high = _number(self.low), _number(self.high)
         return (f"{_EXPECTED[self.kind]} in {'(' if self.open_low else '['}{low}, {high}"
                 f"{')' if self.open_high else ']'}")
@@ -146,10 +155,23 @@ TRAINING = (
     Setting("cuda_graphs", bool, True, "on a GPU, replay each full-batch training step from one captured CUDA "
             "graph", (*_EVERYWHERE, RUN_COMMAND), flag="--no-graphs"),
 )
-BY_NAME = {s.name: s for s in TRAINING}
+MAX_SUBSET = 10**9
+
+# How big a study runs, beside its training settings: none of these is a TrainConfig field.
+# (`epochs` above sizes a study too: its top-level key, and every run's TrainConfig.)
+_SIZES = (STUDY_TOP, TRAIN_COMMAND, RUN_COMMAND)
+SIZE = (
+    Setting("subset", int, None, "train on the first N training images only (quick CPU runs)", _SIZES, 1, MAX_SUBSET),
+    Setting("test_subset", int, None, "evaluate on the first N test images only", _SIZES, 1, MAX_SUBSET),
+    Setting("inference_repeats", int, 30, "timed forward passes per batch size for inference timing", _SIZES,
+            1, 10_000),
+)
+BY_NAME = {s.name: s for s in (*TRAINING, *SIZE)}
+TRAINING_NAMES = frozenset(s.name for s in TRAINING)
 
 
 def in_scope(scope: str) -> list[Setting]:
+    """The training settings that may be given in `scope` (SIZE settings are listed apart)."""
     return [s for s in TRAINING if scope in s.scopes]
 
 
@@ -162,8 +184,8 @@ def check_all(values: dict) -> dict:
     raises SettingError naming it."""
     out = {}
     for name, value in values.items():
-        if name not in BY_NAME:
-            raise SettingError(f"unknown training option {name!r}; valid: {', '.join(BY_NAME)}")
+        if name not in TRAINING_NAMES:
+            raise SettingError(f"unknown training option {name!r}; valid: {', '.join(s.name for s in TRAINING)}")
         try:
             out[name] = BY_NAME[name].check(value)
         except SettingError as e:
@@ -186,12 +208,11 @@ def flags_for(values: dict) -> list[str]:
 def table_markdown() -> str:
     """The README's table of settings (a test checks that the README has it as written here)."""
     rows = ["| setting | default | takes | flag | where | what it does |", "|---|---|---|---|---|---|"]
-    for s in TRAINING:
+    for s in (*TRAINING, *SIZE):
         where = ", ".join(f"`{scope}`" for scope in s.scopes)
         if s.instead:
             where += f"; in a study file: {s.instead}"
-        default = str(s.default).lower() if s.kind is bool else s.default
         commands = TRAIN_COMMAND in s.scopes or RUN_COMMAND in s.scopes
         flag = f"`{s.cli_flag}`" if commands else "-"
-        rows.append(f"| `{s.name}` | `{default}` | {s.expected()} | {flag} | {where} | {s.help} |")
+        rows.append(f"| `{s.name}` | `{s.default_text}` | {s.expected()} | {flag} | {where} | {s.help} |")
     return "\n".join(rows)

@@ -58,17 +58,18 @@ def cmd_analyses(args):
 def cmd_settings(args):
     from cnnlab import settings
 
-    rows = [{"name": s.name, "default": s.default, "takes": s.expected(), "flag": s.cli_flag,
-             "where": list(s.scopes), "in_study_file": s.instead or None, "help": s.help} for s in settings.TRAINING]
+    rows = [{"name": s.name, "default": s.default, "default_text": s.default_text, "takes": s.expected(), "flag": s.cli_flag,
+             "where": list(s.scopes), "in_study_file": s.instead or None, "help": s.help}
+            for s in (*settings.TRAINING, *settings.SIZE)]
     if args.json:
         _print_json(rows)
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         where = ", ".join(r["where"]) + (f"; study file: {r['in_study_file']}" if r["in_study_file"] else "")
-        print(f"{r['name']:{width}}  default {str(r['default']).lower() if isinstance(r['default'], bool) else r['default']}"
-              f"; {r['takes']}; {where}\n{'':{width}}  {r['help']}")
-    print("\nA study file sets them in [train] (and a model its regularisation in [[models]].train); "
+        print(f"{r['name']:{width}}  default {r['default_text']}; {r['takes']}; {where}\n{'':{width}}  {r['help']}")
+    print("\nA study file sets the training settings in [train] (a model its regularisation in [[models]].train), "
+          "the sizes at its top level and in [profiles.quick]; "
           "`cnnlab train` and `cnnlab run` take them as flags, cnnlab.train_model and cnnlab.run as keywords.")
     return 0
 

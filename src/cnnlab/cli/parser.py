@@ -73,7 +73,7 @@ def _add_settings(p, scope: str, default: str = ""):
     that only what the command line says overrides a study's or the declaration's default
     (`default`: how the help names it; else the declared default)."""
     for s in settings.in_scope(scope):
-        text = f"{s.help} (default {default or (str(s.default).lower() if s.kind is bool else s.default)})"
+        text = f"{s.help} (default {default or s.default_text})"
         if s.kind is bool:
             p.add_argument(s.cli_flag, dest=s.name, action="store_const", const=not s.default, default=None,
                            help=s.help if s.default is False else f"turn off: {s.help}")
@@ -83,15 +83,13 @@ def _add_settings(p, scope: str, default: str = ""):
 
 
 def _add_size_options(p, analyses_default: str):
-    """What `cnnlab train` and `cnnlab run` both size: data subsets, analyses, timing repeats."""
-    p.add_argument("--subset", type=_positive_int, default=None, metavar="N",
-                   help="train on the first N training images only (quick CPU runs)")
-    p.add_argument("--test-subset", type=_positive_int, default=None, metavar="N",
-                   help="evaluate on the first N test images only")
+    """What `cnnlab train` and `cnnlab run` both size: data subsets and timing repeats (declared in
+    cnnlab.settings.SIZE), and the analyses."""
+    for s in settings.SIZE:
+        p.add_argument(s.cli_flag, dest=s.name, type=_typed(s), default=None, metavar="N",
+                       help=f"{s.help} (default: the study's{'' if s.default is None else f', {s.default}'})")
     p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
                    help=f"run these analyses (`cnnlab analyses` lists them) instead of {analyses_default}")
-    p.add_argument("--inference-repeats", type=_positive_int, default=None, metavar="N",
-                   help="timed forward passes per batch size for inference timing (default: the study's, 30)")
 
 
 def _add_runtime_options(p):

@@ -98,7 +98,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # What a [profiles.NAME] table may change: the size of the study, never what it compares.
 PROFILE_KEYS = ("dataset", "epochs", "seeds", "subset", "test_subset", "inference_repeats", "train", "tune")
 TUNED_SUFFIX = "-tuned"  # a tuned study's directory: OUT/studies/<name>-tuned, beside <name> at shared settings
-DEFAULT_INFERENCE_REPEATS = 30
+DEFAULT_INFERENCE_REPEATS = settings.BY_NAME["inference_repeats"].default
 # Bounds far above real use, low enough that a typo fails here rather than as a file name
 # the system refuses, a table nobody can read, or a list of seeds that fills the memory.
 MAX_NAME_LENGTH = 128  # the study name is a directory name
@@ -106,8 +106,6 @@ MAX_LABEL_LENGTH = 80  # labels head table columns and plot legends
 MAX_TITLE_LENGTH = 200
 MAX_REFERENCE_LENGTH = 20
 MAX_DESCRIPTION_LENGTH = 10_000
-MAX_SUBSET = 10**9
-MAX_INFERENCE_REPEATS = 10_000
 
 
 @dataclass(frozen=True)
@@ -225,12 +223,11 @@ class Study:
         elif stand_in and self.dataset in stand_in:
             changes["dataset"] = _dataset(given, "stand_in", stand_in[self.dataset])
         if subset is not None:
-            changes["subset"] = fields.bounded_int(given, "subset", subset, 1, MAX_SUBSET)
+            changes["subset"] = _declared(given, "subset", "subset", subset)
         if test_subset is not None:
-            changes["test_subset"] = fields.bounded_int(given, "test_subset", test_subset, 1, MAX_SUBSET)
+            changes["test_subset"] = _declared(given, "test_subset", "test_subset", test_subset)
         if inference_repeats is not None:
-            changes["inference_repeats"] = fields.bounded_int(given, "inference_repeats", inference_repeats,
-                                                        1, MAX_INFERENCE_REPEATS)
+            changes["inference_repeats"] = _declared(given, "inference_repeats", "inference_repeats", inference_repeats)
         if train:
             changes["train"] = {**self.train, **_train_table(given, "train", train, scope=settings.RUN_COMMAND)}
         study = dataclasses.replace(self, **changes)
@@ -340,7 +337,7 @@ def _train_table(source, key, table, scope: str = settings.TRAIN_TABLE) -> dict:
     valid = settings.names_in(scope)
     out = {}
     for name, value in table.items():
-        setting = settings.BY_NAME.get(name)
+        setting = settings.BY_NAME.get(name) if name in settings.TRAINING_NAMES else None
         if setting is not None and setting.instead and scope == settings.TRAIN_TABLE:
             fields.fail(source, f"{key}.{name}", f"set this with {setting.instead}, not in [train]")
         if name not in valid:
@@ -450,14 +447,10 @@ def _profiles(source, value) -> dict:
                     fields.fail(source, f"{key}.seeds", "a profile needs at least 2 seeds: one seed has no spread to test")
             elif k == "dataset":
                 overrides[k] = _dataset(source, f"{key}.dataset", v)
-            elif k == "inference_repeats":
-                overrides[k] = fields.bounded_int(source, f"{key}.{k}", v, 1, MAX_INFERENCE_REPEATS)
             elif k == "tune":
                 overrides[k] = parse_tune(source, f"{key}.tune", v)
-            elif k == "epochs":
+            else:  # epochs, subset, test_subset, inference_repeats
                 overrides[k] = _declared(source, f"{key}.{k}", k, v)
-            else:  # subset, test_subset
-                overrides[k] = fields.bounded_int(source, f"{key}.{k}", v, 1, MAX_SUBSET)
         out[name] = overrides
     return out
 
@@ -494,15 +487,14 @@ def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
         dataset=_dataset(source, "dataset", raw["dataset"]),
         epochs=_declared(source, "epochs", "epochs", raw["epochs"]),
         seeds=fields.seeds(source, "seeds", raw.get("seeds", 1)),
-        subset=None if subset is None else fields.bounded_int(source, "subset", subset, 1, MAX_SUBSET),
+        subset=None if subset is None else _declared(source, "subset", "subset", subset),
         analyses=analyses,
         train=_train_table(source, "train", raw.get("train", {})),
         models=models,
         source=source,
-        test_subset=None if test_subset is None else fields.bounded_int(source, "test_subset", test_subset, 1, MAX_SUBSET),
-        inference_repeats=fields.bounded_int(source, "inference_repeats",
-                                       raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS),
-                                       1, MAX_INFERENCE_REPEATS),
+        test_subset=None if test_subset is None else _declared(source, "test_subset", "test_subset", test_subset),
+        inference_repeats=_declared(source, "inference_repeats", "inference_repeats",
+                                    raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS)),
         profiles=_profiles(source, raw.get("profiles", {})),
         margin=check_margin(source, "margin", raw.get("margin", DEFAULT_MARGIN)),
         test=fields.choice(source, "test", raw.get("test", DEFAULT_TEST), TESTS),
