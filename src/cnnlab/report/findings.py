@@ -52,7 +52,8 @@ from cnnlab.report.stats import ALPHA, Difference, holm, holm_levels, paired, pa
 from cnnlab.report.stats import welch_se_df
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
-DEFAULT_MARGIN = DEFAULT_MARGIN_POINTS / 100  # the same margin as a fraction, the unit of the statistics
+# The one default margin (cnnlab.choices, in points as study files give it), in the statistics' unit.
+DEFAULT_MARGIN_FRACTION = DEFAULT_MARGIN_POINTS / 100
 ROUGH_BELOW = 5  # seeds per model under which a planned number of seeds is called rough
 VERDICTS = ("better", "equivalent", "inconclusive", "untested")
 
@@ -66,7 +67,7 @@ class Comparison:
     metric: str = "test_acc"
     equivalence: Equivalence | None = None  # TOST within ±margin, at the look shown
     p_equivalent_holm: float | None = None
-    margin: float = DEFAULT_MARGIN  # fraction
+    margin: float = DEFAULT_MARGIN_FRACTION  # fraction
     level: float = ALPHA  # the first look's level, which the Holm-adjusted sequential p-values are held to
     looks: int = 1  # looks at this pair that could be tested
     family: int = 1  # comparisons in the Holm family (the pairs that could be tested)
@@ -115,7 +116,8 @@ def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
     return sorted(models, key=key)
 
 
-def compare(models: list[ModelResults], metric: str = "test_acc", margin: float = DEFAULT_MARGIN,
+def compare(models: list[ModelResults], metric: str = "test_acc",
+            margin: float = DEFAULT_MARGIN_FRACTION,
             looks=(), pairing: bool = False) -> list[Comparison]:
     """Every pair of `models` that has values of `metric`, the higher mean test accuracy first."""
     ranked = [m for m in by_test_accuracy(models) if m.values(metric)]
@@ -123,7 +125,7 @@ def compare(models: list[ModelResults], metric: str = "test_acc", margin: float 
 
 
 def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = "test_acc",
-                  margin: float = DEFAULT_MARGIN, looks=(), pairing: bool = False) -> list[Comparison]:
+                  margin: float = DEFAULT_MARGIN_FRACTION, looks=(), pairing: bool = False) -> list[Comparison]:
     """Planned comparisons: only `pairs`, Holm-corrected over them alone (a smaller family
     than every pair of a study), each ordered so that `a` has the higher mean of `metric`."""
     ordered = []

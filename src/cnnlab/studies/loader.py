@@ -59,13 +59,13 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from cnnlab.choices import DEFAULT_PROFILE, DEFAULT_TEST, NO_PROFILE, PROFILES, TESTS
+from cnnlab.choices import DEFAULT_MARGIN_POINTS, DEFAULT_PROFILE, DEFAULT_TEST, NO_PROFILE, PROFILES, TESTS
 from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names, failed_plugins_hint
 from cnnlab import settings
 from cnnlab.studies import fields
 from cnnlab.studies.naming import CLI, Given, Names
-from cnnlab.studies.questions import DEFAULT_MARGIN, check_margin, parse_claims, parse_questions
+from cnnlab.studies.questions import check_margin, parse_claims, parse_questions
 from cnnlab.studies.tune_spec import merge_tune, parse_tune, resolve_tune
 
 # top-level key -> (python types accepted, what to say when the type is wrong)
@@ -151,7 +151,7 @@ class Study:
     inference_repeats: int = DEFAULT_INFERENCE_REPEATS  # timed forward passes per batch size
     profiles: dict = field(default_factory=dict)  # profile name -> its validated overrides
     profile: str = DEFAULT_PROFILE  # the profile applied (with_profile); NO_PROFILE for `cnnlab train`
-    margin: float = DEFAULT_MARGIN  # equivalence margin in accuracy points, for every question that sets none
+    margin: float = DEFAULT_MARGIN_POINTS  # equivalence margin in accuracy points, for every question that sets none
     test: str = DEFAULT_TEST  # the verdicts' t-test (cnnlab.choices.TESTS)
     questions: tuple[dict, ...] = ()  # what the study asks (cnnlab.studies.questions)
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere for its models
@@ -496,7 +496,7 @@ def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
         inference_repeats=_declared(source, "inference_repeats", "inference_repeats",
                                     raw.get("inference_repeats", DEFAULT_INFERENCE_REPEATS)),
         profiles=_profiles(source, raw.get("profiles", {})),
-        margin=check_margin(source, "margin", raw.get("margin", DEFAULT_MARGIN)),
+        margin=check_margin(source, "margin", raw.get("margin", DEFAULT_MARGIN_POINTS)),
         test=fields.choice(source, "test", raw.get("test", DEFAULT_TEST), TESTS),
         questions=questions,
         claims=claims,

@@ -35,14 +35,13 @@ Model references become labels; accuracies become fractions.
 
 import math
 
-from cnnlab.choices import DEFAULT_MARGIN_POINTS, QUESTION_KINDS, QUESTION_NEEDS
+from cnnlab.choices import QUESTION_KINDS, QUESTION_NEEDS
 from cnnlab.studies.fields import fail
 
 QUESTION_KEYS = ("kind", "title", "asks", "models", "a", "b", "pairs", "what", "margin", "costs", "evidence",
                  "figures", "accuracy_per", "cost_ratios", "same_cost")
 NEEDS = QUESTION_NEEDS
 CLAIM_KEYS = ("their_model", "model", "metric", "value", "dataset", "note")
-DEFAULT_MARGIN = DEFAULT_MARGIN_POINTS  # accuracy points (cnnlab.choices)
 MAX_MARGIN = 100.0
 MAX_TEXT = 2000
 
