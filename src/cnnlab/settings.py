@@ -81,7 +81,7 @@ class Setting:
         if self.kind is float and isinstance(value, int) and not is_bool:
             value = float(value)
         if not isinstance(value, self.kind) or (is_bool and self.kind is not bool):
-            raise SettingError(f"expected {self.expected()}, got {_type_name(value)} {value!r}")
+            raise SettingError(f"expected {self.expected()}, got {type_name(value)} {value!r}")
         if self.choices and value not in self.choices:
             raise SettingError(f"unknown {self.name} {value!r}; valid: {', '.join(self.choices)}")
         if self.low is not None and not self.within(value):
@@ -112,7 +112,8 @@ def _number(x) -> str:
     return f"{int(x):,}" if float(x).is_integer() and abs(x) >= 1000 else f"{x:g}"
 
 
-def _type_name(value) -> str:
+def type_name(value) -> str:
+    """How an error names a value's type: 'a string', 'a table' (TOML's words for dict and list)."""
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 

@@ -68,26 +68,31 @@ def _typed(setting):
     return parse
 
 
+def _add_flag(p, s, help: str):
+    """The flag of declared setting `s`, None unless given (only what the command line says
+    overrides a study's or the declaration's default)."""
+    if s.kind is bool:
+        p.add_argument(s.cli_flag, dest=s.name, action="store_const", const=not s.default, default=None, help=help)
+    else:
+        metavar = "{" + ",".join(s.choices) + "}" if s.choices else ("N" if s.kind is int else "X")
+        p.add_argument(s.cli_flag, dest=s.name, type=_typed(s), default=None, metavar=metavar, help=help)
+
+
 def _add_settings(p, scope: str, default: str = ""):
-    """One flag per training setting of `scope` (cnnlab.settings), each None unless given, so
-    that only what the command line says overrides a study's or the declaration's default
-    (`default`: how the help names it; else the declared default)."""
+    """One flag per training setting of `scope` (cnnlab.settings); `default`: how the help names
+    the default (else the declared one)."""
     for s in settings.in_scope(scope):
-        text = f"{s.help} (default {default or s.default_text})"
         if s.kind is bool:
-            p.add_argument(s.cli_flag, dest=s.name, action="store_const", const=not s.default, default=None,
-                           help=s.help if s.default is False else f"turn off: {s.help}")
+            _add_flag(p, s, s.help if s.default is False else f"turn off: {s.help}")
         else:
-            metavar = "{" + ",".join(s.choices) + "}" if s.choices else ("N" if s.kind is int else "X")
-            p.add_argument(s.cli_flag, dest=s.name, type=_typed(s), default=None, metavar=metavar, help=text)
+            _add_flag(p, s, f"{s.help} (default {default or s.default_text})")
 
 
 def _add_size_options(p, analyses_default: str):
     """What `cnnlab train` and `cnnlab run` both size: data subsets and timing repeats (declared in
     cnnlab.settings.SIZE), and the analyses."""
     for s in settings.SIZE:
-        p.add_argument(s.cli_flag, dest=s.name, type=_typed(s), default=None, metavar="N",
-                       help=f"{s.help} (default: the study's{'' if s.default is None else f', {s.default}'})")
+        _add_flag(p, s, f"{s.help} (default: the study's{'' if s.default is None else f', {s.default}'})")
     p.add_argument("--analyses", type=_name_list, default=None, metavar="A,B,...",
                    help=f"run these analyses (`cnnlab analyses` lists them) instead of {analyses_default}")
 

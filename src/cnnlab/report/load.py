@@ -36,14 +36,6 @@ class ModelResults:
     runs: list[RunRecord] = field(default_factory=list)
     metric_table: dict | None = field(default=None, repr=False, compare=False)  # the study's, built once by load
 
-    def metric(self, name: str) -> Metric:
-        if self.metric_table is None:
-            return get_metric(name)
-        found = self.metric_table.get(name)
-        if found is None:
-            raise KeyError(f"unknown metric {name!r}; valid: {', '.join(self.metric_table)}")
-        return found
-
     @property
     def done(self) -> list[RunRecord]:
         """The runs whose numbers may be reported: finished, records intact."""
@@ -51,7 +43,7 @@ class ModelResults:
 
     def values(self, metric: str) -> list[float]:
         """One value per usable run (seed) of a metric (see `metric`), missing ones dropped."""
-        read = self.metric(metric).read
+        read = get_metric(metric, self.metric_table).read
         out = [read(r) for r in self.done]
         return [v for v in out if v is not None]
 
@@ -147,10 +139,12 @@ def metrics() -> dict[str, Metric]:
     return out
 
 
-def get_metric(name: str) -> Metric:
-    found = metrics().get(name)
+def get_metric(name: str, table: dict | None = None) -> Metric:
+    """The metric `name`, from `table` (a study's, built once by `metrics()`) or the registry now."""
+    table = metrics() if table is None else table
+    found = table.get(name)
     if found is None:
-        raise KeyError(f"unknown metric {name!r}; valid: {', '.join(metrics())}")
+        raise KeyError(f"unknown metric {name!r}; valid: {', '.join(table)}")
     return found
 
 

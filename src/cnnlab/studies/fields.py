@@ -3,7 +3,7 @@ loader, `[[questions]]`/`[[claims]]` (questions.py) and `[tune]` (tune_spec.py):
 the value or raises one line naming the file, the key and what is valid."""
 
 from cnnlab.errors import UserError
-from cnnlab.settings import MAX_SEED
+from cnnlab.settings import MAX_SEED, type_name
 from cnnlab.studies.naming import Given
 
 MAX_SEEDS = 1000
@@ -14,11 +14,6 @@ def fail(source: "str | Given", key: str, reason: str):
     if isinstance(source, Given):
         raise UserError(source.message(key, reason))
     raise UserError(f"{source}: key '{key}': {reason}")
-
-
-def type_name(value) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 
 
 def check_type(source, key, value, types, expected):

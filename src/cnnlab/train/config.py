@@ -11,13 +11,6 @@ from cnnlab.errors import UserError
 from cnnlab.settings import TRAINING, SettingError, check_all
 
 
-def _validate(self):
-    try:
-        check_all({f.name: getattr(self, f.name) for f in fields(self)})
-    except SettingError as e:
-        raise UserError(str(e)) from None
-
-
 def _to_dict(self) -> dict:
     return asdict(self)
 
@@ -32,12 +25,14 @@ def _from_dict(cls, d: dict):
 
 
 def _post_init(self):
-    # An int where a float setting is expected is stored as a float, so equal settings hash alike.
-    for s in TRAINING:
-        value = getattr(self, s.name)
-        if s.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            object.__setattr__(self, s.name, float(value))
-    _validate(self)
+    # Each field checked by its declaration, which also stores an int given for a float setting as
+    # a float, so equal settings hash alike.
+    try:
+        checked = check_all({f.name: getattr(self, f.name) for f in fields(self)})
+    except SettingError as e:
+        raise UserError(str(e)) from None
+    for name, value in checked.items():
+        object.__setattr__(self, name, value)
 
 
 TrainConfig = make_dataclass(
