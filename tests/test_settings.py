@@ -108,9 +108,9 @@ def test_numbers_out_of_bounds_fail_at_every_door():
 def test_the_run_flags_of_a_sized_study_give_its_training_settings_back():
     from cnnlab.studies.options import StudyOptions
 
-    flags = StudyOptions(train={"grad_clip": 1.5, "cuda_graphs": False, "precision": "fp32"}).run_flags()
-    args = build_parser().parse_args(["run", "mnist-fc-vs-cnn", *flags])
-    assert (args.grad_clip, args.cuda_graphs, args.precision) == (1.5, False, "fp32")
+    given = {"grad_clip": 0.123456789, "cuda_graphs": False, "precision": "fp32"}
+    args = build_parser().parse_args(["run", "mnist-fc-vs-cnn", *StudyOptions(train=given).run_flags()])
+    assert (args.grad_clip, args.cuda_graphs, args.precision) == (0.123456789, False, "fp32")  # not rounded
 
 
 def test_the_readme_lists_the_settings_as_declared():

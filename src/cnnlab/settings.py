@@ -202,7 +202,7 @@ def flags_for(values: dict) -> list[str]:
         if setting.kind is bool:
             flags += [setting.cli_flag] if value != setting.default else []
         else:
-            flags += [setting.cli_flag, f"{value:g}" if isinstance(value, float) else str(value)]
+            flags += [setting.cli_flag, str(value)]  # repr of a float reads back as the same float
     return flags
 
 
