@@ -14,13 +14,6 @@ class Gap(Pair):
         pair = super().pair(question, models)
         return pair if pair and all(m.values("gap") for m in pair[0]) else []
 
-    def compare(self, question, models, stats):
-        pair = self.pair(question, models)
-        comparisons = findings.compare_pairs(pair, metric=self.metric, **stats)
-        if not comparisons:
-            return comparisons, "The two models do not both have finished runs: nothing to compare."
-        return comparisons, self.claim(comparisons[0], *pair[0])
-
     @staticmethod
     def claim(c, plain, regularised) -> str:
         pair = f"{regularised.label} vs {plain.label}"

@@ -22,7 +22,13 @@ class Pair(QuestionKind):
         return [(have[question["a"]], have[question["b"]])] if len(models) == 2 else []
 
     def compare(self, question, models, stats):
-        comparisons = findings.compare_pairs(self.pair(question, models), metric=self.metric, **stats)
+        pair = self.pair(question, models)
+        comparisons = findings.compare_pairs(pair, metric=self.metric, **stats)
         if not comparisons:
             return comparisons, "The two models do not both have finished runs: nothing to compare."
-        return comparisons, findings.sentence(comparisons[0], 1)
+        return comparisons, self.claim(comparisons[0], *pair[0])
+
+    @staticmethod
+    def claim(c, a, b) -> str:
+        """What the one comparison of `a` and `b` says."""
+        return findings.sentence(c, 1)
