@@ -6,8 +6,10 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 PRECISIONS = ("fp32", "bf16", "auto")  # "auto": bf16 where the hardware has fast bf16 math
 RESOLVED_PRECISIONS = ("fp32", "bf16")  # what "auto" becomes on a given machine
 EXECUTORS = ("local", "ray")
-# "full": a study file's own settings; "quick": its [profiles.quick] table (a CPU-sized run).
-PROFILES = ("quick", "full")
+# "full": a study file's own settings; "quick": its [profiles.quick] table (a CPU-sized run);
+# "reference": its [profiles.reference] table, the size the quick verdicts are checked against
+# (benchmarks/reference/, benchmarks/transfer.py).
+PROFILES = ("quick", "reference", "full")
 DEFAULT_PROFILE = "full"
 NO_PROFILE = ""  # a one-run study (`cnnlab train`): sized by its own options; shown as "-"
 # The kinds of a study's [[questions]] and the model references each needs (cnnlab.studies.questions).

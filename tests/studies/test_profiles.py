@@ -21,7 +21,22 @@ CPU = torch.device("cpu")
 
 
 def test_profile_names_are_defined_once():
-    assert PROFILES == ("quick", "full")
+    assert PROFILES == ("quick", "reference", "full")
+
+
+def test_every_builtin_study_has_a_reference_profile_at_least_8x_the_quick_training():
+    """The reference size (issue 35): all test images, 3+ seeds, at least 8x the quick profile's
+    images x epochs per run, the same models and analyses."""
+    from cnnlab.data.registry import dataset_entry
+
+    for name in builtin_names():
+        quick, reference = (load_study(name).with_profile(p) for p in ("quick", "reference"))
+        assert reference.profile == "reference" and reference.models == quick.models
+        assert reference.test_subset is None and len(reference.seeds) >= 3
+
+        def images(study):
+            return study.subset or dataset_entry(study.dataset).train_size
+        assert images(reference) * reference.epochs >= 8 * images(quick) * quick.epochs, name
 
 
 def test_every_builtin_study_has_a_quick_profile_with_two_seeds_or_more():

@@ -109,8 +109,8 @@ def _add_executor_options(p):
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (this machine; default) or ray (each run a Ray task)")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                   help="with --executor local: N worker processes. Default: 1 on the CPU (with --profile quick, "
-                        "one single-threaded worker per core); on GPUs, several runs share each GPU (up to 4, as "
+                   help="with --executor local: N worker processes. Default: 1 on the CPU (with --profile quick or "
+                        "reference, one single-threaded worker per core); on GPUs, several runs share each GPU (up to 4, as "
                         "its free memory allows)")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="Ray cluster to join, e.g. 10.0.0.1:6379 or auto (default: start a local one)")
@@ -191,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "answers")
     p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
                    help="full: the study's own settings (default); quick: its [profiles.quick] settings, sized for "
-                        "a 2-core CPU (all six studies in about 25 minutes with bf16; its tune table sizes --tune). Explicit --epochs, --seeds, --dataset, "
+                        "a 2-core CPU (all six studies in 25 to 40 minutes with bf16, by CPU: see the README; its "
+                        "tune table sizes --tune); reference: its [profiles.reference] settings, the larger size the "
+                        "quick verdicts are checked against (hours on a CPU). Explicit --epochs, --seeds, --dataset, "
                         "--subset, --test-subset win over the profile")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     _add_runtime_options(p)

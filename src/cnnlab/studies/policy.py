@@ -7,7 +7,7 @@ another number of threads round differently, cnnlab.studies.plan.runtime), so tw
 with two policies would compute different keys for the same settings and retrain each
 other's runs.
 
-- On the CPU: one run at a time using every core; with the quick profile, one
+- On the CPU: one run at a time using every core; with the quick or reference profile, one
   single-threaded run per core instead (on a small CPU two one-thread runs side by side
   train more images per second than one two-thread run, and they do not stall when another
   program takes a core).
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 RUNS_PER_GPU = 4  # beyond this, runs of the studies' small models stop adding throughput on one GPU
 GPU_HEADROOM = 2 * 2**30  # per run on top of its dataset: CUDA context, activations, graph pool
-QUICK_PROFILE = "quick"  # the profile sized for a small CPU
+CPU_PROFILES = ("quick", "reference")  # the profiles sized for a small CPU: one single-threaded run per core
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ def default_threads(executor: str, workers: int) -> int:
 
 def requested(profile: str, device, executor: str, workers, cpus_per_run) -> tuple[int | None, int | None]:
     """Workers and threads per run as far as they follow from the request alone (no data
-    needed): what the caller gave, or for the quick profile on a CPU one single-threaded
+    needed): what the caller gave, or for CPU_PROFILES on a CPU one single-threaded
     worker per core; None where the runner decides (`parallelism_for`)."""
-    if workers is not None or executor != "local" or cpus_per_run is not None or profile != QUICK_PROFILE:
+    if workers is not None or executor != "local" or cpus_per_run is not None or profile not in CPU_PROFILES:
         return workers, cpus_per_run
     if str(device).split(":")[0] != "cpu":
         return None, None
