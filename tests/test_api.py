@@ -21,7 +21,7 @@ from cnnlab import settings
 from cnnlab.cli import build_parser, main
 from cnnlab.errors import UserError
 from cnnlab.report import fmt, plots
-from cnnlab.report.stats import Summary
+from cnnlab.stats.summary import Summary
 from cnnlab.store.index import open_index
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import METRIC_KEYS, RUNS_DIR
@@ -164,7 +164,7 @@ BAD_CALLS = [
      "no study of this run uses dataset 'minst' (stand_in={'minst': 'mnist-small'}); they use: mnist"),
     (cnnlab.run, ("mnist-fc-vs-cnn",), {"dataset": "synthetic", "stand_in": {"mnist": "mnist-small"}},
      "dataset= replaces every study's dataset and stand_in={'OLD': 'NEW'} only OLD: give one of them"),
-    (cnnlab.run, ("mnist-fc-vs-cnn",), {"profile": "tiny"}, "unknown profile 'tiny' (profile=); valid: quick, full"),
+    (cnnlab.run, ("mnist-fc-vs-cnn",), {"profile": "tiny"}, "unknown profile 'tiny' (profile=); valid: quick, reference, full"),
     (cnnlab.run, ("mnist-fc-vs-cnn",), {"workers": 0}, "must be an integer in [1, 256], got 0 (workers=)"),
     (cnnlab.run, ("mnist-fc-vs-cnn",), {"executor": "ray", "workers": 2},
      "is for executor='local' (workers=); Ray schedules"),

@@ -13,7 +13,8 @@ PACKAGE = Path(cnnlab.__file__).parent
 # Lowest first. A top-level module or package not listed here fails the test, so a new
 # one has to be given its place.
 LAYERS = (
-    ("errors", "interrupts", "io", "units", "choices", "settings", "numeric", "version", "plugins", "fingerprint"),  # no torch
+    ("errors", "interrupts", "io", "units", "choices", "settings", "numeric", "version", "plugins", "fingerprint",
+     "stats"),  # no torch; stats: numpy and scipy only
     ("data", "models"),  # images as tensors; networks
     ("store",),  # the schema of every file, run directories, the index
     ("train",),  # the training loop
@@ -70,3 +71,19 @@ def test_the_walk_sees_imports_inside_functions(tmp_path):
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from cnnlab.cli import main\n    return main\n")
     assert list(_imports(source)) == [(2, "cnnlab.cli")]
+
+
+def test_the_statistics_are_a_library_on_numbers():
+    """cnnlab.stats imports numpy, scipy, the standard library and itself only: no runs, studies,
+    reports or torch, so a statistician can read and test it alone."""
+    import sys
+
+    allowed = {"numpy", "scipy", "cnnlab"} | set(sys.stdlib_module_names)
+    for path in sorted((PACKAGE / "stats").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            for name in names:
+                assert name.split(".")[0] in allowed, f"stats/{path.name} imports {name}"
+                if name.startswith("cnnlab"):
+                    assert name.startswith("cnnlab.stats"), f"stats/{path.name} imports {name}"

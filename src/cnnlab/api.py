@@ -30,13 +30,14 @@ from html import escape
 from pathlib import Path
 
 from cnnlab import settings
+from cnnlab.choices import DEFAULT_MARGIN_POINTS
 from cnnlab.errors import UserError
 from cnnlab.models import create_model
 from cnnlab.store.trained import load_model
 
 __all__ = ["StudyResult", "create_model", "load", "load_model", "run", "train_model"]
 
-# The report's summary table, as numbers: mean and sample std over seeds (report/stats.py),
+# The report's summary table, as numbers: mean and sample std over seeds (cnnlab.stats.summary),
 # then the columns each analysis adds (cnnlab.plugins.Column).
 SUMMARY_METRICS = ("train_acc", "test_acc", "test_loss", "train_seconds", "epoch_seconds")
 
@@ -100,13 +101,13 @@ class StudyResult:
     @property
     def summary(self):
         """One row per model (index: its label), ordered like the report's summary table and
-        computed the same way (report.load.metrics, report.stats.summarize): mean and std over
+        computed the same way (report.load.metrics, stats.summary.summarize): mean and std over
         the finished seeds, the 95% CI of the test accuracy, and seeds done of runs."""
         import pandas as pd
 
         from cnnlab.plugins import analyses
         from cnnlab.report.findings import by_test_accuracy
-        from cnnlab.report.stats import summarize, summarize_accuracy
+        from cnnlab.stats.summary import summarize, summarize_accuracy
 
         metrics = [*SUMMARY_METRICS, *(c.metric for a in analyses() for c in a.summary_columns)]
         rows = []
@@ -162,16 +163,22 @@ class StudyResult:
         return pd.DataFrame(rows, columns=["model", *keys, "seed", "status", "val_acc", "val_loss", "train_seconds",
                                            "chosen", "run_key"])
 
-    def compare(self, other: "StudyResult", metrics=("test_acc", "train_acc"), margin: float = 1.0,
+    def compare(self, other: "StudyResult", metrics=("test_acc", "train_acc"), margin: float = DEFAULT_MARGIN_POINTS,
                 names: tuple[str, str] = ("A", "B")):
         """The same models here (A) and in `other` (B), per model and metric, with the report's
         statistics and verdicts (`cnnlab compare`): a DataFrame, one row per (model, metric).
-        `margin`: accuracy points for accuracies, else percent of A's mean."""
+        `margin`: accuracy points for accuracies, else percent of A's mean. Warns when the two
+        were not made the same way (epochs, images, settings)."""
+        import warnings
+
         import pandas as pd
 
-        from cnnlab.report.compare import compare_results
+        from cnnlab.report.compare import compare_results, differences_text, setup_differences
 
-        rows = compare_results(self.results, other.results, metrics, margin, names)
+        differences = setup_differences(self.results, other.results)
+        if differences:
+            warnings.warn(differences_text(differences, names), stacklevel=2)
+        rows = compare_results(self.results, other.results, metrics, margin, names, lambda name: f"{name}=")
         return pd.DataFrame(rows)
 
     # ---- trained models -------------------------------------------------------------

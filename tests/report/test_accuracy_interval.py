@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from cnnlab.report.stats import accuracy_interval, summarize, summarize_accuracy
+from cnnlab.stats.summary import accuracy_interval, summarize, summarize_accuracy
 
 
 @pytest.mark.parametrize("values", [

@@ -11,7 +11,8 @@ import cnnlab
 from cnnlab.errors import UserError
 from cnnlab.report import findings
 from cnnlab.report.answers import answers
-from cnnlab.report.decide import looks_alpha, power_difference
+from cnnlab.stats.power import power_difference
+from cnnlab.stats.sequential import looks_alpha
 from cnnlab.report.load import load_results
 from cnnlab.studies.loader import load_builtin_studies
 
@@ -225,10 +226,11 @@ def test_the_engine_knows_no_model_by_name():
     """Questions and claims live in the study files: no built-in model name in the engine."""
     names = {m.name for s in BUILTIN.values() for m in s.models}
     package = Path(cnnlab.__file__).parent
-    for module in ("answers.py", "claims.py", "findings.py", "decide.py", "build.py", "suite.py"):
-        text = (package / "report" / module).read_text(encoding="utf-8")
+    modules = [package / "report" / m for m in ("answers.py", "claims.py", "findings.py", "build.py", "suite.py")]
+    for path in modules + sorted((package / "stats").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
         found = [n for n in names if re.search(rf"[\"'`]{re.escape(n)}[\"'`]", text)]
-        assert not found, f"report/{module} names models {found}"
+        assert not found, f"{path.relative_to(package)} names models {found}"
 
 
 def test_every_answer_names_the_population_its_verdicts_speak_for(make_study):

@@ -1,4 +1,4 @@
-"""Deciding comparisons (report/decide.py), checked against statsmodels and against simulation.
+"""Deciding comparisons (cnnlab.stats: power, TOST), checked against statsmodels and against simulation.
 
 Simulations are vectorised numpy over 20,000 experiments with a seeded generator: normal seed
 noise, Welch's test as the report makes its decisions, so they also measure what the power
@@ -13,9 +13,12 @@ from scipy import stats as sps
 from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.weightstats import ttost_ind
 
-from cnnlab.report.decide import (SeedsNeeded, detectable_difference, looks_alpha, pooled_sd, power_difference,
-                                  power_equivalence, seeds_needed, tost)
-from cnnlab.report.stats import holm, welch
+from cnnlab.stats.power import (SeedsNeeded, detectable_difference, pooled_sd, power_difference, power_equivalence,
+                                seeds_needed)
+from cnnlab.stats.sequential import looks_alpha
+from cnnlab.stats.ttest import tost
+from cnnlab.stats.multiple import holm
+from cnnlab.stats.ttest import welch
 
 REPS = 20_000
 

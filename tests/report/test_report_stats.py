@@ -6,7 +6,9 @@ from scipy import stats as sps
 
 from cnnlab.report.findings import ONE_SEED, Comparison, sentence
 from cnnlab.report.load import ModelResults
-from cnnlab.report.stats import holm, summarize, welch
+from cnnlab.stats.multiple import holm
+from cnnlab.stats.summary import summarize
+from cnnlab.stats.ttest import welch
 
 A = [0.981, 0.984, 0.979, 0.983]
 B = [0.972, 0.976, 0.970]
@@ -62,12 +64,12 @@ def test_holm_on_known_values():
 
 def _pair(a_values, b_values, p_holm):
     a, b = ModelResults("a", "Model A", {}, 0), ModelResults("b", "Model B", {}, 1)
-    return Comparison(a, b, welch(a_values, b_values), p_holm)
+    return Comparison(a=a, b=b, diff=welch(a_values, b_values), p_holm=p_holm, margin=0.01)
 
 
 def test_a_label_ending_in_s_takes_an_apostrophe_alone():
     a, b = ModelResults("depth-12", "12 layers", {}, 0), ModelResults("depth-2", "Depth 2", {}, 1)
-    text = sentence(Comparison(a, b, welch(A, B), welch(A, B).p), 1)
+    text = sentence(Comparison(a=a, b=b, diff=welch(A, B), p_holm=welch(A, B).p, margin=0.01), 1)
     assert text.startswith("12 layers' test accuracy is higher than Depth 2's by") and "layers's" not in text
 
 

@@ -1,4 +1,4 @@
-"""Group-sequential looks (cnnlab.report.sequential) and the paired design (findings.decide_family):
+"""Group-sequential looks (cnnlab.stats.sequential) and the paired design (findings.decide_family):
 boundaries spend what they promise, the error rates hold over looks, and the verdicts use them."""
 
 import math
@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from cnnlab.report import findings, sequential
-from cnnlab.report.decide import looks_alpha, power_difference, power_equivalence, tost
-from cnnlab.report.stats import paired, welch
+from cnnlab.report import findings
+from cnnlab.stats import sequential
+from cnnlab.stats.power import power_difference, power_equivalence
+from cnnlab.stats.sequential import looks_alpha
+from cnnlab.stats.ttest import tost
+from cnnlab.stats.ttest import paired, welch
 
 FIRST = looks_alpha(0.05, 1)  # 3.04%: the first look's level
 REPS = 200_000

@@ -15,7 +15,7 @@ from statsmodels.stats.multitest import multipletests
 from cnnlab.report import findings
 from cnnlab.report.compare import compare_results
 from cnnlab.report.load import ModelResults, load_results
-from cnnlab.report.stats import holm, holm_levels
+from cnnlab.stats.multiple import holm, holm_levels
 
 
 @dataclasses.dataclass

@@ -252,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
                                               "suite report when OUT has one)")
     p.set_defaults(func=results.cmd_report)
 
+    from cnnlab.choices import DEFAULT_MARGIN_POINTS
+
     p = sub.add_parser("compare", help="the same models in two result sets: verdict per model and metric",
                        description="Compare the same models (matched by label) between two result sets (quick vs "
                                    "full, CPU vs GPU, before vs after a code change, shared vs tuned settings), per "
@@ -261,8 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir_b", metavar="DIR_B", help="the same for the other result set")
     p.add_argument("--metrics", type=_name_list, default=["test_acc", "train_acc"], metavar="M,N,...",
                    help="metrics to compare (default test_acc,train_acc; e.g. epoch_seconds, latency_ms)")
-    p.add_argument("--margin", type=float, default=1.0,
-                   help="equivalence margin: accuracy points for accuracies, percent of A's mean otherwise (default 1)")
+    p.add_argument("--margin", type=float, default=DEFAULT_MARGIN_POINTS,
+                   help="equivalence margin: accuracy points for accuracies, percent of A's mean otherwise (default %(default)g)")
     p.add_argument("--names", nargs=2, dest="names", default=None, metavar=("A", "B"),
                    help="how tables name the two sets (default A B)")
     p.add_argument("--csv", nargs="?", const="-", default=None, metavar="FILE",

@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from cnnlab.errors import UserError
+from cnnlab.errors import UserError, say
 from cnnlab.store.schema import STUDIES_DIR, STUDY_FILE
 
 # ---------------------------------------------------------------- runs
@@ -161,26 +161,27 @@ def _make_output_dir(option: str, path: Path):
 def cmd_compare(args):
     from cnnlab.io import atomic_write_csv, csv_text
     from cnnlab.report import write_document
-    from cnnlab.report.compare import compare_document, compare_results, table
-    from cnnlab.report.load import load_results, metrics
+    from cnnlab.report.compare import check_request, compare_document, compare_results, differences_text
+    from cnnlab.report.compare import setup_differences, table
+    from cnnlab.report.load import load_results
 
-    known = metrics()
-    if not args.metrics:
-        raise UserError(f"--metrics names no metric; valid: {', '.join(known)}")
-    for name in args.metrics:
-        if name not in known:
-            raise UserError(f"--metrics: unknown metric {name!r}; valid: {', '.join(known)}")
-    if not (0 < args.margin <= 100):
-        raise UserError(f"--margin must be > 0 and at most 100, got {args.margin:g}")
+    def flag(name):
+        return "--" + name
+
     names = tuple(args.names) if args.names else ("A", "B")
+    check_request(args.metrics, args.margin, names, flag)
     args.name_a, args.name_b = names
     if Path(args.dir_a).resolve() == Path(args.dir_b).resolve():
         raise UserError(f"DIR_A and DIR_B are the same directory ({args.dir_a}): compare two result sets")
     _check_output_file("--csv", args.csv)
-    rows = []
+    rows, differences = [], []
     for dir_a, dir_b in _pairs_of_studies(args.dir_a, args.dir_b):
-        study_rows = compare_results(load_results(dir_a), load_results(dir_b), args.metrics, args.margin, names)
+        a, b = load_results(dir_a), load_results(dir_b)
+        differences += [f"{dir_a.name}: {d}" for d in setup_differences(a, b)]
+        study_rows = compare_results(a, b, args.metrics, args.margin, names, flag)
         rows += [{"study": dir_a.name, **row} for row in study_rows]
+    if differences:
+        say(f"warning: {differences_text(differences, names)}")
     if args.out:  # accepted input: its folder may now be made, before anything is printed
         _make_output_dir("--out", Path(args.out))
     if args.csv:
@@ -204,7 +205,7 @@ def cmd_compare(args):
     print(f"\n{decided} of {len(rows)} comparisons decided (better or equivalent within ±{args.margin:g}); "
           f"{args.name_a} = {args.dir_a}, {args.name_b} = {args.dir_b}")
     if args.out:
-        doc = compare_document(rows, (Path(args.dir_a), Path(args.dir_b)), names, args.margin)
+        doc = compare_document(rows, (Path(args.dir_a), Path(args.dir_b)), names, args.margin, differences)
         for path in write_document(doc, Path(args.out)):
             print(f"page:   {path}")
     return 0

@@ -23,7 +23,7 @@ from cnnlab.report.load import metrics as all_metrics
 from cnnlab.report.busy import busy
 from cnnlab.report.questions import KINDS
 from cnnlab.report.questions.base import fewest_seeds
-from cnnlab.report.stats import summarize, summarize_accuracy
+from cnnlab.stats.summary import summarize, summarize_accuracy
 
 DEFAULT_COSTS = ("params", "epoch_seconds", "train_seconds", "latency_ms", "throughput", "peak_bytes")
 DEFAULT_FIGURES = ({"file": "accuracy_vs_cost.png", "caption": "Test accuracy against parameters and training time"},)

@@ -11,11 +11,13 @@ import shlex
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import answers, busy, claims, decide, findings, fmt, noise, plots, tuning
+from cnnlab.report import answers, busy, claims, findings, fmt, noise, plots, tuning
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, get_metric
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
-from cnnlab.report.stats import summarize, summarize_accuracy
+from cnnlab.stats.constants import ALPHA
+from cnnlab.stats.sequential import looks_alpha
+from cnnlab.stats.summary import summarize, summarize_accuracy
 from cnnlab.units import duration_text
 
 
@@ -124,7 +126,7 @@ def how_to_read(study: StudyResults) -> str:
     looks = study.info.looks
     seen = (f" This study's results have been looked at {len(looks)} times, with {', '.join(map(str, looks))} seeds "
             "per model." if len(looks) > 1 else "")
-    first = f"{100 * decide.looks_alpha(0.05, 1):.2g}%"
+    first = f"{100 * looks_alpha(ALPHA, 1):.2g}%"
     return ("How to read the verdicts: accuracies are test accuracies at the last epoch, as means over seeds with a "
             "95% interval computed with Student's t on the logit scale and mapped back, so it stays within 0–100%; "
             "the intervals cover the spread from seed to seed on these test images, not the sampling of the test "

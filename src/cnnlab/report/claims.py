@@ -10,7 +10,7 @@ import math
 
 from cnnlab.report import fmt
 from cnnlab.report.load import StudyResults, get_metric
-from cnnlab.report.stats import summarize, summarize_accuracy
+from cnnlab.stats.summary import summarize, summarize_accuracy
 
 
 def _measured(unit: str, values: list[float], images: int | None) -> str:

@@ -9,15 +9,18 @@ margin, or "inconclusive" with the seeds that would decide. The margin is in acc
 for accuracies and, for other metrics (times, memory), a percentage of that model's mean in A.
 """
 
-import dataclasses
 from pathlib import Path
 
+from cnnlab.choices import DEFAULT_MARGIN_POINTS
+from cnnlab.errors import UserError
 from cnnlab.report import findings, fmt
 from cnnlab.report.document import Document, Paragraph, Section, Table
-from cnnlab.report.load import StudyResults, get_metric
-from cnnlab.report.stats import summarize
+from cnnlab.report.load import StudyResults, get_metric, metrics as known_metrics
+from cnnlab.stats.family import Pair, decide_family
+from cnnlab.stats.summary import summarize
 
 DEFAULT_METRICS = ("test_acc", "train_acc")
+MAX_MARGIN = 100  # points, or percent of a mean
 
 
 def _margin(metric: str, a_values, margin: float) -> float:
@@ -28,36 +31,64 @@ def _margin(metric: str, a_values, margin: float) -> float:
     return abs(mean) * margin / 100 if mean else margin / 100
 
 
-def compare_results(a: StudyResults, b: StudyResults, metrics=DEFAULT_METRICS, margin: float = 1.0,
-                    names: tuple[str, str] = ("A", "B")) -> list[dict]:
+def check_request(metrics, margin, names, option=lambda name: name):
+    """What both front ends accept (`cnnlab compare`, `StudyResult.compare`), checked once;
+    `option` names an option as the caller's user knows it (a flag or a keyword)."""
+    known = known_metrics()
+    if isinstance(metrics, str) or not metrics:
+        raise UserError(f"{option('metrics')} names no metric; valid: {', '.join(known)}")
+    for name in metrics:
+        if name not in known:
+            raise UserError(f"{option('metrics')}: unknown metric {name!r}; valid: {', '.join(known)}")
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 < margin <= MAX_MARGIN:
+        raise UserError(f"{option('margin')} must be a number > 0 and at most {MAX_MARGIN}, got {margin!r}")
+    if (len(names) != 2 or not all(isinstance(n, str) and n.strip() for n in names) or names[0] == names[1]):
+        raise UserError(f"{option('names')} must be two different non-empty names, got {tuple(names)!r}")
+
+
+SETUP = (("profile", "profile"), ("dataset", "dataset"), ("epochs", "epochs"), ("subset", "training images"),
+         ("test_subset", "test images"))
+
+
+def setup_differences(a: StudyResults, b: StudyResults) -> list[str]:
+    """How the two result sets were made differently ("epochs 5 vs 1", ...): a comparison of them
+    measures these as well as what the user meant to compare."""
+    out = []
+    for key, what in SETUP:
+        x, y = getattr(a.info, key), getattr(b.info, key)
+        if x != y:
+            out.append(f"{what} {'all' if x is None else x} vs {'all' if y is None else y}")
+    settings = sorted(k for k in set(a.info.train) | set(b.info.train) if a.info.train.get(k) != b.info.train.get(k))
+    out += [f"{k} {a.info.train.get(k)!r} vs {b.info.train.get(k)!r}" for k in settings]
+    if a.manifest.precision and b.manifest.precision and a.manifest.precision != b.manifest.precision:
+        out.append(f"precision {a.manifest.precision} vs {b.manifest.precision}")
+    return out
+
+
+def compare_results(a: StudyResults, b: StudyResults, metrics=DEFAULT_METRICS, margin: float = DEFAULT_MARGIN_POINTS,
+                    names: tuple[str, str] = ("A", "B"), option=lambda name: name) -> list[dict]:
     """One row per (model, metric) measured in both: the model, the means of A and B, and the
-    comparison's numbers (`findings.comparison_row`) as A against B (`a`, `n_a`, `mean_a` and
-    diff = A - B), with `higher` naming the set with the higher mean."""
+    comparison's numbers (`findings.decision_row`) of A against B (diff = A - B), with `higher`
+    naming the set with the higher mean (None when the means are equal). Two result sets are not
+    paired by design (other settings, code or machine): Welch's test."""
+    check_request(metrics, margin, names, option)
     b_models = {m.label: m for m in b.models}
     shared = [(m, b_models[m.label]) for m in a.models if m.label in b_models]
     rows = []
     for metric in metrics:
-        get_metric(metric)  # unknown metric: KeyError naming the valid ones
-        pairs = [(dataclasses.replace(x, label=names[0]), dataclasses.replace(y, label=names[1]), x.label)
-                 for x, y in shared if x.values(metric) and y.values(metric)]
-        if not pairs:
+        both = [(x, y) for x, y in shared if x.values(metric) and y.values(metric)]
+        if not both:
             continue
         # Each model's own margin: a percentage of one model's time says nothing about another's.
-        margins = [_margin(metric, x.values(metric), margin) for x, _, _ in pairs]
-        # Two result sets are not paired by design (other settings, code or machine): Welch's test.
-        decided = findings.compare_pairs([(x, y) for x, y, _ in pairs], metric=metric, margin=margins, pairing=False)
-        for (x, y, label), c in zip(pairs, decided):
-            row = findings.comparison_row(c)
-            # The verdict's pair is ordered higher first; the row keeps A and B in their places
-            # (a, mean_a, diff = A - B) and names the higher one in `higher`.
-            row["higher"] = c.a.label
-            if c.a.label != names[0]:
-                row.update(a=names[0], b=names[1], n_a=row["n_b"], n_b=row["n_a"],
-                           diff=None if row["diff"] is None else -row["diff"],
-                           ci_low=None if row["ci_high"] is None else -row["ci_high"],
-                           ci_high=None if row["ci_low"] is None else -row["ci_low"])
-            rows.append({"model": label, "mean_a": summarize(x.values(metric)).mean,
-                         "mean_b": summarize(y.values(metric)).mean, **row})
+        margins = [_margin(metric, x.values(metric), margin) for x, _ in both]
+        bounds = (-1.0, 1.0) if get_metric(metric).unit == "fraction" else None
+        decided = decide_family([Pair.of(x.seed_values(metric), y.seed_values(metric)) for x, y in both],
+                                margins, bounds=bounds)
+        for (x, y), d in zip(both, decided):
+            row = findings.decision_row(d, names[0], names[1], metric)
+            higher = None if not d.diff.diff else names[0] if d.diff.diff > 0 else names[1]
+            rows.append({"model": x.label, "mean_a": summarize(x.values(metric)).mean,
+                         "mean_b": summarize(y.values(metric)).mean, **row, "higher": higher})
     return rows
 
 
@@ -77,13 +108,16 @@ def table(rows: list[dict], names: tuple[str, str]) -> tuple[list[str], list[lis
         diff = (f"{scale * r['diff']:+.2f}" + (f" [{scale * r['ci_low']:+.2f}, {scale * r['ci_high']:+.2f}]{level}"
                                               if r["ci_low"] is not None else "")) if r["diff"] is not None else fmt.DASH
         body.append([r["model"], r["metric"], _show(r["metric"], r["mean_a"]), _show(r["metric"], r["mean_b"]),
-                     r["higher"], diff, fmt.pvalue(r["p_holm"]), fmt.pvalue(r["p_equivalent_holm"]), r["verdict"],
+                     r["higher"] or "neither", diff, fmt.pvalue(r["p_holm"]), fmt.pvalue(r["p_equivalent_holm"]), r["verdict"],
                      str(r["seeds_needed"]) if r["seeds_needed"] else fmt.DASH])
     return header, body
 
 
-def compare_document(rows: list[dict], dirs: tuple[Path, Path], names: tuple[str, str], margin: float) -> Document:
+def compare_document(rows: list[dict], dirs: tuple[Path, Path], names: tuple[str, str], margin: float,
+                     differences: list[str] = ()) -> Document:
     s = Section("Comparison")
+    if differences:
+        s.add(Paragraph(differences_text(differences, names)))
     header, body = table(rows, names)
     s.add(Table(header, body, caption=f"{names[0]}: {dirs[0]}; {names[1]}: {dirs[1]}."))
     s.add(Paragraph(f"Per model and metric, the seeds of {names[0]} against those of {names[1]}: Welch's test and "
@@ -97,3 +131,8 @@ def compare_document(rows: list[dict], dirs: tuple[Path, Path], names: tuple[str
     if not rows:
         s.add(Paragraph("No model has finished runs of these metrics in both result sets."))
     return Document(title=f"{names[0]} vs {names[1]}", subtitle=[f"{dirs[0]} vs {dirs[1]}"], sections=[s])
+
+
+def differences_text(differences: list[str], names: tuple[str, str]) -> str:
+    return (f"{names[0]} and {names[1]} were not made the same way ({'; '.join(differences)}): the verdicts below "
+            "measure those differences too, not only what you meant to compare.")

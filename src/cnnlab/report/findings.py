@@ -1,111 +1,37 @@
-"""Pairwise comparisons, each ending in a verdict, and the findings written from them.
+"""Pairwise comparisons of a study's models, each ending in a verdict, and the sentences they support.
 
-The rule for every sentence: say only what the numbers support, and say what they decide.
-Every compared pair gets one of three verdicts (cnnlab.report.decide):
-
-- better: a two-sided t-test rejects "no difference" after Holm's correction over the family of
-  comparisons (the pairs of one question, or every pair of a study);
-- equivalent: two one-sided tests (TOST) show the difference lies within ±margin (one
-  accuracy point unless the study sets another), Holm-corrected over the same family;
-- inconclusive: neither; then the sentence gives the difference and its interval, the
-  smallest difference these seeds could detect (80% power, at the test's level, from the
-  seed-to-seed spread) and the seeds per model that would decide it at that spread.
-
-Which t-test: Welch's, unless the study file asks for the paired one (`test = "paired"`). A
-study gives every model the same seeds, and seed s gives each of them the same data order,
-augmentation draws and test images, so seed s of one model goes with seed s of another; the
-paired test removes what the seed does to both, but it has n - 1 degrees of freedom instead of
-about 2n - 2, so it pays only when the seeds are correlated enough: at the levels the verdicts
-are tested at (3.04% / m after Holm) more so than at 5%. Measured on the six built-in studies
-(benchmarks/quick_designs.py, 2-core Xeon, bf16), the median correlation between two models'
-seeds was 0.20-0.72 depending on the design, and the paired test decided 10 of 33 comparisons
-where Welch's decided 15 at the quick profile's size (6 seeds, 3,500 images; 10 against 8 at 5
-seeds and 4,000 images): so Welch's is the default, and the paired test is for a study whose
-pairing is known to be strong. Either way the choice is made before the data are seen, so both
-keep their error rates. Models on different seeds (an A/A study's second arm, a `seed_offset`)
-are compared with Welch's test whatever the study asks.
-
-Seeds added after a look make a new look at the same pairs (`looks`: seeds per model at each
-look, study.json). Each pair is then tested group-sequentially (cnnlab.report.sequential):
-its sequential p-value, the smallest first-look level at which one of its looks crosses its
-boundary, is Holm-adjusted over the family and compared with the first look's level
-(`decide.looks_alpha(ALPHA, 1)`, 3.04%); the numbers shown are those of the look that decided it
-(else the last), with the interval its boundary gives, so the interval and the verdict agree.
-With one seed there is nothing to test. Costs (parameters, time, memory) are reported as
-measured values, not ranked by a test.
+The rule for every sentence: say only what the numbers support, and say what they decide:
+"better", "equivalent" within ±margin, or "inconclusive" with what would decide it. The
+statistics are cnnlab.stats (the procedure: docs/statistics.md); this module picks each
+family's pairs from a study's models and words the verdicts. Costs (parameters, time, memory)
+are reported as measured values, not ranked by a test.
 """
 
-import dataclasses
 from dataclasses import dataclass
 from itertools import combinations
 
-import numpy as np
-
 from cnnlab.choices import DEFAULT_MARGIN_POINTS
-from cnnlab.report import fmt, sequential
+from cnnlab.report import fmt
 from cnnlab.report.busy import busy
-from cnnlab.report.decide import Equivalence, SeedsNeeded, detectable_difference, looks_alpha, pooled_sd, seeds_needed
-from cnnlab.report.decide import tost
 from cnnlab.report.load import ModelResults, get_metric
-from cnnlab.report.scipy_stats import sps
-from cnnlab.report.stats import ALPHA, Difference, holm, holm_levels, paired, paired_se_df, summarize, welch
-from cnnlab.report.stats import welch_se_df
+from cnnlab.stats.family import VERDICTS, Decision, Pair
+from cnnlab.stats.family import decide_family as decide_pairs
+from cnnlab.stats.summary import summarize
+from cnnlab.stats.ttest import Difference
 
 ONE_SEED = "one seed only: no significance test; differences are not claims"
 # The one default margin (cnnlab.choices, in points as study files give it), in the statistics' unit.
 DEFAULT_MARGIN_FRACTION = DEFAULT_MARGIN_POINTS / 100
 ROUGH_BELOW = 5  # seeds per model under which a planned number of seeds is called rough
-VERDICTS = ("better", "equivalent", "inconclusive", "untested")
 
 
-@dataclass
-class Comparison:
-    a: ModelResults  # the model with the higher mean of `metric`
+@dataclass(kw_only=True)
+class Comparison(Decision):
+    """A decided pair of a study's models: `a` the one ranked first (cnnlab.stats.family.Decision
+    holds the numbers, a minus b)."""
+    a: ModelResults
     b: ModelResults
-    diff: Difference  # the metric of a minus b, as fractions, at the look shown (`look`)
-    p_holm: float | None  # the difference test's sequential p, Holm-adjusted over the family
     metric: str = "test_acc"
-    equivalence: Equivalence | None = None  # TOST within ±margin, at the look shown
-    p_equivalent_holm: float | None = None
-    margin: float = DEFAULT_MARGIN_FRACTION  # fraction
-    level: float = ALPHA  # the first look's level, which the Holm-adjusted sequential p-values are held to
-    looks: int = 1  # looks at this pair that could be tested
-    family: int = 1  # comparisons in the Holm family (the pairs that could be tested)
-    ci_confidence: float = 1 - ALPHA  # the difference interval's confidence: the level its Holm verdict used
-    detectable: float | None = None  # smallest difference these seeds detect with 80% power
-    needed: SeedsNeeded | None = None  # seeds per model that would decide it, at the observed spread
-    paired: bool = False  # the paired t-test (the seeds are paired by design), else Welch's
-    look: int = 1  # the look whose numbers are shown: the one that decided it, else the last
-    p_sequential: float | None = None  # over its looks (with one look: the test's own p)
-    look_seeds: tuple = ()  # (seeds of a, seeds of b) at each of its looks (paired: pairs, twice)
-
-    @property
-    def significant(self) -> bool:
-        return self.p_holm is not None and self.p_holm < self.level
-
-    @property
-    def equivalent(self) -> bool:
-        return self.p_equivalent_holm is not None and self.p_equivalent_holm < self.level
-
-    @property
-    def verdict(self) -> str:
-        """"better" (a over b), "equivalent", "inconclusive" or "untested" (fewer than two seeds)."""
-        if self.significant:
-            return "better"
-        if self.equivalent:
-            return "equivalent"
-        if self.diff.n_a < 2 or self.diff.n_b < 2:
-            return "untested"
-        return "inconclusive"
-
-    @property
-    def test(self) -> str:
-        """The difference test's name."""
-        return "paired t-test" if self.paired else "Welch's t-test"
-
-    @property
-    def p_label(self) -> str:
-        return "paired t p" if self.paired else "Welch p"
 
 
 def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
@@ -142,162 +68,16 @@ def paired_by_design(a: ModelResults, b: ModelResults) -> bool:
     return bool(seeds) and seeds == b.seeds()
 
 
-@dataclass
-class _Look:
-    """One pair's values at one look: aligned by seed when paired."""
-    x: np.ndarray
-    y: np.ndarray
-    diff: Difference  # at 95%
-    se: float | None  # of the difference; None when it cannot be tested
-    info: float  # degrees of freedom of the spread: the look's information for the boundaries
-    paired: bool
-
-    @property
-    def sizes(self) -> tuple[int, int]:
-        return self.diff.n_a, self.diff.n_b
-
-
-def _pair_looks(a: ModelResults, b: ModelResults, metric: str, looks, pair: bool) -> list[_Look]:
-    """The pair's data at each look that adds to the one before (the last look: every seed).
-
-    `looks`: seeds per model at each look (study.json); a model's seeds at look k are the first
-    looks[k] of its planned seeds (a model that stopped adding seeds keeps those it has)."""
-    values_a, values_b = a.seed_values(metric), b.seed_values(metric)
-    seeds_a, seeds_b = a.seeds(), b.seeds()
-    sizes = sorted(set(looks or ())) + [max(len(seeds_a), len(seeds_b))]
-    out, seen = [], set()
-    for n in sizes:
-        if pair:
-            common = [s for s in seeds_a[:n] if s in values_a and s in values_b]
-            x, y = np.array([values_a[s] for s in common]), np.array([values_b[s] for s in common])
-            d = paired(x, y)
-        else:
-            x = np.array([values_a[s] for s in seeds_a[:n] if s in values_a])
-            y = np.array([values_b[s] for s in seeds_b[:n] if s in values_b])
-            d = welch(x, y)
-        if (len(x), len(y)) in seen:
-            continue
-        seen.add((len(x), len(y)))
-        se = None
-        if d.p is not None:
-            se = (paired_se_df(x, y) if pair else welch_se_df(x, y))[0]
-        out.append(_Look(x, y, d, se, float(len(x) - 1 if pair else len(x) + len(y) - 2), pair))
-    return out
-
-
-def _tested(looks: list[_Look]) -> list[_Look]:
-    return [k for k in looks if k.diff.p is not None]
-
-
-def _difference_p(looks: list[_Look]) -> float | None:
-    tested = _tested(looks)
-    if not tested:
-        return None
-    return sequential.sequential_p([k.diff.diff / k.se for k in tested], [k.info for k in tested],
-                                   [k.diff.df for k in tested], sides=2)
-
-
-def _equivalence_stats(k: _Look, margin: float) -> float:
-    """The TOST statistic at one look: the smaller of the two one-sided t statistics."""
-    return min((k.diff.diff + margin) / k.se, (margin - k.diff.diff) / k.se)
-
-
-def _equivalence_p(looks: list[_Look], margin: float) -> float | None:
-    tested = _tested(looks)
-    if not tested:
-        return None
-    return sequential.sequential_p([_equivalence_stats(k, margin) for k in tested], [k.info for k in tested],
-                                   [k.diff.df for k in tested], sides=1)
-
-
 def decide_family(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, looks=(),
-           pairing: bool = False) -> list[Comparison]:
-    """One family of comparisons: per pair the difference test and TOST over its looks (paired
-    when the design pairs the seeds and `pairing` allows it, else Welch's), both Holm-adjusted over
-    the pairs that could be tested, and for each undecided pair what more seeds would decide.
-    `margin`: one for every pair, or one per pair (in the metric's units). `looks`: seeds per
-    model at each look at these results (study.json's `looks`; empty: one look).
-
-    Each pair's interval is the one its boundary gives at the level its Holm verdict used
-    (`stats.holm_levels`), at the look shown, so the interval excludes zero exactly when the
-    verdict is "better"; differences of fractions (accuracies) are kept within ±1, the most two
-    fractions can differ by.
-    """
-    level = looks_alpha(ALPHA, 1)
-    margins = list(margin) if isinstance(margin, (list, tuple)) else [margin] * len(pairs)
-    designs = [pairing and paired_by_design(a, b) for a, b in pairs]
-    data = [_pair_looks(a, b, metric, looks, pair) for (a, b), pair in zip(pairs, designs)]
-    p_diff = [_difference_p(d) for d in data]
-    p_equiv = [_equivalence_p(d, m) for d, m in zip(data, margins)]
-    p_holm, p_equivalent = holm(p_diff), holm(p_equiv)
-    tested = sum(p is not None for p in p_diff)
-    diff_levels, equiv_levels = holm_levels(p_diff, level), holm_levels(p_equiv, level)
-    fraction = get_metric(metric).unit == "fraction"
-    out = []
-    for i, (a, b) in enumerate(pairs):
-        at, shown, confidence, e = _shown(data[i], margins[i], diff_levels[i] or level, equiv_levels[i] or level,
-                                          p_holm[i] is not None and p_holm[i] < level,
-                                          p_equivalent[i] is not None and p_equivalent[i] < level)
-        d = _within(shown.diff, -1.0, 1.0) if fraction else shown.diff
-        tested_looks = _tested(data[i])
-        c = Comparison(a, b, d, p_holm[i], metric=metric, equivalence=e, p_equivalent_holm=p_equivalent[i],
-                       margin=margins[i], level=level, looks=max(1, len(tested_looks)), family=max(tested, 1),
-                       ci_confidence=confidence, paired=designs[i], look=at + 1, p_sequential=p_diff[i],
-                       look_seeds=tuple(k.sizes for k in tested_looks))
-        if c.verdict == "inconclusive" and tested_looks:
-            # At level / m a p-value is rejected whatever the rest of the family is: a floor on the power.
-            now = sequential.t_boundaries([k.info for k in tested_looks], [k.diff.df for k in tested_looks],
-                                          level / max(tested, 1), 2)[-1]
-            _plan(c, shown, margins[i], 2 * float(sps.t.sf(now, shown.diff.df)),
-                  looks_alpha(ALPHA, c.looks + 1) / len(pairs))
-        out.append(c)
-    return out
-
-
-def _shown(looks: list[_Look], margin: float, diff_level: float, equiv_level: float, better: bool,
-           equivalent: bool) -> tuple[int, _Look, float, Equivalence]:
-    """The look to show (the first to cross its boundary when decided, else the last): its index
-    among the tested looks, the look with its difference interval at the boundary, the interval's
-    confidence and its TOST at the boundary's level."""
-    tested = _tested(looks)
-    if not tested:
-        last = looks[-1]
-        return 0, last, 1 - ALPHA, tost(last.x, last.y, margin, alpha=equiv_level, paired=last.paired)
-    info, dfs = [k.info for k in tested], [k.diff.df for k in tested]
-    two_sided = sequential.t_boundaries(info, dfs, diff_level, 2)
-    one_sided = sequential.t_boundaries(info, dfs, equiv_level, 1)
-    at = len(tested) - 1
-    if better:
-        at = sequential.crossed([k.diff.diff / k.se for k in tested], info, dfs, diff_level, 2)
-    elif equivalent:
-        at = sequential.crossed([_equivalence_stats(k, margin) for k in tested], info, dfs, equiv_level, 1)
-    at = len(tested) - 1 if at is None else at
-    k = tested[at]
-    confidence = 1 - 2 * float(sps.t.sf(two_sided[at], k.diff.df))
-    half = two_sided[at] * k.se
-    k = dataclasses.replace(k, diff=dataclasses.replace(k.diff, ci_low=k.diff.diff - half, ci_high=k.diff.diff + half))
-    alpha = float(sps.t.sf(one_sided[at], k.diff.df))
-    return at, k, confidence, tost(k.x, k.y, margin, alpha=min(max(alpha, 1e-12), 0.4999), paired=k.paired)
-
-
-def _plan(c: Comparison, shown: _Look, margin: float, alpha_now: float, alpha_next: float):
-    """What these seeds detect (at `alpha_now`, the last look's nominal level) and how many seeds
-    per model would decide an inconclusive comparison at the next look (tested at about
-    `alpha_next`: the Bonferroni share of one more look, which its boundary never falls below)."""
-    if c.paired:
-        sd = float(np.std(shown.x - shown.y, ddof=1)) if len(shown.x) > 1 else None
-    else:
-        sd = pooled_sd(shown.x, shown.y)
-    if not sd:
-        return
-    c.detectable = detectable_difference(sd, c.diff.n_a, c.diff.n_b, alpha=alpha_now, paired=c.paired)
-    c.needed = seeds_needed(c.diff.diff, sd, margin, alpha=alpha_next, paired=c.paired)
-
-
-def _within(d: Difference, low: float, high: float) -> Difference:
-    if d.ci_low is None:
-        return d
-    return dataclasses.replace(d, ci_low=max(d.ci_low, low), ci_high=min(d.ci_high, high))
+                  pairing: bool = False) -> list[Comparison]:
+    """One family of comparisons of a study's models (cnnlab.stats.family.decide_family), each
+    pair paired when the design pairs its seeds and `pairing` allows it, else Welch's.
+    Differences of fractions (accuracies) are kept within ±1, the most two fractions can differ by."""
+    data = [Pair(a.seed_values(metric), b.seed_values(metric), tuple(a.seeds()), tuple(b.seeds()),
+                 pairing and paired_by_design(a, b)) for a, b in pairs]
+    bounds = (-1.0, 1.0) if get_metric(metric).unit == "fraction" else None
+    decided = decide_pairs(data, margin, looks, bounds)
+    return [Comparison(a=a, b=b, metric=metric, **d.numbers()) for (a, b), d in zip(pairs, decided)]
 
 
 def interval_text(c: Comparison) -> str:
@@ -440,11 +220,16 @@ COMPARISON_COLUMNS = ("a", "b", "metric", "test", "n_a", "n_b", "diff", "ci_low"
 
 
 def comparison_row(c: Comparison) -> dict:
-    """One comparison as numbers (fractions for accuracies): a row of `StudyResult.tests` and
+    """One comparison of a study as numbers: a row of `StudyResult.tests`."""
+    return decision_row(c, c.a.label, c.b.label, c.metric)
+
+
+def decision_row(c: Decision, a: str, b: str, metric: str) -> dict:
+    """One decided pair as numbers (fractions for accuracies): a row of `StudyResult.tests` and
     of `cnnlab compare --csv`. `test`: "paired" or "welch"; p: that test's p at the look shown
     (`look` of `looks`), p_sequential: over its looks."""
     e = c.equivalence
-    return {"a": c.a.label, "b": c.b.label, "metric": c.metric, "test": "paired" if c.paired else "welch",
+    return {"a": a, "b": b, "metric": metric, "test": "paired" if c.paired else "welch",
             "n_a": c.diff.n_a, "n_b": c.diff.n_b, "diff": c.diff.diff, "ci_low": c.diff.ci_low,
             "ci_high": c.diff.ci_high, "p": c.diff.p, "p_sequential": c.p_sequential, "p_holm": c.p_holm,
             "p_equivalent": e.p if e else None, "p_equivalent_holm": c.p_equivalent_holm,

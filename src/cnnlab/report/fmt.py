@@ -2,7 +2,7 @@
 
 import math
 
-from cnnlab.report.stats import Summary
+from cnnlab.stats.summary import Summary
 from cnnlab.units import si_number
 
 DASH = "—"

@@ -23,9 +23,9 @@ import numpy as np
 from cnnlab.report import plots
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.load import ModelResults, StudyResults
-from cnnlab.report.scipy_stats import sps
+from cnnlab.stats.scipy_lazy import sps
 from cnnlab.report.sections import image, not_measured
-from cnnlab.report.stats import summarize
+from cnnlab.stats.summary import summarize
 
 MAX_SEEDS_SHOWN = 20
 

@@ -21,7 +21,7 @@ from cnnlab.report import compare, findings, fmt, plots
 from cnnlab.report.document import Bullets, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults
 from cnnlab.report.sections import image
-from cnnlab.report.stats import summarize
+from cnnlab.stats.summary import summarize
 from cnnlab.store.schema import TuningPoint, TuningRecord, setting_text
 from cnnlab.units import duration_text
 

@@ -344,7 +344,7 @@ def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[int, ...]:
     """Seeds per model at each look at this study's results: the earlier study.json's looks when
     it is the same study (the same settings, its models all still there: a model added later
     does not make the earlier looks at the others unseen), plus this one if seeds were added.
-    The verdicts test at a level corrected for the number of looks (cnnlab.report.sequential)."""
+    The verdicts test at a level corrected for the number of looks (cnnlab.stats.sequential)."""
     seeds = max(len(model.seeds(study.seeds)) for model in study.models)  # --until-decided: per model
     try:
         old = read_study(path)

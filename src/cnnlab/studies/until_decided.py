@@ -5,7 +5,7 @@ questions is inconclusive and about `max_seeds` seeds per model or fewer would d
 observed spread, the models of those comparisons (and only those) get more seeds, and the
 report looks again. Each step doubles their seeds, capped by `max_seeds` and by what the time
 left in the budget buys at the measured cost per run: a schedule fixed before the results are
-seen, so the group-sequential boundaries (cnnlab.report.sequential) hold the error rates over
+seen, so the group-sequential boundaries (cnnlab.stats.sequential) hold the error rates over
 the looks. Decided comparisons stay decided (their sequential p-values only fall).
 
 It stops when every comparison is decided, when the open ones would need more than `max_seeds`,

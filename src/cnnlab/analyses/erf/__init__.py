@@ -13,7 +13,7 @@ from cnnlab.report import fmt, plots
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.load import stored_matrix
 from cnnlab.report.sections import first_done, image, not_measured
-from cnnlab.report.stats import summarize
+from cnnlab.stats.summary import summarize
 
 TITLE = "Effective receptive fields"
 

@@ -15,7 +15,7 @@ from cnnlab.report import fmt, plots
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy, extremes
 from cnnlab.report.sections import image, not_measured, with_runs
-from cnnlab.report.stats import summarize
+from cnnlab.stats.summary import summarize
 
 TITLE = "Overfitting"
 KEYS = ("epochs", "gap", "final_gap", "best_epoch", "test_loss_rose")

@@ -10,7 +10,7 @@ from cnnlab.report import fmt
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy
 from cnnlab.report.sections import not_measured
-from cnnlab.report.stats import summarize
+from cnnlab.stats.summary import summarize
 
 TITLE = "Training stability"
 

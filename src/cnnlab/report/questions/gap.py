@@ -2,7 +2,7 @@
 
 from cnnlab.report import findings, fmt
 from cnnlab.report.questions.pair import Pair
-from cnnlab.report.stats import summarize
+from cnnlab.stats.summary import summarize
 
 
 class Gap(Pair):

@@ -5,7 +5,7 @@ from cnnlab.report import findings
 from cnnlab.report.busy import busy
 from cnnlab.report.load import get_metric
 from cnnlab.report.questions.base import QuestionKind, by_label, fewest_seeds
-from cnnlab.report.stats import summarize
+from cnnlab.stats.summary import summarize
 
 
 class Pairs(QuestionKind):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from cnnlab.choices import DEFAULT_TEST, QUESTION_KINDS, QUESTION_NEEDS, TESTS
+from cnnlab.choices import DEFAULT_MARGIN_POINTS, DEFAULT_TEST, QUESTION_KINDS, QUESTION_NEEDS, TESTS
 from cnnlab.errors import UserError
 from cnnlab.numeric import is_number
 from cnnlab.store.schema.common import SCHEMA_VERSION, _checked, _field, _list_of_objects, _read_json, _which_cnnlab
@@ -50,7 +50,7 @@ class StudyRecord:
     models: tuple[StudyModel, ...] = ()
     profiles: dict = field(default_factory=dict)
     source: str | None = None  # the study file
-    margin: float = 1.0  # equivalence margin in accuracy points
+    margin: float = DEFAULT_MARGIN_POINTS  # equivalence margin in accuracy points
     test: str = DEFAULT_TEST  # the verdicts' t-test: welch or paired (cnnlab.choices.TESTS)
     questions: tuple[dict, ...] = ()  # cnnlab.studies.questions, model references as labels
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere, accuracies as fractions
@@ -104,7 +104,7 @@ class StudyRecord:
                   "test_subset": d.get("test_subset"), "inference_repeats": d.get("inference_repeats"),
                   "analyses": tuple(d.get("analyses") or ()), "train": dict(d.get("train") or {}),
                   "models": models, "profiles": dict(d.get("profiles") or {}), "source": d.get("source"),
-                  "margin": float(d["margin"]) if is_number(d.get("margin")) and d["margin"] > 0 else 1.0,
+                  "margin": float(d["margin"]) if is_number(d.get("margin")) and d["margin"] > 0 else DEFAULT_MARGIN_POINTS,
                   "test": d["test"] if d.get("test") in TESTS else DEFAULT_TEST,
                   "questions": tuple(q for q in d.get("questions") or () if isinstance(q, dict)),
                   "claims": tuple(c for c in d.get("claims") or () if isinstance(c, dict)),

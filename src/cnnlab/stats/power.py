@@ -1,27 +1,5 @@
-"""Deciding a comparison: one model is better, the two are equivalent, or N seeds would tell.
-
-"No significant difference" is not an answer: it does not say whether two models are alike or
-whether a few seeds simply cannot tell. This module supplies the statistics for the two other
-answers (the question engine and the wording live elsewhere):
-
-- `tost`: equivalence within ±margin by two one-sided t-tests (Schuirmann's TOST; Welch's, or paired). The pair
-  is equivalent when both one-sided tests reject, i.e. when the (1 - 2·alpha) Welch interval of the
-  difference lies inside ±margin. A family of pairs is corrected exactly like the difference tests:
-  pass the equivalence p-values of the family to `stats.holm` and compare the adjusted ones with
-  the level (TOST's p is a p-value like any other, so Holm's guarantee holds for it unchanged).
-- `detectable_difference`: the smallest true difference the seeds at hand detect with 80% power.
-- `seeds_needed`: seeds per model that would decide the comparison, at the observed spread.
-- `looks_alpha`: the share of alpha that look k spends as seeds accumulate (cnnlab.report.sequential).
-
-Put together, for a family of m pairs (cnnlab.report.findings.decide_family): the difference test
-(Welch's, or the paired t-test when the design pairs the seeds) and TOST, each pair's p-values
-made sequential over its looks (cnnlab.report.sequential; with one look, the tests' own), then
-Holm-adjusted and compared with the first look's level, looks_alpha(ALPHA, 1); an undecided
-pair gets `detectable_difference(sd, n_a, n_b, alpha=<its last boundary's level at level / m>)`
-and `seeds_needed(diff, sd, margin, alpha=looks_alpha(ALPHA, looks + 1) / m)` for the next look
-(a p-value below level / m is rejected by Holm whatever the others are, so the power promised
-within the family is a floor; the next look's boundary is never stricter than its Bonferroni
-share, so that plan is conservative too).
+"""What seeds can decide: the power of the difference test and of TOST, the smallest difference
+a design detects, and the seeds per model that would decide a comparison.
 
 The power of a difference (`power_difference`) is that of the test the verdicts use: Welch's
 for normal seed-to-seed noise with the same spread on both sides (exact at equal seeds per model,
@@ -38,86 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlab.report.scipy_stats import integrate, optimize, special, sps
-
-from cnnlab.report.stats import ALPHA, _clean, paired_se_df, welch_se_df
-
-POWER = 0.8  # the conventional target: 4 chances in 5 of deciding when the assumed truth holds
-MAX_SEEDS = 1000
-
-
-@dataclass(frozen=True)
-class Equivalence:
-    """TOST of |mean(a) - mean(b)| < margin.
-
-    p_lower tests H0 diff <= -margin, p_upper tests H0 diff >= +margin, p = max of the two.
-    (ci_low, ci_high) is the (1 - 2·alpha) Welch interval of the difference: it lies strictly
-    inside ±margin exactly when p < alpha. ci/df/p are None when either side has fewer than two
-    values, or when neither side varies (`exact`): without a spread there is no test, and two
-    models that scored the same on every seed are not thereby shown equivalent (rounded
-    accuracies on a few hundred test images often do).
-    """
-    n_a: int
-    n_b: int
-    margin: float
-    alpha: float
-    diff: float | None
-    ci_low: float | None
-    ci_high: float | None
-    df: float | None
-    p_lower: float | None
-    p_upper: float | None
-    p: float | None
-
-    @property
-    def exact(self) -> bool:
-        """Both sides have two or more values and none of them varies: nothing to test."""
-        return self.p is None and self.n_a >= 2 and self.n_b >= 2
-
-    def equivalent(self, p: float | None = None, alpha: float = ALPHA) -> bool | None:
-        """Whether the pair is shown equivalent at level `alpha`; None when it cannot be tested.
-
-        `p`: the Holm-adjusted p-value of this pair within its family (default: its own p).
-        """
-        if self.p is None:
-            return None
-        return (self.p if p is None else p) < alpha
-
-
-def tost(a, b, margin: float, alpha: float = ALPHA, paired: bool = False) -> Equivalence:
-    """Two one-sided t-tests of |mean(a) - mean(b)| < margin (margin in the values' units): Welch's,
-    or with `paired` the paired ones over aligned values (value i of a and of b from one seed)."""
-    if not (margin > 0 and math.isfinite(margin)):
-        raise ValueError(f"the equivalence margin must be a positive number, got {margin!r}")
-    if not 0 < alpha < 0.5:
-        raise ValueError(f"alpha must lie in (0, 0.5), got {alpha!r}")
-    if paired:
-        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-        if a.shape != b.shape:
-            raise ValueError(f"a paired test needs two aligned lists of values, got {a.shape} and {b.shape}")
-    else:
-        a, b = _clean(a), _clean(b)
-    n_a, n_b = len(a), len(b)
-    none = dict(ci_low=None, ci_high=None, df=None, p_lower=None, p_upper=None, p=None)
-    if n_a == 0 or n_b == 0:
-        return Equivalence(n_a, n_b, margin, alpha, None, **none)
-    diff = float(a.mean() - b.mean())
-    if n_a < 2 or n_b < 2:
-        return Equivalence(n_a, n_b, margin, alpha, diff, **none)
-    se, df = paired_se_df(a, b) if paired else welch_se_df(a, b)
-    if se is None:
-        return Equivalence(n_a, n_b, margin, alpha, diff, **none)
-    p_lower = float(sps.t.sf((diff + margin) / se, df))
-    p_upper = float(sps.t.cdf((diff - margin) / se, df))
-    half = float(sps.t.ppf(1 - alpha, df)) * se
-    return Equivalence(n_a, n_b, margin, alpha, diff, diff - half, diff + half, df,
-                       p_lower, p_upper, max(p_lower, p_upper))
+from cnnlab.stats.constants import ALPHA, MAX_SEEDS, POWER
+from cnnlab.stats.scipy_lazy import integrate, optimize, special, sps
+from cnnlab.stats.summary import clean
 
 
 def pooled_sd(a, b) -> float | None:
     """Pooled seed-to-seed standard deviation of two samples; None with fewer than 3 values in all
     (or an empty side). A side with a single value adds nothing to it but does not spoil it."""
-    a, b = _clean(a), _clean(b)
+    a, b = clean(a), clean(b)
     df = len(a) + len(b) - 2
     if len(a) == 0 or len(b) == 0 or df < 1:
         return None
@@ -304,24 +211,3 @@ def seeds_needed(diff: float, sd: float, margin: float, alpha: float = ALPHA, po
             low = mid
     better, equivalent = at_high
     return SeedsNeeded(high, "better" if better >= equivalent else "equivalent", better, equivalent, max_seeds)
-
-
-LOOK_SHARE = 6 / math.pi ** 2  # the first look's share of alpha: 1/k² summed over every k is π²/6
-
-
-def looks_alpha(alpha: float, looks: int) -> float:
-    """The share of alpha the `looks`-th look at the same comparisons spends, as seeds accumulate
-    (looks = 1: the first look): alpha · 6 / (π² · looks²), i.e. 3.04%, 0.76%, 0.34%, 0.19% ... at 5%.
-
-    Adding seeds because a look was undecided, then testing again, gives chance more than one
-    try. These shares sum to alpha over any number of looks, so tested at them alone (Bonferroni
-    over looks) the chance of a false "better" over all looks is at most alpha. The verdicts
-    spend them group-sequentially instead (cnnlab.report.sequential), which keeps the same
-    guarantee and tests later looks less strictly. The first look cannot be tested at the full
-    alpha when more may follow; 6/π² keeps most of it there, where most studies stop.
-    """
-    if looks < 1 or int(looks) != looks:
-        raise ValueError(f"looks must be a whole number >= 1, got {looks!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
-    return alpha * LOOK_SHARE / int(looks) ** 2

@@ -2,7 +2,7 @@
 
 Testing the same pair after every batch of new seeds gives chance a new try each time. Each
 look k spends a share of the level, alpha_1 / k² (alpha_1: the first look's level, the same
-shares as `decide.looks_alpha`, which sum to alpha_1 · π²/6 over any number of looks), but the
+shares as `looks_alpha`, which sum to alpha_1 · π²/6 over any number of looks), but the
 boundaries here are the group-sequential ones (Armitage, McPherson & Rowe 1969; Lan & DeMets
 1983): the statistics of nested samples are correlated, so the chance of crossing first at look
 k can be held at its share instead of being bounded by it, and a later look is tested less
@@ -31,16 +31,29 @@ from functools import lru_cache
 
 import numpy as np
 
-from cnnlab.report.scipy_stats import optimize, special, sps
+from cnnlab.stats.scipy_lazy import optimize, special, sps
 
 GRID = 241  # points per look in the numerical integration
-MAX_FIRST_LEVEL = 6 / math.pi ** 2  # shares 1/k² of this first level add up to at most 1
+FIRST_LOOK_SHARE = 6 / math.pi ** 2  # the first look's share of alpha: 1/k² summed over every k is π²/6
+MAX_FIRST_LEVEL = FIRST_LOOK_SHARE  # shares 1/k² of this first level add up to at most 1
 TINY = 1e-9  # a sequential p-value below it is given as its upper bound, min over looks of p_k · k²
 
 
 def spend(first_level: float, looks: int) -> list[float]:
-    """What each look spends: first_level / k² at look k."""
+    """What each look spends: first_level / k² at look k (the one spending rule)."""
     return [first_level / k ** 2 for k in range(1, looks + 1)]
+
+
+def looks_alpha(alpha: float, looks: int) -> float:
+    """The share of alpha the `looks`-th look at the same comparisons spends, as seeds accumulate
+    (looks = 1: the first look): alpha · 6 / (π² · looks²), i.e. 3.04%, 0.76%, 0.34%, 0.19% ... at 5%.
+    These shares sum to alpha over any number of looks; the first look cannot be tested at the
+    full alpha when more may follow, and 6/π² keeps most of it there, where most studies stop."""
+    if looks < 1 or int(looks) != looks:
+        raise ValueError(f"looks must be a whole number >= 1, got {looks!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    return spend(alpha * FIRST_LOOK_SHARE, int(looks))[-1]
 
 
 @lru_cache(maxsize=4096)
