@@ -37,10 +37,18 @@ SLOW_FIXTURES = {"tiny_study", "reference", "finished", "full_study"}
 HEAVY = {"ray": 30, "notebook": 40, "process": 8, "browser": 8, "slow": 2}
 
 
-def pytest_collection_modifyitems(items):
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true",
+                     help="also run the long simulations (@pytest.mark.long): minutes each, millions of studies")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_long = pytest.mark.skip(reason="a long simulation: run with --long")
     for item in items:
         if SLOW_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("long") and not config.getoption("--long"):
+            item.add_marker(skip_long)
     # The longest files first (order within a file kept): with `--dist loadfile`
     # the long files start at once and the short ones fill the gaps, instead of one worker
     # finishing a long file alone at the end.

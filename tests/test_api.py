@@ -263,7 +263,7 @@ def test_the_command_to_add_seeds_keeps_the_calls_settings(tiny_study, tmp_path,
     holds the equal `cnnlab run` command, and the report's suggestion reuses every finished run."""
     import shlex
 
-    from cnnlab.report.build import more_seeds_command
+    from cnnlab.report.build import planned_command
     from cnnlab.report.load import load_results
 
     study = load_results(tiny_study.dir)
@@ -272,8 +272,9 @@ def test_the_command_to_add_seeds_keeps_the_calls_settings(tiny_study, tmp_path,
     for flag, value in (("--epochs", "1"), ("--seeds", "2"), ("--subset", "128"), ("--inference-repeats", "2"),
                         ("--out", str(tiny_study.dir.parent.parent))):
         assert words[words.index(flag) + 1] == value
-    suggested = shlex.split(more_seeds_command(study, 2))  # as many seeds as ran: every run is reused
-    assert suggested[suggested.index("--seeds") + 1] == "2"
+    suggested = shlex.split(planned_command(study, 2))  # planned for as many seeds as ran: every run is reused
+    assert suggested[suggested.index("--max-seeds") + 1] == "2" and "--until-decided" in suggested
+    assert suggested[suggested.index("--out") + 1] != str(tiny_study.dir.parent.parent)  # a new plan, a new folder
     out = tmp_path / "out"
     shutil.copytree(tiny_study.dir.parent.parent, out)
     suggested[suggested.index("--out") + 1] = str(out)

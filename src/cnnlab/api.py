@@ -307,7 +307,7 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     from cnnlab.studies.loader import Study, load_study
     from cnnlab.studies.naming import PYTHON
     from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
-    from cnnlab.studies.until_decided import until_decided_options
+    from cnnlab.studies.until_decided import planned, until_decided_options
 
     started = time.time()
     until = until_decided_options(until_decided, max_seeds, budget, PYTHON, tune=tune)
@@ -325,7 +325,7 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
 
         words = ["cnnlab", "run", str(study), *flags, "--out", str(out)]
         if until is not None:
-            words += ["--until-decided"] + (["--max-seeds", str(until.max_seeds)] if until.max_seeds else [])
+            words += ["--until-decided", "--max-seeds", str(until.max_seeds)]
             words += ["--budget", f"{until.budget_seconds:g}s"] if until.budget_seconds is not None else []
         words += ["--data-dir", str(data_dir)] if data_dir is not None else []
         words += [] if download else ["--offline"]
@@ -334,7 +334,8 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
 
     token = EQUIVALENT_COMMAND.set(command)
     try:
-        return _run_study(sized_study(loaded, size, PYTHON), out, options, quiet, until, started)
+        return _run_study(planned(sized_study(loaded, size, PYTHON), until, PYTHON), out, options, quiet, until,
+                          started)
     finally:
         EQUIVALENT_COMMAND.reset(token)
 

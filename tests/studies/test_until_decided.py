@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from cnnlab.studies.naming import PYTHON
+
 import cnnlab
 from cnnlab.cli import main
 from cnnlab.errors import UserError
@@ -129,6 +131,10 @@ def test_cnnlab_run_until_decided_replays_the_same_looks_from_the_cache(decided)
     assert "--until-decided --max-seeds 12" in after.manifest.command
 
 
-def test_a_budget_without_max_seeds_lets_the_budget_decide_how_far():
-    assert until_decided_options(True, None, "30m") == UntilDecided(max_seeds=None, budget_seconds=1800.0)
+def test_the_plan_is_fixed_before_the_first_look_whatever_the_budget():
+    """The verdicts spend their level by the plan, so it must be known before anything is seen: a
+    budget alone plans for the default 20 seeds per model and may stop earlier."""
+    assert until_decided_options(True, None, "30m") == UntilDecided(max_seeds=20, budget_seconds=1800.0)
     assert until_decided_options(True, None, None) == UntilDecided(max_seeds=20, budget_seconds=None)
+    with pytest.raises(UserError, match="must be True or False, got 'no'"):
+        until_decided_options("no", None, None, PYTHON)

@@ -23,10 +23,12 @@ def cmd_run(args):
     from cnnlab.studies.run_all import ALL
     from cnnlab.studies.runner import run_study, study_dir
 
+    from cnnlab.studies.until_decided import planned
+
     until = until_decided(args)
     if len(args.study) > 1 or args.study == [ALL]:
         return cmd_run_all(args, started, until)
-    study = sized_study(load_study(args.study[0]), study_options(args))
+    study = planned(sized_study(load_study(args.study[0]), study_options(args)), until)
     progress = RunProgress(quiet=args.quiet)
     options = run_options(args)
     try:
@@ -67,10 +69,11 @@ def cmd_run_all(args, started: float, until=None):
     from cnnlab.cli.options import run_options, study_options
     from cnnlab.console import RunProgress, suite_announcement, suite_summary
     from cnnlab.studies.run_all import builtin_suite, run_suite, study_suite, suite_settings
+    from cnnlab.studies.until_decided import planned
 
     size, options = study_options(args), run_options(args)
     builtin = args.study == ["all"]
-    studies = builtin_suite(size) if builtin else study_suite(args.study, size)
+    studies = [planned(s, until) for s in (builtin_suite(size) if builtin else study_suite(args.study, size))]
     progress = RunProgress(quiet=args.quiet)
     try:
         suite = run_suite(studies, args.out, suite_settings(size, options), options,

@@ -148,7 +148,11 @@ def replication(study: StudyResults, comparisons: list[Comparison], only_pairs=N
     `only_pairs`: sets of two labels, the orderings the question is about."""
     source = study.info.claims_source or "the reference report"
     stated = [c for c in study.info.claims if c.get("metric") == "test_acc"]
-    tests = {frozenset((c.a.label, c.b.label)): c for c in comparisons}
+    if comparisons and not any(c.metric == "test_acc" for c in comparisons):
+        return (f"This question's verdicts are on {findings.metric_words(comparisons[0].metric)}, not test accuracy: "
+                f"{source}'s test-accuracy orderings are checked under the questions that compare test accuracy.")
+    # A claim about test accuracy is judged only by a verdict on test accuracy.
+    tests = {frozenset((c.a.label, c.b.label)): c for c in comparisons if c.metric == "test_acc"}
     rows, verdicts = [], []
     for x, y in combinations(stated, 2):
         pair = frozenset((x["model"], y["model"]))
@@ -211,8 +215,7 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
     kind = KINDS[question["kind"]]
     labels = kind.labels(question)
     models = _models(study, labels)
-    stats = dict(margin=question.get("margin", study.info.margin) / 100, looks=study.info.looks,
-                 pairing=study.info.test == "paired")
+    stats = findings.family_settings(study, question.get("margin"))
     comparisons, claim = kind.compare(question, models, stats)
     answer = Answer(question=question.get("title") or study.info.reference or f"Q{index + 1}",
                     asks=question.get("asks") or f"{kind.name} among {', '.join(labels)}", claim=claim,

@@ -16,7 +16,6 @@ from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, get_metric
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
 from cnnlab.stats.constants import ALPHA
-from cnnlab.stats.sequential import looks_alpha
 from cnnlab.stats.summary import summarize, summarize_accuracy
 from cnnlab.units import duration_text
 
@@ -121,30 +120,35 @@ def accuracy_vs_cost_section(study: StudyResults, dpi: int) -> Section:
 
 
 def how_to_read(study: StudyResults) -> str:
-    """What a verdict means, in the words every report and the suite page use."""
+    """What a verdict means, in the words every report and the suite page use (the whole
+    procedure: docs/statistics.md)."""
     margin = findings.points_text(study.info.margin / 100)
-    looks = study.info.looks
-    seen = (f" This study's results have been looked at {len(looks)} times, with {', '.join(map(str, looks))} seeds "
-            "per model." if len(looks) > 1 else "")
-    first = f"{100 * looks_alpha(ALPHA, 1):.2g}%"
+    settings = findings.family_settings(study)
+    looks = settings["looks"]
+    plan = settings["plan_seeds"] or (min(looks) if looks else None)
+    level = f"{100 * ALPHA:g}%"
+    if len(looks) > 1:
+        seen = (f" This study was planned for {plan} seeds per model and looked at {len(looks)} times, with "
+                f"{', '.join(map(str, looks))} seeds per model.")
+    elif plan and looks and plan > looks[0]:
+        seen = f" This study was planned for up to {plan} seeds per model (--until-decided) and looked at once."
+    else:
+        seen = " This study was looked at once, at the size it was planned for, so its verdicts are tested at the full level."
     return ("How to read the verdicts: accuracies are test accuracies at the last epoch, as means over seeds with a "
             "95% interval computed with Student's t on the logit scale and mapped back, so it stays within 0–100%; "
             "the intervals cover the spread from seed to seed on these test images, not the sampling of the test "
-            "images themselves. Every compared pair ends in one of three verdicts. Better: a two-sided t-test, "
-            "Holm-adjusted over the comparisons of its question (or of the study) that could be tested, gives p "
-            f"below {first}. The test is Welch's unless the study file asks for the paired t-test (test = \"paired\": "
-            "over the seeds both models share, which gives both the same data order, augmentation and test images; "
-            "it pays only where the seeds are strongly correlated; this study uses "
-            + ("the paired t-test" if study.info.test == "paired" else "Welch's") + "). Equivalent: two one-sided "
-            f"tests (TOST) of the same kind, Holm-adjusted the same way, show the difference lies within ±{margin}. "
-            "Inconclusive: neither; the report then gives the smallest difference these seeds detect with at least "
-            "80% power at the same level and how many seeds per model would decide at the observed spread. A "
-            "difference's interval is given at the confidence its Holm-adjusted test used, so it excludes zero "
-            "exactly when the verdict is 'better'. Adding seeds after looking at a verdict is another look, which "
-            "gives chance another try, so cnnlab records the looks (study.json) and tests each pair "
-            f"group-sequentially: look k spends {first}/k² (shares that add up to 5% over any number of looks), with "
-            "boundaries that allow for the overlap of the looks' seeds, and a pair's numbers are those of the look "
-            "that decided it." + seen)
+            "images themselves. Every compared pair ends in one of three verdicts. Better: a two-sided t-test ("
+            + ("the paired t-test over the seeds both models share" if study.info.test == "paired" else "Welch's")
+            + f"), Holm-adjusted over the comparisons of its question (or of the study), rejects at {level}, the "
+            "level the study is held to over all its looks. Equivalent: two one-sided tests (TOST) of the same kind, "
+            f"adjusted the same way, show the difference lies within ±{margin}. Inconclusive: neither; the report "
+            "then gives the smallest difference these seeds detect (80% power on average over how uncertain the "
+            "observed spread is) and how many seeds per model would decide. A difference's interval is given at "
+            "the confidence its test used, so it excludes zero exactly when the verdict is 'better'. Seeds added "
+            "after a look make another look: each look spends the part of the level its study planned for it "
+            "(group-sequential boundaries, Pocock-type spending over the planned seeds), a pair's numbers are those "
+            "of the look that decided it, and seeds beyond the plan cannot change a verdict. The whole procedure: "
+            "docs/statistics.md in cnnlab's documentation." + seen)
 
 
 def _p_cell(c: findings.Comparison) -> str:
@@ -228,8 +232,8 @@ def _study_argument(study: StudyResults) -> str:
     return study.info.name if builtin or not source else source
 
 
-def more_seeds_command(study: StudyResults, seeds: int) -> str:
-    """The command that adds seeds to this study: finished runs are reused, only the new seeds train."""
+def _command_words(study: StudyResults) -> list[str]:
+    """The `cnnlab run` command that made this study, as words (a suite's: for this study alone)."""
     try:
         words = shlex.split(study.manifest.command or "")
     except ValueError:  # not one command line
@@ -237,13 +241,56 @@ def more_seeds_command(study: StudyResults, seeds: int) -> str:
     if len(words) >= 3 and words[:2] == ["cnnlab", "run"]:
         if words[2] == "all":  # one study of the suite
             words[2] = _study_argument(study)
-        if "--seeds" in words[:-1]:
-            words[words.index("--seeds") + 1] = str(seeds)
-        else:
-            words += ["--seeds", str(seeds)]
-        return shlex.join(words)
-    return (f"cnnlab run {_study_argument(study)} --profile {study.info.profile or 'full'} --seeds {seeds} "
-            f"--out {study.dir.parent.parent}" + (" --tune" if study.info.tuning is not None else ""))
+        return words
+    return (["cnnlab", "run", _study_argument(study), "--profile", study.info.profile or "full", "--out",
+             str(study.dir.parent.parent)] + (["--tune"] if study.info.tuning is not None else []))
+
+
+def _with_option(words: list[str], option: str, value: str | None = None) -> list[str]:
+    """`words` with `option` set to `value` (a flag alone when value is None)."""
+    words = list(words)
+    if option in words:
+        if value is not None and words.index(option) + 1 < len(words):
+            words[words.index(option) + 1] = value
+        return words
+    return words + [option] + ([value] if value is not None else [])
+
+
+def planned_command(study: StudyResults, seeds: int) -> str:
+    """The command that runs this study planned for `seeds` seeds per model from the start, into a
+    new output directory: --until-decided adds seeds only where comparisons are open."""
+    words = _with_option(_command_words(study), "--until-decided")
+    words = _with_option(words, "--max-seeds", str(seeds))
+    out = str(study.dir.parent.parent)
+    return shlex.join(_with_option(words, "--out", f"{out.rstrip('/')}-{seeds}-seeds"))
+
+
+def next_step_text(study: StudyResults, comparisons: list) -> str | None:
+    """How the inconclusive comparisons of an answer could be decided, consistent with the study's
+    plan (docs/statistics.md): continue it where its plan has level left, else plan anew."""
+    needs = [c.needed for c in comparisons if c.verdict == "inconclusive" and c.needed and c.needed.n]
+    if not needs:
+        return None
+    n = max(x.n for x in needs)
+    if all(x.fresh for x in needs):
+        return (f"To decide the inconclusive ones: this study spent its {100 * ALPHA:g}% level at the seeds it "
+                f"planned for, so more seeds here cannot change its verdicts; plan for about {n} seeds per model "
+                f"from the start: {planned_command(study, n)} (--until-decided adds seeds only to the models of "
+                "open comparisons; its first seeds repeat these runs, so this is a second try at the same question, "
+                "and the level holds for each try, not for both together).")
+    plan = findings.family_settings(study)["plan_seeds"]
+    words = _command_words(study)
+    within = [x.n for x in needs if not x.fresh and (plan is None or x.n <= plan)]
+    text = ""
+    if within:
+        text = (f"To continue within this study's plan ({plan} seeds per model): "
+                f"{shlex.join(_with_option(words, '--until-decided'))} (finished seeds are reused; only the models "
+                "of open comparisons get more seeds, and each look is tested with group-sequential boundaries).")
+    beyond = [x.n for x in needs if plan is not None and x.n > plan]
+    if beyond:
+        text += (f" {'Some' if within else 'The inconclusive ones'} would need about {max(beyond)} seeds per model, "
+                 f"more than this study planned for ({plan}): {planned_command(study, max(beyond))}.")
+    return text.strip() or None
 
 
 def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
@@ -259,12 +306,9 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
         s.add(Paragraph(f"Answer: {result.claim}"))
         s.add(Bullets(result.evidence))
         s.add(Paragraph(result.decided_text(), note=True))
-        needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
-        if needs:
-            s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
-                            "seeds are reused; only the new ones train), or add --until-decided to give seeds only to "
-                            "the models of open comparisons. Looking again after adding seeds counts as another look, "
-                            "tested with group-sequential boundaries.", note=True))
+        step = next_step_text(study, result.comparisons)
+        if step:
+            s.add(Paragraph(step, note=True))
         if result.tuning:
             s.add(Paragraph(f"Shared vs tuned settings: {result.tuning[0]}"))
             s.add(Bullets(result.tuning[1:]))
@@ -287,21 +331,23 @@ def until_decided_blocks(study: StudyResults, comparisons: list[findings.Compari
         looks = ", ".join(f"{a}" if a == b else f"{a}/{b}" for a, b in c.look_seeds) or fmt.DASH
         if c.verdict in ("better", "equivalent"):
             why = f"decided at look {c.look}"
+        elif c.diff.p is None and min(c.diff.n_a, c.diff.n_b) >= 2:
+            why = "no spread: the values did not vary from seed to seed"
         elif c.needed is None or c.needed.n is None:
             why = "no plan: the spread gives no number of seeds that would decide it"
         elif isinstance(max_seeds, int) and c.needed.n > max_seeds:
             why = f"would need about {c.needed.n} seeds per model, more than {max_seeds}"
         else:
             why = str(record.get("why") or "stopped")
-        rows.append([c.a.label, c.b.label, looks, c.verdict, why])
+        rows.append([c.a.label, c.b.label, findings.metric_words(c.metric), looks, c.verdict, why])
     most = f"at most {max_seeds} per model" if isinstance(max_seeds, int) else "as many per model as the budget bought"
     text = (f"Seeds were added until decided: after the first look, the models of the comparisons still open got "
             f"twice their seeds ({most}"
             + (f", within a budget of {duration_text(budget)}" if isinstance(budget, (int, float)) else "")
             + f"), and each look was tested with group-sequential boundaries. It stopped because "
             f"{record.get('why') or 'of an unknown reason'}, after {duration_text(record.get('spent_seconds'))}.")
-    return [Paragraph(text), Table(["Model A", "Model B", "Looks (seeds per model)", "Verdict", "Why it stopped"],
-                                   rows)]
+    return [Paragraph(text), Table(["Model A", "Model B", "Compared on", "Looks (seeds per model)", "Verdict",
+                                    "Why it stopped"], rows)]
 
 
 def _code_text(study: StudyResults) -> str | None:
@@ -368,9 +414,8 @@ def manifest_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
 # ---- the whole document -----------------------------------------------------------------
 
 def study_pairs(study: StudyResults) -> list[findings.Comparison]:
-    """Every pair of the study's models, one Holm family, at the study's margin and looks."""
-    return findings.compare(study.models, margin=study.info.margin / 100, looks=study.info.looks,
-                            pairing=study.info.test == "paired")
+    """Every pair of the study's models, one Holm family, at the study's margin, looks and plan."""
+    return findings.compare(study.models, **findings.family_settings(study))
 
 
 # The built-in sections and their places; an analysis's section goes by its `order`

@@ -13,7 +13,7 @@ from itertools import combinations
 from cnnlab.choices import DEFAULT_MARGIN_POINTS
 from cnnlab.report import fmt
 from cnnlab.report.busy import busy
-from cnnlab.report.load import ModelResults, get_metric
+from cnnlab.report.load import ModelResults, StudyResults, get_metric
 from cnnlab.stats.family import VERDICTS, Decision, Pair
 from cnnlab.stats.family import decide_family as decide_pairs
 from cnnlab.stats.summary import summarize
@@ -42,48 +42,74 @@ def by_test_accuracy(models: list[ModelResults]) -> list[ModelResults]:
     return sorted(models, key=key)
 
 
-def compare(models: list[ModelResults], metric: str = "test_acc",
-            margin: float = DEFAULT_MARGIN_FRACTION,
-            looks=(), pairing: bool = False) -> list[Comparison]:
-    """Every pair of `models` that has values of `metric`, the higher mean test accuracy first."""
+def compare(models: list[ModelResults], metric: str = "test_acc", margin: float = DEFAULT_MARGIN_FRACTION,
+            looks=(), pairing: bool = False, plan_seeds: int | None = None) -> list[Comparison]:
+    """Every pair of `models` that has values of `metric`: one Holm family (`decide_family`)."""
     ranked = [m for m in by_test_accuracy(models) if m.values(metric)]
-    return decide_family(list(combinations(ranked, 2)), metric, margin, looks, pairing)
+    return decide_family(list(combinations(ranked, 2)), metric, margin, looks, pairing, plan_seeds)
 
 
 def compare_pairs(pairs: list[tuple[ModelResults, ModelResults]], metric: str = "test_acc",
-                  margin: float = DEFAULT_MARGIN_FRACTION, looks=(), pairing: bool = False) -> list[Comparison]:
+                  margin: float = DEFAULT_MARGIN_FRACTION, looks=(), pairing: bool = False,
+                  plan_seeds: int | None = None) -> list[Comparison]:
     """Planned comparisons: only `pairs`, Holm-corrected over them alone (a smaller family
-    than every pair of a study), each ordered so that `a` has the higher mean of `metric`."""
-    ordered = []
-    for x, y in pairs:
-        mx, my = summarize(x.values(metric)).mean, summarize(y.values(metric)).mean
-        ordered.append((y, x) if mx is not None and my is not None and my > mx else (x, y))
-    return decide_family(ordered, metric, margin, looks, pairing)
+    than every pair of a study)."""
+    return decide_family(list(pairs), metric, margin, looks, pairing, plan_seeds)
 
 
-def paired_by_design(a: ModelResults, b: ModelResults) -> bool:
-    """Whether the study gave both models the same seeds (seed s: the same data order,
-    augmentation draws and test images for both)."""
-    seeds = a.seeds()
-    return bool(seeds) and seeds == b.seeds()
+def family_settings(study: StudyResults, margin_points: float | None = None) -> dict:
+    """How a study's comparisons are decided, from its study.json: the margin (a question's own,
+    else the study's), the looks, the plan, and whether its design pairs the seeds. Every
+    verdict of a study (its report, its answers, `StudyResult.tests`, --until-decided) uses these."""
+    info = study.info
+    plan = info.plan_seeds
+    if plan is None and info.looks and isinstance(info.until_decided, dict):
+        plan = info.until_decided.get("max_seeds")  # results of a cnnlab that did not record the plan
+    margin = info.margin if margin_points is None else margin_points
+    return {"margin": margin / 100, "looks": info.looks, "pairing": info.test == "paired", "plan_seeds": plan}
+
+
+def metric_words(metric: str) -> str:
+    """How a sentence names a metric: its description ("train–test accuracy gap ...")."""
+    return get_metric(metric).title
+
+
+def paired_by_design(a: ModelResults, b: ModelResults, looks=()) -> bool:
+    """Whether the study gave both models the same seeds at its first look (seed s: the same data
+    order, augmentation draws and test images for both). Fixed by the first look: a pair tested
+    paired stays paired when later looks give the two models different numbers of seeds."""
+    seeds_a, seeds_b = a.seeds(), b.seeds()
+    first = min(looks) if looks else max(len(seeds_a), len(seeds_b))
+    return bool(seeds_a) and seeds_a[:first] == seeds_b[:first]
 
 
 def decide_family(pairs: list[tuple[ModelResults, ModelResults]], metric: str, margin, looks=(),
-                  pairing: bool = False) -> list[Comparison]:
+                  pairing: bool = False, plan_seeds: int | None = None) -> list[Comparison]:
     """One family of comparisons of a study's models (cnnlab.stats.family.decide_family), each
     pair paired when the design pairs its seeds and `pairing` allows it, else Welch's.
-    Differences of fractions (accuracies) are kept within ±1, the most two fractions can differ by."""
+    Differences of fractions (accuracies) are kept within ±1, the most two fractions can differ by.
+    Each comparison names first the model its shown look (the one that decided it, else the
+    last) finds higher, so "better" never names the model with the lower numbers."""
     data = [Pair(a.seed_values(metric), b.seed_values(metric), tuple(a.seeds()), tuple(b.seeds()),
-                 pairing and paired_by_design(a, b)) for a, b in pairs]
+                 pairing and paired_by_design(a, b, looks)) for a, b in pairs]
     bounds = (-1.0, 1.0) if get_metric(metric).unit == "fraction" else None
-    decided = decide_pairs(data, margin, looks, bounds)
-    return [Comparison(a=a, b=b, metric=metric, **d.numbers()) for (a, b), d in zip(pairs, decided)]
+    out = []
+    for (a, b), d in zip(pairs, decide_pairs(data, margin, looks, plan_seeds, bounds)):
+        if d.diff.diff is not None and d.diff.diff < 0:
+            a, b, d = b, a, d.reversed()
+        out.append(Comparison(a=a, b=b, metric=metric, **d.numbers()))
+    return out
+
+
+BEYOND_PLAN = "no interval: this look is beyond the seeds the study planned for, so it cannot decide"
 
 
 def interval_text(c: Comparison) -> str:
     """"95% CI [+1.20, +3.40]" of the difference in points, at the confidence its verdict was tested
     at (lower than 95% after Holm's correction or a later look)."""
     d = c.diff
+    if c.ci_confidence is None or d.ci_low is None:
+        return BEYOND_PLAN
     return f"{fmt.confidence(c.ci_confidence)} CI [{100 * d.ci_low:+.2f}, {100 * d.ci_high:+.2f}]"
 
 
@@ -101,21 +127,31 @@ def points_text(x) -> str:
     return fmt.points(x, signed=False).replace(" pts", " points")
 
 
+def detect_text(c: Comparison) -> str:
+    """What these seeds can detect, bounded by what the metric can be (a fraction differs by at
+    most 100 points)."""
+    if not c.detectable:
+        return ""
+    if get_metric(c.metric).unit == "fraction" and c.detectable >= 1:
+        return "these seeds vary too much to detect any difference an accuracy can have (100 points) with 80% power"
+    return f"these seeds detect a difference of {points_text(c.detectable)} with 80% power (on average over the spread's uncertainty)"
+
+
 def needed_text(c: Comparison) -> str:
     """What would decide an inconclusive comparison, in one clause."""
-    detect = f"these seeds detect a difference of {points_text(c.detectable)} with 80% power" if c.detectable else ""
-    if c.needed is None:
-        more = ""
-    elif c.needed.n is None:
+    more = ""
+    fewest = min(c.diff.n_a, c.diff.n_b)
+    if c.needed is not None and c.needed.n is None:
         more = (f"even {c.needed.max_seeds:,} seeds per model would not decide it at this spread (the difference "
                 f"is about the ±{points_text(c.margin)} margin)")
-    else:
+    elif c.needed is not None:
         goal = {"better": "show a difference", "equivalent": f"show equivalence within ±{points_text(c.margin)}"}
-        more = f"about {c.needed.n} seeds per model would {goal[c.needed.verdict]} at this spread"
-        fewest = min(c.diff.n_a, c.diff.n_b)
+        where = ("in a study planned for them from the start (this one has spent its level)" if c.needed.fresh
+                 else "at this spread")
+        more = f"about {c.needed.n} seeds per model would {goal[c.needed.verdict]} {where}"
         if fewest < ROUGH_BELOW:
             more += f" (a rough figure: the spread comes from only {fewest} seeds per model)"
-    return "; ".join(x for x in (detect, more) if x)
+    return "; ".join(x for x in (detect_text(c), more) if x)
 
 
 def sentence(c: Comparison, n_tests: int | None = None, what: str = "test accuracy") -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from cnnlab.errors import UserError
 from cnnlab.report import fmt, write_document
 from cnnlab.report.answers import answers
-from cnnlab.report.build import how_to_read, more_seeds_command
+from cnnlab.report.build import how_to_read, next_step_text
 from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, load_results
 from cnnlab.store.schema import SUITE_FILE, Invocation, Manifest, SuiteRecord, SuiteStudy, read_suite
@@ -135,12 +135,9 @@ def _question_section(entry: SuiteStudy, study: StudyResults | None, why: str | 
         s.add(Paragraph(f"Answer: {result.claim}"))
         s.add(Paragraph(result.decided_text(), note=True))
         s.add(Bullets(result.evidence))
-        needs = [c.needed.n for c in result.comparisons if c.needed and c.needed.n]
-        if needs:
-            s.add(Paragraph(f"To decide the inconclusive ones: {more_seeds_command(study, max(needs))} (finished "
-                            "seeds are reused; only the new ones train; --until-decided adds them only where a "
-                            "comparison is open; a new look is tested with group-sequential boundaries).",
-                            note=True))
+        step = next_step_text(study, result.comparisons)
+        if step:
+            s.add(Paragraph(step, note=True))
         if result.tuning:
             s.add(Paragraph(f"Shared vs tuned settings: {result.tuning[0]}"))
             s.add(Bullets(result.tuning[1:]))

@@ -10,9 +10,12 @@ import importlib
 class _OnFirstUse:
     def __init__(self, name: str):
         self._name = name
+        self._module = None
 
     def __getattr__(self, attr):
-        return getattr(importlib.import_module(self._name), attr)
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
 
 
 sps = _OnFirstUse("scipy.stats")

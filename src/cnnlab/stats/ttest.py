@@ -1,9 +1,11 @@
 """Two models' values over seeds: the difference of their means with its t interval and test
 (Welch's, or the paired t-test over matched seeds), and equivalence within a margin (TOST).
 
-Welch's test does not assume equal variances; its degrees of freedom come from the
-Welch–Satterthwaite formula, the same ones scipy uses for the p-value, so the interval and the
-p-value always tell the same story. The paired test works on per-seed differences (seed s of
+Welch's test does not assume equal variances. Its degrees of freedom are the
+Welch–Satterthwaite ones moved towards min(n) - 1 (`welch_df`): with a handful of seeds and
+spreads that differ, Satterthwaite's estimate lets a 1% test reject up to 1.5x (equal seeds) and
+6x (3 against 24 seeds) too often, while min(n) - 1 (Hsu's) never does; the interval and the
+p-value use the same degrees of freedom, so they always tell the same story. The paired test works on per-seed differences (seed s of
 one model against seed s of the other), with n - 1 degrees of freedom. TOST (Schuirmann's two
 one-sided tests) shows |difference| < margin when the (1 - 2·alpha) interval lies inside
 ±margin. Nothing is tested with fewer than two values per side, or when nothing varies: a
@@ -11,7 +13,6 @@ spread of zero does not make a difference exact.
 """
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,16 +37,41 @@ class Difference:
     df: float | None
     p: float | None
 
+    def reversed(self) -> "Difference":
+        """b against a: the same test, the difference and its interval negated."""
+        return Difference(self.n_b, self.n_a, _neg(self.diff), _neg(self.ci_high), _neg(self.ci_low), self.df, self.p)
+
+
+def _neg(x):
+    return None if x is None else -x
+
+
+# How far Welch's degrees of freedom go from Hsu's min(n) - 1 towards Satterthwaite's estimate, with
+# the same seeds per model. Simulated (normal seeds, sd ratio 1 to 4, 3 to 24 seeds each, two-sided
+# levels 5%, 1%, 0.3%, and group-sequential looks at 3..10, 3-6-12-24-48 and 6-12-20 seeds): 0.3
+# keeps every rate at or below its level (the worst: 4.9% of a 5% plan); Satterthwaite's own (1.0)
+# reaches 1.5x the level. With unequal seeds even 0.1 runs over, so then Hsu's min(n) - 1 is used.
+WELCH_DF_SHARE = 0.3
+
+
+def welch_df(satterthwaite: float, n_a: int, n_b: int, share: float = WELCH_DF_SHARE):
+    """The degrees of freedom Welch's test uses (see WELCH_DF_SHARE); works on arrays too."""
+    floor = min(n_a, n_b) - 1.0
+    if n_a != n_b:
+        return satterthwaite * 0 + floor
+    return floor + share * (satterthwaite - floor)
+
 
 def welch_se_df(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
-    """Standard error of mean(a) - mean(b) and its Welch–Satterthwaite degrees of freedom, for
-    cleaned samples of at least two values each; (None, None) when neither side varies (up to rounding)."""
+    """Standard error of mean(a) - mean(b) and the degrees of freedom of Welch's test (`welch_df`),
+    for cleaned samples of at least two values each; (None, None) when neither side varies (up to
+    rounding)."""
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
     if se <= 1e-12 * max(abs(a).max(), abs(b).max(), 1e-300):
         return None, None
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    return se, float(df)
+    satterthwaite = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return se, float(welch_df(satterthwaite, len(a), len(b)))
 
 
 def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
@@ -60,10 +86,7 @@ def welch(a, b, confidence: float = 1 - ALPHA) -> Difference:
     if se is None:  # both sides constant (up to rounding): nothing to test, and no interval either
         return Difference(n_a, n_b, diff, None, None, None, None)
     half = float(sps.t.ppf(0.5 + confidence / 2, df=df)) * se
-    with warnings.catch_warnings():
-        # scipy warns about precision when one side is (nearly) constant; Welch's test is fine then.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    p = float(2 * sps.t.sf(abs(diff) / se, df))
     return Difference(n_a, n_b, diff, diff - half, diff + half, float(df), p)
 
 
@@ -122,6 +145,11 @@ class Equivalence:
     p_lower: float | None
     p_upper: float | None
     p: float | None
+
+    def reversed(self) -> "Equivalence":
+        """b against a: the same test, the difference negated."""
+        return Equivalence(self.n_b, self.n_a, self.margin, self.alpha, _neg(self.diff), _neg(self.ci_high),
+                           _neg(self.ci_low), self.df, self.p_upper, self.p_lower, self.p)
 
     @property
     def exact(self) -> bool:

@@ -158,6 +158,7 @@ class Study:
     claims_source: str = ""
     tune: dict = field(default_factory=dict)  # the [tune] table as given (validated); cnnlab.studies.tune_spec
     tuning: bool = False  # each model searches its settings first (--tune)
+    plan_seeds: int | None = None  # the most seeds per model its verdicts plan for (--until-decided's max; None: its first look)
 
     @property
     def run_count(self) -> int:
@@ -244,7 +245,8 @@ class Study:
                 "models": [m.to_dict() for m in self.models], "profiles": dict(self.profiles),
                 "source": self.source, "margin": self.margin, "test": self.test,
                 "questions": [dict(q) for q in self.questions],
-                "claims": [dict(c) for c in self.claims], "claims_source": self.claims_source}
+                "claims": [dict(c) for c in self.claims], "claims_source": self.claims_source,
+                "plan_seeds": self.plan_seeds}
 
 
 # ---- finding study files ------------------------------------------------------------

@@ -144,6 +144,7 @@ class StudyPlan:
     shared_train: dict  # the resolved training settings every run shares (study.json's "train")
     started: float  # when the study started, for its wall-clock
     looks: tuple[int, ...] = ()  # seeds per model at each look at the study's results (seed_looks)
+    plan_seeds: int | None = None  # the most seeds per model its verdicts plan for, fixed at the first look
     tune: TuneSpec | None = None  # with --tune: the search every model gets
     tune_specs: list[RunConfig] = dataclasses.field(default_factory=list)  # its tuning runs, in study order
     tune_data: object = None  # what they train and are scored on: the validation split of `data`
@@ -181,9 +182,10 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=parallel.threads)
     shared_train = resolve_train(study, {}, study.seeds[0], device, len(data.train_labels))
     shared_train.pop("seed")
-    looks = seed_looks(study_dir(out_dir, study.folder) / STUDY_FILE, study, shared_train)
+    looks, plan_seeds = seed_looks(study_dir(out_dir, study.folder) / STUDY_FILE, study, shared_train)
     plan = StudyPlan(study=study, out_dir=Path(out_dir), options=options, device=device, data=data, specs=specs,
-                     parallel=parallel, shared_train=shared_train, started=started, looks=looks)
+                     parallel=parallel, shared_train=shared_train, started=started, looks=looks,
+                     plan_seeds=plan_seeds)
     if tune is None:
         return plan
     tune_data = validation_data(data, tune)
@@ -264,7 +266,7 @@ def study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
                               [*plan.tune_summaries, *summaries], finished, threads=plan.parallel.threads,
                               executor=plan.executor_label, code=plan.specs[0].code)
     return StudyRecord.from_study(plan.study.to_dict(), plan.shared_train, runs, manifest, plan.looks,
-                                  tuning=plan.tuning).to_json()
+                                  tuning=plan.tuning, plan_seeds=plan.plan_seeds).to_json()
 
 
 def write_study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
@@ -340,23 +342,25 @@ def invocation_command() -> str | None:
     return EQUIVALENT_COMMAND.get()
 
 
-def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[int, ...]:
-    """Seeds per model at each look at this study's results: the earlier study.json's looks when
-    it is the same study (the same settings, its models all still there: a model added later
-    does not make the earlier looks at the others unseen), plus this one if seeds were added.
-    The verdicts test at a level corrected for the number of looks (cnnlab.stats.sequential)."""
+def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[tuple[int, ...], int]:
+    """Seeds per model at each look at this study's results, and the seeds its verdicts plan for:
+    the earlier study.json's looks and plan when it is the same study (the same settings, its
+    models all still there: a model added later does not make the earlier looks at the others
+    unseen), plus this look if seeds were added. The plan is fixed at the first look: the study's
+    `plan_seeds` (--until-decided's max), else the seeds of that look (cnnlab.stats.sequential)."""
     seeds = max(len(model.seeds(study.seeds)) for model in study.models)  # --until-decided: per model
+    fresh = ((seeds,), study.plan_seeds or seeds)
     try:
         old = read_study(path)
     except UserError:
-        return (seeds,)
+        return fresh
     same = (old.profile, old.dataset, old.epochs, old.subset, old.test_subset, old.train, list(old.analyses)) == (
         study.profile, study.dataset, study.epochs, study.subset, study.test_subset, shared_train,
         list(study.analyses))
     kept = {(m.name, m.label) for m in old.models} <= {(m.name, m.label) for m in study.models}
     if not same or not kept or not old.looks:
-        return (seeds,)
-    return old.looks if seeds <= old.looks[-1] else (*old.looks, seeds)
+        return fresh
+    return (old.looks if seeds <= old.looks[-1] else (*old.looks, seeds)), old.plan_seeds or old.looks[0]
 
 
 def study_manifest(data, device, precision: str, started: float, summaries: list[dict], finished: bool,

@@ -25,45 +25,78 @@ from pathlib import Path
 
 from cnnlab.errors import UserError, say
 from cnnlab.io import atomic_write_json
+from cnnlab.settings import MAX_SEED
+from cnnlab.stats.constants import MAX_SEEDS
 from cnnlab.store.schema import STUDY_FILE, read_study
-from cnnlab.studies.fields import MAX_SEEDS
 from cnnlab.studies.loader import Study
 from cnnlab.studies.naming import CLI, Names
 from cnnlab.units import duration_text, parse_duration
 
 DEFAULT_MAX_SEEDS = 20  # per model: a course study's open comparisons rarely need more at the quick size
 COST_RATIO_GUESS = 1.0  # wall-clock per second of training, before a look has measured it (analyses vs workers)
+ROUGH_BELOW = 5  # seeds per model under which the seeds an open comparison needs are too rough to stop on
 
 STOPPED = {
-    "nothing": "its questions make no comparison that could be decided",
+    "nothing": "its questions make no comparison that could be decided (the study asks no questions, or fewer "
+               "than two of a question's models have finished runs)",
     "decided": "every comparison is decided",
     "beyond": "the open comparisons would need more than {max_seeds} seeds per model",
     "max_seeds": "the models of the open comparisons have {max_seeds} seeds (--max-seeds)",
+    "no_spread": "the open comparisons' values did not vary from seed to seed, so no number of seeds can be "
+                 "planned from them",
     "budget": "what is left of the budget would not buy the next look, or the seeds an open comparison needs",
+    "plan": "this study was first run without --until-decided, planned for the {plan} seeds per model of that "
+            "look, which spent its 5% level: more seeds cannot change its verdicts (run it with --until-decided "
+            "into a new --out to plan for more)",
 }
 
 
 @dataclass(frozen=True)
 class UntilDecided:
-    """How far `--until-decided` may go: seeds per model (None: as many as the budget buys), and
-    wall-clock for the whole invocation."""
-    max_seeds: int | None = DEFAULT_MAX_SEEDS
+    """How far `--until-decided` may go: seeds per model (the plan), and wall-clock for the whole
+    invocation."""
+    max_seeds: int = DEFAULT_MAX_SEEDS
     budget_seconds: float | None = None
+
+
+def planned(study: Study, until: UntilDecided | None, names: Names = CLI) -> Study:
+    """The study planned for `until.max_seeds` seeds per model (unchanged without --until-decided),
+    checked before its first look: every seed the looks can reach must be a valid seed, and a model
+    compared with itself (a seed_offset) must stay on other seeds than its twin."""
+    if until is None:
+        return study
+    grown = [(m, dataclasses.replace(m, seed_count=until.max_seeds).seeds(study.seeds)) for m in study.models]
+    for model, seeds in grown:
+        if max(seeds) > MAX_SEED:
+            raise UserError(names.explain("max_seeds", f"{until.max_seeds} seeds per model would give {model.label} "
+                                                       f"seed {max(seeds):,}, beyond the largest seed ({MAX_SEED:,}); "
+                                                       "give fewer seeds or smaller ones"))
+    for i, (a, seeds_a) in enumerate(grown):
+        for b, seeds_b in grown[i + 1:]:
+            same = (a.name, a.kwargs, a.train) == (b.name, b.kwargs, b.train)
+            if same and set(seeds_a) & set(seeds_b):
+                raise UserError(names.explain("max_seeds", f"{until.max_seeds} seeds per model would give "
+                                                           f"{a.label} and {b.label} (the same model) the same seeds "
+                                                           f"{min(set(seeds_a) & set(seeds_b))}: give one of them a "
+                                                           "larger seed_offset, or fewer seeds"))
+    return dataclasses.replace(study, plan_seeds=until.max_seeds)
 
 
 def until_decided_options(until_decided: bool, max_seeds=None, budget=None, names: Names = CLI,
                           tune: bool = False) -> UntilDecided | None:
     """The options as given (`--until-decided`, `--max-seeds N`, `--budget 30m`), checked once."""
-    if not until_decided:
+    if until_decided is False or until_decided is None:
         for option, value in (("max_seeds", max_seeds), ("budget", budget)):
             if value is not None:
                 raise UserError(names.explain(option, f"only applies with {names.given('until_decided', True) if names.python else '--until-decided'}"))
         return None
+    if until_decided is not True:
+        raise UserError(names.explain("until_decided", f"must be True or False, got {until_decided!r}"))
     if tune:
         raise UserError(f"{names('until_decided')} does not combine with {names('tune')} yet: tune first, then add "
                         f"seeds with {names('seeds')}")
-    if max_seeds is None and budget is None:
-        max_seeds = DEFAULT_MAX_SEEDS  # with a budget, the budget decides how far to go
+    if max_seeds is None:
+        max_seeds = DEFAULT_MAX_SEEDS  # the plan: fixed before the first look, whatever the budget allows
     if max_seeds is not None and (isinstance(max_seeds, bool) or not isinstance(max_seeds, int)
                                   or not 2 <= max_seeds <= MAX_SEEDS):
         raise UserError(names.explain("max_seeds", f"must be a whole number of seeds per model in [2, {MAX_SEEDS:,}], "
@@ -115,31 +148,52 @@ def seconds_per_run(directory: Path) -> dict[str, float]:
     return out
 
 
+def recorded_plan(directory: Path) -> int | None:
+    """The seeds per model the study's verdicts are planned for, as its study.json records them."""
+    try:
+        info = read_study(directory / STUDY_FILE)
+    except UserError:
+        return None
+    return info.plan_seeds or (info.looks[0] if info.looks else None)
+
+
 def next_step(study: Study, directory: Path, until: UntilDecided, seconds_left: float | None,
               cost_ratio: float) -> tuple[Step | None, str]:
     """The next look, or None and why there is none (a key of STOPPED).
 
     A comparison is pursued when the seeds that would decide it (at its observed spread) are
-    within `max_seeds` and, with a budget, when bringing its two models there fits in the time
-    left at the measured cost per run."""
+    within the plan's seeds, or when the spread comes from fewer than ROUGH_BELOW seeds per model
+    (too rough an estimate to give up on), and, with a budget, when bringing its two models there
+    fits in the time left at the measured cost per run."""
     _, open_, every = open_comparisons(directory)
     if not every:
         return None, "nothing"
     if not open_:
         return None, "decided"
     counts = seeds_per_model(study)
+    limit = min(until.max_seeds, recorded_plan(directory) or until.max_seeds)
+    if max(counts[m.label] for c in open_ for m in (c.a, c.b)) >= limit and limit < until.max_seeds:
+        return None, "plan"
     per_run = seconds_per_run(directory)
     fallback = max(per_run.values(), default=0.0)
 
     def cost(labels, seeds: int) -> float:
         return cost_ratio * sum(max(0, seeds - counts[label]) * per_run.get(label, fallback) for label in labels)
 
-    limit = until.max_seeds or MAX_SEEDS
-    pursued = [c for c in open_ if c.needed is not None and c.needed.n is not None and c.needed.n <= limit]
+    def rough(c) -> bool:
+        return min(c.diff.n_a, c.diff.n_b) < ROUGH_BELOW
+
+    def goal(c) -> int:
+        return c.needed.n if c.needed is not None and c.needed.n is not None and c.needed.n <= limit else limit
+
+    pursued = [c for c in open_ if (c.needed is not None and c.needed.n is not None and c.needed.n <= limit)
+               or (rough(c) and (c.needed is not None or c.diff.p is not None or min(c.diff.n_a, c.diff.n_b) < 2))]
     if not pursued:
-        return None, "beyond"
+        flat = all(c.diff.n_a >= 2 and c.diff.n_b >= 2 and c.diff.p is None for c in open_)
+        return None, "no_spread" if flat else "beyond"
     if seconds_left is not None:
-        pursued = [c for c in pursued if cost((c.a.label, c.b.label), c.needed.n) <= seconds_left]
+        pursued = [c for c in pursued if cost((c.a.label, c.b.label), min(goal(c), 2 * max(counts[c.a.label], 1)))
+                   <= seconds_left]
         if not pursued:
             return None, "budget"
     labels = sorted({m.label for c in pursued for m in (c.a, c.b)})
@@ -167,11 +221,15 @@ def cost_ratio(directory: Path, wall_seconds: float, trained_keys: set[str]) -> 
     return wall_seconds / trained if trained > 0 and wall_seconds > 0 else None
 
 
+def stop_text(reason: str, until: UntilDecided, directory: Path) -> str:
+    return STOPPED[reason].format(max_seeds=until.max_seeds, plan=recorded_plan(directory))
+
+
 def record_stop(directory: Path, until: UntilDecided, reason: str, spent: float):
     """Write why the study stopped adding seeds into its study.json."""
     path = directory / STUDY_FILE
     info = read_study(path)
-    text = STOPPED[reason].format(max_seeds=until.max_seeds or MAX_SEEDS)
+    text = stop_text(reason, until, directory)
     record = dataclasses.replace(info, until_decided={"max_seeds": until.max_seeds,
                                                       "budget_seconds": until.budget_seconds,
                                                       "stopped": reason, "why": text, "spent_seconds": spent})
@@ -217,6 +275,7 @@ def keep_deciding(first: list[Look], run_look, until: UntilDecided, started: flo
             current[directory] = step.study
     for directory, reason in stopped.items():
         record_stop(directory, until, reason, time.time() - started)
+        on_message(f"{current[directory].name}: stopped adding seeds: {stop_text(reason, until, directory)}")
         if render:
             render(directory)
     return {current[d].name: stopped[d] for d in current}

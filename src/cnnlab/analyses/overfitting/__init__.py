@@ -42,6 +42,16 @@ def _final_gap(run):
     return number(over["final_gap"]) if over else None
 
 
+def _gap_size(run):
+    gap = _final_gap(run)
+    return None if gap is None else abs(gap)
+
+
+def _loss_rose(run):
+    over = of_run(run)
+    return None if not over else float(bool(over.get("test_loss_rose")))
+
+
 def plot(models) -> plots.Figure:
     fig = plots.figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
@@ -100,5 +110,9 @@ register_analysis(Analysis(
     name="overfitting",
     description="train–test accuracy gap per epoch and the epoch of lowest test loss",
     measure=measure, check=check, after_divergence=True,
-    metrics=(Metric("gap", "train–test accuracy gap at the last epoch", _final_gap, "fraction"),),
+    metrics=(Metric("gap", "train–test accuracy gap at the last epoch", _final_gap, "fraction"),
+             Metric("gap_size", "size of the train–test accuracy gap at the last epoch, |train − test|", _gap_size,
+                    "fraction"),
+             Metric("test_loss_rose", "1 when test loss rose for 2+ epochs after its minimum (overfitting), else 0",
+                    _loss_rose)),
     title=TITLE, section=section, findings=findings, order=110, example=example))

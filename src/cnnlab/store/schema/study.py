@@ -56,6 +56,7 @@ class StudyRecord:
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere, accuracies as fractions
     claims_source: str = ""
     looks: tuple[int, ...] = ()  # seeds per model at each invocation that added seeds: how often results were seen
+    plan_seeds: int | None = None  # the most seeds per model its verdicts plan for, fixed at its first look (None: that look)
     runs: tuple[RunEntry, ...] = ()  # the evaluation runs: the study's results
     tuning: TuningRecord | None = None  # how each model's settings were chosen (None: shared settings)
     # --until-decided: {"max_seeds": N, "budget_seconds": S or None, "stopped": why, "spent_seconds": S}
@@ -86,11 +87,11 @@ class StudyRecord:
 
     @classmethod
     def from_study(cls, study: dict, train: dict, runs, manifest: Manifest, looks=(),
-                   tuning: TuningRecord | None = None) -> "StudyRecord":
+                   tuning: TuningRecord | None = None, plan_seeds: int | None = None) -> "StudyRecord":
         """From `cnnlab.studies.loader.Study.to_dict()`; keys this record does not type go to `extra`."""
         typed = {f.name for f in fields(cls)}
         return cls._build(study, train=train, runs=tuple(runs), manifest=manifest, looks=tuple(looks), tuning=tuning,
-                          extra={k: v for k, v in study.items() if k not in typed})
+                          plan_seeds=plan_seeds, extra={k: v for k, v in study.items() if k not in typed})
 
     @classmethod
     def _build(cls, d: dict, **given) -> "StudyRecord":
@@ -109,7 +110,8 @@ class StudyRecord:
                   "questions": tuple(q for q in d.get("questions") or () if isinstance(q, dict)),
                   "claims": tuple(c for c in d.get("claims") or () if isinstance(c, dict)),
                   "claims_source": str(d.get("claims_source") or ""),
-                  "looks": tuple(n for n in d.get("looks") or () if isinstance(n, int) and not isinstance(n, bool)),
+                  "looks": tuple(d.get("looks") or ()),
+                  "plan_seeds": d.get("plan_seeds"),
                   "until_decided": dict(d["until_decided"]) if isinstance(d.get("until_decided"), dict) else None}
         return cls(**{**values, **given})
 
@@ -132,9 +134,11 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
                              ("dataset", str, "a string"), ("epochs", int, "an integer"),
                              ("seeds", list, "a list"), ("analyses", list, "a list"), ("train", dict, "an object"),
                              ("profiles", dict, "an object"), ("reference", str, "a string"),
-                             ("questions", list, "a list"), ("claims", list, "a list"), ("looks", list, "a list"), ("test", str, "a string"),
-                             ("until_decided", dict, "an object")):
+                             ("questions", list, "a list"), ("claims", list, "a list"), ("looks", list, "a list"),
+                             ("test", str, "a string"), ("until_decided", dict, "an object"),
+                             ("plan_seeds", int, "an integer")):
         _checked(path, d, key, kinds, what)
+    _check_looks(path, d.get("looks") or [], d.get("plan_seeds"))
     for m in _list_of_objects(path, d, "models"):
         _checked(path, m, "name", str, "a string", optional=False)
     for i, question in enumerate(_list_of_objects(path, d, "questions")):
@@ -154,6 +158,18 @@ def _study_v3(path: Path, d: dict) -> StudyRecord:
     tuning = TuningRecord.from_json(path, d["tuning"]) if d.get("tuning") is not None else None
     return StudyRecord._build(d, runs=tuple(runs), manifest=Manifest.from_json(d.get("manifest")), tuning=tuning,
                               extra={k: v for k, v in d.items() if k not in typed})
+
+
+def _check_looks(path, looks: list, plan_seeds):
+    """The looks decide how strictly each verdict is tested: damaged ones are an error, never
+    read as fewer looks than were made."""
+    whole = [n for n in looks if isinstance(n, int) and not isinstance(n, bool)]
+    if len(whole) != len(looks) or any(n < 1 for n in whole) or any(b <= a for a, b in zip(whole, whole[1:])):
+        raise UserError(f"{path}: 'looks' is {looks!r}, not increasing whole numbers of seeds; the file is damaged: "
+                        "run the study again to re-create it")
+    if plan_seeds is not None and plan_seeds < 1:
+        raise UserError(f"{path}: 'plan_seeds' is {plan_seeds!r}, not a positive number of seeds; the file is "
+                        "damaged: run the study again to re-create it")
 
 
 def _check_question(path, where: str, q: dict):
