@@ -15,7 +15,7 @@ from cnnlab.report.answers import answers
 from cnnlab.report.load import load_results
 from cnnlab.store.schema import STUDY_FILE, read_study
 from cnnlab.studies.loader import load_study
-from cnnlab.studies.until_decided import UntilDecided, next_step, until_decided_options
+from cnnlab.studies.until_decided import UntilDecided, next_step, open_comparisons, until_decided_options
 from tests.studies.test_aa_study import AA_STUDY, ARGS
 
 # The A/A pair, and a third model that differs from both by much: its pairs decide at once.
@@ -57,11 +57,15 @@ def test_seeds_go_only_where_a_comparison_is_open_and_the_aa_pair_is_never_bette
         cnn = comparisons[frozenset((label, "CNN"))]
         assert cnn.verdict == "better" and cnn.a.label == "CNN"
         assert cnn.diff.ci_low > 0 and cnn.diff.n_a == cnn.look_seeds[cnn.look - 1][0]  # the deciding look's numbers
-    # Seeds went only where a comparison was open: a model whose pairs were all settled stopped.
-    assert min(seeds.values()) < max(seeds.values())
+    # Seeds went only where a comparison was open after the first look: a model whose pairs were all
+    # settled there stopped at the first look's seeds.
+    open_after_first = {m.label for c in comparisons.values() if c.verdict not in ("better", "equivalent") or c.look > 1
+                        for m in (c.a, c.b)}
+    for label, n in seeds.items():
+        assert n == (info.looks[-1] if label in open_after_first else info.looks[0]), (label, n)
     assert info.until_decided["stopped"] in ("decided", "beyond", "max_seeds")
     report = (directory / "report.md").read_text(encoding="utf-8")
-    assert "Seeds were added until decided" in report and "| CNN | FC again | 3" in report
+    assert "Seeds were added until decided" in report and "| CNN | FC again | test accuracy | 3" in report
     assert "better | decided at look 1 |" in report
 
 
@@ -88,9 +92,14 @@ def test_a_budget_too_small_for_the_next_look_stops_before_it(decided):
 
     grown = dataclasses.replace(grown, models=tuple(dataclasses.replace(m, seed_count=counts[m.label])
                                                     for m in grown.models))
-    step, reason = next_step(grown, directory, UntilDecided(max_seeds=1000), seconds_left=1e-6, cost_ratio=1.0)
-    if reason != "decided":  # an open pair: no look fits in a microsecond
-        assert step is None and reason == "budget"
+    _, open_, _ = open_comparisons(directory)
+    pursuable = [c for c in open_ if c.needed and c.needed.n and c.needed.n <= 12]
+    step, reason = next_step(grown, directory, UntilDecided(max_seeds=12), seconds_left=1e-6, cost_ratio=1.0)
+    assert step is None
+    if pursuable:  # an open pair the plan could decide: no look fits in a microsecond
+        assert reason == "budget"
+    step, reason = next_step(grown, directory, UntilDecided(max_seeds=12), seconds_left=None, cost_ratio=1.0)
+    assert (step is not None) == bool(pursuable) and reason in ("", "decided", "beyond", "max_seeds")
 
 
 @pytest.mark.parametrize("argv, message", [
