@@ -235,8 +235,15 @@ class StudyResult:
 
 
 def load(study_dir) -> StudyResult:
-    """The results of a study run before: `cnnlab.load("runs/studies/cifar-depth")`."""
-    return StudyResult(study_dir)
+    """The results of a study run before: `cnnlab.load("runs/studies/cifar-depth")`, or an output
+    directory holding one study (`cnnlab.load("runs/mine")`), as `cnnlab report` takes them."""
+    from cnnlab.store.schema import study_dirs
+
+    found = study_dirs(study_dir)
+    if len(found) > 1:
+        raise UserError(f"{study_dir} holds {len(found)} studies; load one of them: "
+                        + ", ".join(repr(str(p)) for p in found))
+    return StudyResult(found[0])
 
 
 def _boundary(scope: str | None = None):

@@ -42,7 +42,27 @@ def study_header(specs, data) -> str:
     seeds_text = str(seeds) if low == high else f"{low}-{high}"  # --until-decided: each model its own count
     return (f"study {first.study} ({first.profile} profile): {models} models x {seeds_text} seeds = {len(specs)} runs, "
             f"{counted(first.train['epochs'], 'epoch')} each, on {first.dataset} ({len(data.train_labels):,} training / "
-            f"{len(data.test_labels):,} test images)")
+            f"{len(data.test_labels):,} test images), {precision_text(first)}")
+
+
+def precision_text(spec) -> str:
+    """The run's precision and, on a CPU, why: --precision auto picks bf16 where the CPU has
+    AVX512-BF16 or AMX, measured faster than fp32 there (benchmarks/precision_throughput.py)."""
+    name = spec.train.get("precision")
+    if name != "bf16" or (spec.runtime or {}).get("device") != "cpu":
+        return f"{name}"
+    features = cpu_bf16_features()
+    return f"bf16 ({' and '.join(features)} on this CPU)" if features else "bf16"
+
+
+def cpu_bf16_features() -> list[str]:
+    """The bf16 math this CPU has, as /proc/cpuinfo names it (what makes --precision auto pick bf16)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return []
+    return [name for flag, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX")) if flag in flags]
 
 
 def format_run_line(i: int, n: int, s: dict) -> str:
@@ -67,9 +87,11 @@ class RunProgress:
     `quiet`: the lines only, never a bar.
 
     The ETA adds up the runs still to come model by model, each at the training time its
-    model's finished runs took (scaled by the wall-clock per second of training so far, which
-    covers evaluation, analyses and parallel workers). A model with no finished run yet has no
-    time to go by, so the ETA is then a lower bound and says which models it leaves out.
+    model's finished runs took, cached ones included (a look that adds seeds knows its models'
+    times from the first), scaled by the wall-clock per second of training so far, which covers
+    evaluation, analyses and parallel workers (1 until a run has trained in this call). A model
+    with no finished run yet has no time to go by, so the ETA is then a lower bound and says
+    which models it leaves out.
     """
 
     def __init__(self, quiet: bool):
@@ -77,12 +99,13 @@ class RunProgress:
         self.bar = None
         self.started = time.time()
         self.to_come: dict[str, int] = {}  # label -> runs not yet finished
-        self.trained: dict[str, list[float]] = {}  # label -> training seconds of its trained runs
+        self.trained: dict[str, list[float]] = {}  # label -> training seconds of its finished runs, cached too
+        self.trained_now = 0.0  # training seconds of the runs trained in this call
 
     def start(self, specs):
         self.close()  # `cnnlab run all` starts one bar per study
         self.started = time.time()
-        self.to_come, self.trained = {}, {}
+        self.to_come, self.trained, self.trained_now = {}, {}, 0.0
         for spec in specs:
             label = spec.label or spec.model  # as the run's summary names it
             self.to_come[label] = self.to_come.get(label, 0) + 1
@@ -100,7 +123,7 @@ class RunProgress:
         remaining = {label: n for label, n in self.to_come.items() if n > 0}
         if not remaining or not trained or not sum(trained):
             return None
-        per_training_second = (time.time() - self.started) / sum(trained)
+        per_training_second = (time.time() - self.started) / self.trained_now if self.trained_now else 1.0
         untimed = [label for label in remaining if not self.trained.get(label)]
         seconds = per_training_second * sum(n * sum(self.trained[label]) / len(self.trained[label])
                                             for label, n in remaining.items() if label not in untimed)
@@ -114,8 +137,10 @@ class RunProgress:
         label = summary.get("label")
         if label in self.to_come:
             self.to_come[label] -= 1
-        if not summary["cached"] and isinstance(summary.get("train_seconds"), (int, float)):
+        if isinstance(summary.get("train_seconds"), (int, float)) and summary.get("status") == "done":
             self.trained.setdefault(label, []).append(float(summary["train_seconds"]))
+            if not summary["cached"]:
+                self.trained_now += float(summary["train_seconds"])
         eta = self.eta() if i < n else None
         if self.bar is not None:
             self.bar.update(1)
@@ -194,7 +219,7 @@ def train_summary(model: str, dataset: str, record, where: str) -> str:
         return f"{model} on {dataset} {why}; {where}"
     summary = record.summary()
     return (f"{model} on {dataset}: test accuracy {100 * summary['test_acc']:.2f}% after "
-            f"{summary['epochs']} epochs ({summary['device']}, {summary['precision']}); {where}")
+            f"{counted(summary['epochs'], 'epoch')} ({summary['device']}, {summary['precision']}); {where}")
 
 
 # ---------------------------------------------------------------- tables
@@ -208,8 +233,8 @@ def size_text(study) -> str:
     if study.test_subset:
         images.append(f"{study.test_subset:,} test")
     batch = study.train.get("batch_size")
-    return (f"{study.dataset}{' (' + ' / '.join(images) + ' images)' if images else ''}, {study.epochs} epochs x "
-            f"{len(study.seeds)} seeds" + (f", batch {batch}" if batch else ""))
+    return (f"{study.dataset}{' (' + ' / '.join(images) + ' images)' if images else ''}, {counted(study.epochs, 'epoch')} x "
+            f"{counted(len(study.seeds), 'seed')}" + (f", batch {batch}" if batch else ""))
 
 
 def studies_table(studies) -> list[str]:

@@ -29,7 +29,11 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         return _closed_pipe()
     except OSError as e:
-        if e.errno not in PATH_ERRORS or not e.filename:
+        if e.errno in PATH_ERRORS and not e.filename:  # writing to stdout: a full disk behind `> file`
+            _silence_stdout()
+            print(f"error: cannot write the output: {e.strerror}", file=sys.stderr)
+            return 2
+        if e.errno not in PATH_ERRORS:
             raise
         print(f"error: cannot use {_short(e.filename)}: {e.strerror}", file=sys.stderr)
         return 2
@@ -53,11 +57,15 @@ SIGPIPE_EXIT = 128 + 13  # how Unix tools end when the reader of their output le
 
 
 def _closed_pipe() -> int:
-    """The reader of stdout has gone: stop quietly, as Unix tools do. Python would otherwise
-    complain again when it flushes stdout at exit."""
+    """The reader of stdout has gone: stop quietly, as Unix tools do."""
+    _silence_stdout()
+    return SIGPIPE_EXIT
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null: Python would otherwise complain again when it flushes stdout at exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    return SIGPIPE_EXIT
 
 
 def _short(path) -> str:

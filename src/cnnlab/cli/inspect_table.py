@@ -67,8 +67,8 @@ def format_inspect_table(rows: list[dict], total_params: int | None = None, tota
     rule = "-" * len(fmt(header))
     out = [fmt(header), rule, *map(fmt, lines), rule, fmt(total)]
     if any(r["jump"] is None and r["rf"] is not None for r in rows):
-        out.append("jump '-': units no longer have a position (after flatten or global pooling); "
-                   "RF then spans the whole input.")
+        out.append("jump '-': after flatten or global pooling units have no position and each one sees the whole "
+                   "input; the RF column there repeats the last spatial layer's receptive field.")
     if total_params != row_params:
         out.append(f"{total_params - row_params:,} parameters belong to container modules, not to a row.")
     if total_macs != row_macs:

@@ -15,7 +15,21 @@ DEFAULT_OUT = "runs"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not argparse's usage block
-        raise UserError(f"{self.prog}: {message}")
+        raise UserError(f"{self.prog}: {message}{self._suggestion(message)}")
+
+    def _suggestion(self, message: str) -> str:
+        """For an unknown option, the nearest ones this command has ("--optimiser": "--optimizer")."""
+        import difflib
+
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        parsers = [self] + [sub for action in self._actions if isinstance(action, argparse._SubParsersAction)
+                            for sub in action.choices.values()]
+        known = sorted({o for parser in parsers for action in parser._actions for o in action.option_strings
+                        if o.startswith("--")})
+        close = [match for word in message.split(":", 1)[1].split() if word.startswith("--")
+                 for match in difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.7)]
+        return f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""
 
 
 # ---------------------------------------------------------------- value types

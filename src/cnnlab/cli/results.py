@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from cnnlab.errors import UserError, say
-from cnnlab.store.schema import STUDIES_DIR, STUDY_FILE
+from cnnlab.store.schema import STUDY_FILE, study_dirs
 
 # ---------------------------------------------------------------- runs
 
@@ -87,20 +87,6 @@ def _write_runs_csv(rows: list[dict], target: str) -> int:
 # ---------------------------------------------------------------- report
 
 
-def report_dirs(path) -> list[Path]:
-    """A study directory (with study.json), or an output directory holding studies/*/study.json."""
-    if not str(path).strip():
-        raise UserError("DIR is empty; give the output directory of `cnnlab run` or one of its studies/<name>")
-    path = Path(path)
-    if (path / STUDY_FILE).is_file():
-        return [path]
-    found = sorted(p.parent for p in path.glob(f"{STUDIES_DIR}/*/{STUDY_FILE}"))
-    if not found:
-        raise UserError(f"no study.json in {path} or {path / 'studies'}/*; pass the output directory of "
-                        "`cnnlab run` or one of its studies/<name> directories")
-    return found
-
-
 def cmd_report(args):
     from cnnlab.report import render_results
     from cnnlab.report.load import load_results
@@ -109,7 +95,7 @@ def cmd_report(args):
 
     # Everything is read before anything is written: a damaged study.json or suite.json
     # leaves every report as it was.
-    studies = [load_results(directory) for directory in report_dirs(args.dir)]
+    studies = [load_results(directory) for directory in study_dirs(args.dir)]
     suite_file = Path(args.dir) / SUITE_FILE  # the output directory of `cnnlab run all`
     suite = read_suite(suite_file) if suite_file.is_file() else None
     for study in studies:
@@ -127,7 +113,7 @@ def cmd_report(args):
 def _pairs_of_studies(dir_a, dir_b) -> list[tuple[Path, Path]]:
     """Study directories to compare: two study directories, or the studies two output
     directories have in common (by name)."""
-    a, b = report_dirs(dir_a), report_dirs(dir_b)
+    a, b = study_dirs(dir_a), study_dirs(dir_b)
     if len(a) == 1 and len(b) == 1 and (Path(dir_a) / STUDY_FILE).is_file():
         return [(a[0], b[0])]
     by_name = {p.name: p for p in b}

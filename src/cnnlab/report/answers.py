@@ -90,13 +90,29 @@ def _sentences(comparisons: list[Comparison], what: str = "test accuracy") -> li
     return [findings.sentence(c, len(comparisons), what) for c in comparisons]
 
 
+def shared_runs(models: list[ModelResults]) -> int | None:
+    """The most runs that shared a device while these models' runs were timed (None: each had it
+    to itself; 0: an unknown number, as under Ray)."""
+    counts = [r.analysis.get("sharing", {}).get("runs_per_device") for m in models for r in m.done]
+    shared = [k for k in counts if k is None or k > 1]
+    return (max((k for k in shared if k is not None), default=0)) if shared else None
+
+
 def costs(models: list[ModelResults], metrics, device: str | None, repeats=None) -> list[str]:
-    """"<Metric title> (mean over seeds): A <value>, B <value>." per measured cost."""
+    """"<Metric title> (mean over seeds): A <value>, B <value>." per measured cost. Times measured
+    while runs shared their device are left out, with one line saying how to get them: they
+    describe what ran beside each run as much as the model."""
     lines = []
     known = all_metrics()
+    sharing = shared_runs(models)
+    untimed = []
     for name in metrics:
         metric = known.get(name)
         if metric is None:  # a plug-in's metric, and the plug-in is not registered here
+            continue
+        if sharing is not None and metric.unit in TIMED_UNITS:
+            if any(m.values(name) for m in models):
+                untimed.append(metric.title)
             continue
         parts = [f"{m.label} {fmt.by_unit(metric.unit, summarize(m.values(name)).mean)}" for m in models
                  if m.values(name)]
@@ -110,13 +126,18 @@ def costs(models: list[ModelResults], metrics, device: str | None, repeats=None)
         passes = f", median of {repeats} timed passes" if repeats and metric.unit == "ms" else ""
         lines.append(f"{metric.title[:1].upper() + metric.title[1:]}{where} (mean over seeds{passes}): "
                      f"{', '.join(parts)}.")
+    if untimed:
+        at_once = f"{sharing} runs at once" if sharing else "an unknown number of runs at once (Ray)"
+        lines.append(f"Not compared here: {', '.join(untimed)}. These runs shared their device ({at_once}), so their "
+                     "times say as much about what ran beside them as about the model; run the study with --workers 1 "
+                     "to time them with the device to itself.")
     return lines
 
 
 def _accuracy_per(models: list[ModelResults], name: str) -> str | None:
     metric = all_metrics().get(name)
-    if metric is None:
-        return None
+    if metric is None or (metric.unit in TIMED_UNITS and shared_runs(models) is not None):
+        return None  # shared-device times are not compared (see `costs`)
     scale, unit_name = PER_UNIT.get(metric.unit, (1, "unit of"))
     noisy = busy(models, name)
     if noisy:

@@ -180,14 +180,15 @@ def comparisons_section(study: StudyResults, pairs: list[findings.Comparison]) -
     s.add(Table(["Model A", "Model B", "Δ test acc (A − B)", "CI (pts)", "t-test p", "Holm p",
                  f"Equivalence p (±{findings.points_text(pairs[0].margin)}, Holm)", "Verdict",
                  "Detectable Δ (80% power)", "Seeds per model to decide", "Seeds"], rows))
+    test = ("the paired t-test over the seeds both models share (the study file asks for it; models on other seeds "
+            "get Welch's)" if study.info.test == "paired" else "Welch's t-test (the default; a study file may ask "
+            "for the paired one)")
     s.add(Paragraph("For every pair: difference of mean test accuracy in percentage points with its interval "
-                    "(95% unless the Holm-adjusted test used a lower level, as the cell says), the two-sided t-test "
-                    "p-value (paired over seeds when both models ran on the same seeds, as scipy.stats.ttest_rel; "
-                    "else Welch's, as scipy.stats.ttest_ind with equal_var=False; the cell says which, and after "
-                    "several looks which look it is and the sequential p-value) and the equivalence test's p-value, "
-                    "each Holm-adjusted "
-                    "over every pair of the study, computed only with at least two seeds per model. The verdicts "
-                    "are explained in the note at the end of Answers.", note=True))
+                    "(at the level its Holm-adjusted test used, as the cell says), the two-sided p-value of "
+                    f"{test}, the cell says which, and after several looks which look it is and the sequential "
+                    "p-value, and the equivalence test's p-value, each Holm-adjusted over every pair of the study, "
+                    "computed with the same number of seeds from each model, two or more. The verdicts are "
+                    "explained in the note at the end of Answers.", note=True))
     return s
 
 

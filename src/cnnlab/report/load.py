@@ -173,6 +173,26 @@ def _load_run(runs_dir: Path, entry: RunEntry) -> RunRecord:
     return run
 
 
+def _listing_problems(entry: RunEntry, run: RunRecord, info: StudyRecord) -> list[str]:
+    """Where study.json's listing of a run disagrees with the run itself or with the study's own
+    models (a damaged or hand-edited study.json would otherwise credit one model's runs to another)."""
+    config, out = run.config, []
+    names = {m.label: m.name for m in info.models}
+    if entry.label in names and entry.model and names[entry.label] != entry.model:
+        out.append(f"study.json lists a run of {entry.model!r} under the label {entry.label!r}, which is "
+                   f"{names[entry.label]!r}'s")
+    if config is None:
+        return out
+    if entry.model and config.model != entry.model:
+        out.append(f"study.json lists it as a run of {entry.model!r}; its config.json says {config.model!r}")
+    if isinstance(entry.seed, int) and config.seed != entry.seed:
+        out.append(f"study.json lists it as seed {entry.seed}; its config.json says seed {config.seed}")
+    # Trained by this study as another of its models (a label renamed since is no such case).
+    if config.study == info.name and config.label in names and entry.label and config.label != entry.label:
+        out.append(f"study.json lists it as {entry.label!r}; this study trained it as {config.label!r}")
+    return out
+
+
 _WARNED: set[tuple[str, str]] = set()  # (study dir, analysis) already said in this process
 
 
@@ -200,9 +220,14 @@ def load_results(study_dir, runs_dir=None) -> StudyResults:
         model = ModelResults(name=m.name, label=m.label, kwargs=dict(m.kwargs), index=i, metric_table=table)
         models.append(model)
         by_label[model.label] = model
+    seen = set()
     for entry in info.runs:
+        if entry.run_key in seen:  # listed twice (a damaged study.json): one run counts once
+            continue
+        seen.add(entry.run_key)
         run = _load_run(runs_dir, entry)
         label = entry.label or str(run.model)
+        run.problems += _listing_problems(entry, run, info)
         if label not in by_label:  # a run of a model the study does not list: still show it
             by_label[label] = ModelResults(str(run.model), label, {}, len(models), metric_table=table)
             models.append(by_label[label])

@@ -43,6 +43,14 @@ def split(model: ModelResults, images: int) -> dict | None:
             "index": model.index}
 
 
+def half_text(half: float, mean: float) -> str:
+    """"±1.23", or, where the interval would run past 0% or 100% on both sides, what it is: wider
+    than an accuracy can vary (a mean of 2 seeds far apart gives ±127 points)."""
+    if half > max(mean, 1 - mean):
+        return "wider than 0–100%"
+    return f"±{100 * half:.2f}"
+
+
 def summary_sentence(splits: dict[str, dict], images: int) -> str:
     seeds_larger = [label for label, x in splits.items() if x["seeds_half"] > x["test_half"]]
     if len(seeds_larger) == len(splits):
@@ -51,7 +59,8 @@ def summary_sentence(splits: dict[str, dict], images: int) -> str:
     elif not seeds_larger:
         which = ("For every model the test images are the larger part: more seeds would narrow the intervals over "
                  "seeds, but the accuracy on the test distribution is held back by the ")
-        more = f"{images:,} test images (score on more of them)."
+        more = (f"{images:,} test images: scoring on more of them would narrow that part, though the verdicts "
+                "between models, all scored on the same images, hardly depend on it.")
     else:
         which = f"The spread from seed to seed is the larger part for {', '.join(seeds_larger)}; the test images are "
         more = "for the others."
@@ -65,7 +74,7 @@ def noise_section(study: StudyResults, dpi: int) -> Section:
     if not splits:
         return not_measured(s, "the split of the spread into seeds and test images (two seeds and a known "
                                "number of test images are needed)")
-    rows = [[label, str(x["n"]), f"{100 * x['mean']:.2f}%", f"{100 * x['sd']:.2f}", f"±{100 * x['seeds_half']:.2f}",
+    rows = [[label, str(x["n"]), f"{100 * x['mean']:.2f}%", f"{100 * x['sd']:.2f}", half_text(x["seeds_half"], x["mean"]),
              f"±{100 * x['test_half']:.2f}"] for label, x in splits.items()]
     s.add(Table(["Model", "Seeds", "Test acc", "SD across seeds (pts)", "95% from seeds (pts)",
                  f"95% from {images:,} test images (pts)"], rows))

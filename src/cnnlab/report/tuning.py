@@ -23,7 +23,7 @@ from cnnlab.report.load import StudyResults
 from cnnlab.report.sections import image
 from cnnlab.stats.summary import summarize
 from cnnlab.store.schema import TuningPoint, TuningRecord, setting_text
-from cnnlab.units import duration_text
+from cnnlab.units import counted, duration_text
 
 EDGE_WORDS = {"lowest": "the lowest", "highest": "the highest"}
 
@@ -159,7 +159,7 @@ def choice_warnings(study: StudyResults, labels) -> list[str]:
 def _budget(study: StudyResults, record: TuningRecord) -> str:
     runs = sorted({m.runs for m in record.models})
     same = (f"every model had the same {runs[0]} tuning runs ({len(record.models[0].points)} settings × "
-            f"{len(record.seeds)} seeds × {record.epochs} epochs)" if len(runs) == 1
+            f"{counted(len(record.seeds), 'seed')} × {counted(record.epochs, 'epoch')})" if len(runs) == 1
             else "models had " + ", ".join(f"{m.label} {m.runs}" for m in record.models) + " tuning runs")
     compute = ", ".join(f"{m.label} {duration_text(m.seconds)}" for m in record.models)
     where = f" on {study.device}" if study.device else ""

@@ -177,6 +177,8 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
     check_subsets(study, data, names)
     check_models(study, data)
     tune = study.tune_spec if study.tuning else None
+    if tune is not None:
+        check_tuning_seeds_apart(study, tune, names)
     parallel = parallelism_for(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
                       study.run_count + study.tune_run_count)
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=parallel.threads)
@@ -340,6 +342,17 @@ def invocation_command() -> str | None:
     if sys.argv and "cnnlab" in sys.argv[0]:
         return " ".join(["cnnlab", *sys.argv[1:]])
     return EQUIVALENT_COMMAND.get()
+
+
+def check_tuning_seeds_apart(study: Study, tune, names: Names):
+    """Tuning seeds are never evaluation seeds (a model chosen on a seed must not be scored on it):
+    a model's seeds, seed_offset included, must miss the search's seeds."""
+    for model in study.models:
+        shared = sorted(set(model.seeds(study.seeds)) & set(tune.seeds))
+        if shared:
+            raise UserError(f"{study.source}: {model.label} would be evaluated on seed {shared[0]}, one of the tuning "
+                            f"seeds {', '.join(map(str, tune.seeds))} ({names('tune')}): choose seeds or a "
+                            "seed_offset that miss them, or other tuning seeds ([tune] seeds)")
 
 
 def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[tuple[int, ...], int]:

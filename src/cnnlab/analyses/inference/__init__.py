@@ -7,6 +7,7 @@ hardware, threads and precision named.
 
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Column, Metric, register_analysis
+from cnnlab.units import counted
 
 BATCH_SIZES = (1, 256)
 
@@ -50,7 +51,7 @@ def summary_note(study) -> str | None:
         v = view(inf)
         if v.get("batches"):
             repeats = inf.get("repeats") or next(iter(v["batches"].values())).get("repeats")
-            details = ", ".join(str(x) for x in (v.get("device"), f"{v['threads']} threads" if v.get("threads")
+            details = ", ".join(str(x) for x in (v.get("device"), counted(v['threads'], 'thread') if v.get("threads")
                                                  else None, v.get("precision"), v.get("layout")) if x)
             return (f"Latency: median of {repeats or 'repeated'} timed forward passes after warm-up, "
                     f"synchronised when on a GPU ({details}); throughput = batch size / median latency.")

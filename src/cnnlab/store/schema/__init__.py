@@ -31,5 +31,5 @@ from cnnlab.store.schema.run import (CORE_SHAPES, DIVERGED_EPOCH, METRIC_KEYS, R
 from cnnlab.store.schema.columns import INDEX_COLUMNS, RESULTS_COLUMNS, RESULTS_RUN_COLUMNS
 from cnnlab.store.schema.manifest import Manifest
 from cnnlab.store.schema.tuning import ModelTuning, TuningPoint, TuningRecord, TuningRun
-from cnnlab.store.schema.study import RunEntry, StudyModel, StudyRecord, read_study
+from cnnlab.store.schema.study import RunEntry, StudyModel, StudyRecord, read_study, study_dirs
 from cnnlab.store.schema.suite import HARDWARE_KEYS, Invocation, SuiteRecord, SuiteStudy, read_suite

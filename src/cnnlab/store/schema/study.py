@@ -6,7 +6,8 @@ from pathlib import Path
 from cnnlab.choices import DEFAULT_MARGIN_POINTS, DEFAULT_TEST, QUESTION_KINDS, QUESTION_NEEDS, TESTS
 from cnnlab.errors import UserError
 from cnnlab.numeric import is_number
-from cnnlab.store.schema.common import SCHEMA_VERSION, _checked, _field, _list_of_objects, _read_json, _which_cnnlab
+from cnnlab.store.schema.common import (SCHEMA_VERSION, STUDIES_DIR, STUDY_FILE, _checked, _field, _list_of_objects,
+                                         _read_json, _which_cnnlab)
 from cnnlab.store.schema.manifest import Manifest
 from cnnlab.store.schema.tuning import TuningRecord
 
@@ -114,6 +115,21 @@ class StudyRecord:
                   "plan_seeds": d.get("plan_seeds"),
                   "until_decided": dict(d["until_decided"]) if isinstance(d.get("until_decided"), dict) else None}
         return cls(**{**values, **given})
+
+
+def study_dirs(path) -> list[Path]:
+    """A study directory (with study.json), or the study directories of an output directory
+    (studies/*/study.json): what `cnnlab report`, `cnnlab compare` and `cnnlab.load` accept."""
+    if not str(path).strip():
+        raise UserError("DIR is empty; give the output directory of `cnnlab run` or one of its studies/<name>")
+    path = Path(path)
+    if (path / STUDY_FILE).is_file():
+        return [path]
+    found = sorted(p.parent for p in path.glob(f"{STUDIES_DIR}/*/{STUDY_FILE}"))
+    if not found:
+        raise UserError(f"no study.json in {path} or {path / STUDIES_DIR}/*; pass the output directory of "
+                        "`cnnlab run` or one of its studies/<name> directories")
+    return found
 
 
 def read_study(path) -> StudyRecord:
