@@ -29,6 +29,7 @@ def run_cli(args, tmp_path, capsys):
     (["train", "--dataset", "cifar10", "--offline"], "not found offline"),
     (["train", "--device", "tpu"], "device"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["train", "--optimiser", "sgd"], "unrecognized arguments: --optimiser sgd; did you mean --optimizer?"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -140,3 +141,36 @@ def test_the_eta_goes_model_by_model_and_says_when_a_model_is_not_timed_yet(monk
     # wall per training second (504 / 420 = 1.2) x the Residual CNN's 400 s for the one run left
     assert "[ETA 8 min 00 s]" in line
     assert "ETA" not in done(4, "Residual CNN", 400.0, 480.0)
+
+
+def test_the_eta_counts_the_times_of_cached_runs():
+    """Before: a look that added seeds started with every first seed cached, so the ETA said
+    "unknown" and flipped to "at least" as models got their first new run."""
+    from types import SimpleNamespace
+
+    from cnnlab.console import RunProgress
+
+    progress = RunProgress(quiet=True)
+    progress.start([SimpleNamespace(label=label, model="m") for label in ("FC", "FC", "CNN", "CNN")])
+    summary = dict(status="done", test_acc=0.9, train_acc=0.9, params=1, epochs=1, resumed_from=None, error=None,
+                   run_dir="x", role="eval")
+    progress.run_done(1, 4, {**summary, "label": "FC", "seed": 0, "cached": True, "train_seconds": 10.0})
+    progress.run_done(2, 4, {**summary, "label": "CNN", "seed": 0, "cached": True, "train_seconds": 100.0})
+    assert progress.eta() == "ETA 1 min 50 s"  # one FC (10 s) and one CNN (100 s) to come, at 1 s per second
+
+
+def test_a_full_disk_behind_the_output_is_one_line(tmp_path):
+    """Before: `cnnlab settings --json > /dev/full` ended in an OSError traceback."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "cnnlab", "settings", "--json"], stdout=full,
+                              stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2 and done.stderr == "error: cannot write the output: No space left on device\n"
+
+
+def test_one_epoch_is_said_in_the_singular_everywhere():
+    from types import SimpleNamespace
+
+    from cnnlab.console import size_text
+
+    study = SimpleNamespace(dataset="d", subset=None, test_subset=None, epochs=1, seeds=(0,), train={})
+    assert size_text(study) == "d, 1 epoch x 1 seed"

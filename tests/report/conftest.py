@@ -57,7 +57,8 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
                 statuses: dict | None = None, profile: str = "full", name: str = "fake",
                 gaps: dict | None = None, sharing: int | None = 1, questions=(), claims=(), claims_source: str = "",
                 margin: float = 1.0, looks=(), source: str | None = None, folder: str | None = None,
-                model_train: dict | None = None, tuning=None, edit_run=None, test: str = "welch") -> Path:
+                model_train: dict | None = None, tuning=None, edit_run=None, test: str = "welch",
+                plan_seeds: int | None = None) -> Path:
     """Write OUT/runs/<key>/... and OUT/studies/fake/study.json under `root`; return the study dir.
 
     `statuses` maps (model name, seed) to a status other than "done" ("failed" runs get no
@@ -125,7 +126,7 @@ def write_study(root: Path, title: str = "Fake study", models=(("fc", "FC"), ("s
         models=tuple(StudyModel(name=n, label=lab, train=dict((model_train or {}).get(n, {}))) for n, lab in models),
         runs=tuple(runs), tuning=tuning, test=test,
         questions=tuple(questions), claims=tuple(claims), claims_source=claims_source, margin=margin,
-        looks=tuple(looks) or (len(seeds),), source=source,
+        looks=tuple(looks) or (len(seeds),), plan_seeds=plan_seeds, source=source,
         manifest=Manifest(cnnlab_version="0.1.0", torch_version="2.14.1", device="Fake CPU 3000",
                           cpu_model="Fake CPU 3000", threads=2, precision="fp32", dataset=dataset,
                           dataset_source="bundled", train_size=5000, test_size=10000, wall_clock_seconds=75.5,

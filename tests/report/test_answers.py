@@ -268,3 +268,54 @@ def test_every_question_kind_is_one_class_that_parses_and_answers():
     study = parse_study({**raw, "questions": [{"kind": "ordering", "models": ["simple-cnn", "fc"]}]}, "s.toml",
                         check_models=False)
     assert study.questions[0]["models"] == ["simple-cnn", "fc"]
+
+
+# --- what a new user hit, round 5 (issue 40) ---------------------------------------------------------------
+
+def test_a_gap_that_changes_sign_is_not_called_narrower(make_study):
+    """Before: residual CNN +0.15 points, regularised -2.94 points (train accuracy measured with
+    augmentation and dropout on) was "regularisation significantly narrows the gap". The question
+    now compares the size of the gap, and says why a gap can be negative."""
+    study = results(make_study, "1.2", gaps={"residual-cnn": 0.0015, "residual-cnn-reg": -0.0294})
+    gap = next(a for a in answers(study) if a.kind == "gap")
+    assert "narrows" not in gap.claim and "widens" in gap.claim and "|train − test|" in gap.claim
+    text = " ".join(gap.evidence)
+    assert "ended with test accuracy above train accuracy" in text and "augmentation and dropout on" in text
+    assert "test loss rose for 2+ epochs after its minimum" in text
+    assert_follows_verdicts(gap)
+
+
+def test_a_gap_question_does_not_judge_test_accuracy_claims(make_study):
+    """Before: the gap question's claims line judged the course report's test-accuracy claim by the
+    gap verdict, so one report called the same pair "replicated" and "contradicted"."""
+    study = results(make_study, "1.2", gaps={"residual-cnn": 0.02, "residual-cnn-reg": 0.15})
+    accuracy, gap = answers(study)
+    assert "contradicted" not in gap.replication and "not test accuracy" in gap.replication
+    assert "orderings" in accuracy.replication
+
+
+def test_times_measured_on_a_shared_device_are_left_out_of_the_answers(make_study):
+    """Before: the report said the runs shared their device, so their times were not comparable,
+    and the answers listed times per epoch all the same."""
+    shared = answers(results(make_study, "1.1", sharing=2))[0]
+    text = " ".join(shared.evidence)
+    assert "Training time per epoch" not in text and "Not compared here: " in text and "--workers 1" in text
+    alone = " ".join(answers(results(make_study, "1.1", sharing=1))[0].evidence)
+    assert "Training time per epoch" in alone and "Not compared here" not in alone
+
+
+def test_the_next_step_follows_the_plan_and_never_contradicts_the_command(make_study):
+    """Before: "cnnlab run my-study.toml --until-decided --max-seeds 6 ... --seeds 43 ..., or add
+    --until-decided". A study run once has spent its level: the next step plans anew; one planned
+    for more seeds continues with its own command."""
+    from cnnlab.report.build import next_step_text
+
+    once = results(make_study, "1.1", accuracies=[0.80, 0.81, 0.82], seeds=(0, 1, 2), noise=0.02)
+    text = next_step_text(once, answers(once)[0].comparisons)
+    assert "spent its 5% level" in text and "--until-decided --max-seeds" in text
+    command = text.split("from the start: ")[1].split(" (")[0]
+    assert command.count("--until-decided") == 1 and "--seeds" not in command and "--out" in command
+    planned = results(make_study, "1.1", accuracies=[0.80, 0.82, 0.84], seeds=(0, 1, 2), noise=0.01, looks=(3,),
+                      plan_seeds=20)
+    text = next_step_text(planned, answers(planned)[0].comparisons)
+    assert "within this study's plan (20 seeds per model)" in text and text.count("--until-decided") >= 1

@@ -227,3 +227,35 @@ def test_the_spread_is_split_into_seeds_and_test_images(make_study):
     assert f"95% from {study.test_images:,} test images (pts)" in section and "plots/spread.png" in section
     assert "the spread from seed to seed is the larger part" in section
     assert split(model("X", test_acc=[0.9]), 500) is None  # one seed: nothing to split
+
+
+# --- issue 40: cnnlab compare ---------------------------------------------------------------------------------------
+
+def test_compare_says_when_two_result_sets_were_made_differently(make_study):
+    """Before: 5 epochs on 5,000 images against 1 epoch on 600 were compared without a word."""
+    from cnnlab.report.compare import setup_differences
+
+    a, b = load_results(make_study(epochs=5)), load_results(make_study(epochs=1))
+    assert setup_differences(a, b) == ["epochs 5 vs 1"]
+    assert setup_differences(a, load_results(make_study(epochs=5))) == []
+
+
+def test_compare_names_no_higher_set_when_the_means_are_equal():
+    """Before: `higher` said "A" for a difference of 0."""
+    a = SimpleNamespace(models=[model("FC", test_acc=[0.80, 0.81, 0.805])])
+    b = SimpleNamespace(models=[model("FC", test_acc=[0.80, 0.81, 0.805])])
+    (row,) = compare_results(a, b, ["test_acc"])
+    assert row["higher"] is None and row["diff"] == 0
+
+
+@pytest.mark.parametrize("metrics, margin, message", [((), 1.0, "metrics names no metric"),
+                                                      (("speed",), 1.0, "unknown metric 'speed'"),
+                                                      (("test_acc",), 0, "margin must be a number > 0"),
+                                                      (("test_acc",), 101, "at most 100")])
+def test_compare_checks_its_request_for_both_front_ends(metrics, margin, message):
+    """Before: the margin and metric checks lived in the CLI only, so StudyResult.compare skipped them."""
+    from cnnlab.errors import UserError
+
+    a = SimpleNamespace(models=[model("FC", test_acc=[0.80, 0.81, 0.805])])
+    with pytest.raises(UserError, match=message):
+        compare_results(a, a, metrics, margin)

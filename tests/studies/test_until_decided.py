@@ -147,3 +147,55 @@ def test_the_plan_is_fixed_before_the_first_look_whatever_the_budget():
     assert until_decided_options(True, None, None) == UntilDecided(max_seeds=20, budget_seconds=None)
     with pytest.raises(UserError, match="must be True or False, got 'no'"):
         until_decided_options("no", None, None, PYTHON)
+
+
+# --- what a new user hit, round 5 (issue 40) ---------------------------------------------------------------
+
+def _run(tmp_path, text, *argv):
+    study = tmp_path / "s.toml"
+    study.write_text(text, encoding="utf-8")
+    return main(["run", str(study), "--out", str(tmp_path / "out"), *argv, *ARGS]), tmp_path / "out" / "studies" / "aa"
+
+
+def test_seeds_the_looks_would_reach_are_checked_before_the_first_look(tmp_path, capsys):
+    """Before: seeds near 2^31 - 1 passed the check and --until-decided died at look 2, and an A/A
+    seed_offset that --max-seeds makes overlap died at look 2, both after training the first."""
+    high = STUDY.replace("seeds = 3", "seeds = [2147483640, 2147483641, 2147483642]")
+    code, directory = _run(tmp_path, high, "--until-decided", "--max-seeds", "12")
+    assert code == 2 and not directory.exists()
+    assert "beyond the largest seed (2,147,483,647)" in capsys.readouterr().err
+    code, directory = _run(tmp_path, STUDY, "--until-decided", "--max-seeds", "200")  # offset 100: overlaps
+    assert code == 2 and not directory.exists()
+    assert "FC and FC again (the same model) the same seeds 100" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_study_without_questions_says_why_nothing_was_added(tmp_path, capsys):
+    """Before: --until-decided on a study without questions trained the first look and said nothing."""
+    bare = STUDY.split("[[questions]]")[0]
+    code, directory = _run(tmp_path, bare, "--until-decided", "--max-seeds", "6")
+    assert code == 0
+    assert "stopped adding seeds: its questions make no comparison" in capsys.readouterr().out
+    assert read_study(directory / STUDY_FILE).until_decided["stopped"] == "nothing"
+
+
+@pytest.mark.slow
+def test_one_seed_is_not_a_reason_to_stop(tmp_path, capsys):
+    """Before: --seeds 1 --until-decided stopped at once, recording "would need more than N seeds";
+    at one seed nothing can be tested, so the looks go on (rough estimates are not stopped on)."""
+    code, directory = _run(tmp_path, STUDY, "--seeds", "1", "--until-decided", "--max-seeds", "4")
+    assert code == 0
+    info = read_study(directory / STUDY_FILE)
+    assert info.looks[0] == 1 and len(info.looks) >= 2 and info.plan_seeds == 4
+
+
+@pytest.mark.slow
+def test_a_study_run_once_is_not_continued_by_until_decided(tmp_path, capsys):
+    """Its one look spent the level: --until-decided says so instead of training seeds that cannot
+    change a verdict."""
+    assert _run(tmp_path, STUDY, "--seeds", "2")[0] == 0
+    code, directory = _run(tmp_path, STUDY, "--seeds", "2", "--until-decided", "--max-seeds", "8")
+    assert code == 0
+    assert "first run without --until-decided" in capsys.readouterr().out
+    info = read_study(directory / STUDY_FILE)
+    assert info.looks == (2,) and info.plan_seeds == 2 and info.until_decided["stopped"] == "plan"

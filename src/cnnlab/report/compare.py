@@ -58,7 +58,9 @@ def setup_differences(a: StudyResults, b: StudyResults) -> list[str]:
         x, y = getattr(a.info, key), getattr(b.info, key)
         if x != y:
             out.append(f"{what} {'all' if x is None else x} vs {'all' if y is None else y}")
-    settings = sorted(k for k in set(a.info.train) | set(b.info.train) if a.info.train.get(k) != b.info.train.get(k))
+    said = {key for key, _ in SETUP} | {"seed"}
+    settings = sorted(k for k in set(a.info.train) | set(b.info.train)
+                      if k not in said and a.info.train.get(k) != b.info.train.get(k))
     out += [f"{k} {a.info.train.get(k)!r} vs {b.info.train.get(k)!r}" for k in settings]
     if a.manifest.precision and b.manifest.precision and a.manifest.precision != b.manifest.precision:
         out.append(f"precision {a.manifest.precision} vs {b.manifest.precision}")
