@@ -15,7 +15,7 @@ from cnnlab.errors import UserError
 from cnnlab.studies.loader import parse_study
 from cnnlab.train.config import TrainConfig
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+SETTINGS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
 
 def _flags(command: str) -> dict[str, str]:
@@ -113,9 +113,9 @@ def test_the_run_flags_of_a_sized_study_give_its_training_settings_back():
     assert (args.grad_clip, args.cuda_graphs, args.precision) == (0.123456789, False, "fp32")  # not rounded
 
 
-def test_the_readme_lists_the_settings_as_declared():
-    assert settings.table_markdown() in README.read_text(encoding="utf-8"), \
-        "README: paste cnnlab.settings.table_markdown() under 'Training settings'"
+def test_the_settings_page_lists_the_settings_as_declared():
+    assert settings.table_markdown() in SETTINGS_PAGE.read_text(encoding="utf-8"), \
+        "docs/settings.md: paste cnnlab.settings.table_markdown() there"
 
 
 

@@ -28,6 +28,7 @@ class Design:
     paired: bool = False
     margin: float | None = None  # in the values' units: also test equivalence
     alpha: float = ALPHA
+    spending: str = sequential.DEFAULT_SPENDING
 
     @property
     def plan_info(self) -> float:
@@ -50,7 +51,7 @@ def _statistics(x: np.ndarray, y: np.ndarray, paired: bool):
 def _crossings(stats: list, dfs: list, design: Design, level: float, sides: int) -> np.ndarray:
     """(replications, looks): where each look's statistic reaches its boundary at `level`."""
     info = tuple(float(n - 1) for n in design.looks)
-    z = sequential.z_boundaries(info, design.plan_info, float(level), sides)
+    z = sequential.z_boundaries(info, design.plan_info, float(level), sides, design.spending)
     out = []
     for t, df, b in zip(stats, dfs, z):
         c = np.inf if math.isinf(b) else sps.t.isf(special.ndtr(-b), df)
