@@ -87,3 +87,39 @@ def test_the_statistics_are_a_library_on_numbers():
                 assert name.split(".")[0] in allowed, f"stats/{path.name} imports {name}"
                 if name.startswith("cnnlab"):
                     assert name.startswith("cnnlab.stats"), f"stats/{path.name} imports {name}"
+
+
+# Numbers equal to a level by chance, each with what it is.
+NOT_LEVELS = {("studies/tune_spec.py", 1000)}  # TUNE_SEED_BASE: tuning seeds 1000, 1001, ..., not a seed limit
+STATISTICS_LITERALS = {0.05: "ALPHA", 0.95: "1 - ALPHA", 0.975: "1 - ALPHA / 2", 0.025: "ALPHA / 2",
+                       1.96: "the normal quantile at 1 - ALPHA / 2", 0.8: "POWER", 1000: "MAX_SEEDS"}
+
+
+def test_the_levels_the_verdicts_use_are_declared_once():
+    """No literal alpha, confidence, power or seed limit in the code that decides or words a
+    verdict: they are cnnlab.stats.constants' (and the default margin cnnlab.choices'), so a
+    change there changes every verdict and sentence alike."""
+    found = []
+    for folder in ("report", "stats", "studies", "cli"):
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            if path.name == "constants.py":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                          if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                          and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Constant) and id(node) not in docstrings and type(node.value) in (int, float)
+                        and node.value in STATISTICS_LITERALS
+                        and (path.relative_to(PACKAGE).as_posix(), node.value) not in NOT_LEVELS):
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}: use "
+                                 f"{STATISTICS_LITERALS[node.value]}")
+                if isinstance(node, ast.arg) or not isinstance(node, ast.FunctionDef):
+                    continue
+                defaults = dict(zip([a.arg for a in node.args.args][::-1], node.args.defaults[::-1]))
+                defaults.update((a.arg, d) for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d)
+                for name, default in defaults.items():
+                    if "margin" in name and isinstance(default, ast.Constant) and isinstance(default.value, float):
+                        found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {name}={default.value!r}: use "
+                                     "choices.DEFAULT_MARGIN_POINTS")
+    assert not found, "\n".join(found)

@@ -162,7 +162,7 @@ def _p_cell(c: findings.Comparison) -> str:
 
 def _interval_cell(c: findings.Comparison) -> str:
     interval = fmt.ci(c.diff, 100)
-    if interval == fmt.DASH or abs(c.ci_confidence - 0.95) < 1e-9:
+    if interval == fmt.DASH or c.ci_confidence is None or abs(c.ci_confidence - (1 - ALPHA)) < 1e-9:
         return interval
     return f"{interval} ({fmt.confidence(c.ci_confidence)})"
 

@@ -10,6 +10,8 @@ import math
 
 from cnnlab.report import fmt
 from cnnlab.report.load import StudyResults, get_metric
+from cnnlab.stats.constants import ALPHA
+from cnnlab.stats.scipy_lazy import sps
 from cnnlab.stats.summary import summarize, summarize_accuracy
 
 
@@ -93,7 +95,7 @@ def test_sampling_note(study: StudyResults) -> str | None:
     if not images or not measured:
         return None
     p = sum(measured) / len(measured)
-    half = 1.96 * math.sqrt(p * (1 - p) / images)
+    half = float(sps.norm.ppf(1 - ALPHA / 2)) * math.sqrt(p * (1 - p) / images)
     return (f"Our accuracy intervals are over seeds, on these {images:,} test images: they leave out how much a "
             f"model's accuracy would move on other test images from the same distribution, about ±{100 * half:.1f} "
             f"points at {100 * p:.0f}% on {images:,} images (binomial, 95%). A claim outside our interval may "

@@ -16,6 +16,7 @@ from cnnlab.errors import UserError
 from cnnlab.report import findings, fmt
 from cnnlab.report.document import Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, get_metric, metrics as known_metrics
+from cnnlab.stats.constants import ALPHA
 from cnnlab.stats.family import Pair, decide_family
 from cnnlab.stats.summary import summarize
 
@@ -106,7 +107,7 @@ def table(rows: list[dict], names: tuple[str, str]) -> tuple[list[str], list[lis
     for r in rows:
         points = get_metric(r["metric"]).unit == "fraction"
         scale = 100 if points else 1
-        level = "" if abs(r["ci_confidence"] - 0.95) < 1e-9 else f" ({fmt.confidence(r['ci_confidence'])})"
+        level = "" if r["ci_confidence"] is not None and abs(r["ci_confidence"] - (1 - ALPHA)) < 1e-9 else f" ({fmt.confidence(r['ci_confidence'])})"
         diff = (f"{scale * r['diff']:+.2f}" + (f" [{scale * r['ci_low']:+.2f}, {scale * r['ci_high']:+.2f}]{level}"
                                               if r["ci_low"] is not None else "")) if r["diff"] is not None else fmt.DASH
         body.append([r["model"], r["metric"], _show(r["metric"], r["mean_a"]), _show(r["metric"], r["mean_b"]),

@@ -80,7 +80,7 @@ def ci(s, scale: float = 1.0, digits: int = 2) -> str:
 def confidence(c: float) -> str:
     """0.95 -> "95%", 0.9833 -> "98.3%", 0.99696 -> "99.7%": a confidence level, as few digits as tell it."""
     pct = 100 * c
-    return f"{pct:.0f}%" if abs(pct - round(pct)) < 0.05 else f"{pct:.1f}%"
+    return f"{pct:.0f}%" if round(pct, 1) == round(pct) else f"{pct:.1f}%"
 
 
 def pvalue(p) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 from cnnlab.report import plots
 from cnnlab.report.document import Paragraph, Section, Table
 from cnnlab.report.load import ModelResults, StudyResults
+from cnnlab.stats.constants import ALPHA
 from cnnlab.stats.scipy_lazy import sps
 from cnnlab.report.sections import image, not_measured
 from cnnlab.stats.summary import summarize
@@ -37,8 +38,8 @@ def split(model: ModelResults, images: int) -> dict | None:
     s = summarize(model.values("test_acc"))
     if s.n < 2 or s.std is None:
         return None
-    seeds_half = float(sps.t.ppf(0.975, s.n - 1)) * s.std / math.sqrt(s.n)
-    test_half = 1.96 * math.sqrt(s.mean * (1 - s.mean) / images)
+    seeds_half = float(sps.t.ppf(1 - ALPHA / 2, s.n - 1)) * s.std / math.sqrt(s.n)
+    test_half = float(sps.norm.ppf(1 - ALPHA / 2)) * math.sqrt(s.mean * (1 - s.mean) / images)
     return {"n": s.n, "mean": s.mean, "sd": s.std, "seeds_half": seeds_half, "test_half": test_half,
             "index": model.index}
 
@@ -96,7 +97,7 @@ def spread_plot(splits: dict[str, dict], images: int):
     seeds = np.arange(2, MAX_SEEDS_SHOWN + 1)
     for label, x in splits.items():
         colour = plots.color(x["index"])  # the model's colour in every plot
-        half = 100 * np.array([float(sps.t.ppf(0.975, n - 1)) * x["sd"] / math.sqrt(n) for n in seeds])
+        half = 100 * np.array([float(sps.t.ppf(1 - ALPHA / 2, n - 1)) * x["sd"] / math.sqrt(n) for n in seeds])
         ax.plot(seeds, half, color=colour, label=f"{plots.literal(label)}: seeds")
         ax.axhline(100 * x["test_half"], color=colour, linestyle="--", linewidth=1,
                    label=f"{plots.literal(label)}: {images:,} test images")
