@@ -269,50 +269,40 @@ def test_latency_note_names_hardware_threads_precision_and_layout(make_study, ch
 
 # --- damaged study.json listings (issue 40) -----------------------------------------------------------------
 
-def _edit_study_json(study_dir, change):
-    import json
-
-    from cnnlab.store.schema import STUDY_FILE
-
-    path = study_dir / STUDY_FILE
-    d = json.loads(path.read_text(encoding="utf-8"))
-    change(d)
-    path.write_text(json.dumps(d), encoding="utf-8")
-
-
 @pytest.mark.parametrize("looks", [[2, "x", None, -1, 0, 1e9], [3, 2], [0]])
-def test_damaged_looks_are_one_line_not_a_traceback(make_study, looks, capsys):
+def test_damaged_looks_are_one_line_not_a_traceback(make_study, looks, capsys, damage_file):
     """Before: a 58-line ValueError ("looks must add information") in `cnnlab report`."""
     from cnnlab.cli import main
+    from cnnlab.store.schema import STUDY_FILE
 
     study_dir = make_study()
-    _edit_study_json(study_dir, lambda d: d.update(looks=looks))
+    damage_file(study_dir / STUDY_FILE, lambda d: {**d, "looks": looks})
     assert main(["report", str(study_dir)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'looks' is" in err and "damaged" in err
 
 
-def test_a_run_listed_twice_counts_once(make_study):
+def test_a_run_listed_twice_counts_once(make_study, damage_file):
     """Before: study.json with its runs listed twice counted 8 seeds where there were 4."""
     from cnnlab.report.load import load_results
+    from cnnlab.store.schema import STUDY_FILE
 
     study_dir = make_study(seeds=(0, 1, 2, 3))
-    _edit_study_json(study_dir, lambda d: d.update(runs=d["runs"] + d["runs"]))
+    damage_file(study_dir / STUDY_FILE, lambda d: {**d, "runs": d["runs"] + d["runs"]})
     study = load_results(study_dir)
     assert [len(m.values("test_acc")) for m in study.models] == [4, 4]
 
 
-def test_a_listing_that_credits_one_models_runs_to_another_is_damage(make_study):
+def test_a_listing_that_credits_one_models_runs_to_another_is_damage(make_study, damage_file):
     """Before: study.json with two models' labels swapped credited A's runs to B without a word."""
     from cnnlab.report.findings import run_problems
     from cnnlab.report.load import load_results
+    from cnnlab.store.schema import STUDY_FILE
 
     study_dir = make_study()
-
-    def swap(d):
-        for run in d["runs"]:
-            run["label"] = {"FC": "Simple CNN", "Simple CNN": "FC"}[run["label"]]
-    _edit_study_json(study_dir, swap)
+    swapped = {"FC": "Simple CNN", "Simple CNN": "FC"}
+    damage_file(study_dir / STUDY_FILE,
+                lambda d: {**d, "runs": [{**run, "label": swapped[run["label"]]} for run in d["runs"]]})
     study = load_results(study_dir)
     assert all(not m.values("test_acc") for m in study.models)  # nothing credited to the wrong model
     assert any("under the label" in line for line in run_problems(study.models))

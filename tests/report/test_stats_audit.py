@@ -221,7 +221,7 @@ def test_the_spread_is_split_into_seeds_and_test_images(make_study):
         x, values = split(m, study.test_images), np.array(m.values("test_acc"))
         assert x["seeds_half"] == pytest.approx(stats.t.ppf(0.975, 2) * values.std(ddof=1) / math.sqrt(3))
         p = values.mean()
-        assert x["test_half"] == pytest.approx(1.96 * math.sqrt(p * (1 - p) / study.test_images))
+        assert x["test_half"] == pytest.approx(stats.norm.ppf(0.975) * math.sqrt(p * (1 - p) / study.test_images))
     section = render_report(study_dir, dpi=30)[0].read_text("utf-8").split("## Where the spread comes from")[1]
     section = section.split("\n## ")[0]
     assert f"95% from {study.test_images:,} test images (pts)" in section and "plots/spread.png" in section
