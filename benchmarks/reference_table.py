@@ -1,11 +1,12 @@
 """Write the reference table of each study in an OUT: one row per finished run with its size,
 final accuracies and losses, training time, CPU, commit and code fingerprint
-(cnnlab.store.schema.reference), into benchmarks/reference/<study>.csv.
+(cnnlab.store.schema.reference), into src/cnnlab/studies/reference/<study>.csv, which
+ships with cnnlab: a built-in study's report sets its verdicts beside the reference's.
 
 The reference runs take hours on a 2-core CPU and live in an OUT that a new machine does not
 have; the table keeps what the transfer measure needs (benchmarks/transfer.py).
 
-    python benchmarks/reference_table.py OUT [--into benchmarks/reference]
+    python benchmarks/reference_table.py OUT [--into src/cnnlab/studies/reference]
     (OUT made by: cnnlab run STUDY --profile reference --data-dir DATA --out OUT)
 """
 
@@ -43,7 +44,7 @@ def rows(study) -> list[dict]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", help="an OUT of `cnnlab run --profile reference`, or one study's folder in it")
-    parser.add_argument("--into", default=str(Path(__file__).parent / "reference"))
+    parser.add_argument("--into", default=str(Path(__file__).parent.parent / "src" / "cnnlab" / "studies" / "reference"))
     args = parser.parse_args()
     into = Path(args.into)
     into.mkdir(parents=True, exist_ok=True)

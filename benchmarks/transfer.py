@@ -1,10 +1,10 @@
 """How quick verdicts transfer: each comparison of the built-in studies' questions at the quick
-size (an OUT) against the reference table (benchmarks/reference/<study>.csv), classed as agree,
+size (an OUT) against the reference table (src/cnnlab/studies/reference/<study>.csv, shipped with cnnlab), classed as agree,
 opposite, conflicting (better at one size, equivalent at the other), or undecided at one size or
 both (cnnlab.report.sizes), with counts. A quick verdict that the reference decides the other
 way is worse than none: the quick profile is designed for zero of those.
 
-    python benchmarks/transfer.py QUICK_OUT [--reference benchmarks/reference] [--markdown]
+    python benchmarks/transfer.py QUICK_OUT [--reference src/cnnlab/studies/reference] [--markdown]
 """
 
 import argparse
@@ -19,7 +19,7 @@ from cnnlab.store.schema.reference import read_reference
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", help="the OUT of the smaller size (e.g. cnnlab run all --profile quick)")
-    parser.add_argument("--reference", default=str(Path(__file__).parent / "reference"),
+    parser.add_argument("--reference", default=str(Path(__file__).parent.parent / "src" / "cnnlab" / "studies" / "reference"),
                         help="the folder of reference tables (<study>.csv)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()

@@ -8,7 +8,7 @@ RESOLVED_PRECISIONS = ("fp32", "bf16")  # what "auto" becomes on a given machine
 EXECUTORS = ("local", "ray")
 # "full": a study file's own settings; "quick": its [profiles.quick] table (a CPU-sized run);
 # "reference": its [profiles.reference] table, the size the quick verdicts are checked against
-# (benchmarks/reference/, benchmarks/transfer.py).
+# (studies/reference/<name>.csv, benchmarks/transfer.py).
 PROFILES = ("quick", "reference", "full")
 DEFAULT_PROFILE = "full"
 NO_PROFILE = ""  # a one-run study (`cnnlab train`): sized by its own options; shown as "-"

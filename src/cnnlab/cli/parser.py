@@ -45,6 +45,16 @@ def _positive_int(text):
     return value
 
 
+def _sizes(text):
+    try:
+        sizes = sorted({int(s) for s in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected training subsets like 1000,3500,10000, got {text!r}") from None
+    if len(sizes) < 2 or sizes[0] < 1:
+        raise argparse.ArgumentTypeError(f"expected two or more positive training subsets, got {text!r}")
+    return sizes
+
+
 def _in_shape(text):
     try:
         shape = tuple(int(s) for s in text.split(","))
@@ -231,8 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "and stop when every comparison is decided or --budget is spent; cached runs are reused, so "
                         "running it again continues where it stopped")
     p.add_argument("--max-seeds", type=_positive_int, default=None, metavar="N",
-                   help="with --until-decided: at most N seeds per model (default 20; with --budget, as many as it "
-                        "buys)")
+                   help="with --until-decided: plan for at most N seeds per model (default 20), before the first "
+                        "look; the verdicts spend their 5%% level over the looks by that plan")
+    p.add_argument("--sizes", type=_sizes, default=None, metavar="N,N,...",
+                   help="run the study at each of these training subsets (images), each into "
+                        "OUT/studies/NAME@N, and report how each comparison moves with training size")
     p.add_argument("--budget", default=None, metavar="TIME",
                    help="with --until-decided: wall-clock for the whole command, e.g. 30m, 2h, 1h30m; no look starts "
                         "that would not fit (default: no limit)")

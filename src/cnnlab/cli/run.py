@@ -31,6 +31,8 @@ def cmd_run(args):
     study = planned(sized_study(load_study(args.study[0]), study_options(args)), until)
     progress = RunProgress(quiet=args.quiet)
     options = run_options(args)
+    if args.sizes:
+        return _run_sizes(study, args, options, progress)
     try:
         info = run_study(study, args.out, options, **_callbacks(progress))
         if until is not None:
@@ -40,6 +42,37 @@ def cmd_run(args):
     for line in study_summary(info, study_dir(args.out, study.folder)):
         print(line)
     return 1 if any(r["status"] == "failed" for r in info["runs"]) else 0
+
+
+def _run_sizes(study, args, options, progress) -> int:
+    """`--sizes N,N,...`: the study at each training subset, into OUT/studies/NAME@N; every report
+    then sets each comparison's verdict at each size side by side (cnnlab.report.sizes)."""
+    import dataclasses
+
+    from cnnlab.console import study_summary
+    from cnnlab.errors import UserError
+    from cnnlab.report import render_report
+    from cnnlab.studies.runner import run_study, study_dir
+
+    if args.until_decided or args.subset is not None:
+        raise UserError("--sizes sets the training subset of each run: it does not combine with "
+                        f"{'--until-decided' if args.until_decided else '--subset'}")
+    grown = [dataclasses.replace(study.with_overrides(subset=n), variant=str(n)) for n in args.sizes]
+    infos, quiet = [], dataclasses.replace(options, report=False)
+    try:
+        for sized in grown:
+            infos.append(run_study(sized, args.out, quiet, **_callbacks(progress)))
+    finally:
+        progress.close()
+    failed = 0
+    for sized, info in zip(grown, infos):
+        directory = study_dir(args.out, sized.folder)
+        if options.report:
+            render_report(directory)
+        for line in study_summary(info, directory):
+            print(line)
+        failed += any(r["status"] == "failed" for r in info["runs"])
+    return 1 if failed else 0
 
 
 def until_decided(args):

@@ -11,7 +11,7 @@ import shlex
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import answers, busy, claims, findings, fmt, noise, plots, tuning
+from cnnlab.report import answers, busy, claims, findings, fmt, noise, plots, sizes, tuning
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, get_metric
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
@@ -302,10 +302,11 @@ def answers_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
         s.add(Paragraph(how_to_read(study), note=True))
         return s
     results = answers.answers(study)
+    moved = sizes.flips(study)
     for result in results:
         s.add(Paragraph(f"{result.question}: {result.asks}"))
         s.add(Paragraph(f"Answer: {result.claim}"))
-        s.add(Bullets(result.evidence))
+        s.add(Bullets(result.evidence + [line for line in moved if line.startswith(f"{result.question}: ")]))
         s.add(Paragraph(result.decided_text(), note=True))
         step = next_step_text(study, result.comparisons)
         if step:
@@ -428,6 +429,7 @@ CORE_SECTIONS = ((10, "Summary", lambda study, dpi: summary_section(study)),
                  (30, "Accuracy vs cost", accuracy_vs_cost_section),
                  (40, "Comparisons", lambda study, dpi: comparisons_section(study, study_pairs(study))),
                  (45, "Where the spread comes from", noise.noise_section),
+                 (47, sizes.SECTION, sizes.size_section),
                  (50, "Findings", lambda study, dpi: findings_section(study, study_pairs(study))),
                  (900, "Claims of other reports", lambda study, dpi: claims_section(study)),
                  (950, "Manifest", manifest_section))

@@ -159,6 +159,7 @@ class Study:
     tune: dict = field(default_factory=dict)  # the [tune] table as given (validated); cnnlab.studies.tune_spec
     tuning: bool = False  # each model searches its settings first (--tune)
     plan_seeds: int | None = None  # the most seeds per model its verdicts plan for (--until-decided's max; None: its first look)
+    variant: str = ""  # one of several sizes of the same study (--sizes): its folder is OUT/studies/<name>@<variant>
 
     @property
     def run_count(self) -> int:
@@ -177,8 +178,9 @@ class Study:
 
     @property
     def folder(self) -> str:
-        """Its directory under OUT/studies: a tuned study's results sit beside the shared-settings ones."""
-        return self.name + TUNED_SUFFIX if self.tuning else self.name
+        """Its directory under OUT/studies: a tuned study's results sit beside the shared-settings ones,
+        a size of `--sizes` beside the others."""
+        return (self.name + TUNED_SUFFIX if self.tuning else self.name) + (f"@{self.variant}" if self.variant else "")
 
     def with_profile(self, name: str) -> "Study":
         """This study at the size of profile `name`: "full" is the file's own settings,

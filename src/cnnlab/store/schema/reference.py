@@ -1,5 +1,5 @@
 """A reference table: one study's runs at a larger size, one row per run, kept where the runs
-themselves are not (benchmarks/reference/<study>.csv), so that how a quick verdict transfers can be
+themselves are not (a built-in study's: cnnlab/studies/reference/<study>.csv), so that how a quick verdict transfers can be
 measured on any machine (benchmarks/transfer.py, the report's "Verdicts by training size").
 
 Written by benchmarks/reference_table.py from an OUT, read by `read_reference`."""
