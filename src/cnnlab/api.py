@@ -21,6 +21,7 @@ written in Python (`epochs=`). (`train_model`, not `train`: `cnnlab.train` is th
 package.)
 """
 
+import dataclasses
 import difflib
 import functools
 import inspect
@@ -292,7 +293,8 @@ def _progress(progress) -> tuple[str, bool | None]:
 @_boundary(settings.RUN_COMMAND)
 def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, dataset=None, subset=None,
         test_subset=None, inference_repeats: int | None = None, analyses=None, stand_in: dict | None = None,
-        tune: bool = False, until_decided: bool = False, max_seeds: int | None = None, budget=None, device="auto",
+        tune: bool = False, until_decided: bool = False, max_seeds: int | None = None, budget=None, sizes=None,
+        device="auto",
         data_dir=None, download: bool = True, executor: str = "local", workers: int | None = None,
         ray_address=None, cpus_per_run=None, report: bool = True, progress=True, **train_settings) -> StudyResult:
     """Run a study like `cnnlab run` and return its results.
@@ -306,13 +308,16 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
     the study's [train] table. `tune=True` (--tune) first searches each model's settings on a validation split and
     compares the models at their own best ones (results in OUT/studies/<name>-tuned).
     `until_decided=True` (--until-decided) then adds seeds where comparisons are still open, up to
-    `max_seeds` per model and within `budget` ("30m", "2h" or seconds) for the whole call; the rest
+    `max_seeds` per model and within `budget` ("30m", "2h" or seconds) for the whole call.
+    `sizes=[1000, 3500, 10000]` (--sizes) runs the study at each training subset, each into
+    OUT/studies/<name>@<n>, and returns the largest (its report sets the verdicts of every size
+    side by side); the rest
     are `cnnlab run`'s options (`download=False` is --offline, `progress`
     True, "lines" or False). Finished runs are reused and interrupted ones resumed, as on the
     command line, and workers and threads per run follow the same policy, so the two share runs.
     """
     from cnnlab.studies.loader import Study, load_study
-    from cnnlab.studies.naming import PYTHON
+    from cnnlab.studies.option_names import PYTHON
     from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
     from cnnlab.studies.until_decided import planned, until_decided_options
 
@@ -341,8 +346,26 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
 
     token = EQUIVALENT_COMMAND.set(command)
     try:
-        return _run_study(planned(sized_study(loaded, size, PYTHON), until, PYTHON), out, options, quiet, until,
-                          started)
+        sized = planned(sized_study(loaded, size, PYTHON), until, PYTHON)
+        if sizes is None:
+            return _run_study(sized, out, options, quiet, until, started)
+        from cnnlab.studies.options import at_sizes
+
+        if until is not None or subset is not None:
+            raise UserError(f"sizes= sets the training subset of each run: it does not combine with "
+                            f"{'until_decided=' if until is not None else 'subset='}")
+        grown = at_sizes(sized, sizes, PYTHON)
+        quiet_options = dataclasses.replace(options, report=False)
+        for smaller in grown[:-1]:
+            _run_study(smaller, out, quiet_options, quiet)
+        result = _run_study(grown[-1], out, quiet_options, quiet)
+        if options.report:
+            from cnnlab.report import render_report
+            from cnnlab.studies.runner import study_dir
+
+            for each in grown:
+                render_report(study_dir(out, each.folder))
+        return result
     finally:
         EQUIVALENT_COMMAND.reset(token)
 
@@ -361,7 +384,7 @@ def train_model(model: str, dataset: str = "mnist-small", *, epochs: int = 5, se
     grad_flow_every); the rest are as in `run`.
     """
     from cnnlab.studies.loader import single_run_study
-    from cnnlab.studies.naming import PYTHON
+    from cnnlab.studies.option_names import PYTHON
     from cnnlab.studies.options import RunOptions, StudyOptions, sized_study
 
     verbosity, quiet = _progress(progress)
@@ -377,7 +400,7 @@ def _run_study(study, out, options, quiet: bool | None, until=None, started: flo
     """Run a sized study as the command line does; a RunProgress shows its runs unless `quiet` is None.
     `until`: --until-decided's limits, counted from `started`."""
     from cnnlab.console import RunProgress
-    from cnnlab.studies.naming import PYTHON
+    from cnnlab.studies.option_names import PYTHON
     from cnnlab.studies.runner import run_study, study_dir
 
     bar = RunProgress(quiet=quiet) if quiet is not None else None

@@ -99,7 +99,7 @@ def test_unknown_builtin_names_the_valid_ones():
      "expected true or false, got a string 'no' (cuda_graphs=)"),
 ])
 def test_an_override_error_names_the_option_as_the_caller_wrote_it(overrides, cli, python):
-    from cnnlab.studies.naming import PYTHON
+    from cnnlab.studies.option_names import PYTHON
 
     study = load_study("mnist-fc-vs-cnn")
     with pytest.raises(UserError) as caught:

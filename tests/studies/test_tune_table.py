@@ -6,7 +6,7 @@ import pytest
 import cnnlab
 from cnnlab.errors import UserError
 from cnnlab.studies.loader import load_study, parse_study
-from cnnlab.studies.naming import PYTHON
+from cnnlab.studies.option_names import PYTHON
 from cnnlab.studies.options import StudyOptions, sized_study
 from cnnlab.studies.tune_spec import resolve_tune
 
@@ -26,7 +26,7 @@ MALFORMED = {
     "negative weight decay": ("weight_decay = [-0.1]", "tune.weight_decay[0]", "[0, 10]"),
     "zero tuning seeds": ("seeds = 0", "tune.seeds", "integer in [1"),
     "tuning seed repeated": ("seeds = [5, 5]", "tune.seeds", "repeated"),
-    "tuning seed is an evaluation seed": ("seeds = [1, 1000]", "tune.seeds", "both a tuning and an evaluation seed"),
+    "tuning seed is an evaluation seed": ("seeds = [1, 1000]", "tune.seeds", "both a tuning seed and an evaluation seed"),
     "validation of everything": ("validation = 1.0", "tune.validation", "(0, 0.5]"),
     "zero epochs": ("epochs = 0", "tune.epochs", "integer in [1"),
     "span past the lr bound": ("span = 4\n[train]\nlr = 0.01", "tune.span", "above the largest learning rate"),
@@ -96,18 +96,28 @@ def test_a_bad_profile_tune_names_its_key(write_study):
 
 def test_tune_puts_the_study_in_its_own_folder_and_a_study_without_tune_gets_the_defaults(write_study):
     study = load_study(write_study(study_toml(name="plain")))
-    assert study.tune == {} and not study.tuning and study.folder == "plain" and study.tune_run_count == 0
+    assert study.tune_table == {} and not study.tuned and study.folder == "plain" and study.tune_run_count == 0
     tuned = sized_study(study, StudyOptions(tune=True))
-    assert tuned.tuning and tuned.folder == "plain-tuned" and tuned.name == "plain"
+    assert tuned.tuned and tuned.folder == "plain-tuned" and tuned.name == "plain"
     assert tuned.tune_run_count == 2 * 5 * 2  # models x default points x default tuning seeds
     assert tuned.run_count == study.run_count  # the evaluation runs: the same as at shared settings
 
 
 def test_evaluation_seeds_given_later_must_still_differ_from_the_tuning_seeds(write_study):
     study = load_study(write_study(study_toml(extra="[tune]\nseeds = [3]\n")))
-    with pytest.raises(UserError, match="seed 3 is both a tuning and an evaluation seed"):
+    with pytest.raises(UserError, match="seed 3 is both a tuning seed and an evaluation seed"):
         sized_study(study, StudyOptions(tune=True, seeds=5))
     assert sized_study(study, StudyOptions(seeds=5)).seeds == (0, 1, 2, 3, 4)  # no tuning: no conflict
+
+
+def test_a_seed_offset_that_lands_on_the_tuning_seeds_is_refused(write_study):
+    """Before: a model with seed_offset = 1000 was evaluated on the tuning seeds 1000 and 1001
+    under --tune, though tuning seeds are never evaluation seeds."""
+    text = study_toml().replace("[[models]]", "[[models]]", 1)
+    text = text.rstrip() + '\n\n[[models]]\nname = "fc"\nlabel = "FC again"\nseed_offset = 1000\n'
+    study = load_study(write_study(text))
+    with pytest.raises(UserError, match="seed 1000 is both a tuning seed and an evaluation seed of FC again"):
+        sized_study(study, StudyOptions(tune=True))
 
 
 def test_tune_must_be_a_boolean_in_python(write_study, tmp_path):
@@ -120,7 +130,7 @@ def test_parse_study_keeps_the_table_as_plain_values():
     raw = {"name": "s", "dataset": "synthetic", "epochs": 1, "models": [{"name": "fc"}],
            "tune": {"lr": [0.1, 0.01], "seeds": 2}}
     study = parse_study(raw, "s.toml")
-    assert study.tune == {"lr": (0.01, 0.1), "seeds": 2}
+    assert study.tune_table == {"lr": (0.01, 0.1), "seeds": 2}
     with pytest.raises(UserError, match="tune="):
         sized_study(study, StudyOptions(tune=1), PYTHON)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cnnlab.studies.naming import PYTHON
+from cnnlab.studies.option_names import PYTHON
 
 import cnnlab
 from cnnlab.cli import main

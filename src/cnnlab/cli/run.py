@@ -54,10 +54,12 @@ def _run_sizes(study, args, options, progress) -> int:
     from cnnlab.report import render_report
     from cnnlab.studies.runner import run_study, study_dir
 
+    from cnnlab.studies.options import at_sizes
+
     if args.until_decided or args.subset is not None:
         raise UserError("--sizes sets the training subset of each run: it does not combine with "
                         f"{'--until-decided' if args.until_decided else '--subset'}")
-    grown = [dataclasses.replace(study.with_overrides(subset=n), variant=str(n)) for n in args.sizes]
+    grown = at_sizes(study, args.sizes)
     infos, quiet = [], dataclasses.replace(options, report=False)
     try:
         for sized in grown:

@@ -293,7 +293,7 @@ def plot(sizes: list[Size]):
                [100 * hi - v if hi is not None else 0 for v, hi in zip(y, high)]]
         ax.errorbar(x, y, yerr=err, marker="o", capsize=3, linewidth=1.2 if changes(cells) else 0.6,
                     label=plots.literal(f"{a} − {b}") if changes(cells) else None, color=plots.color(i))
-    ax.axhline(0, color="0.4", linewidth=0.8)
+    ax.axhline(0, color="0.4", linewidth=0.75)
     ax.set(xscale="log", xlabel="training images x epochs per run", ylabel="difference of means (points)",
            title="Verdicts by training size (bold: changes with size)")
     if ax.get_legend_handles_labels()[0]:

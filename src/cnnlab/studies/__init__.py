@@ -5,7 +5,7 @@ analyses; `run_study` trains and measures every (model, seed) and writes the rep
     info = run_study(load_study("mnist-fc-vs-cnn").with_overrides(epochs=1), "runs")
 
 Modules: loader (TOML -> Study), options (what a caller asks for -> a sized Study and run
-options), naming (errors name options as the caller wrote them), plan (Study -> RunConfigs),
+options), option_names (errors name options as the caller wrote them), plan (Study -> RunConfigs),
 policy (workers and threads per run), execute (one run), executors (where runs execute),
 analyse (measurements after training), runner (the driver), run_all (`cnnlab run all`).
 The built-in study files sit next to this file as *.toml.

@@ -5,7 +5,7 @@ the value or raises one line naming the file, the key and what is valid."""
 from cnnlab.errors import UserError
 from cnnlab.settings import MAX_SEED, type_name
 from cnnlab.stats.constants import MAX_SEEDS
-from cnnlab.studies.naming import Given
+from cnnlab.studies.option_names import Given
 
 
 

@@ -64,7 +64,7 @@ from cnnlab.errors import UserError
 from cnnlab.plugins import analysis_names, failed_plugins_hint
 from cnnlab import settings
 from cnnlab.studies import fields
-from cnnlab.studies.naming import CLI, Given, Names
+from cnnlab.studies.option_names import CLI, Given, Names
 from cnnlab.studies.questions import check_margin, parse_claims, parse_questions
 from cnnlab.studies.tune_spec import merge_tune, parse_tune, resolve_tune
 
@@ -156,8 +156,8 @@ class Study:
     questions: tuple[dict, ...] = ()  # what the study asks (cnnlab.studies.questions)
     claims: tuple[dict, ...] = ()  # numbers claimed elsewhere for its models
     claims_source: str = ""
-    tune: dict = field(default_factory=dict)  # the [tune] table as given (validated); cnnlab.studies.tune_spec
-    tuning: bool = False  # each model searches its settings first (--tune)
+    tune_table: dict = field(default_factory=dict)  # the [tune] table as given (validated); cnnlab.studies.tune_spec
+    tuned: bool = False  # each model searches its settings first (--tune)
     plan_seeds: int | None = None  # the most seeds per model its verdicts plan for (--until-decided's max; None: its first look)
     variant: str = ""  # one of several sizes of the same study (--sizes): its folder is OUT/studies/<name>@<variant>
 
@@ -168,10 +168,10 @@ class Study:
 
     @property
     def tune_run_count(self) -> int:
-        return len(self.models) * self.tune_spec.runs_per_model if self.tuning else 0
+        return len(self.models) * self.search.runs_per_model if self.tuned else 0
 
     @functools.cached_property
-    def tune_spec(self):
+    def search(self):
         """The search its [tune] table (and profile) resolve to at this size: resolved once per
         study, checked when the study is made (a grid out of bounds fails there)."""
         return resolve_tune(self)
@@ -180,7 +180,7 @@ class Study:
     def folder(self) -> str:
         """Its directory under OUT/studies: a tuned study's results sit beside the shared-settings ones,
         a size of `--sizes` beside the others."""
-        return (self.name + TUNED_SUFFIX if self.tuning else self.name) + (f"@{self.variant}" if self.variant else "")
+        return (self.name + TUNED_SUFFIX if self.tuned else self.name) + (f"@{self.variant}" if self.variant else "")
 
     def with_profile(self, name: str) -> "Study":
         """This study at the size of profile `name`: "full" is the file's own settings,
@@ -195,8 +195,8 @@ class Study:
                             f"{defined} (add the table to the study file to define one)")
         changes = {k: v for k, v in self.profiles[name].items() if k not in ("train", "tune")}
         train = {**self.train, **self.profiles[name].get("train", {})}
-        tune = merge_tune(self.tune, self.profiles[name].get("tune", {}))
-        return dataclasses.replace(self, **changes, train=train, tune=tune, profile=name)
+        tune = merge_tune(self.tune_table, self.profiles[name].get("tune", {}))
+        return dataclasses.replace(self, **changes, train=train, tune_table=tune, profile=name)
 
     def with_overrides(self, epochs=None, seeds=None, dataset=None, subset=None, test_subset=None,
                        inference_repeats=None, analyses=None, stand_in=None, tune=None, train=None,
@@ -213,7 +213,7 @@ class Study:
         changes = {}
         if tune is not None:
             fields.check_type(given, "tune", tune, bool, "true or false")
-            changes["tuning"] = tune
+            changes["tuned"] = tune
         if analyses is not None:
             fields.check_type(given, "analyses", analyses, (list, tuple), STUDY_KEYS["analyses"][1])
             changes["analyses"] = _analyses(given, "analyses", list(analyses))
@@ -234,8 +234,8 @@ class Study:
         if train:
             changes["train"] = {**self.train, **_train_table(given, "train", train, scope=settings.RUN_COMMAND)}
         study = dataclasses.replace(self, **changes)
-        if study.tuning:
-            study.tune_spec  # the grid at this size: within bounds, tuning seeds apart from these seeds
+        if study.tuned:
+            study.search  # the grid at this size: within bounds, tuning seeds apart from these seeds
         return study
 
     def to_dict(self) -> dict:
@@ -506,10 +506,10 @@ def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
         claims=claims,
         claims_source=raw.get("claims_source") and fields.text(source, "claims_source", raw["claims_source"],
                                                          MAX_TITLE_LENGTH) or "",
-        tune=parse_tune(source, "tune", raw.get("tune", {})),
+        tune_table=parse_tune(source, "tune", raw.get("tune", {})),
     )
     if "tune" in raw:
-        study.tune_spec  # a grid that leaves the bounds fails now, not when --tune is given
+        study.search  # a grid that leaves the bounds fails now, not when --tune is given
     return study
 
 

@@ -7,7 +7,7 @@ the same way:
     run_study(study, "runs", RunOptions(device="cpu"), names=PYTHON)
 
 so an option means the same everywhere, is checked once, and an error names it as the caller
-wrote it (`names`: cnnlab.studies.naming). The run policy that fills in what the caller
+wrote it (`names`: cnnlab.studies.option_names). The run policy that fills in what the caller
 left open (workers, threads per run) is the runner's (cnnlab.studies.policy), whoever calls.
 """
 
@@ -17,7 +17,7 @@ from cnnlab import settings
 from cnnlab.choices import DEFAULT_PROFILE, PROFILES
 from cnnlab.errors import UserError
 from cnnlab.studies.loader import Study, check_stand_in
-from cnnlab.studies.naming import CLI, Names
+from cnnlab.studies.option_names import CLI, Names
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,14 @@ def sized_studies(studies: list[Study], options: StudyOptions, names: Names = CL
 def sized_study(study: Study, options: StudyOptions, names: Names = CLI) -> Study:
     """One study at the size asked for (see `sized_studies`)."""
     return sized_studies([study], options, names)[0]
+
+
+def at_sizes(study: Study, sizes, names: Names = CLI) -> list[Study]:
+    """`--sizes N,N,...` (`sizes=[...]`): the study at each training subset, smallest first, each
+    into its own folder OUT/studies/NAME@N, so every report sets the verdicts side by side."""
+    import dataclasses
+
+    if (isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__")
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes) or len(set(sizes)) < 2):
+        raise UserError(names.explain("sizes", f"must be two or more positive training subsets, got {sizes!r}"))
+    return [dataclasses.replace(study.with_overrides(subset=n, names=names), variant=str(n)) for n in sorted(set(sizes))]

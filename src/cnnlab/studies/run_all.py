@@ -23,7 +23,7 @@ from cnnlab.store.schema import (HARDWARE_KEYS, REPORT_STAMP, STUDY_FILE, SUITE_
                                  SuiteRecord, SuiteStudy, read_study, read_suite, stable_hash)
 from cnnlab.studies.run_one import load_run_data
 from cnnlab.studies.loader import Study, load_builtin_studies, load_study
-from cnnlab.studies.naming import CLI, Names
+from cnnlab.studies.option_names import CLI, Names
 from cnnlab.studies.options import RunOptions, StudyOptions, sized_studies
 from cnnlab.studies.policy import requested
 from cnnlab.studies.runner import StudyPlan, invocation_command, plan_study, run_plan

@@ -16,7 +16,7 @@
     run_tuning      with --tune only: every tuning run (trained on a validation split of the
                     training images, scored on the split), each model's best setting chosen,
                     and the evaluation runs planned at those settings (cnnlab.studies.tune_runs)
-    check_runs      the one reuse decision: finished runs are served, the others become jobs
+    split_reused      the one reuse decision: finished runs are served, the others become jobs
     execute         every run's summary, reused ones first, then as the executor's runs finish
     record          index a run and rewrite study.json (whose content `study_json` alone builds)
 
@@ -47,7 +47,7 @@ from cnnlab.store.schema import (RUNS_DIR, STUDIES_DIR, STUDY_FILE, Manifest, Ru
 from cnnlab.studies.run_one import blocked_reason, load_run_data, reused_summary
 from cnnlab.studies.executors import make_executor, make_job
 from cnnlab.studies.loader import Study
-from cnnlab.studies.naming import CLI, Names
+from cnnlab.studies.option_names import CLI, Names
 from cnnlab.studies.options import RunOptions
 from cnnlab.studies.plan import plan_runs, resolve_train
 from cnnlab.studies.policy import Parallelism, parallelism_for
@@ -145,11 +145,11 @@ class StudyPlan:
     started: float  # when the study started, for its wall-clock
     looks: tuple[int, ...] = ()  # seeds per model at each look at the study's results (seed_looks)
     plan_seeds: int | None = None  # the most seeds per model its verdicts plan for, fixed at the first look
-    tune: TuneSpec | None = None  # with --tune: the search every model gets
-    tune_specs: list[RunConfig] = dataclasses.field(default_factory=list)  # its tuning runs, in study order
-    tune_data: object = None  # what they train and are scored on: the validation split of `data`
-    tuning: TuningRecord | None = None  # what the search chose (run_tuning)
-    tune_summaries: list[dict] = dataclasses.field(default_factory=list)  # of the tuning runs
+    search: TuneSpec | None = None  # with --tune: the search every model gets
+    tuning_runs: list[RunConfig] = dataclasses.field(default_factory=list)  # its tuning runs, in study order
+    tuning_data: object = None  # what they train and are scored on: the validation split of `data`
+    tuning_record: TuningRecord | None = None  # what the search chose (run_tuning)
+    tuning_summaries: list[dict] = dataclasses.field(default_factory=list)  # of the tuning runs
 
     @property
     def directory(self) -> Path:
@@ -176,9 +176,7 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
         data = load_run_data(study.dataset, study.subset, study.test_subset, options.data_dir, options.download)
     check_subsets(study, data, names)
     check_models(study, data)
-    tune = study.tune_spec if study.tuning else None
-    if tune is not None:
-        check_tuning_seeds_apart(study, tune, names)
+    tune = study.search if study.tuned else None
     parallel = parallelism_for(study.profile, device, options.executor, options.workers, options.cpus_per_run, data,
                       study.run_count + study.tune_run_count)
     specs = plan_runs(study, device, n_train=len(data.train_labels), threads=parallel.threads)
@@ -193,7 +191,7 @@ def plan_study(study: Study, out_dir, options: RunOptions = RunOptions(), names:
     tune_data = validation_data(data, tune)
     tune_specs = plan_tuning(study, tune, device, n_train=len(tune_data.train_labels), threads=parallel.threads)
     # The evaluation runs wait for the choice of each model's setting (run_tuning).
-    return dataclasses.replace(plan, specs=[], tune=tune, tune_specs=tune_specs, tune_data=tune_data)
+    return dataclasses.replace(plan, specs=[], search=tune, tuning_runs=tune_specs, tuning_data=tune_data)
 
 
 def start_executor(plan: StudyPlan, data=None):
@@ -207,7 +205,7 @@ def start_executor(plan: StudyPlan, data=None):
                          verbosity=plan.options.verbosity)
 
 
-def check_runs(plan: StudyPlan, on_message=say, specs=None) -> tuple[list[dict], list[dict]]:
+def split_reused(plan: StudyPlan, on_message=say, specs=None) -> tuple[list[dict], list[dict]]:
     """The one reuse decision (cnnlab.studies.run_one.reused_summary) for every run of the
     plan (or `specs`): the summaries of runs already finished, and a job for each of the
     others (a finished run whose records are damaged is run again, and `on_message` hears why)."""
@@ -230,7 +228,7 @@ def check_runs(plan: StudyPlan, on_message=say, specs=None) -> tuple[list[dict],
 def execute(plan: StudyPlan, executor, on_message=say, specs=None):
     """Every run's summary (of the plan's runs, or `specs`): the reused ones first, then each
     executed run's as it finishes."""
-    reused, jobs = check_runs(plan, on_message, specs)
+    reused, jobs = split_reused(plan, on_message, specs)
     yield from reused
     yield from executor.run(jobs)
 
@@ -238,24 +236,24 @@ def execute(plan: StudyPlan, executor, on_message=say, specs=None):
 def run_tuning(plan: StudyPlan, on_start=None, on_run=None, on_message=say) -> StudyPlan:
     """The search of a tuned study (cnnlab.studies.tune_runs): every tuning run trained or reused on
     the validation split and indexed, each model's setting chosen from them; returns the plan of
-    the evaluation runs, each model at its chosen setting. Only `plan.tune_data` is handed to
+    the evaluation runs, each model at its chosen setting. Only `plan.tuning_data` is handed to
     the runs and the choice reads only their summaries: the test images are never read here.
     `on_start(specs, data)` and `on_run(i, n, summary)` hear of the tuning runs as of any."""
-    executor = start_executor(plan, plan.tune_data)
+    executor = start_executor(plan, plan.tuning_data)
     if on_start:
-        on_start(plan.tune_specs, plan.tune_data)
+        on_start(plan.tuning_runs, plan.tuning_data)
     summaries = []
     with open_index(plan.out_dir, on_message=on_message) as index:
-        for summary in execute(plan, executor, on_message, specs=plan.tune_specs):
+        for summary in execute(plan, executor, on_message, specs=plan.tuning_runs):
             index_run(plan, index, summary)
             summaries.append(summary)
             if on_run:
-                on_run(len(summaries), len(plan.tune_specs), summary)
-    record = select(plan.study, plan.tune, plan.tune_specs, summaries, train_size=len(plan.tune_data.train_labels),
-                    validation_size=len(plan.tune_data.test_labels))
+                on_run(len(summaries), len(plan.tuning_runs), summary)
+    record = select(plan.study, plan.search, plan.tuning_runs, summaries, train_size=len(plan.tuning_data.train_labels),
+                    validation_size=len(plan.tuning_data.test_labels))
     study = tuned_study(plan.study, record)
     specs = plan_runs(study, plan.device, n_train=len(plan.data.train_labels), threads=plan.parallel.threads)
-    return dataclasses.replace(plan, study=study, specs=specs, tuning=record, tune_summaries=summaries)
+    return dataclasses.replace(plan, study=study, specs=specs, tuning_record=record, tuning_summaries=summaries)
 
 
 def study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
@@ -265,10 +263,10 @@ def study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
     runs = [RunEntry(run_key=spec.key, model=spec.model, label=spec.label, seed=spec.seed,
                      status=status.get(spec.key, "pending")) for spec in plan.specs]
     manifest = study_manifest(plan.data, plan.device, plan.shared_train["precision"], plan.started,
-                              [*plan.tune_summaries, *summaries], finished, threads=plan.parallel.threads,
+                              [*plan.tuning_summaries, *summaries], finished, threads=plan.parallel.threads,
                               executor=plan.executor_label, code=plan.specs[0].code)
     return StudyRecord.from_study(plan.study.to_dict(), plan.shared_train, runs, manifest, plan.looks,
-                                  tuning=plan.tuning, plan_seeds=plan.plan_seeds).to_json()
+                                  tuning=plan.tuning_record, plan_seeds=plan.plan_seeds).to_json()
 
 
 def write_study_json(plan: StudyPlan, summaries: list[dict], finished: bool) -> dict:
@@ -295,7 +293,7 @@ def record(plan: StudyPlan, index, summaries: list[dict], summary: dict) -> dict
 def run_plan(plan: StudyPlan, on_start=None, on_run=None, on_message=say) -> dict:
     """Run (or resume, or reuse) every run of a plan, a tuned study's search first; return
     study.json's content (with "report": its paths, when the plan's options ask for the report)."""
-    if plan.tune is not None and plan.tuning is None:
+    if plan.search is not None and plan.tuning_record is None:
         plan = run_tuning(plan, on_start, on_run, on_message)
     executor = start_executor(plan)
     if on_start:
@@ -323,7 +321,7 @@ def run_study(study: Study, out_dir, options: RunOptions | None = None, *, names
     `options` (or its fields as keywords: device, data_dir, download, executor, workers,
     ray_address, cpus_per_run, report, verbosity; cnnlab.studies.options.RunOptions) say
     where and how runs execute; what they leave open, the policy fills in
-    (cnnlab.studies.policy). `names` words errors for the caller (naming.CLI or PYTHON).
+    (cnnlab.studies.policy). `names` words errors for the caller (option_names.CLI or PYTHON).
     `on_start(specs, data)` is called once everything is validated, before the first run;
     `on_run(i, n, summary)` after each run, in the order runs finish; `on_message(text)`
     hears why a finished run is run again (damaged records).
@@ -342,17 +340,6 @@ def invocation_command() -> str | None:
     if sys.argv and "cnnlab" in sys.argv[0]:
         return " ".join(["cnnlab", *sys.argv[1:]])
     return EQUIVALENT_COMMAND.get()
-
-
-def check_tuning_seeds_apart(study: Study, tune, names: Names):
-    """Tuning seeds are never evaluation seeds (a model chosen on a seed must not be scored on it):
-    a model's seeds, seed_offset included, must miss the search's seeds."""
-    for model in study.models:
-        shared = sorted(set(model.seeds(study.seeds)) & set(tune.seeds))
-        if shared:
-            raise UserError(f"{study.source}: {model.label} would be evaluated on seed {shared[0]}, one of the tuning "
-                            f"seeds {', '.join(map(str, tune.seeds))} ({names('tune')}): choose seeds or a "
-                            "seed_offset that miss them, or other tuning seeds ([tune] seeds)")
 
 
 def seed_looks(path: Path, study: Study, shared_train: dict) -> tuple[tuple[int, ...], int]:

@@ -146,7 +146,7 @@ def resolve_tune(study) -> TuneSpec:
     with the defaults filled in. Raises UserError when the grid leaves the training settings'
     bounds, a tuning seed is also an evaluation seed, or weight decay is searched for a study
     whose models set their own."""
-    table, source = study.tune, study.source
+    table, source = study.tune_table, study.source
     if "lr" in table:
         lrs = tuple(table["lr"])
     else:
@@ -166,9 +166,10 @@ def resolve_tune(study) -> TuneSpec:
         grid["weight_decay"] = tuple(table["weight_decay"])
     seeds = table.get("seeds", DEFAULT_TUNE_SEEDS)
     seeds = tuple(range(TUNE_SEED_BASE, TUNE_SEED_BASE + seeds)) if _is_int(seeds) else tuple(seeds)
-    shared = sorted(set(seeds) & set(study.seeds))
-    if shared:
-        fail(source, "tune.seeds", f"seed {shared[0]} is both a tuning and an evaluation seed; tuning seeds must "
-                                    "be others (the default: 1000, 1001, ...)")
+    for model in study.models:  # a seed_offset moves a model's evaluation seeds: onto tuning seeds, too
+        shared = sorted(set(seeds) & set(model.seeds(study.seeds)))
+        if shared:
+            fail(source, "tune.seeds", f"seed {shared[0]} is both a tuning seed and an evaluation seed of "
+                                        f"{model.label}; tuning seeds must be others (the default: 1000, 1001, ...)")
     return TuneSpec(grid=grid, seeds=seeds, epochs=table.get("epochs", study.epochs),
                     validation=table.get("validation", DEFAULT_VALIDATION))

@@ -29,7 +29,7 @@ from cnnlab.settings import MAX_SEED
 from cnnlab.stats.constants import MAX_SEEDS
 from cnnlab.store.schema import STUDY_FILE, read_study
 from cnnlab.studies.loader import Study
-from cnnlab.studies.naming import CLI, Names
+from cnnlab.studies.option_names import CLI, Names
 from cnnlab.units import duration_text, parse_duration
 
 DEFAULT_MAX_SEEDS = 20  # per model: a course study's open comparisons rarely need more at the quick size
