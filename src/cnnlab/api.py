@@ -40,9 +40,6 @@ __all__ = ["StudyResult", "create_model", "load", "load_model", "run", "train_mo
 
 # The report's summary table, as numbers: mean and sample std over seeds (cnnlab.stats.summary),
 # then the columns each analysis adds (cnnlab.plugins.Column).
-SUMMARY_METRICS = ("train_acc", "test_acc", "test_loss", "train_seconds", "epoch_seconds")
-
-
 class StudyResult:
     """A study's results as read from OUT/studies/<name> (a snapshot: `cnnlab.load` again
     to see runs that finished since). Fractions stay fractions (0.97, not 97 %), times are
@@ -106,25 +103,9 @@ class StudyResult:
         the finished seeds, the 95% CI of the test accuracy, and seeds done of runs."""
         import pandas as pd
 
-        from cnnlab.plugins import analyses
-        from cnnlab.report.findings import by_test_accuracy
-        from cnnlab.stats.summary import summarize, summarize_accuracy
+        from cnnlab.report.summary import summary_rows
 
-        metrics = [*SUMMARY_METRICS, *(c.metric for a in analyses() for c in a.summary_columns)]
-        rows = []
-        for model in by_test_accuracy(self.results.models):
-            row = {"model": model.label, "name": model.name, "params": model.first("params"),
-                   "macs": model.first("macs")}
-            for metric in metrics:
-                # Accuracies get the report's bounded interval (never outside 0-100 %).
-                stats = (summarize_accuracy(model.values(metric),
-                                            images=self.results.test_images if "test" in metric else None)
-                         if metric.endswith("_acc") else summarize(model.values(metric)))
-                row[metric], row[f"{metric}_std"] = stats.mean, stats.std
-                if metric == "test_acc":
-                    row["test_acc_ci_low"], row["test_acc_ci_high"] = stats.ci_low, stats.ci_high
-            row["seeds_done"], row["runs"] = len(model.done), len(model.runs)
-            rows.append(row)
+        rows = [{k: v for k, v in row.items() if not k.endswith("_summary")} for row in summary_rows(self.results)]
         table = pd.DataFrame(rows).set_index("model")
         counts = ["params", "macs", "seeds_done", "runs"]
         table[counts] = table[counts].astype("Int64")  # whole numbers; <NA> when not measured

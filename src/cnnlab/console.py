@@ -6,7 +6,7 @@ text; the caller prints it (results on stdout, the bar on stderr)."""
 import sys
 import time
 
-from cnnlab.store.schema import TuningRecord, setting_text
+from cnnlab.store.schema import STUDY_FILE, TuningRecord, setting_text
 from cnnlab.units import counted, duration_text
 
 
@@ -176,7 +176,7 @@ def study_summary(info: dict, results_dir) -> list[str]:
              f"failed{f' after {tuned} tuning runs' if tuned else ''} ({m['runs_cached']} cached) in "
              f"{m['wall_clock_seconds']:.0f}s on {m['device']}"]
     if tuned:
-        record = TuningRecord.from_json("study.json", tuning)
+        record = TuningRecord.from_json(STUDY_FILE, tuning)
         images = record.validation.get("validation_size")
         images = images if isinstance(images, int) else None
 
@@ -251,22 +251,32 @@ def studies_table(studies) -> list[str]:
     return lines
 
 
+def text_table(header: list[str], rows: list[list[str]], right=(), rule: bool = False) -> list[str]:
+    """Aligned plain-text lines: each column as wide as its widest cell, the columns in `right`
+    (indices) right-aligned, two spaces between columns, no trailing blanks; `rule`: a line of
+    dashes under the header. The one table layout of every command that prints one."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(x) for x in column) for column in zip(header, *cells)] if header else []
+
+    def line(values):
+        return "  ".join(v.rjust(w) if i in right else v.ljust(w)
+                         for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+
+    return [line(header), *(["  ".join("-" * w for w in widths)] if rule else []), *(line(c) for c in cells)]
+
+
 def runs_table(rows: list[dict]) -> list[str]:
     """`cnnlab runs`: one line per index row (with its `stale` flag)."""
-    study_w = max(len("study"), *(len(r["study"] or "") for r in rows))
-    model_w = max(len("model"), *(len(r["label"] or r["model"] or "") for r in rows))
-    lines = [f"{'study':{study_w}} {'profile':7} {'role':4} {'model':{model_w}} {'seed':>4} {'lr':>8} {'wd':>7} "
-             f"{'status':8} {'test acc':>8} {'train acc':>9} {'params':>11} {'train':>8} {'epochs':>6} {'code':7}  run"]
+    header = ["study", "profile", "role", "model", "seed", "lr", "wd", "status", "test acc", "train acc", "params",
+              "train", "epochs", "code", "run"]
+    body = []
     for r in rows:
-        epochs = "-" if r["epochs"] is None else r["epochs"]
-        seed = "-" if r["seed"] is None else r["seed"]
         lr, wd = (f"{r[k]:g}" if isinstance(r.get(k), (int, float)) else "-" for k in ("lr", "weight_decay"))
-        lines.append(f"{r['study'] or '-':{study_w}} {r['profile'] or '-':7} {r.get('role') or 'eval':4} "
-                     f"{r['label'] or r['model'] or '-':{model_w}} {seed:>4} {lr:>8} {wd:>7} {r['status'] or '-':8} "
-                     f"{_percent(r['test_acc']):>8} {_percent(r['train_acc']):>9} {_thousands(r['params']):>11} "
-                     f"{_seconds(r['train_seconds']):>8} {epochs:>6} {'stale' if r['stale'] else 'current':7}  "
-                     f"{r['run_dir']}")
-    return lines
+        body.append([r["study"] or "-", r["profile"] or "-", r.get("role") or "eval", r["label"] or r["model"] or "-",
+                     "-" if r["seed"] is None else r["seed"], lr, wd, r["status"] or "-", _percent(r["test_acc"]),
+                     _percent(r["train_acc"]), _thousands(r["params"]), _seconds(r["train_seconds"]),
+                     "-" if r["epochs"] is None else r["epochs"], "stale" if r["stale"] else "current", r["run_dir"]])
+    return text_table(header, body, right={4, 5, 6, 8, 9, 10, 11, 12})
 
 
 def datasets_table(rows: list[dict]) -> list[str]:
@@ -274,9 +284,6 @@ def datasets_table(rows: list[dict]) -> list[str]:
     def num(v):
         return "-" if v is None else f"{v:,}"
 
-    lines = [f"{'name':18} {'shape':9} {'classes':>7} {'train':>7} {'test':>7}  where"]
-    for r in rows:
-        status = {"found": "", "missing": "NOT FOUND: ", "corrupt": "UNUSABLE: "}[r["state"]] + r["where"]
-        lines.append(f"{r['name']:18} {r['shape']:9} {num(r['classes']):>7} {num(r['train']):>7} "
-                     f"{num(r['test']):>7}  {status}")
-    return lines
+    body = [[r["name"], r["shape"], num(r["classes"]), num(r["train"]), num(r["test"]),
+             {"found": "", "missing": "NOT FOUND: ", "corrupt": "UNUSABLE: "}[r["state"]] + r["where"]] for r in rows]
+    return text_table(["name", "shape", "classes", "train", "test", "where"], body, right={2, 3, 4})

@@ -58,14 +58,10 @@ def format_inspect_table(rows: list[dict], total_params: int | None = None, tota
     lines = [(r["name"], r["type"], "x".join(str(s) for s in r["out_shape"]), f"{r['params']:,}",
               si_number(r["macs"]), _axes(r["rf"]), _axes(r["jump"])) for r in rows]
     total = ("total", "", "", f"{total_params:,}", si_number(total_macs), "", "")
-    widths = [max(len(row[i]) for row in [header, total, *lines]) for i in range(len(header))]
-    right = {3, 4, 5, 6}  # numbers right-aligned
+    from cnnlab.console import text_table
 
-    def fmt(row):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-
-    rule = "-" * len(fmt(header))
-    out = [fmt(header), rule, *map(fmt, lines), rule, fmt(total)]
+    table = text_table(list(header), [*lines, total], right={3, 4, 5, 6}, rule=True)
+    out = [*table[:-1], table[1], table[-1]]  # the total under a second rule
     if any(r["jump"] is None and r["rf"] is not None for r in rows):
         out.append("jump '-': after flatten or global pooling units have no position and each one sees the whole "
                    "input; the RF column there repeats the last spatial layer's receptive field.")

@@ -59,15 +59,8 @@ COLUMNS = [
 
 def format_models_table(rows: list[dict]) -> str:
     """Aligned plain-text table; numbers human-readable and right-aligned."""
+    from cnnlab.console import text_table
+
     cells = [[human(r[key]) if numeric else str(r[key]) for key, _, numeric in COLUMNS] for r in rows]
-    header = [title for _, title, _ in COLUMNS]
-    widths = [max(len(x) for x in column) for column in zip(header, *cells)]
-
-    def line(values):
-        parts = [
-            v.rjust(w) if numeric else v.ljust(w) for v, w, (_, _, numeric) in zip(values, widths, COLUMNS)
-        ]
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(c) for c in cells)])
+    right = {i for i, (_, _, numeric) in enumerate(COLUMNS) if numeric}
+    return "\n".join(text_table([title for _, title, _ in COLUMNS], cells, right, rule=True))

@@ -179,12 +179,11 @@ def cmd_compare(args):
             atomic_write_csv(args.csv, rows, columns)
             print(f"{len(rows)} comparison(s) written to {args.csv}")
         return 0
+    from cnnlab.console import text_table
+
     header, body = table(rows, names)
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
-    studies = [r["study"] for r in rows]
-    print("  ".join(["study".ljust(max([5, *map(len, studies)])), *(h.ljust(w) for h, w in zip(header, widths))]))
-    for study, r in zip(studies, body):
-        print("  ".join([study.ljust(max([5, *map(len, studies)])), *(c.ljust(w) for c, w in zip(r, widths))]))
+    for line in text_table(["study", *header], [[r["study"], *cells] for r, cells in zip(rows, body)]):
+        print(line)
     if not rows:
         print("no model has finished runs of these metrics in both result sets")
     decided = sum(r["verdict"] in ("better", "equivalent") for r in rows)

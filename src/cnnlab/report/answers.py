@@ -263,7 +263,12 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
 
 def answers(study: StudyResults) -> list[Answer]:
     """One answer per question of the study, in the study file's order; a tuned study with results
-    at shared settings (`study.shared`) says for each whether its verdicts hold there too."""
+    at shared settings (`study.shared`) says for each whether its verdicts hold there too.
+    Computed once per loaded study (`StudyResults.once`)."""
+    return study.once("answers", lambda: _answers(study))
+
+
+def _answers(study: StudyResults) -> list[Answer]:
     out = [answer_question(study, q, i) for i, q in enumerate(study.info.questions)]
     for answer in out:  # a verdict at tuned settings is only as good as the choices behind it
         labels = {m.label for c in answer.comparisons for m in (c.a, c.b)}

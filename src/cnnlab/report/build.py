@@ -15,8 +15,8 @@ from cnnlab.report import answers, busy, claims, findings, fmt, noise, plots, si
 from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
 from cnnlab.report.load import StudyResults, get_metric
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
+from cnnlab.report.summary import summary_rows
 from cnnlab.stats.constants import ALPHA
-from cnnlab.stats.summary import summarize, summarize_accuracy
 from cnnlab.units import duration_text
 
 
@@ -46,23 +46,21 @@ def _step_modes(study: StudyResults) -> str | None:
 
 def summary_section(study: StudyResults) -> Section:
     s = Section("Summary")
-    ranked = findings.by_test_accuracy(study.models)
     columns = [c for a in analyses() for c in a.summary_columns]
     header = ["Model", "Params", "MACs", "Train acc", "Test acc", "Test acc 95% CI", "Test loss", "Train time",
               "Time/epoch", *(c.header for c in columns), "Seeds"]
     rows = []
-    for m in ranked:
-        test = summarize_accuracy(m.values("test_acc"), images=study.test_images)
-        means = [summarize(m.values(c.metric)).mean for c in columns]
+    for m in summary_rows(study):
+        test = m["test_acc_summary"]
         rows.append([
-            m.label, fmt.count(m.first("params")), fmt.count(m.first("macs")),
-            fmt.mean_std(summarize(m.values("train_acc")), 100, unit="%"),
+            m["model"], fmt.count(m["params"]), fmt.count(m["macs"]),
+            fmt.mean_std(m["train_acc_summary"], 100, unit="%"),
             fmt.mean_std(test, 100, unit="%"), fmt.ci(test, 100),
-            fmt.mean_std(summarize(m.values("test_loss")), digits=3),
-            fmt.mean_std(summarize(m.values("train_seconds")), digits=1, unit="s"),
-            fmt.mean_std(summarize(m.values("epoch_seconds")), digits=2, unit="s"),
-            *(fmt.DASH if mean is None else c.show(mean) for c, mean in zip(columns, means)),
-            f"{len(m.done)}/{len(m.runs)}"])
+            fmt.mean_std(m["test_loss_summary"], digits=3),
+            fmt.mean_std(m["train_seconds_summary"], digits=1, unit="s"),
+            fmt.mean_std(m["epoch_seconds_summary"], digits=2, unit="s"),
+            *(fmt.DASH if m[c.metric] is None else c.show(m[c.metric]) for c in columns),
+            f"{m['seeds_done']}/{m['runs']}"])
     # A column no model has a value in says nothing the note below does not: leave it out.
     empty = {i for i in range(1, len(header)) if rows and all(r[i] == fmt.DASH for r in rows)}
     header, rows = ([h for i, h in enumerate(header) if i not in empty],
@@ -416,8 +414,9 @@ def manifest_section(study: StudyResults, dpi: int = plots.DPI) -> Section:
 # ---- the whole document -----------------------------------------------------------------
 
 def study_pairs(study: StudyResults) -> list[findings.Comparison]:
-    """Every pair of the study's models, one Holm family, at the study's margin, looks and plan."""
-    return findings.compare(study.models, **findings.family_settings(study))
+    """Every pair of the study's models, one Holm family, at the study's margin, looks and plan
+    (computed once per loaded study)."""
+    return study.once("every pair", lambda: findings.compare(study.models, **findings.family_settings(study)))
 
 
 # The built-in sections and their places; an analysis's section goes by its `order`

@@ -75,6 +75,15 @@ class StudyResults:
     models: list[ModelResults]
     shared: "StudyResults | None" = None  # a tuned study's counterpart at shared settings, when comparable
     shared_note: str | None = None  # why a tuned study has no `shared` (not run, or of another size)
+    # What has been computed from these results (its answers, every pair's verdict), kept so that the
+    # report, the notebook API and --until-decided each compute the same verdicts once.
+    computed: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: str, compute):
+        """`compute()`'s value, computed the first time `key` is asked for."""
+        if key not in self.computed:
+            self.computed[key] = compute()
+        return self.computed[key]
 
     @property
     def title(self) -> str:
