@@ -198,7 +198,7 @@ def test_tuning_runs_are_listed_with_their_role(pair, cli):
     # rows), in the table, the CSV and the JSON.
     slow = {r["lr"] for r in rows if r["role"] == "eval" and r["label"] == "Slow" and r["seed"] == 0}
     assert slow == {0.001, 0.1}
-    assert {line.split()[5] for line in out.splitlines() if " eval Slow " in line and line.split()[4] == "0"} == \
+    assert {line.split()[5] for line in out.splitlines() if line.split()[2:5] == ["eval", "Slow", "0"]} == \
         {"0.001", "0.1"}
     code, csv_text, _ = cli("runs", "--out", pair["out"], "--csv", "-")
     header = csv_text.splitlines()[0].split(",")
