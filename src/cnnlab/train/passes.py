@@ -43,6 +43,19 @@ class Evaluation:
         return int(self.confusion.sum())
 
 
+def batch_logits(model: nn.Module, images: torch.Tensor, inputs: Inputs, batch_size: int = 1000):
+    """(start, logits) of `model` in eval mode over uint8 `images`, batch by batch, through the run's
+    input pipeline and precision: the one way a trained model predicts (evaluation, the confusion
+    matrix, ROC curves)."""
+    device = inputs.device
+    with torch.no_grad(), eval_mode(model):
+        for start in range(0, len(images), batch_size):
+            x = inputs(images[start:start + batch_size])
+            with inputs.precision.autocast(device):
+                logits = model(x)
+            yield start, logits  # outside autocast: what the caller computes from them runs as it always did
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, inputs: Inputs,
              num_classes: int, batch_size: int = 1000) -> Evaluation:
@@ -50,15 +63,11 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, input
     device = inputs.device
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     counts = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
-    with eval_mode(model):
-        for start in range(0, len(labels), batch_size):
-            x = inputs(images[start:start + batch_size])
-            y = labels[start:start + batch_size].to(device)
-            with inputs.precision.autocast(device):
-                logits = model(x)
-            loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
-            # Pair (true, predicted) -> one index, then count all pairs at once.
-            counts += torch.bincount(y * num_classes + logits.argmax(1), minlength=num_classes * num_classes)
+    for start, logits in batch_logits(model, images, inputs, batch_size):
+        y = labels[start:start + batch_size].to(device)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+        # Pair (true, predicted) -> one index, then count all pairs at once.
+        counts += torch.bincount(y * num_classes + logits.argmax(1), minlength=num_classes * num_classes)
     confusion = counts.view(num_classes, num_classes).cpu()
     n = max(len(labels), 1)
     return Evaluation(loss=loss_sum.item() / n, accuracy=int(confusion.diagonal().sum()) / n, confusion=confusion)

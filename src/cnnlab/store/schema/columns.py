@@ -22,6 +22,7 @@ INDEX_COLUMNS = {
     "test_loss": "REAL",
     "params": "INTEGER",
     "macs": "INTEGER",
+    "macro_auc": "REAL",  # the roc analysis's macro AUC, where the run measured it
     "train_seconds": "REAL",
     "epochs": "INTEGER",
     "code": "TEXT",  # fingerprint of the code that made the run (cnnlab.fingerprint)

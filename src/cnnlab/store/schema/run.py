@@ -260,6 +260,7 @@ class RunRecord:
             "test_loss": self.final("test_loss"),
             "params": params.get("total") if isinstance(params, dict) else None,
             "macs": self.analysis.get("macs"), "train_seconds": train_seconds, "epochs": len(self.metrics),
+            "macro_auc": roc.get("macro_auc") if isinstance(roc := self.analysis.get("roc"), dict) else None,
             "code": get("code"), "analyses": ",".join(get("analyses") or ()), "device": run_time.get("device"),
             "threads": run_time.get("threads"), "precision": train.get("precision"), "error": self.error,
         }
