@@ -81,3 +81,36 @@ def test_peak_memory_steps_in_the_runs_precision(precision, expected):
     SEEN.clear()
     result = peak_memory(_Probe(), data, TrainConfig(batch_size=16, precision=precision))
     assert result["precision"] == precision and SEEN == [expected]
+
+
+def test_inspect_times_each_block_of_a_network(capsys):
+    """`cnnlab inspect resnet-basic --time`: a forward and backward time per top-level block, beside
+    its parameters and MACs (issue 37)."""
+    from cnnlab.cli import main
+
+    assert main(["inspect", "resnet-basic", "--time", "--repeats", "2", "--batch-size", "4", "--precision", "fp32"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("block ")[1]
+    assert "forward ms (q1-q3)" in table and "backward ms (q1-q3)" in table
+    blocks = [line.split()[1] for line in table.splitlines() if line.startswith("features.") or line.startswith("head")]
+    assert blocks.count("BasicBlock") == 6 and blocks[-1] == "Sequential"
+    assert "2 timed passes on a batch of 4" in out
+
+
+def test_block_times_follow_the_network_and_say_when_it_is_no_chain():
+    import torch.nn as nn
+
+    from cnnlab.analyses.inference.measure import measure_blocks
+    from cnnlab.models import create_model
+
+    timed = measure_blocks(create_model("simple-cnn", in_shape=(1, 28, 28), num_classes=10), (1, 28, 28),
+                           batch_size=2, repeats=2, warmup=1)
+    assert [b["block"] for b in timed["blocks"]][-1] == "head"
+    assert all(b["forward"]["q1_ms"] <= b["forward"]["median_ms"] <= b["forward"]["q3_ms"] for b in timed["blocks"])
+    assert sum(b["params"] for b in timed["blocks"]) == 421_642
+
+    class Branches(nn.Module):
+        def forward(self, x):
+            return x
+
+    assert measure_blocks(Branches(), (1, 4, 4), repeats=1) is None

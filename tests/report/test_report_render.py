@@ -16,8 +16,8 @@ from cnnlab.store.schema import RUNS_DIR, STUDY_FILE, read_study
 
 DPI = 30  # tests check structure, not looks
 PNG = b"\x89PNG\r\n\x1a\n"
-ANALYSIS_SECTIONS = ("Confusion matrices", "Gradient flow", "Training stability", "Receptive fields",
-                     "Effective receptive fields", "Activations")
+ANALYSIS_SECTIONS = ("Confusion matrices", "ROC curves", "Gradient flow", "Training stability", "Receptive fields",
+                     "Effective receptive fields", "Activations", "Time per block")
 
 
 class Page(HTMLParser):

@@ -98,10 +98,22 @@ def cmd_inspect(args):
                         f"classes: {e}") from None
     model = create_model(args.model, in_shape=args.in_shape, num_classes=args.num_classes)
     info = inspect_model(model, args.in_shape)
+    if args.time:
+        from cnnlab.analyses.inference.measure import measure_blocks
+        from cnnlab.train import resolve_device
+
+        device = resolve_device(args.device)
+        info["blocks"] = measure_blocks(model, args.in_shape, device=device, batch_size=args.batch_size,
+                                        repeats=args.repeats, precision=args.precision)
     if args.json:
         _print_json(info)
-    else:
-        print(f"{args.model} for {'x'.join(map(str, args.in_shape))} inputs and {args.num_classes} classes "
-              "(--in-shape C,H,W and --num-classes N change them; MNIST: --in-shape 1,28,28)")
-        print(format_inspect_table(info["rows"], info["total_params"], info["total_macs"]))
+        return 0
+    print(f"{args.model} for {'x'.join(map(str, args.in_shape))} inputs and {args.num_classes} classes "
+          "(--in-shape C,H,W and --num-classes N change them; MNIST: --in-shape 1,28,28)")
+    print(format_inspect_table(info["rows"], info["total_params"], info["total_macs"]))
+    if args.time:
+        from cnnlab.cli.inspect_table import format_block_times
+
+        print()
+        print(format_block_times(info["blocks"], info["rows"]))
     return 0

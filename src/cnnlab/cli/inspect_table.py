@@ -71,3 +71,34 @@ def format_inspect_table(rows: list[dict], total_params: int | None = None, tota
         out.append(f"{si_number(total_macs - row_macs)} MACs run in container modules' own code, not in a row.")
     out.append("MACs for one image; RF and jump in input pixels.")
     return "\n".join(out)
+
+
+BUSY = 2.0  # a block whose slowest quarter of passes took over twice its fastest: the machine was busy
+
+
+def format_block_times(timed: dict | None, rows: list[dict]) -> str:
+    """`cnnlab inspect --time`: each top-level block's forward and backward milliseconds (median and
+    quartiles), beside its parameters and MACs (its layers' rows added up)."""
+    from cnnlab.console import text_table
+
+    if timed is None:
+        return "time per block: not measured (this network is not a chain of features and head blocks)"
+    body, busy = [], []
+    for b in timed["blocks"]:
+        macs = sum(r["macs"] for r in rows if r["name"] == b["block"] or r["name"].startswith(b["block"] + "."))
+        cells = []
+        for part in ("forward", "backward"):
+            t = b[part]
+            cells.append(f"{t['median_ms']:.3f} ({t['q1_ms']:.3f}-{t['q3_ms']:.3f})")
+            if t["q3_ms"] > BUSY * t["q1_ms"] and t["q3_ms"] - t["q1_ms"] > 0.1:
+                busy.append(b["block"])
+        body.append([b["block"], b["type"], f"{b['params']:,}", si_number(macs), *cells])
+    lines = text_table(["block", "type", "params", "MACs", "forward ms (q1-q3)", "backward ms (q1-q3)"], body,
+                       right={2, 3, 4, 5}, rule=True)
+    lines.append(f"Each block alone in training mode on the output of the blocks before it: {timed['warmup']} "
+                 f"warm-up and {timed['repeats']} timed passes on a batch of {timed['batch_size']}, "
+                 f"{timed['device_name']}, {timed['threads']} thread(s), {timed['precision']}; median (quartiles).")
+    if busy:
+        lines.append(f"Busy machine: the passes of {', '.join(dict.fromkeys(busy))} spread over more than "
+                     f"{BUSY:g}x; time again on an idle machine.")
+    return "\n".join(lines)

@@ -197,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--in-shape", type=_in_shape, default=(3, 32, 32), help="C,H,W (default 3,32,32)")
     p.add_argument("--num-classes", type=int, default=10)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--time", action="store_true",
+                   help="also time each top-level block's forward and backward pass (training mode, warm-up, "
+                        "median and quartiles of --repeats passes on a batch of --batch-size)")
+    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="with --time (default 32)")
+    p.add_argument("--repeats", type=_positive_int, default=20, metavar="N", help="with --time (default 20)")
+    p.add_argument("--device", default="cpu", help="with --time: cpu (default), cuda, cuda:N")
+    p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto", help="with --time (default auto)")
     p.set_defaults(func=catalog.cmd_inspect)
 
     p = sub.add_parser("studies", help="list the built-in studies: title, dataset, models, run count",

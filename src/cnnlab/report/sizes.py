@@ -257,8 +257,8 @@ def size_section(study: StudyResults, dpi: int):
     if len(sizes) < 2:
         s.add(Paragraph("This study has been seen at one training size. Whether its verdicts hold as training grows "
                         "is the first thing a careful reader asks: run it at another size into the same --out "
-                        "(another profile, --epochs or --subset), or at several with `cnnlab run STUDY --sizes "
-                        "1000,3500,10000`, and this section sets each comparison's verdict at every size side by side."))
+                        "(another profile, --epochs or --subset), or at several with 'cnnlab run STUDY --sizes "
+                        "1000,3500,10000', and this section sets each comparison's verdict at every size side by side."))
         return s
     rows, flagged = [], 0
     for key, a, b, cells in size_table(sizes):

@@ -92,7 +92,7 @@ def section(study, dpi: int) -> Section:
     s.add(Table(header, rows, caption="AUC of each class against the rest, mean over seeds"))
     s.add(Paragraph("Each class against all the others, scored by the model's probability of that class on the "
                     "test images (scikit-learn's roc_curve and roc_auc_score); the macro AUC is the mean over "
-                    "classes, a metric questions and `cnnlab compare` can use (macro_auc).", note=True))
+                    "classes, a metric questions and 'cnnlab compare' can use (macro_auc).", note=True))
     return s
 
 
