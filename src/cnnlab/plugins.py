@@ -81,6 +81,8 @@ class Analysis:
     section: Callable[[Any, int], Any] | None = None  # (StudyResults, dpi) -> report.document.Section titled `title`
     findings: Callable[[Any], list[str]] | None = None  # StudyResults -> sentences for the Findings section
     evidence: Callable[[list], list[str]] | None = None  # [ModelResults] -> sentences an answer can quote
+    # ([ModelResults], StudyResults) -> sentences an answer can quote, where they depend on the study's settings
+    study_evidence: Callable[[list, Any], list[str]] | None = None
     order: float = DEFAULT_ORDER  # where its section goes among the report's sections
     example: Callable[[ExampleRun], Any] | None = None  # a value as `measure` stores it, for report tests
 

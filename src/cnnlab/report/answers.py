@@ -249,8 +249,11 @@ def answer_question(study: StudyResults, question: dict, index: int = 0) -> Answ
     answer.evidence += [line for name in question.get("accuracy_per", ()) for line in [_accuracy_per(models, name)]
                         if line]
     for name in question.get("evidence", ()):
-        hook = get_analysis(name).evidence
-        answer.evidence += hook(models) if hook else []
+        analysis = get_analysis(name)
+        if analysis.study_evidence:
+            answer.evidence += analysis.study_evidence(models, study)
+        elif analysis.evidence:
+            answer.evidence += analysis.evidence(models)
     answer.evidence += kind.before_costs(question, models, comparisons, cost_metrics)
     answer.evidence += costs(models, cost_metrics, study.device, study.info.inference_repeats)
     missing = _missing(study, labels)

@@ -90,6 +90,7 @@ STUDY_KEYS = {
     "claims": (list, "an array of tables ([[claims]], see cnnlab.studies.questions)"),
     "claims_source": (str, "a string (where the claims come from)"),
     "tune": (dict, "a table ([tune], see cnnlab.studies.tune_spec)"),
+    "convergence": (dict, "a table: { target = 0.40 }, the test accuracy models are timed to (analyses/convergence)"),
 }
 REQUIRED = ("name", "dataset", "epochs", "models")
 MODEL_KEYS = ("name", "label", "kwargs", "train", "seed_offset")
@@ -160,6 +161,7 @@ class Study:
     tuned: bool = False  # each model searches its settings first (--tune)
     plan_seeds: int | None = None  # the most seeds per model its verdicts plan for (--until-decided's max; None: its first look)
     variant: str = ""  # one of several sizes of the same study (--sizes): its folder is OUT/studies/<name>@<variant>
+    convergence_target: float | None = None  # the test accuracy the convergence analysis times models to
 
     @property
     def run_count(self) -> int:
@@ -248,7 +250,7 @@ class Study:
                 "source": self.source, "margin": self.margin, "test": self.test,
                 "questions": [dict(q) for q in self.questions],
                 "claims": [dict(c) for c in self.claims], "claims_source": self.claims_source,
-                "plan_seeds": self.plan_seeds}
+                "plan_seeds": self.plan_seeds, "convergence_target": self.convergence_target}
 
 
 # ---- finding study files ------------------------------------------------------------
@@ -507,10 +509,24 @@ def parse_study(raw: dict, source: str, check_models: bool = True) -> Study:
         claims_source=raw.get("claims_source") and fields.text(source, "claims_source", raw["claims_source"],
                                                          MAX_TITLE_LENGTH) or "",
         tune_table=parse_tune(source, "tune", raw.get("tune", {})),
+        convergence_target=_convergence_target(source, raw.get("convergence")),
     )
     if "tune" in raw:
         study.search  # a grid that leaves the bounds fails now, not when --tune is given
     return study
+
+
+def _convergence_target(source, table) -> float | None:
+    """`convergence = { target = 0.40 }`: a test accuracy (a fraction) in (0, 1)."""
+    if table is None:
+        return None
+    for key in table:
+        if key != "target":
+            fields.fail(source, f"convergence.{key}", "unknown key; valid: target")
+    target = table.get("target")
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target < 1:
+        fields.fail(source, "convergence.target", f"must be a test accuracy as a fraction in (0, 1), got {target!r}")
+    return float(target)
 
 
 def _questions_and_claims(source, raw, models):

@@ -58,6 +58,7 @@ class StudyRecord:
     claims_source: str = ""
     looks: tuple[int, ...] = ()  # seeds per model at each invocation that added seeds: how often results were seen
     plan_seeds: int | None = None  # the most seeds per model its verdicts plan for, fixed at its first look (None: that look)
+    convergence_target: float | None = None  # the test accuracy the convergence analysis times models to (None: its default)
     runs: tuple[RunEntry, ...] = ()  # the evaluation runs: the study's results
     tuning: TuningRecord | None = None  # how each model's settings were chosen (None: shared settings)
     # --until-decided: {"max_seeds": N, "budget_seconds": S or None, "stopped": why, "spent_seconds": S}
@@ -113,6 +114,8 @@ class StudyRecord:
                   "claims_source": str(d.get("claims_source") or ""),
                   "looks": tuple(d.get("looks") or ()),
                   "plan_seeds": d.get("plan_seeds"),
+                  "convergence_target": (float(d["convergence_target"]) if is_number(d.get("convergence_target"))
+                                         and 0 < d["convergence_target"] < 1 else None),
                   "until_decided": dict(d["until_decided"]) if isinstance(d.get("until_decided"), dict) else None}
         return cls(**{**values, **given})
 
