@@ -8,11 +8,12 @@ command line's `--help` do not pay for importing torch:
     cnnlab.train_model("simple-cnn", "mnist-small", epochs=3) -> StudyResult
     cnnlab.load_model("runs/runs/<run key>") -> torch.nn.Module (trained, eval mode)
     cnnlab.create_model(name, in_shape, num_classes, **kwargs) -> torch.nn.Module
+    cnnlab.check_layer(layer, *inputs, reference=None) -> LayerCheck (a hand-written backward, checked)
 """
 
 from cnnlab.version import __version__
 
-API = ("run", "load", "train_model", "create_model", "load_model", "StudyResult")
+API = ("run", "load", "train_model", "create_model", "load_model", "StudyResult", "check_layer")
 __all__ = ["__version__", *API]
 
 

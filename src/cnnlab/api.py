@@ -216,6 +216,19 @@ class StudyResult:
         return head + "\n".join(section_html(s) for s in sections)
 
 
+def check_layer(layer, *inputs, reference=None, repeats: int = 20):
+    """Check a layer's hand-written backward pass, like `cnnlab check-layer`: `layer` an
+    autograd.Function subclass, an nn.Module (class or instance) or a function of tensors,
+    `inputs` example tensors (checked in float64), `reference` a layer of the same inputs to time
+    against. Returns a LayerCheck (`passed`, per-input `errors`, `autograd`, `times`) and prints
+    its report."""
+    from cnnlab.models.check_layer import check_layer as check, report_lines
+
+    result = check(layer, *inputs, reference=reference, repeats=repeats)
+    print("\n".join(report_lines(result)))
+    return result
+
+
 def load(study_dir) -> StudyResult:
     """The results of a study run before: `cnnlab.load("runs/studies/cifar-depth")`, or an output
     directory holding one study (`cnnlab.load("runs/mine")`), as `cnnlab report` takes them."""

@@ -117,3 +117,36 @@ def cmd_inspect(args):
         print()
         print(format_block_times(info["blocks"], info["rows"]))
     return 0
+
+
+def cmd_check_layer(args):
+    import inspect
+
+    import torch
+
+    from cnnlab.models.check_layer import check_layer, report_lines
+    from cnnlab.models.user_code import load_object
+
+    layer = load_object(args.layer, ".")
+    if args.kwargs is not None:
+        if not inspect.isclass(layer):
+            raise UserError(f"--kwargs builds a class, and {args.layer} is not one")
+        try:
+            layer = layer(**args.kwargs)
+        except Exception as e:
+            raise UserError(f"building {args.layer} with --kwargs: {type(e).__name__}: {e}") from None
+    reference = load_object(args.reference, ".") if args.reference else None
+    if inspect.isclass(reference) and issubclass(reference, torch.nn.Module) and args.kwargs is not None:
+        try:  # an analog layer takes the same arguments (CustomConv2d and nn.Conv2d)
+            reference = reference(**args.kwargs)
+        except Exception as e:
+            raise UserError(f"building the reference {args.reference} with --kwargs: {type(e).__name__}: {e}") from None
+    inputs = [torch.randn(*shape) for shape in args.shape]
+    try:
+        result = check_layer(layer, *inputs, reference=reference, repeats=args.repeats)
+    except Exception as e:
+        raise UserError(f"{args.layer} on inputs of shape {', '.join('x'.join(map(str, s)) for s in args.shape)}: "
+                        f"{type(e).__name__}: {e}") from None
+    for line in report_lines(result):
+        print(line)
+    return 0 if result.passed else 1

@@ -55,6 +55,28 @@ def _sizes(text):
     return sizes
 
 
+def _shape(text):
+    try:
+        shape = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1 or len(shape) > 6:
+        raise argparse.ArgumentTypeError(f"expected a shape like 2,3,8,8, got {text!r}")
+    return shape
+
+
+def _json_object(text):
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"channels\": 3}}', got {text!r}")
+    return value
+
+
 def _in_shape(text):
     try:
         shape = tuple(int(s) for s in text.split(","))
@@ -205,6 +227,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="with --time: cpu (default), cuda, cuda:N")
     p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto", help="with --time (default auto)")
     p.set_defaults(func=catalog.cmd_inspect)
+
+    p = sub.add_parser("check-layer", help="check a hand-written backward pass: gradcheck, autograd, time",
+                       description="Check a layer with its own backward pass (a torch.autograd.Function, an "
+                                   "nn.Module or a function of tensors, named as FILE.py:NAME or MODULE:NAME): "
+                                   "gradients against finite differences in float64 (torch.autograd.gradcheck), "
+                                   "against autograd's own of the same forward where it can tell, and forward and "
+                                   "backward time. Exit 0 when it passes, 1 when it does not.")
+    p.add_argument("layer", metavar="FILE.py:NAME")
+    p.add_argument("--shape", type=_shape, action="append", required=True, metavar="N,C,H,W",
+                   help="the shape of a random input (repeat for each tensor input)")
+    p.add_argument("--kwargs", type=_json_object, default=None, metavar="JSON",
+                   help="arguments to build an nn.Module class with, e.g. '{\"channels\": 3}'")
+    p.add_argument("--reference", default=None, metavar="MODULE:NAME",
+                   help="a layer or function of the same inputs to time against, e.g. torch.nn.functional:relu")
+    p.add_argument("--repeats", type=_positive_int, default=20, metavar="N", help="timed passes (default 20)")
+    p.set_defaults(func=catalog.cmd_check_layer)
 
     p = sub.add_parser("studies", help="list the built-in studies: title, dataset, models, run count",
                        description="List the built-in studies with their title, dataset, models and run count.")
