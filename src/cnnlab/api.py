@@ -293,8 +293,9 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
         ray_address=None, cpus_per_run=None, report: bool = True, progress=True, **train_settings) -> StudyResult:
     """Run a study like `cnnlab run` and return its results.
 
-    `study`: a built-in study's name (`cnnlab studies`), the path of a .toml study file, or a
-    loaded `cnnlab.studies.Study`. `profile`: "full" (the study's own settings) or "quick"
+    `study`: a built-in study's name (`cnnlab studies`), the path of a .toml study file, a dict
+    with a study file's content (whose models' names may be classes or factories of your own),
+    or a loaded `cnnlab.studies.Study`. `profile`: "full" (the study's own settings) or "quick"
     (its [profiles.quick] table). `epochs`, `seeds` (a count, or a list of seeds), `dataset`,
     `subset`, `test_subset`, `inference_repeats`, `analyses` (a list of names) and `stand_in`
     ({"mnist": "mnist-small"}: replace one dataset) override the profile, and so do the training
@@ -323,10 +324,11 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
                         stand_in=stand_in, tune=tune, train=train_settings or None)
     options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
                          ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
-    loaded = study if isinstance(study, Study) else load_study(study)
+    loaded = study if isinstance(study, Study) else _study_from_dict(study) if isinstance(study, dict) else \
+        load_study(study)
     flags = size.run_flags()
     command = None
-    if not isinstance(study, Study) and flags is not None:  # the same study on the command line
+    if not isinstance(study, (Study, dict)) and flags is not None:  # the same study on the command line
         import shlex
 
         words = ["cnnlab", "run", str(study), *flags, "--out", str(out)]
@@ -365,13 +367,16 @@ def run(study, out="runs", *, profile: str = "full", epochs=None, seeds=None, da
 
 
 @_boundary(settings.TRAIN_COMMAND)
-def train_model(model: str, dataset: str = "mnist-small", *, epochs: int = 5, seed: int = 0, out="runs",
+def train_model(model, dataset: str = "mnist-small", *, epochs: int = 5, seed: int = 0, out="runs",
                 subset=None, test_subset=None, inference_repeats: int | None = None, analyses=None, device="auto",
                 data_dir=None, download: bool = True, executor: str = "local", workers: int | None = None,
                 ray_address=None, cpus_per_run=None, report: bool = True, progress=True,
                 **train_settings) -> StudyResult:
     """Train one model on one dataset, like `cnnlab train`: a one-run study.
 
+    `model`: a registered name, your own as "nets.py:TinyNet", or a class or factory itself (a
+    class is built as Cls(in_shape=..., num_classes=..., **kwargs) when it takes those, else
+    Cls(**kwargs); its runs are keyed by its source file, or by its compiled code when it has none).
     `train_settings` are the training settings `cnnlab train` takes (batch_size, lr, optimizer,
     schedule, weight_decay, grad_clip, precision, ...: cnnlab.settings, `cnnlab settings`);
     `analyses` default to the cheap ones `cnnlab train` runs (plus grad_flow with
@@ -386,8 +391,27 @@ def train_model(model: str, dataset: str = "mnist-small", *, epochs: int = 5, se
                         analyses=analyses)
     options = RunOptions(device=device, data_dir=data_dir, download=download, executor=executor, workers=workers,
                          ray_address=ray_address, cpus_per_run=cpus_per_run, report=report, verbosity=verbosity)
+    if not isinstance(model, str):  # a class or factory of your own, handed over directly
+        from cnnlab.models.user_code import register_object
+
+        model, _ = register_object(model)
     study = single_run_study(model, dataset, seed, train_settings, PYTHON)
     return _run_study(sized_study(study, size, PYTHON), out, options, quiet)
+
+
+def _study_from_dict(raw: dict):
+    """A study given as a dict with a study file's content; a model's `name` may be a class or
+    factory of your own (cnnlab.models.user_code.register_object), a relative file.py:Name is
+    relative to the current folder."""
+    from cnnlab.models.user_code import register_object
+    from cnnlab.studies.loader import parse_study
+
+    models = raw.get("models")
+    if isinstance(models, list):
+        models = [{**m, "name": register_object(m["name"])[0]} if isinstance(m, dict) and "name" in m
+                  and not isinstance(m["name"], str) else m for m in models]
+        raw = {**raw, "models": models}
+    return parse_study(raw, str(Path.cwd() / f"{raw.get('name', 'study')}.toml"))
 
 
 def _run_study(study, out, options, quiet: bool | None, until=None, started: float | None = None) -> StudyResult:

@@ -68,7 +68,7 @@ def test_run_key_follows_config_code_and_runtime_not_label(write_study, monkeypa
     # Float sums split over another number of threads round differently: another run.
     two_threads = plan_runs(load_study(write_study()), cpu, 128, threads=2)
     assert not {s.key for s in two_threads} & {s.key for s in base}
-    monkeypatch.setattr(plan, "code_fingerprint", lambda analyses=(): "f" * 16)  # other code, same settings
+    monkeypatch.setattr(plan, "code_fingerprint", lambda analyses=(), model_source=None: "f" * 16)  # other code, same settings
     assert not {s.key for s in plan_runs(load_study(write_study()), cpu, 128, 1)} & {s.key for s in base}
 
 

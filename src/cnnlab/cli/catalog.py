@@ -89,8 +89,13 @@ def cmd_inspect(args):
     from cnnlab.cli.inspect_table import format_inspect_table, inspect_model
     from cnnlab.models import check_model, create_model, list_models
 
-    if args.model not in list_models():
-        raise UserError(f"unknown model {args.model!r}; valid models: {', '.join(list_models())}")
+    from cnnlab.models.user_code import is_reference, register_reference
+
+    if is_reference(args.model):
+        register_reference(args.model, args.model, base=".")
+    elif args.model not in list_models():
+        raise UserError(f"unknown model {args.model!r}; valid models: {', '.join(list_models())}, or your own as "
+                        "file.py:Name")
     try:
         check_model(args.model, args.in_shape, args.num_classes)  # shapes only: no memory, no time
     except ValueError as e:

@@ -37,7 +37,8 @@ def cmd_runs(args):
     with _open_results_index(args.out) as index:
         rows = index.rows(study=args.study)
         for r in rows:
-            expected = code_fingerprint(tuple(a for a in (r["analyses"] or "").split(",") if a))
+            expected = code_fingerprint(tuple(a for a in (r["analyses"] or "").split(",") if a),
+                                        model_source=r.get("model_source"))
             r["stale"] = expected is not None and r["code"] != expected  # None: an analysis not registered here
         if args.stale or args.prune_stale:
             rows = [r for r in rows if r["stale"]]

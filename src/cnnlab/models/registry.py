@@ -25,6 +25,7 @@ class ModelEntry:
     factory: Callable[..., nn.Module]
     study: str  # which built-in study the model serves, e.g. "1.1"; "" for general use
     description: str
+    source: str | None = None  # a user's model: the reference it was loaded from (cnnlab.models.user_code)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -42,6 +43,20 @@ def register_model(name: str, study: str = "", description: str = ""):
         return factory
 
     return wrap
+
+
+def register_user_model(name: str, factory, source: str):
+    """A model from the user's own code (cnnlab.models.user_code), under the name a study gives
+    it; loading other code under the same name replaces it (the user edited or moved it)."""
+    current = _REGISTRY.get(name)
+    if current is not None and current.source is None:
+        raise ValueError(f"{name!r} is a built-in model's name; give your model another")
+    _REGISTRY[name] = ModelEntry(name, factory, "", f"your own model ({source})", source)
+
+
+def registered_source(name: str) -> str | None:
+    entry = _REGISTRY.get(name)
+    return entry.source if entry is not None else None
 
 
 def unregister_model(name: str):
@@ -106,5 +121,14 @@ def check_model(name: str, in_shape, num_classes: int, **kwargs):
 
 
 def _reason(e: Exception) -> str:
-    """A model's own ValueError says what is wrong; anything else also needs its type."""
-    return first_line(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {first_line(e)}"
+    """A model's own ValueError says what is wrong; anything else also needs its type. Raised in
+    the user's own code, it says where: the file and line of the deepest frame outside torch and
+    cnnlab."""
+    import traceback
+    from pathlib import Path
+
+    own = [f for f in traceback.extract_tb(e.__traceback__)
+           if not any(part in Path(f.filename).parts for part in ("torch", "cnnlab", "site-packages"))
+           and not f.filename.startswith("<")]
+    where = f"{Path(own[-1].filename).name}, line {own[-1].lineno}: " if own else ""
+    return where + (first_line(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {first_line(e)}")

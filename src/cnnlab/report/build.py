@@ -358,7 +358,7 @@ def _code_text(study: StudyResults) -> str | None:
     codes = sorted({c.code for c in runs})
     if not codes:
         return study.manifest.code
-    stale = [c.code for c in runs if code_fingerprint(c.analyses) not in (c.code, None)]
+    stale = [c.code for c in runs if code_fingerprint(c.analyses, model_source=c.model_source) not in (c.code, None)]
     if not stale:
         return f"{', '.join(codes)} (the installed cnnlab's)"
     return (f"{', '.join(codes)}; {len(stale)} of {len(runs)} runs were made by other code than the installed "

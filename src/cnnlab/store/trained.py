@@ -34,6 +34,9 @@ def load_model(run_dir, device="cpu"):
     if in_shape is None or num_classes is None:
         raise UserError(f"{run.path}: its records do not say the input shape and class count the model was built "
                         "for (a run of an older cnnlab); run it again")
+    from cnnlab.models.user_code import ensure_model
+
+    ensure_model(record.config.model, record.config.model_source)  # a user's model: its code, loaded
     model = create_model(record.config.model, in_shape=in_shape, num_classes=num_classes,
                          **record.config.model_kwargs)
     try:

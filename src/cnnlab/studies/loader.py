@@ -117,11 +117,14 @@ class ModelSpec:
     train: dict = field(default_factory=dict)  # this model's regularisation overrides
     seed_offset: int = 0  # its seeds are the study's plus this: the same model twice on disjoint seeds (A/A)
     seed_count: int | None = None  # --until-decided: this model's own number of seeds (None: the study's)
+    source: str | None = None  # a model of the user's own code: where it loads from (cnnlab.models.user_code)
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "label": self.label, "kwargs": dict(self.kwargs), "train": dict(self.train)}
         if self.seed_offset:
             out["seed_offset"] = self.seed_offset
+        if self.source:
+            out["source"] = self.source
         return {**out, "seed_count": self.seed_count} if self.seed_count is not None else out
 
     def seeds(self, study_seeds) -> tuple[int, ...]:
@@ -383,13 +386,46 @@ def _finite_numbers(source, key, value):
         _finite_numbers(source, f"{key}.{k}" if isinstance(value, dict) else f"{key}[{k}]", v)
 
 
-def _model_name(source, key, name) -> str:
+def _model_name(source, key, name) -> tuple[str, str | None]:
+    """(the model's name, where its code loads from): a registered model (built in, or by a
+    plug-in module), or your own code named `file.py:Name` (relative to the study file) or
+    `module:Name`, loaded and registered under that name (cnnlab.models.user_code)."""
     from cnnlab.models import list_models
+    from cnnlab.models.user_code import is_reference, register_reference
+    from cnnlab.plugins import load_plugins
+    from cnnlab.models.registry import registered_source
 
     fields.check_type(source, key, name, str, "a string")
+    if is_reference(name):
+        origin = str(getattr(source, "source", source))
+        base = Path(origin).resolve().parent if origin.endswith(".toml") else Path.cwd()  # a study file's folder
+        try:
+            return name, register_reference(name, name, base=base)
+        except UserError as e:
+            fields.fail(source, key, str(e))
+        except ValueError as e:
+            fields.fail(source, key, str(e))
+    load_plugins()  # a plug-in module may register models too
     if name not in list_models():
-        fields.fail(source, key, f"unknown model {name!r}; valid models: {', '.join(list_models())}")
-    return name
+        fields.fail(source, key, f"unknown model {name!r}; valid models: {', '.join(list_models())}, or your own "
+                                 "as file.py:Name")
+    return name, registered_source(name) or _plugin_source(name)
+
+
+def _plugin_source(name: str) -> str | None:
+    """A model registered by a plug-in module: the reference its code loads from, so its runs are
+    keyed by that code as a study file's own models are (None for cnnlab's own)."""
+    import inspect
+
+    from cnnlab.models import model_entry
+
+    entry = model_entry(name)
+    if entry.source:
+        return entry.source
+    module = inspect.getmodule(entry.factory)
+    if module is None or (module.__name__ or "").startswith("cnnlab."):
+        return None
+    return f"{module.__name__}:{entry.factory.__name__}"
 
 
 def _model_specs(source, value, check_models: bool = True) -> tuple[ModelSpec, ...]:
@@ -405,7 +441,8 @@ def _model_specs(source, value, check_models: bool = True) -> tuple[ModelSpec, .
                 fields.fail(source, f"{key}.{k}", f"unknown key; valid: {', '.join(MODEL_KEYS)}")
         if "name" not in entry:
             fields.fail(source, f"{key}.name", "missing; every model needs a registered model name")
-        name = _model_name(source, f"{key}.name", entry["name"]) if check_models else str(entry["name"])
+        name, code = (_model_name(source, f"{key}.name", entry["name"]) if check_models
+                      else (str(entry["name"]), None))
         label = fields.text(source, f"{key}.label", entry.get("label", name), MAX_LABEL_LENGTH)
         if label in labels:
             fields.fail(source, f"{key}.label", f"label {label!r} is used twice; labels must be unique in a study")
@@ -414,7 +451,7 @@ def _model_specs(source, value, check_models: bool = True) -> tuple[ModelSpec, .
                   else dict(entry.get("kwargs", {})))
         train = _train_table(source, f"{key}.train", entry.get("train", {}), scope=settings.MODEL_TABLE)
         offset = fields.bounded_int(source, f"{key}.seed_offset", entry.get("seed_offset", 0), 0, MAX_SEED_OFFSET)
-        specs.append(ModelSpec(name=name, label=label, kwargs=kwargs, train=train, seed_offset=offset))
+        specs.append(ModelSpec(name=name, label=label, kwargs=kwargs, train=train, seed_offset=offset, source=code))
     return tuple(specs)
 
 
@@ -567,10 +604,11 @@ def single_run_study(model: str, dataset: str = "mnist-small", seed: int = 0, tr
     train = _train_table(given, "train", {} if train is None else train)
     analyses = SINGLE_RUN_ANALYSES + (("grad_flow",) if train.get("grad_flow_every") else ())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", dataset).strip("_")[:80] or "data"
+    model_slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_.")[-60:] or "model"  # nets.py:TinyNet -> nets.py_TinyNet
     title = f"{model} on {dataset}"
     if len(title) > MAX_TITLE_LENGTH or not title.isprintable():  # an odd image-folder path
         title = f"{model} on {slug}"
-    raw = {"name": f"train-{model}-{slug}", "title": title, "dataset": dataset,
+    raw = {"name": f"train-{model_slug}-{slug}", "title": title, "dataset": dataset,
            "epochs": settings.BY_NAME["epochs"].default, "seeds": [seed], "analyses": list(analyses), "train": train,
            "models": [{"name": model}]}
     # No profile: its size is what the call says, not a study file's "full" or "quick" (shown as "-").

@@ -40,14 +40,15 @@ def runtime(device: torch.device, threads: int) -> dict:
 def plan_runs(study: Study, device, n_train: int, threads: int) -> list[RunConfig]:
     """Every (model, seed) of the study in order: models as listed, seeds within each model."""
     specs, seen = [], {}
-    code, run_time = code_fingerprint(study.analyses), runtime(device, threads)
+    run_time = runtime(device, threads)
     for i, model in enumerate(study.models):
+        code = code_fingerprint(study.analyses, model_source=model.source)  # a user's model: its code too
         for seed in model.seeds(study.seeds):
             spec = RunConfig(study=study.name, model=model.name, label=model.label,
                              model_kwargs=dict(model.kwargs), seed=seed, dataset=study.dataset,
                              subset=study.subset, test_subset=study.test_subset, profile=study.profile,
                              train=resolve_train(study, model.train, seed, device, n_train),
-                             analyses=tuple(study.analyses), code=code, runtime=run_time)
+                             analyses=tuple(study.analyses), code=code, runtime=run_time, model_source=model.source)
             if spec.key in seen and seen[spec.key] != i:
                 raise UserError(f"{study.source}: key 'models[{i}]': same model, arguments and training "
                                 f"settings as models[{seen[spec.key]}]; the two would be one run (to compare a "

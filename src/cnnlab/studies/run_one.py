@@ -160,6 +160,7 @@ def _execute_claimed(spec, run, device, data, data_dir, download, verbosity, inf
 
 def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, inference_repeats, sharing):
     from cnnlab.models import create_model
+    from cnnlab.models.user_code import ensure_model
     from cnnlab.studies.analyse import run_analyses, training_recorders
     from cnnlab.train import TrainConfig, resolve_device, train
     from cnnlab.train.tensorboard import TensorBoardLogger, run_log_dir
@@ -167,6 +168,7 @@ def _train_and_analyse(spec, run, device, data, data_dir, download, verbosity, i
     device = resolve_device(device)
     data = run_data(spec, data, data_dir, download)
     config = TrainConfig.from_dict(spec.train)
+    ensure_model(spec.model, spec.model_source)  # a user's model, in a fresh worker: load its code first
     torch.manual_seed(spec.seed)  # the same seed gives the same initial weights
     model = create_model(spec.model, in_shape=data.in_shape, num_classes=data.num_classes, **spec.model_kwargs)
     recorders = training_recorders(spec.analyses, config)

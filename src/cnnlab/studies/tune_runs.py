@@ -37,13 +37,14 @@ def plan_tuning(study: Study, tune: TuneSpec, device, n_train: int, threads: int
     """Every tuning run in order: models as listed, then settings, then tuning seeds. No analyses
     (nothing of a tuning run is reported but its validation accuracy), the tuning epochs, and the
     model's own regularisation settings under the searched ones."""
-    code, run_time = code_fingerprint(()), runtime(device, threads)
+    run_time = runtime(device, threads)
     sized = dataclasses.replace(study, epochs=tune.epochs, analyses=())
     split = {"fraction": tune.validation, "seed": VALIDATION_SEED}
     return [RunConfig(study=study.name, model=model.name, label=model.label, model_kwargs=dict(model.kwargs),
                       seed=seed, dataset=study.dataset, subset=study.subset, test_subset=None, profile=study.profile,
                       train=resolve_train(sized, {**model.train, **setting}, seed, device, n_train), analyses=(),
-                      code=code, runtime=run_time, role="tune", validation=dict(split), setting=dict(setting))
+                      code=code_fingerprint((), model_source=model.source), runtime=run_time, role="tune",
+                      validation=dict(split), setting=dict(setting), model_source=model.source)
             for model in study.models for setting in tune.settings() for seed in tune.seeds]
 
 

@@ -27,6 +27,7 @@ INDEX_COLUMNS = {
     "epochs": "INTEGER",
     "code": "TEXT",  # fingerprint of the code that made the run (cnnlab.fingerprint)
     "analyses": "TEXT",  # the run's analyses, comma-separated: what besides RESULT_CODE its code covers
+    "model_source": "TEXT",  # a user's model: the code its key covers too (cnnlab.models.user_code)
     "device": "TEXT",
     "threads": "INTEGER",
     "precision": "TEXT",

@@ -33,6 +33,9 @@ class RunConfig:
     role: str = "eval"  # ROLES
     validation: dict | None = None  # a tuning run's split of the training set: {"fraction": 0.1, "seed": 0}
     setting: dict | None = None  # a tuning run's searched values, e.g. {"lr": 0.001}
+    # A model from the user's own code: where a worker loads it from (`/abs/nets.py:TinyNet`,
+    # `pkg.nets:TinyNet`). Not part of the key: the code itself is, through `code`.
+    model_source: str | None = None
 
     def identity(self) -> dict:
         out = {"study": self.study, "profile": self.profile, "model": self.model,
@@ -56,7 +59,8 @@ class RunConfig:
     def to_json(self, provenance: dict | None = None) -> dict:
         """config.json's content: schema version, identity, label, and `provenance`
         (cnnlab version, git commit) which describes the run but does not key it."""
-        return {"schema": SCHEMA_VERSION, **self.identity(), "label": self.label, **(provenance or {})}
+        own = {"model_source": self.model_source} if self.model_source else {}
+        return {"schema": SCHEMA_VERSION, **self.identity(), "label": self.label, **own, **(provenance or {})}
 
     @classmethod
     def from_json(cls, d) -> "RunConfig":
@@ -70,7 +74,8 @@ class RunConfig:
                          dataset=d["dataset"], subset=d["subset"], train=dict(d["train"]),
                          analyses=tuple(d["analyses"]), code=d["code"], runtime=dict(d["runtime"]),
                          label=d.get("label", ""), profile=d["profile"], test_subset=d["test_subset"],
-                         role=d.get("role", "eval"), validation=d.get("validation"), setting=d.get("setting"))
+                         role=d.get("role", "eval"), validation=d.get("validation"), setting=d.get("setting"),
+                         model_source=d.get("model_source") if isinstance(d.get("model_source"), str) else None)
         except (KeyError, TypeError, ValueError) as e:
             raise RecordError(f"config.json lacks or mangles {e}") from None
         for name, kind in (("study", str), ("model", str), ("seed", int), ("dataset", str), ("code", str),
@@ -261,6 +266,7 @@ class RunRecord:
             "params": params.get("total") if isinstance(params, dict) else None,
             "macs": self.analysis.get("macs"), "train_seconds": train_seconds, "epochs": len(self.metrics),
             "macro_auc": roc.get("macro_auc") if isinstance(roc := self.analysis.get("roc"), dict) else None,
+            "model_source": get("model_source"),
             "code": get("code"), "analyses": ",".join(get("analyses") or ()), "device": run_time.get("device"),
             "threads": run_time.get("threads"), "precision": train.get("precision"), "error": self.error,
         }
