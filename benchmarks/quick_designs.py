@@ -6,8 +6,11 @@ cannot tell. Tiny runs are cheap but noisy; fewer, longer ones may decide more p
 This measures it instead of guessing: for every design, the CPU time of the whole `cnnlab run`
 (training, analyses, reports; user + system of the child processes), the wall-clock, the
 comparisons the studies' questions decide ("better" or "equivalent") out of those they ask,
-decided comparisons per CPU-hour, and how strongly the models' seeds are paired (whether a
-paired test would buy power).
+decided comparisons per CPU-hour, how those verdicts transfer to the reference size (the tables
+shipped in src/cnnlab/studies/reference: agree, opposite, conflicting; issue 35), verdicts that
+agree with the reference per CPU-hour, and how strongly the models' seeds are paired (whether a
+paired test would buy power). A design that decides more but reverses a reference verdict is
+worse, not better: "opposite" and "conflicting" are printed beside every count.
 
     python benchmarks/quick_designs.py [--studies cifar-kernel-size,cifar-depth]
         [--designs "quick; subset=2000,epochs=3,seeds=3; ..."] [--data-dir ../shared/datasets]
@@ -68,6 +71,22 @@ def decided(out: Path, studies: list[str]) -> tuple[int, int]:
     return done, asked
 
 
+def transfer(out: Path, studies: list[str]) -> dict[str, int]:
+    """How the design's verdicts carry to the reference size, counted by kind (cnnlab.report.sizes)."""
+    sys.path.insert(0, str(REPO / "src"))
+    from cnnlab.report.load import load_results
+    from cnnlab.report.sizes import counts, reference_results, transfers
+    from cnnlab.store.schema.reference import read_reference
+
+    found = []
+    for name in studies:
+        table = REPO / "src" / "cnnlab" / "studies" / "reference" / f"{name}.csv"
+        if table.is_file():
+            small = load_results(out / "studies" / name)
+            found += transfers(small, reference_results(small.info, read_reference(table), small.dir))
+    return counts(found)
+
+
 def pairing(out: Path, studies: list[str]) -> str:
     """How strongly seed s of one model goes with seed s of another (same data order and
     augmentation draws): the median correlation over every pair of models, and how many pairs a
@@ -115,7 +134,8 @@ def main():
 
     print(f"{cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; studies: {', '.join(studies)}; "
           f"results in {root}")
-    print(f"{'design':48} {'wall':>8} {'CPU-h':>7} {'decided':>9} {'per CPU-h':>9}")
+    print(f"{'design':48} {'wall':>8} {'CPU-h':>7} {'decided':>9} {'per CPU-h':>9} "
+          f"{'agree':>5} {'opp.':>4} {'confl.':>6} {'agree/CPU-h':>11}")
     for i, text in enumerate(designs):
         overrides = parse_design(text)
         out = root / f"design{i}"
@@ -127,7 +147,9 @@ def main():
             argv.append("--until-decided")
         if args.reuse and out.is_dir():
             done, asked = decided(out, studies)
-            print(f"{text:48} {'(reused)':>16} {done:>4} of {asked:<3}  {pairing(out, studies)}", flush=True)
+            moved = transfer(out, studies)
+            print(f"{text:48} {'(reused)':>16} {done:>4} of {asked:<3} {'':>9} {moved['agree']:>5} "
+                  f"{moved['opposite']:>4} {moved['conflicting']:>6} {'':>11}  {pairing(out, studies)}", flush=True)
             continue
         cpu, start = children_cpu(), time.perf_counter()
         result = subprocess.run(argv, env=env, capture_output=True, text=True)
@@ -135,8 +157,10 @@ def main():
         if result.returncode != 0:
             sys.exit(f"design {text!r} failed:\n{result.stderr[-2000:]}")
         done, asked = decided(out, studies)
-        print(f"{text:48} {wall:7.0f}s {cpu_hours:7.3f} {done:>4} of {asked:<3} {done / cpu_hours:9.1f}  "
-              f"{pairing(out, studies)}", flush=True)
+        moved = transfer(out, studies)
+        print(f"{text:48} {wall:7.0f}s {cpu_hours:7.3f} {done:>4} of {asked:<3} {done / cpu_hours:9.1f} "
+              f"{moved['agree']:>5} {moved['opposite']:>4} {moved['conflicting']:>6} "
+              f"{moved['agree'] / cpu_hours:11.1f}  {pairing(out, studies)}", flush=True)
 
 
 if __name__ == "__main__":
