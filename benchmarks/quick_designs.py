@@ -61,7 +61,7 @@ def decided(out: Path, studies: list[str]) -> tuple[int, int]:
     """(decided, asked): the comparisons of the studies' questions, as their reports answer them."""
     sys.path.insert(0, str(REPO / "src"))
     from cnnlab.report.answers import answers
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     done = asked = 0
     for name in studies:
@@ -74,8 +74,9 @@ def decided(out: Path, studies: list[str]) -> tuple[int, int]:
 def transfer(out: Path, studies: list[str]) -> dict[str, int]:
     """How the design's verdicts carry to the reference size, counted by kind (cnnlab.report.sizes)."""
     sys.path.insert(0, str(REPO / "src"))
-    from cnnlab.report.load import load_results
-    from cnnlab.report.sizes import counts, reference_results, transfers
+    from cnnlab.results import load_results
+    from cnnlab.report.sizes import counts, transfers
+    from cnnlab.results.reference import reference_results
     from cnnlab.store.schema.reference import read_reference
 
     found = []
@@ -96,7 +97,7 @@ def pairing(out: Path, studies: list[str]) -> str:
     import numpy as np
     from scipy import stats
 
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     corrs, welch, paired = [], 0, 0
     for name in studies:

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from cnnlab.io import atomic_write_csv
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.store.schema import study_dirs
 from cnnlab.store.schema.reference import REFERENCE_COLUMNS
 

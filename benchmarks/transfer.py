@@ -10,8 +10,9 @@ way is worse than none: the quick profile is designed for zero of those.
 import argparse
 from pathlib import Path
 
-from cnnlab.report.load import load_results
-from cnnlab.report.sizes import TRANSFER, counts, reference_results, transfers
+from cnnlab.results import load_results
+from cnnlab.report.sizes import TRANSFER, counts, transfers
+from cnnlab.results.reference import reference_results
 from cnnlab.store.schema import study_dirs
 from cnnlab.store.schema.reference import read_reference
 

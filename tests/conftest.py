@@ -67,6 +67,18 @@ def damage_file():
 
 
 @pytest.fixture(autouse=True)
+def _models_registered_by_a_test_leave_with_it():
+    """A test that registers its own model (a study file's file.py:Name, cnnlab.train_model(Class))
+    leaves the registry as it found it, so the next test's `cnnlab models` lists the built-ins."""
+    from cnnlab.models import registry
+
+    before = dict(registry._REGISTRY)
+    yield
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(before)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never read or write the user's ~/.cache from tests."""
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path_factory.mktemp("cache")))

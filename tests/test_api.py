@@ -264,7 +264,7 @@ def test_the_command_to_add_seeds_keeps_the_calls_settings(tiny_study, tmp_path,
     import shlex
 
     from cnnlab.report.build import planned_command
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     study = load_results(tiny_study.dir)
     words = shlex.split(study.manifest.command)

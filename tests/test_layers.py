@@ -14,11 +14,12 @@ PACKAGE = Path(cnnlab.__file__).parent
 # one has to be given its place.
 LAYERS = (
     ("errors", "interrupts", "io", "units", "choices", "settings", "numeric", "version", "plugins", "fingerprint",
-     "stats"),  # no torch; stats: numpy and scipy only
+     "stats", "document"),  # no torch; stats: numpy and scipy only; document: a report's blocks, to Markdown/HTML
     ("data", "models"),  # images as tensors; networks
     ("store",),  # the schema of every file, run directories, the index
+    ("results",),  # a study's results as read from disk, metrics by name, results.csv
     ("train",),  # the training loop
-    ("report",),  # results on disk -> statistics, plots, Markdown and HTML
+    ("report",),  # results -> verdicts, answers, sections, plots
     ("analyses",),  # the built-in analyses, one folder each: measure.py (the run key), the report section
     ("studies",),  # study files, planning, executing and recording runs
     ("api", "console", "cli", "__init__", "__main__"),  # what users call

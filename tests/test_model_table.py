@@ -41,3 +41,16 @@ def test_model_rows_and_table():
 
 def test_human_numbers():
     assert [human(n) for n in (789, 45_600, 1_234_567, 2_500_000_000, None)] == ["789", "45.6K", "1.23M", "2.5G", "-"]
+
+
+@pytest.mark.slow
+def test_a_model_of_ones_own_built_for_one_shape_lists_without_numbers_at_the_other():
+    """A registered model of the user's that only runs on 28x28 images (its first layer is fixed)
+    is listed with its 1x28x28 numbers and dashes at 3x32x32, not a traceback."""
+    from cnnlab.models.registry import register_user_model
+
+    register_user_model("mine-28", lambda *_, **__: nn.Sequential(nn.Flatten(), nn.Linear(784, 7)), "mine.py:Net")
+    row = next(r for r in model_rows() if r["name"] == "mine-28")
+    assert row["params_1x28x28"] == 784 * 7 + 7 and row["macs_1x28x28"] == 784 * 7
+    assert row["params_3x32x32"] is None and row["macs_3x32x32"] is None
+    assert "mine-28" in format_models_table([row])

@@ -41,7 +41,7 @@ CELLS = {
         print("pyplot imported:", "matplotlib.pyplot" in sys.modules)""",
     "figure": """result.figure("learning_curves")""",  # a cell's last value
     # The `cnnlab run` command equal to this call: what the report's "to decide" line builds on.
-    "command": """        from cnnlab.report.load import load_results
+    "command": """        from cnnlab.results import load_results
         print(load_results(result.dir).manifest.command)""",
     # Mistakes end at the API: one line naming the argument as written, a short traceback.
     "typo": """cnnlab.train_model("simple-cnnn", "synthetic", out="out")""",

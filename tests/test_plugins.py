@@ -38,7 +38,7 @@ def toy_data() -> ImageData:
 # analysis with its report section (torch-free; not part of the run key).
 TOY_INIT = f"""
 from cnnlab.plugins import Analysis, Metric, register_analysis
-from cnnlab.report.document import Paragraph, Section, Table
+from cnnlab.document import Paragraph, Section, Table
 
 
 def measure(run):
@@ -200,7 +200,7 @@ def test_the_report_of_a_study_whose_plugin_is_gone_still_renders(plugins, tmp_p
     result = cnnlab.run(path, out=tmp_path / "out", device="cpu", progress=False, report=False)
     unregister_analysis(TOY_ANALYSIS)
     from cnnlab.report import render_report
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     md_path, _ = render_report(result.dir)
     md = md_path.read_text(encoding="utf-8")

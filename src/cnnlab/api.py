@@ -46,10 +46,10 @@ class StudyResult:
     seconds, memory is bytes."""
 
     def __init__(self, study_dir):
-        from cnnlab.report.load import load_results
+        from cnnlab.results import load_results
 
         self.dir = Path(study_dir)
-        self.results = load_results(self.dir)  # report.load.StudyResults: what the report reads
+        self.results = load_results(self.dir)  # cnnlab.results.StudyResults: what the report reads
 
     def __repr__(self):
         runs = self.results.all_runs
@@ -88,10 +88,10 @@ class StudyResult:
 
     @property
     def epochs(self):
-        """One row per run and epoch: the content of results.csv (report/export.py)."""
+        """One row per run and epoch: the content of results.csv (results/export.py)."""
         import pandas as pd
 
-        from cnnlab.report.export import epoch_rows
+        from cnnlab.results.export import epoch_rows
         from cnnlab.store.schema import RESULTS_COLUMNS
 
         return pd.DataFrame(epoch_rows(self.results), columns=list(RESULTS_COLUMNS))
@@ -99,7 +99,7 @@ class StudyResult:
     @property
     def summary(self):
         """One row per model (index: its label), ordered like the report's summary table and
-        computed the same way (report.load.metrics, stats.summary.summarize): mean and std over
+        computed the same way (cnnlab.results.metrics, stats.summary.summarize): mean and std over
         the finished seeds, the 95% CI of the test accuracy, and seeds done of runs."""
         import pandas as pd
 
@@ -206,7 +206,7 @@ class StudyResult:
     def _repr_html_(self) -> str:
         """Jupyter's view: the report's summary table and learning curves."""
         from cnnlab.report import build, plots
-        from cnnlab.report.html import section_html
+        from cnnlab.document.html import section_html
 
         runs = self.results.all_runs
         where = f"report: {self.report_path}" if self.report_path else f"results: {self.dir}"
@@ -222,10 +222,11 @@ def check_layer(layer, *inputs, reference=None, repeats: int = 20):
     `inputs` example tensors (checked in float64), `reference` a layer of the same inputs to time
     against. Returns a LayerCheck (`passed`, per-input `errors`, `autograd`, `times`) and prints
     its report."""
-    from cnnlab.models.check_layer import check_layer as check, report_lines
+    from cnnlab.console import layer_check_lines
+    from cnnlab.models.check_layer import check_layer as check
 
     result = check(layer, *inputs, reference=reference, repeats=repeats)
-    print("\n".join(report_lines(result)))
+    print("\n".join(layer_check_lines(result)))
     return result
 
 

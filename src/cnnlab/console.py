@@ -287,3 +287,26 @@ def datasets_table(rows: list[dict]) -> list[str]:
     body = [[r["name"], r["shape"], num(r["classes"]), num(r["train"]), num(r["test"]),
              {"found": "", "missing": "NOT FOUND: ", "corrupt": "UNUSABLE: "}[r["state"]] + r["where"]] for r in rows]
     return text_table(["name", "shape", "classes", "train", "test", "where"], body, right={2, 3, 4})
+
+
+def layer_check_lines(result) -> list[str]:
+    """What `cnnlab check-layer` and `cnnlab.check_layer` print of a LayerCheck
+    (cnnlab.models.check_layer)."""
+    from cnnlab.models.check_layer import TOLERANCE
+
+    rows = [[e.name, "x".join(map(str, e.shape)), f"{e.max_abs:.2e}", f"{e.max_rel:.2e}"] for e in result.errors]
+    lines = ["gradients against finite differences (float64):",
+             *text_table(["input", "shape", "max abs error", "max rel error"], rows, right={2, 3}, rule=True)]
+    if result.autograd is not None:
+        rows = [[e.name, "x".join(map(str, e.shape)), f"{e.max_abs:.2e}", f"{e.max_rel:.2e}"] for e in result.autograd]
+        lines += ["against autograd's gradients of the same forward:",
+                  *text_table(["input", "shape", "max abs error", "max rel error"], rows, right={2, 3}, rule=True)]
+    elif result.autograd_note:
+        lines.append(f"autograd: {result.autograd_note}")
+    for who, t in result.times.items():
+        lines.append(f"time ({who}, float32, median of the timed passes): forward {t['forward_ms']:.3f} ms, "
+                     f"backward {t['backward_ms']:.3f} ms")
+    worst = max(result.errors, key=lambda e: e.max_abs)
+    lines.append(("PASS" if result.passed else "FAIL") + f": gradcheck (atol {TOLERANCE['atol']:g}, rtol "
+                 f"{TOLERANCE['rtol']:g}); largest error {worst.max_abs:.2e} ({worst.name})")
+    return lines

@@ -78,7 +78,7 @@ class Analysis:
     summary_columns: tuple[Column, ...] = ()
     summary_note: Callable[[Any], str | None] | None = None  # StudyResults -> a note under the summary table
     title: str | None = None  # of its report section
-    section: Callable[[Any, int], Any] | None = None  # (StudyResults, dpi) -> report.document.Section titled `title`
+    section: Callable[[Any, int], Any] | None = None  # (StudyResults, dpi) -> cnnlab.document.Section titled `title`
     findings: Callable[[Any], list[str]] | None = None  # StudyResults -> sentences for the Findings section
     evidence: Callable[[list], list[str]] | None = None  # [ModelResults] -> sentences an answer can quote
     # ([ModelResults], StudyResults) -> sentences an answer can quote, where they depend on the study's settings

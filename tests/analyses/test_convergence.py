@@ -5,7 +5,7 @@ import pytest
 
 from cnnlab.analyses.convergence import target_for, verdicts
 from cnnlab.analyses.convergence.measure import curve, epochs_to_plateau, time_to_target
-from cnnlab.report.load import ModelResults
+from cnnlab.results import ModelResults
 from cnnlab.stats.censored import logrank_p
 from cnnlab.store.schema import RunRecord
 

@@ -41,7 +41,7 @@ def test_a_trained_run_measures_roc_through_its_own_predictions(tmp_path, capsys
     """`cnnlab train --analyses roc,confusion`: the stored macro AUC, its report section and the
     metric the report reads; the model that scores well has an AUC well above chance."""
     from cnnlab.cli import main
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     assert main(["train", "--model", "simple-cnn", "--dataset", "synthetic", "--subset", "256", "--test-subset", "128",
                  "--epochs", "2", "--analyses", "roc,confusion", "--device", "cpu", "--out", str(tmp_path),

@@ -12,7 +12,7 @@ from cnnlab.errors import UserError
 from cnnlab.report import findings
 from cnnlab.report.answers import answers
 from cnnlab.stats.power import power_difference
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.studies.loader import load_builtin_studies
 
 BUILTIN = {s.reference: s for s in load_builtin_studies()}

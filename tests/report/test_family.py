@@ -54,7 +54,7 @@ def test_a_study_file_chooses_its_test_and_the_report_says_which(make_study):
     from cnnlab.errors import UserError
     from cnnlab.report.answers import answers
     from cnnlab.report.build import how_to_read
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
     from cnnlab.studies.loader import parse_study
 
     raw = {"name": "s", "dataset": "synthetic", "epochs": 1, "models": [{"name": "fc"}, {"name": "simple-cnn"}]}

@@ -14,7 +14,7 @@ from statsmodels.stats.multitest import multipletests
 
 from cnnlab.report import findings
 from cnnlab.report.compare import compare_results
-from cnnlab.report.load import ModelResults, load_results
+from cnnlab.results import ModelResults, load_results
 from cnnlab.stats.multiple import holm, holm_levels
 
 
@@ -128,8 +128,8 @@ def test_a_difference_of_accuracies_never_leaves_100_points():
 
 def test_the_claims_section_says_the_intervals_leave_out_test_image_sampling(make_study):
     from cnnlab.report.build import claims_section
-    from cnnlab.report.document import Document
-    from cnnlab.report.markdown import to_markdown
+    from cnnlab.document import Document
+    from cnnlab.document.markdown import to_markdown
 
     study = load_results(make_study(models=(("fc", "FC"), ("simple-cnn", "Simple CNN")), accuracies=(0.9, 0.98)))
     assert study.test_images
@@ -167,7 +167,7 @@ def _busy_epochs(model, seed, metrics, analysis):
 def test_timings_whose_spread_says_the_machine_was_busy_are_not_compared(make_study, edit, metric, reason):
     """Before: "Residual CNN 13.75 ms vs FC 79.99 ms" from a run whose quartiles were 1.34 and 332 ms."""
     from cnnlab.report import render_report
-    from cnnlab.report.busy import busy
+    from cnnlab.results.busy import busy
 
     study_dir = make_study(edit_run=edit, seeds=(0, 1), epochs=3)
     study = load_results(study_dir)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from cnnlab.report.markdown import escape
+from cnnlab.document.markdown import escape
 
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "</b>", "<!-- x -->", "<?php ?>",
            "<https://example.com>", "a<b", "x <", "&lt;script>", "<<svg/onload=alert(1)>"]

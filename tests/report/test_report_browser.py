@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from cnnlab.report import section_titles
-from cnnlab.report.document import slug
+from cnnlab.document import slug
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from cnnlab.cli import main
 from cnnlab.report import plots, section_titles
 from cnnlab.report.build import NOT_MEASURED
 from cnnlab.plugins import analysis_names
-from cnnlab.report.load import get_metric
+from cnnlab.results import get_metric
 from cnnlab.store.schema import RunRecord
 from cnnlab.studies.loader import parse_study
 from cnnlab.studies.runner import run_study

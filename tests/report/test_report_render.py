@@ -10,7 +10,7 @@ from cnnlab.io import atomic_write_json
 from cnnlab.report import render_report, section_titles
 from cnnlab.report.build import NOT_MEASURED
 from cnnlab.report.claims import claims_rows
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.store.rundir import RunDir
 from cnnlab.store.schema import RUNS_DIR, STUDY_FILE, read_study
 
@@ -284,7 +284,7 @@ def test_damaged_looks_are_one_line_not_a_traceback(make_study, looks, capsys, d
 
 def test_a_run_listed_twice_counts_once(make_study, damage_file):
     """Before: study.json with its runs listed twice counted 8 seeds where there were 4."""
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
     from cnnlab.store.schema import STUDY_FILE
 
     study_dir = make_study(seeds=(0, 1, 2, 3))
@@ -296,7 +296,7 @@ def test_a_run_listed_twice_counts_once(make_study, damage_file):
 def test_a_listing_that_credits_one_models_runs_to_another_is_damage(make_study, damage_file):
     """Before: study.json with two models' labels swapped credited A's runs to B without a word."""
     from cnnlab.report.findings import run_problems
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
     from cnnlab.store.schema import STUDY_FILE
 
     study_dir = make_study()

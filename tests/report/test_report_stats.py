@@ -5,7 +5,7 @@ import pytest
 from scipy import stats as sps
 
 from cnnlab.report.findings import ONE_SEED, Comparison, sentence
-from cnnlab.report.load import ModelResults
+from cnnlab.results import ModelResults
 from cnnlab.stats.multiple import holm
 from cnnlab.stats.summary import summarize
 from cnnlab.stats.ttest import welch

@@ -7,8 +7,9 @@ import csv
 import pytest
 
 from cnnlab.errors import UserError
-from cnnlab.report.load import load_results
-from cnnlab.report.sizes import counts, reference_results, transfers
+from cnnlab.results import load_results
+from cnnlab.report.sizes import counts, transfers
+from cnnlab.results.reference import reference_results
 from cnnlab.store.schema.reference import REFERENCE_COLUMNS, ReferenceRun, read_reference
 
 MODELS = (("fc", "FC (3 layers)"), ("simple-cnn", "Simple CNN"), ("residual-cnn", "Residual CNN"))

@@ -8,10 +8,10 @@ import pytest
 from cnnlab.errors import UserError
 from cnnlab.io import atomic_write_json
 from cnnlab.report import render_report
-from cnnlab.report.document import Link
-from cnnlab.report.html import to_html
-from cnnlab.report.markdown import to_markdown
-from cnnlab.report.document import Document, Section
+from cnnlab.document import Link
+from cnnlab.document.html import to_html
+from cnnlab.document.markdown import to_markdown
+from cnnlab.document import Document, Section
 from cnnlab.report.suite import render_suite_report
 from cnnlab.store.schema import SUITE_FILE, Invocation, Manifest, SuiteRecord, SuiteStudy, read_suite
 

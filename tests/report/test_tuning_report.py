@@ -5,9 +5,9 @@ import pytest
 
 from cnnlab.report import render_report
 from cnnlab.report.answers import answers
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.report.suite import build_suite_document
-from cnnlab.report.markdown import to_markdown
+from cnnlab.document.markdown import to_markdown
 from cnnlab.store.schema import SuiteRecord, SuiteStudy
 
 MODELS = (("fc", "FC"), ("simple-cnn", "Simple CNN"))

@@ -120,7 +120,7 @@ def test_better_names_the_model_that_is_higher_at_the_look_that_decided():
     were those of the deciding look, so a report could print "B's test accuracy is higher than A's
     by -2.00 points". Now the deciding look orders the pair."""
     from cnnlab.report import findings
-    from cnnlab.report.load import ModelResults
+    from cnnlab.results import ModelResults
 
     class Model(ModelResults):
         def __init__(self, label, values, index):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.cli import main
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.store.schema import STUDY_FILE, read_study
 
 ROOT = Path(__file__).resolve().parents[2]

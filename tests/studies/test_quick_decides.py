@@ -6,7 +6,7 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.report.answers import answers
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 
 from cnnlab.report import fmt, plots
 from cnnlab.report.answers import answers
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.store.schema import SUITE_FILE, read_suite
 from cnnlab.studies.loader import load_builtin_studies
 

@@ -24,7 +24,7 @@ from cnnlab.data import make_synthetic, register_dataset, unregister_dataset
 from cnnlab.data.splits import holdout_indices
 from cnnlab.models import register_model, unregister_model
 from cnnlab.report.answers import answers
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.store.schema import read_study
 from cnnlab.studies import runner
 from cnnlab.studies.loader import load_study

@@ -12,7 +12,7 @@ import cnnlab
 from cnnlab.cli import main
 from cnnlab.errors import UserError
 from cnnlab.report.answers import answers
-from cnnlab.report.load import load_results
+from cnnlab.results import load_results
 from cnnlab.store.schema import STUDY_FILE, read_study
 from cnnlab.studies.loader import load_study
 from cnnlab.studies.until_decided import UntilDecided, next_step, open_comparisons, until_decided_options

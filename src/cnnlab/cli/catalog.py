@@ -129,7 +129,8 @@ def cmd_check_layer(args):
 
     import torch
 
-    from cnnlab.models.check_layer import check_layer, report_lines
+    from cnnlab.console import layer_check_lines
+    from cnnlab.models.check_layer import check_layer
     from cnnlab.models.user_code import load_object
 
     layer = load_object(args.layer, ".")
@@ -152,6 +153,6 @@ def cmd_check_layer(args):
     except Exception as e:
         raise UserError(f"{args.layer} on inputs of shape {', '.join('x'.join(map(str, s)) for s in args.shape)}: "
                         f"{type(e).__name__}: {e}") from None
-    for line in report_lines(result):
+    for line in layer_check_lines(result):
         print(line)
     return 0 if result.passed else 1

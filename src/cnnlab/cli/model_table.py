@@ -32,11 +32,9 @@ def model_rows(num_classes: int = 10) -> list[dict]:
         for label, shape in SHAPES.items():
             try:
                 model = create_model(name, shape, num_classes)
-            except Exception:  # a shape it rejects, or a model of one's own that cannot be built this way
+                row[f"params_{label}"], row[f"macs_{label}"] = count_params(model), count_macs(model, shape)
+            except Exception:  # a shape it rejects, or a model of one's own built for another shape
                 row[f"params_{label}"] = row[f"macs_{label}"] = None
-                continue
-            row[f"params_{label}"] = count_params(model)
-            row[f"macs_{label}"] = count_macs(model, shape)
         rows.append(row)
     return rows
 

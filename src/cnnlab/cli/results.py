@@ -90,7 +90,7 @@ def _write_runs_csv(rows: list[dict], target: str) -> int:
 
 def cmd_report(args):
     from cnnlab.report import render_results
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
     from cnnlab.report.suite import render_suite_report
     from cnnlab.store.schema import SUITE_FILE, read_suite
 
@@ -150,7 +150,7 @@ def cmd_compare(args):
     from cnnlab.report import write_document
     from cnnlab.report.compare import check_request, compare_document, compare_results, differences_text
     from cnnlab.report.compare import setup_differences, table
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     def flag(name):
         return "--" + name

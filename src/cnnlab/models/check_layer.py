@@ -162,24 +162,3 @@ def check_layer(layer, *inputs: torch.Tensor, reference=None, repeats: int = 20,
         f32, with_params, _, _ = as_function(timed, floats, torch.float32)
         result.times[who] = _time(f32, [x.detach().clone() for x in with_params], repeats)
     return result
-
-
-def report_lines(result: LayerCheck) -> list[str]:
-    from cnnlab.console import text_table
-
-    rows = [[e.name, "x".join(map(str, e.shape)), f"{e.max_abs:.2e}", f"{e.max_rel:.2e}"] for e in result.errors]
-    lines = ["gradients against finite differences (float64):",
-             *text_table(["input", "shape", "max abs error", "max rel error"], rows, right={2, 3}, rule=True)]
-    if result.autograd is not None:
-        rows = [[e.name, "x".join(map(str, e.shape)), f"{e.max_abs:.2e}", f"{e.max_rel:.2e}"] for e in result.autograd]
-        lines += ["against autograd's gradients of the same forward:",
-                  *text_table(["input", "shape", "max abs error", "max rel error"], rows, right={2, 3}, rule=True)]
-    elif result.autograd_note:
-        lines.append(f"autograd: {result.autograd_note}")
-    for who, t in result.times.items():
-        lines.append(f"time ({who}, float32, median of the timed passes): forward {t['forward_ms']:.3f} ms, "
-                     f"backward {t['backward_ms']:.3f} ms")
-    worst = max(result.errors, key=lambda e: e.max_abs)
-    lines.append(("PASS" if result.passed else "FAIL") + f": gradcheck (atol {TOLERANCE['atol']:g}, rtol "
-                 f"{TOLERANCE['rtol']:g}); largest error {worst.max_abs:.2e} ({worst.name})")
-    return lines

@@ -4,17 +4,18 @@ and results.csv (one row per run and epoch).
 It only reads results (study.json and the run directories), so it can be re-run at any
 time without training: `cnnlab report DIR`.
 
-    load.py      results on disk -> StudyResults / ModelResults / RunRecord; metrics by name
-    stats.py     mean, std, t-based CI, Welch's test, Holm's correction
-    findings.py  pairwise comparisons and the sentences they support
+    findings.py  pairwise comparisons and the sentences they support (tests: cnnlab.stats)
+    answers.py   one answer per course question, from a study's results (questions/: one class per kind)
     claims.py    the course reports' numbers, mapped to our models
+    sizes.py     verdicts across training sizes; noise.py: where the spread comes from
+    tuning.py    the tuning section; compare.py: two result sets side by side
     plots.py     one function per plot -> a matplotlib Figure; png() -> PNG bytes
     sections.py  what every section uses (the analyses' own sections live in cnnlab.analyses)
     build.py     the built-in sections, and every section in its place
-    markdown.py, html.py   the two renderings of the same sections
-    answers.py   one answer per course question, from a study's results
     suite.py     the suite report of `cnnlab run all`: the answers, linking the six study reports
-    export.py    results.csv, the tidy per-epoch table
+
+Results are read by cnnlab.results (and results.csv written by cnnlab.results.export); the
+document the sections make is rendered to Markdown and HTML by cnnlab.document.
 """
 
 import tempfile
@@ -25,10 +26,10 @@ from cnnlab.errors import UserError
 from cnnlab.io import atomic_write_bytes, atomic_write_text
 from cnnlab.report import plots
 from cnnlab.report.build import build_document, section_titles
-from cnnlab.report.export import write_results_csv
-from cnnlab.report.html import to_html
-from cnnlab.report.load import load_results
-from cnnlab.report.markdown import to_markdown
+from cnnlab.document.html import to_html
+from cnnlab.document.markdown import to_markdown
+from cnnlab.results import load_results
+from cnnlab.results.export import write_results_csv
 
 __all__ = ["render_report", "render_results", "write_document", "section_titles"]
 

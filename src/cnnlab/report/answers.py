@@ -18,9 +18,9 @@ from itertools import combinations
 from cnnlab.plugins import get_analysis
 from cnnlab.report import claims, findings, fmt, tuning
 from cnnlab.report.findings import Comparison
-from cnnlab.report.load import ModelResults, StudyResults, get_metric
-from cnnlab.report.load import metrics as all_metrics
-from cnnlab.report.busy import busy
+from cnnlab.results import ModelResults, StudyResults, get_metric
+from cnnlab.results import metrics as all_metrics
+from cnnlab.results.busy import busy
 from cnnlab.report.questions import KINDS
 from cnnlab.report.questions.base import fewest_seeds
 from cnnlab.stats.summary import summarize, summarize_accuracy

@@ -11,9 +11,10 @@ import shlex
 from datetime import datetime, timezone
 
 from cnnlab.plugins import analyses
-from cnnlab.report import answers, busy, claims, findings, fmt, noise, plots, sizes, tuning
-from cnnlab.report.document import Bullets, Document, Paragraph, Section, Table
-from cnnlab.report.load import StudyResults, get_metric
+from cnnlab.report import answers, claims, findings, fmt, noise, plots, sizes, tuning
+from cnnlab.results import busy
+from cnnlab.document import Bullets, Document, Paragraph, Section, Table
+from cnnlab.results import StudyResults, get_metric
 from cnnlab.report.sections import NOT_MEASURED, capital, image, not_measured, with_runs
 from cnnlab.report.summary import summary_rows
 from cnnlab.stats.constants import ALPHA

@@ -9,7 +9,7 @@ mistakes a different setup for a failed reproduction.
 import math
 
 from cnnlab.report import fmt
-from cnnlab.report.load import StudyResults, get_metric
+from cnnlab.results import StudyResults, get_metric
 from cnnlab.stats.constants import ALPHA
 from cnnlab.stats.scipy_lazy import sps
 from cnnlab.stats.summary import summarize, summarize_accuracy

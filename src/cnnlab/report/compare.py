@@ -14,8 +14,8 @@ from pathlib import Path
 from cnnlab.choices import DEFAULT_MARGIN_POINTS
 from cnnlab.errors import UserError
 from cnnlab.report import findings, fmt
-from cnnlab.report.document import Document, Paragraph, Section, Table
-from cnnlab.report.load import StudyResults, get_metric, metrics as known_metrics
+from cnnlab.document import Document, Paragraph, Section, Table
+from cnnlab.results import StudyResults, get_metric, metrics as known_metrics
 from cnnlab.stats.constants import ALPHA
 from cnnlab.stats.family import Pair, decide_family
 from cnnlab.stats.summary import summarize

@@ -12,8 +12,8 @@ from itertools import combinations
 
 from cnnlab.choices import DEFAULT_MARGIN_POINTS
 from cnnlab.report import fmt
-from cnnlab.report.busy import busy
-from cnnlab.report.load import ModelResults, StudyResults, get_metric
+from cnnlab.results.busy import busy
+from cnnlab.results import ModelResults, StudyResults, get_metric
 from cnnlab.stats.family import VERDICTS, Decision, Pair
 from cnnlab.stats.family import decide_family as decide_pairs
 from cnnlab.stats.summary import summarize
@@ -212,7 +212,7 @@ def extremes(models: list[ModelResults], metric: str):
 def _range(models: list[ModelResults], metric: str, what: str, show) -> str | None:
     """"<what> ranges from <low> (model) to <high> (model)." or, when the shown values are
     equal, "<what> is <value> for every model." None with fewer than two measured models;
-    for timings from a busy machine, why they are not compared (cnnlab.report.busy)."""
+    for timings from a busy machine, why they are not compared (cnnlab.results.busy)."""
     ext = extremes(models, metric)
     if not ext:
         return None

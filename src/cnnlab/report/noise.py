@@ -21,8 +21,8 @@ import math
 import numpy as np
 
 from cnnlab.report import plots
-from cnnlab.report.document import Paragraph, Section, Table
-from cnnlab.report.load import ModelResults, StudyResults
+from cnnlab.document import Paragraph, Section, Table
+from cnnlab.results import ModelResults, StudyResults
 from cnnlab.stats.constants import ALPHA
 from cnnlab.stats.scipy_lazy import sps
 from cnnlab.report.sections import image, not_measured

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from cnnlab.report.load import ModelResults
+from cnnlab.results import ModelResults
 
 DPI = 110
 

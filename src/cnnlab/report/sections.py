@@ -3,8 +3,8 @@
 disappearing, so a reader can tell "not measured" from "forgotten"."""
 
 from cnnlab.report import plots
-from cnnlab.report.document import Image, Paragraph, Section
-from cnnlab.report.load import ModelResults
+from cnnlab.document import Image, Paragraph, Section
+from cnnlab.results import ModelResults
 
 NOT_MEASURED = "not measured in this study"
 

@@ -10,48 +10,20 @@ sizes (by question, pair and metric) and classed by how its verdict moves:
 - undecided at the smaller size / at the larger size / at both.
 
 A reference table (cnnlab.store.schema.reference) stands in for a larger size's runs
-(`reference_results`), so a quick OUT can be set against results made on another machine.
+(`cnnlab.results.reference`), so a quick OUT can be set against results made on another machine.
 """
 
-import dataclasses
 from dataclasses import dataclass
 
 from cnnlab.report.answers import answers
 from cnnlab.report.findings import Comparison, metric_words
-from cnnlab.report.load import ModelResults, StudyResults, metrics
-from cnnlab.store.schema import Manifest, RunRecord, StudyRecord
-from cnnlab.store.schema.reference import ReferenceRun
+from cnnlab.results import StudyResults
+from cnnlab.results.reference import reference_results
+from cnnlab.store.schema import StudyRecord
 
 DECIDED = ("better", "equivalent")
 TRANSFER = ("agree", "opposite", "conflicting", "undecided at the smaller size", "undecided at the larger size",
             "undecided at both")
-
-
-def reference_results(info: StudyRecord, rows: list[ReferenceRun], directory) -> StudyResults:
-    """The study described by `info` (its models, questions, claims) with the reference table's
-    runs as its results: one look at the table's seeds, tested at the full level."""
-    rows = [r for r in rows if r.study == info.name]
-    table = metrics()
-    models = [ModelResults(name=m.name, label=m.label, kwargs=dict(m.kwargs), index=i, metric_table=table)
-              for i, m in enumerate(info.models)]
-    by_label = {m.label: m for m in models}
-    for r in rows:
-        if r.label not in by_label:
-            continue
-        epoch = {"epoch": r.epochs, "test_acc": r.test_acc, "train_acc": r.train_acc, "test_loss": r.test_loss,
-                 "train_loss": r.train_loss}
-        by_label[r.label].runs.append(RunRecord(key=f"reference-{r.label}-{r.seed}", status="done",
-                                                raw_config={"model": r.model, "seed": r.seed}, metrics=[epoch],
-                                                analysis={"train_seconds": r.train_seconds}))
-    seeds = max((len(m.runs) for m in models), default=0)
-    first = rows[0] if rows else None
-    manifest = Manifest(cpu_model=first.cpu if first else None, device=first.cpu if first else None,
-                        test_size=first.test_images if first else None, precision=first.precision if first else None,
-                        dataset=first.dataset if first else None, train_size=first.train_images if first else None)
-    record = dataclasses.replace(info, looks=(seeds,) if seeds else (), plan_seeds=seeds or None,
-                                 until_decided=None, profile=first.profile if first else info.profile,
-                                 epochs=first.epochs if first else info.epochs, manifest=manifest, tuning=None)
-    return StudyResults(dir=directory, runs_dir=directory, info=record, models=models)
 
 
 @dataclass(frozen=True)
@@ -158,7 +130,7 @@ def other_sizes(study: StudyResults) -> list[Size]:
     profile, --subset, --epochs or `--sizes`), and for a built-in study the reference table that
     ships with cnnlab."""
     from cnnlab.errors import UserError
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
     from cnnlab.store.schema import STUDY_FILE
     from cnnlab.store.schema.reference import read_reference
 
@@ -249,7 +221,7 @@ def _cell(c: Comparison | None, a: str) -> str:
 
 def size_section(study: StudyResults, dpi: int):
     from cnnlab.report import plots
-    from cnnlab.report.document import Paragraph, Section, Table
+    from cnnlab.document import Paragraph, Section, Table
     from cnnlab.report.sections import image
 
     s = Section(SECTION)

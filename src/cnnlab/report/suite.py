@@ -16,8 +16,8 @@ from cnnlab.errors import UserError
 from cnnlab.report import fmt, write_document
 from cnnlab.report.answers import answers
 from cnnlab.report.build import how_to_read, next_step_text
-from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Section, Table
-from cnnlab.report.load import StudyResults, load_results
+from cnnlab.document import Bullets, Document, Image, Link, Paragraph, Section, Table
+from cnnlab.results import StudyResults, load_results
 from cnnlab.store.schema import SUITE_FILE, Invocation, Manifest, SuiteRecord, SuiteStudy, read_suite
 from cnnlab.units import duration_text
 

@@ -5,7 +5,7 @@ its test accuracy, parameters, MACs, and seeds done. The report formats them
 
 from cnnlab.plugins import analyses
 from cnnlab.report.findings import by_test_accuracy
-from cnnlab.report.load import StudyResults
+from cnnlab.results import StudyResults
 from cnnlab.stats.summary import summarize, summarize_accuracy
 
 SUMMARY_METRICS = ("train_acc", "test_acc", "test_loss", "train_seconds", "epoch_seconds")

@@ -18,8 +18,8 @@ import math
 import numpy as np
 
 from cnnlab.report import compare, findings, fmt, plots
-from cnnlab.report.document import Bullets, Paragraph, Section, Table
-from cnnlab.report.load import StudyResults
+from cnnlab.document import Bullets, Paragraph, Section, Table
+from cnnlab.results import StudyResults
 from cnnlab.report.sections import image
 from cnnlab.stats.summary import summarize
 from cnnlab.store.schema import TuningPoint, TuningRecord, setting_text

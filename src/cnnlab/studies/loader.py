@@ -567,7 +567,7 @@ def _convergence_target(source, table) -> float | None:
 
 
 def _questions_and_claims(source, raw, models):
-    from cnnlab.report.load import metrics
+    from cnnlab.results import metrics
 
     known = metrics()
     questions = parse_questions(source, raw.get("questions"), models, list(known), analysis_names())

@@ -24,7 +24,7 @@ cost ratios), same_cost (a metric the models should share, e.g. "params").
     [[claims]]
     their_model = "simple CNN"     # as the other report names it
     model = "Simple CNN"           # ours in the same role (label or name)
-    metric = "test_acc"            # a metric name (`cnnlab.report.load.metrics`)
+    metric = "test_acc"            # a metric name (`cnnlab.results.metrics`)
     value = 98.96                  # in the metric's unit; accuracies in percent, as reports write them
     dataset = "mnist"              # the dataset the claim was measured on (a dataset name)
     note = ""                      # optional

@@ -125,7 +125,7 @@ class Step:
 def open_comparisons(directory: Path):
     """(decided, open, all): the comparisons of the study's questions, as its report answers them now."""
     from cnnlab.report.answers import answers
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     comparisons = [c for answer in answers(load_results(directory)) for c in answer.comparisons]
     decided = [c for c in comparisons if c.verdict in ("better", "equivalent")]
@@ -138,7 +138,7 @@ def seeds_per_model(study: Study) -> dict[str, int]:
 
 def seconds_per_run(directory: Path) -> dict[str, float]:
     """Each model's mean training time per run, from its finished runs (seconds)."""
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     out = {}
     for model in load_results(directory).models:
@@ -214,7 +214,7 @@ def next_step(study: Study, directory: Path, until: UntilDecided, seconds_left: 
 def cost_ratio(directory: Path, wall_seconds: float, trained_keys: set[str]) -> float | None:
     """Wall-clock per second of training measured over a look: its duration over the training
     time of the runs it trained (analyses, evaluation and parallel workers all included)."""
-    from cnnlab.report.load import load_results
+    from cnnlab.results import load_results
 
     trained = sum(r.analysis.get("train_seconds") or 0.0 for m in load_results(directory).models for r in m.done
                   if r.key in trained_keys and isinstance(r.analysis.get("train_seconds"), (int, float)))

@@ -10,7 +10,7 @@ import numpy as np
 
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import plots
-from cnnlab.report.document import Paragraph, Section, slug
+from cnnlab.document import Paragraph, Section, slug
 from cnnlab.report.sections import first_done, image, not_measured
 
 TITLE = "Activations"

@@ -7,9 +7,9 @@ import numpy as np
 
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.document import Bullets, Section, Table
+from cnnlab.document import Bullets, Section, Table
 from cnnlab.report.findings import by_test_accuracy
-from cnnlab.report.load import stored_matrix
+from cnnlab.results import stored_matrix
 from cnnlab.report.sections import image, not_measured
 
 TITLE = "Confusion matrices"

@@ -18,7 +18,7 @@ import numpy as np
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.document import Bullets, Paragraph, Section, Table
+from cnnlab.document import Bullets, Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy
 from cnnlab.report.sections import image, not_measured
 from cnnlab.stats.censored import logrank_p

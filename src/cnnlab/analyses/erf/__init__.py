@@ -10,8 +10,8 @@ from cnnlab.analyses.receptive_field import of_run as receptive_field_rows
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.document import Paragraph, Section, Table
-from cnnlab.report.load import stored_matrix
+from cnnlab.document import Paragraph, Section, Table
+from cnnlab.results import stored_matrix
 from cnnlab.report.sections import first_done, image, not_measured
 from cnnlab.stats.summary import summarize
 

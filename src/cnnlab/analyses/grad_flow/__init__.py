@@ -14,7 +14,7 @@ import numpy as np
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.document import Paragraph, Section, Table
+from cnnlab.document import Paragraph, Section, Table
 from cnnlab.report.sections import first_done, image, not_measured
 
 TITLE = "Gradient flow"

@@ -93,8 +93,8 @@ def _mean(values):
 
 
 def section(study, dpi: int):
-    from cnnlab.report.busy import busy
-    from cnnlab.report.document import Paragraph, Section, Table
+    from cnnlab.results.busy import busy
+    from cnnlab.document import Paragraph, Section, Table
     from cnnlab.report.findings import by_test_accuracy
     from cnnlab.report.sections import not_measured
 

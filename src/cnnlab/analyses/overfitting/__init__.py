@@ -12,7 +12,7 @@ from cnnlab.analyses.overfitting.measure import overfitting
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.document import Paragraph, Section, Table
+from cnnlab.document import Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy, extremes
 from cnnlab.report.sections import image, not_measured, with_runs
 from cnnlab.stats.summary import summarize

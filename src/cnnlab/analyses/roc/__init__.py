@@ -10,7 +10,7 @@ import numpy as np
 from cnnlab.numeric import number
 from cnnlab.plugins import Analysis, Column, Metric, register_analysis
 from cnnlab.report import fmt, plots
-from cnnlab.report.document import Paragraph, Section, Table
+from cnnlab.document import Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy, extremes
 from cnnlab.report.sections import image, not_measured
 from cnnlab.stats.summary import summarize

@@ -7,7 +7,7 @@ Needs the per-step loss and gradient norm, so a study that asks for it logs them
 from cnnlab.analyses.stability.measure import training_stability
 from cnnlab.plugins import Analysis, register_analysis
 from cnnlab.report import fmt
-from cnnlab.report.document import Paragraph, Section, Table
+from cnnlab.document import Paragraph, Section, Table
 from cnnlab.report.findings import by_test_accuracy
 from cnnlab.report.sections import not_measured
 from cnnlab.stats.summary import summarize

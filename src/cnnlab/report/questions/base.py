@@ -4,7 +4,7 @@ use for models, seeds and tests."""
 from cnnlab.choices import QUESTION_NEEDS
 from cnnlab.report import findings
 from cnnlab.report.findings import Comparison
-from cnnlab.report.load import ModelResults
+from cnnlab.results import ModelResults
 
 
 class QuestionKind:

@@ -2,8 +2,8 @@
 standard analog; `cost_ratios = true` adds each pair's measured cost ratios."""
 
 from cnnlab.report import findings
-from cnnlab.report.busy import busy
-from cnnlab.report.load import get_metric
+from cnnlab.results.busy import busy
+from cnnlab.results import get_metric
 from cnnlab.report.questions.base import QuestionKind, by_label, fewest_seeds
 from cnnlab.stats.summary import summarize
 

@@ -36,6 +36,6 @@ INDEX_COLUMNS = {
 }
 
 
-# OUT/studies/<name>/results.csv: one row per run and epoch (cnnlab.report.export).
+# OUT/studies/<name>/results.csv: one row per run and epoch (cnnlab.results.export).
 RESULTS_RUN_COLUMNS = ("study", "profile", "model", "label", "seed", "run_key", "status", "usable")
 RESULTS_COLUMNS = RESULTS_RUN_COLUMNS + METRIC_KEYS

@@ -9,7 +9,7 @@ import base64
 from html import escape
 from urllib.parse import quote
 
-from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Section, Table, slug
+from cnnlab.document import Bullets, Document, Image, Link, Paragraph, Section, Table, slug
 
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; margin: 0; }

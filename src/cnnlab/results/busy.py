@@ -8,7 +8,7 @@ Such numbers describe the machine's load, not the model, so the report names the
 does not set the models' times against each other.
 """
 
-from cnnlab.report.load import ModelResults
+from cnnlab.results import ModelResults
 
 BUSY_SPREAD = 2.0  # slowest / fastest of one measurement's parts; idle CPUs stay well under it
 MIN_GAP = 1.0  # seconds (training) or milliseconds (inference): tinier gaps are scheduling noise, not load

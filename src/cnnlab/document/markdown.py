@@ -3,7 +3,7 @@
 import re
 from urllib.parse import quote
 
-from cnnlab.report.document import Bullets, Document, Image, Link, Paragraph, Table
+from cnnlab.document import Bullets, Document, Image, Link, Paragraph, Table
 
 _ALWAYS = "\\`*|"  # characters that are markup anywhere in a line
 _WORD_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # intraword _ is literal on GitHub

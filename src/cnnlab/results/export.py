@@ -10,7 +10,7 @@ never finished an epoch has no rows here; `cnnlab runs --csv` lists every run.
 from pathlib import Path
 
 from cnnlab.io import atomic_write_csv
-from cnnlab.report.load import StudyResults
+from cnnlab.results import StudyResults
 from cnnlab.store.schema import METRIC_KEYS, RESULTS_COLUMNS, RESULTS_CSV
 
 
